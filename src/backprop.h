@@ -1,0 +1,61 @@
+/* backprop.h - forward pass, loss, backward pass (the delta rule) over a batch.
+ *
+ * With batch-major activations (DESIGN.md): Z_l = A_{l-1} W_l^T + b_l, A_l = f_l(Z_l).
+ * Output error term delta_L = dLoss/dZ_L per sample:
+ *   mse  (loss 1/2 sum_k (o_k - y_k)^2):          delta = (o - y) * f'(z)
+ *   cross_entropy with softmax output:             delta = o - onehot(y)
+ *   binary_cross_entropy with sigmoid output:      delta = o - y
+ * Hidden: delta_{l-1} = (delta_l W_l) * f'_{l-1}(Z_{l-1}).
+ * Gradients of the batch-mean loss: dW_l = (1/nb) delta_l^T A_{l-1}, db_l = (1/nb) colsum(delta_l).
+ * Losses are accumulated in double.
+ */
+#ifndef BP_BACKPROP_H
+#define BP_BACKPROP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+#include "err.h"
+#include "model.h"
+
+/* Per-batch buffers. Z[l], A[l], D[l] for layer l (0-based) hold nb x sizes[l+1] values. */
+typedef struct bp_work {
+    size_t cap;            /* largest batch */
+    size_t n_layers;
+    float **Z, **A, **D;
+    float *Xb;             /* gathered batch inputs, cap x sizes[0] */
+    int32_t *yb;           /* gathered labels (cap), or */
+    float *Yb;             /* gathered target rows (cap x k) */
+    double *loss_row;      /* per-sample loss of the last bp_loss_delta */
+} bp_work;
+
+bp_work *bp_work_new(const bp_model *m, size_t cap, bp_err *e);
+void bp_work_free(bp_work *w);
+
+/* Copy rows idx[0..nb) of d (or rows first..first+nb when idx is NULL) into w->Xb/yb/Yb. */
+void bp_gather(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first, size_t nb);
+
+/* Forward pass over nb rows of X (row stride sizes[0]); output in w->A[n_layers-1]. */
+void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nthreads);
+
+/* After bp_forward: per-sample losses in w->loss_row, their sum returned; *correct (if not
+ * NULL) gets the number of correctly classified rows (argmax for multi-output, threshold 0.5
+ * for one output; for matrix targets the argmax of the target row). With want_delta, the
+ * output error term is written to w->D[n_layers-1]. Targets from w->yb or w->Yb. */
+double bp_loss(const bp_model *m, bp_work *w, const bp_dataset *d, size_t nb, size_t *correct,
+               int want_delta);
+
+/* After bp_loss(..., want_delta=1): back-propagate and write the gradient of the batch-mean
+ * loss into grad (n_params floats, the layout of m->params). X is the batch input. */
+void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
+                 int nthreads);
+
+/* Mean loss and accuracy of m over a whole dataset (batches of w->cap). */
+void bp_evaluate(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads,
+                 double *loss, double *accuracy);
+
+/* Loss of one output row for tests: the same formulas as bp_loss. */
+double bp_loss_row(const bp_model *m, const float *out, const bp_dataset *d, size_t row);
+
+#endif

@@ -1,0 +1,167 @@
+/* config.h - the experiment config: YAML -> node tree with marks -> typed, validated config.
+ *
+ * Reading happens in two layers. bp_yaml_* turn YAML text into a tree of bp_node (maps,
+ * sequences, scalars), each carrying the source mark (file, 1-based line and column) it came
+ * from; they reject what YAML allows but a config must not (duplicate keys, aliases and anchors,
+ * tags, multiple documents, nesting deeper than BP_CONFIG_MAX_DEPTH). --set overrides edit the
+ * tree (bp_node_set_path). bp_config_from_node then walks the tree against the schema in
+ * docs/CONFIG.md and produces a bp_config: unknown keys (with a did-you-mean), wrong types,
+ * out-of-range values and missing required keys are errors reported as
+ *     file:line:col: key.path: problem (got X)
+ * Plugin hyperparameters are kept as name/value/mark lists (bp_pluginref) and checked by the
+ * plugin module against the plugin's own declarations.
+ *
+ * Ownership: every bp_node and bp_config is owned by its creator and freed with the matching
+ * *_free, which accept NULL. Strings inside are owned by the containing object.
+ */
+#ifndef BP_CONFIG_H
+#define BP_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#define BP_CONFIG_MAX_DEPTH 64          /* deepest nesting accepted in a config */
+#define BP_CONFIG_MAX_BYTES (4u << 20)  /* largest config file accepted */
+
+/* A source position. line and col are 1-based; src is "file.yaml" or "--set". */
+typedef struct bp_mark {
+    char *src;
+    unsigned line, col;
+} bp_mark;
+
+typedef enum bp_node_kind { BP_NODE_SCALAR, BP_NODE_SEQ, BP_NODE_MAP } bp_node_kind;
+
+typedef struct bp_node {
+    bp_node_kind kind;
+    bp_mark mark;
+    char *value;          /* SCALAR: the text */
+    int quoted;           /* SCALAR: written in quotes (so always a string, never a number) */
+    size_t n;             /* SEQ, MAP: number of items */
+    char **keys;          /* MAP: n keys */
+    bp_mark *key_marks;   /* MAP: n key marks */
+    struct bp_node **items; /* SEQ, MAP: n children */
+} bp_node;
+
+/* Parse a whole file / a string into a node tree. The top level of a file must be a map
+ * (bp_yaml_parse_value accepts any node: it parses --set values). NULL on error. */
+bp_node *bp_yaml_parse_file(const char *path, bp_err *e);
+bp_node *bp_yaml_parse_string(const char *text, size_t len, const char *src, bp_err *e);
+bp_node *bp_yaml_parse_value(const char *text, const char *src, bp_err *e);
+bp_node *bp_node_clone(const bp_node *n, bp_err *e);
+void bp_node_free(bp_node *n);
+/* Child of a map by key, or NULL. */
+bp_node *bp_node_get(const bp_node *map, const char *key);
+/* Replace (or create, making intermediate maps) the value at a dotted key path; takes
+ * ownership of value (also on error). "train.optimizer.lr". */
+int bp_node_set_path(bp_node *root, const char *path, bp_node *value, bp_err *e);
+/* Apply one "key.path=value" override as given on the command line. */
+int bp_node_apply_override(bp_node *root, const char *assignment, bp_err *e);
+/* Write a node tree as YAML (block style, keys in stored order). */
+void bp_node_dump(FILE *f, const bp_node *n, int indent);
+
+/* Name tables (STYLE: every enum that appears in YAML or HDF5 has one). */
+typedef enum bp_loss { BP_LOSS_MSE, BP_LOSS_CROSS_ENTROPY, BP_LOSS_BCE, BP_LOSS_COUNT } bp_loss;
+extern const char *const bp_loss_names[BP_LOSS_COUNT]; /* "mse", "cross_entropy", "binary_cross_entropy" */
+
+typedef enum bp_init_scheme {
+    BP_INIT_UNIFORM, BP_INIT_XAVIER_UNIFORM, BP_INIT_XAVIER_NORMAL, BP_INIT_HE_UNIFORM,
+    BP_INIT_HE_NORMAL, BP_INIT_FROM, BP_INIT_COUNT
+} bp_init_scheme;
+extern const char *const bp_init_names[BP_INIT_COUNT]; /* "uniform", "xavier_uniform", ..., "from" */
+
+/* A hyperparameter value given in the config (or filled from a plugin default). */
+typedef struct bp_hpval {
+    char *name;
+    double value;
+    bp_mark mark;      /* where it was given; src NULL when filled from the default */
+} bp_hpval;
+
+/* A plugin named in the config with its hyperparameters: "sgd" or {name: sgd, lr: 0.1}. */
+typedef struct bp_pluginref {
+    char *name;        /* plugin name, or a path (contains '/' or ends in .so) */
+    bp_mark mark;      /* mark of the name */
+    char *key_path;    /* "train.optimizer", "model.activation[1]", ... for messages */
+    size_t n_hp;
+    bp_hpval *hp;
+} bp_pluginref;
+
+/* A dataset reference: "file.h5#/group" (file resolved against the config's folder when given
+ * in the file, against the working directory when given with --set) or "builtin:NAME[:ARGS]". */
+typedef struct bp_dataref {
+    char *ref;         /* NULL when not given */
+    bp_mark mark;
+} bp_dataref;
+
+typedef enum bp_output_kind { BP_OUTPUT_SOFTMAX, BP_OUTPUT_ACTIVATION } bp_output_kind;
+
+typedef struct bp_config {
+    char *path;            /* config file as given on the command line */
+    char *text;            /* the file's text, verbatim (stored in the output for provenance) */
+    bp_node *root;         /* the tree after overrides (owned) */
+    char **overrides;      /* the --set assignments applied, in order */
+    size_t n_overrides;
+
+    char *experiment;      /* run name; default: config file name without extension */
+    uint64_t seed;         /* default 1 */
+
+    struct {
+        bp_dataref train;        /* required */
+        bp_dataref validation;   /* another dataset, or ... */
+        double val_fraction;     /* ... a fraction of train in [0, 1) (0 = none) */
+        bp_dataref test;
+        int standardize;         /* z-score features with the training set's mean and std */
+    } data;
+
+    struct {
+        size_t n_sizes;          /* >= 2: input, hidden..., output */
+        int *sizes;
+        bp_mark sizes_mark;
+        bp_pluginref *hidden;    /* n_sizes - 2 entries, one per hidden layer (expanded) */
+        bp_output_kind output_kind;
+        bp_pluginref output;     /* activation of the output layer when output_kind is ACTIVATION;
+                                  * name "softmax" when SOFTMAX */
+        bp_loss loss;
+        bp_mark loss_mark;
+        struct {
+            bp_init_scheme scheme;
+            double range;        /* uniform: weights and biases in [-range, range] */
+            double gain;         /* xavier/he: multiplies the standard scale (default 1) */
+            char *from;          /* BP_INIT_FROM: a trial or model file */
+            bp_mark mark;
+        } init;
+    } model;
+
+    struct {
+        int epochs;              /* >= 1 */
+        int batch_size;          /* >= 1; 0 = full batch */
+        int shuffle;
+        bp_pluginref optimizer;
+    } train;
+
+    char *output;              /* parent folder of run folders; default "runs" */
+} bp_config;
+
+/* Read a config file, apply --set overrides (in order), validate, and return the config.
+ * NULL on error. */
+bp_config *bp_config_load(const char *path, char *const *overrides, size_t n_overrides,
+                          bp_err *e);
+/* Validate a tree (takes ownership of root on success and failure) into a new config. */
+bp_config *bp_config_from_node(bp_node *root, const char *path, bp_err *e);
+void bp_config_free(bp_config *c);
+
+/* Write the resolved config as canonical YAML: every key, defaults filled in, plugin
+ * hyperparameters included (after the plugin module filled them). */
+void bp_config_dump(FILE *f, const bp_config *c);
+/* The same, into a malloc'd string (NULL on ENOMEM). */
+char *bp_config_dump_string(const bp_config *c);
+
+/* "did you mean" helper: the candidate closest to word by edit distance, or NULL when none is
+ * close enough. */
+const char *bp_suggest(const char *word, const char *const *candidates, size_t n);
+
+/* Format a mark as "file:line:col" into buf. */
+const char *bp_mark_str(const bp_mark *m, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,89 @@
+#include "autoconf.h"
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void bp_err_clear(bp_err *e)
+{
+    if (!e)
+        return;
+    e->code = BP_OK;
+    e->msg[0] = '\0';
+}
+
+int bp_err_set(bp_err *e, int code, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        e->code = code;
+    }
+    return code;
+}
+
+int bp_err_prefix(bp_err *e, const char *fmt, ...)
+{
+    if (!e)
+        return BP_ERUN;
+    char pre[BP_ERR_MSG_MAX], old[BP_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    return e->code;
+}
+
+int bp_err_exit_status(int code)
+{
+    switch (code) {
+    case BP_OK:
+        return 0;
+    case BP_EUSAGE:
+    case BP_ECONFIG:
+    case BP_EDATA:
+    case BP_EPLUGIN:
+    case BP_EEXIST:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+const char *bp_err_name(int code)
+{
+    switch (code) {
+    case BP_OK: return "ok";
+    case BP_EUSAGE: return "usage error";
+    case BP_ECONFIG: return "config error";
+    case BP_EDATA: return "data error";
+    case BP_EPLUGIN: return "plugin error";
+    case BP_EIO: return "I/O error";
+    case BP_ENOMEM: return "out of memory";
+    case BP_ERUN: return "run-time error";
+    case BP_EEXIST: return "output exists";
+    default: return "error";
+    }
+}
+
+void *bp_xcalloc(size_t n, size_t size, bp_err *e)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        bp_err_set(e, BP_ENOMEM, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+char *bp_xstrdup(const char *s, bp_err *e)
+{
+    char *p = strdup(s ? s : "");
+    if (!p)
+        bp_err_set(e, BP_ENOMEM, "out of memory");
+    return p;
+}

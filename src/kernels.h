@@ -1,0 +1,41 @@
+/* kernels.h - the dense kernels backprop needs, parallel with OpenMP and deterministic.
+ *
+ * Determinism: every output element is computed by exactly one thread, with an instruction
+ * sequence that does not depend on how the work was divided (work is split into fixed tiles in
+ * absolute index space; threads take whole tiles). So the results are bit-identical for any
+ * thread count. Reductions over a dimension (the batch, for gradients) run inside one thread
+ * in a fixed order. nthreads <= 1 runs serially without entering an OpenMP region; small
+ * problems run serially whatever nthreads is.
+ *
+ * Matrices are row-major with explicit leading dimensions.
+ */
+#ifndef BP_KERNELS_H
+#define BP_KERNELS_H
+
+#include <stddef.h>
+
+/* C[m x n] = A[m x k] * B[n x k]^T + bias (bias[n] added to every row; may be NULL).
+ * Forward pass: Z = A_prev W^T + b. */
+void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                size_t ldb, const float *bias, float *C, size_t ldc, int nthreads);
+
+/* C[m x n] = alpha * A[k x m]^T * B[k x n]  (C overwritten).
+ * Weight gradient: dW = (1/nb) delta^T A_prev. */
+void bp_gemm_tn(size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
+                const float *B, size_t ldb, float *C, size_t ldc, int nthreads);
+
+/* C[m x n] = A[m x k] * B[k x n]  (C overwritten).
+ * Back-propagated error: delta_prev = delta W (before multiplying by f'). */
+void bp_gemm_nn(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                size_t ldb, float *C, size_t ldc, int nthreads);
+
+/* out[j] = alpha * sum_i A[i][j] over m rows (fixed order). Bias gradient. */
+void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, float *out);
+
+/* sum of squares / sum, in double, over n floats, in a fixed blocked order. */
+double bp_sumsq(const float *x, size_t n);
+
+/* The kernel implementation in use ("builtin"), for provenance. */
+const char *bp_kernels_name(void);
+
+#endif

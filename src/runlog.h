@@ -1,0 +1,109 @@
+/* runlog.h - bprun's HDF5 output: the run folder, trial files, per-epoch appends, weights,
+ * provenance, the index. Format: docs/FORMAT.md (BP_FORMAT_VERSION).
+ *
+ *   RUN/index.h5          root attrs: format_version, bprun_version, config (text as given),
+ *                         resolved_config, provenance attrs; /summary table (one row per trial);
+ *                         /trials/<id>: external link to trials/<id>.h5
+ *   RUN/trials/<id>.h5    attrs: format_version, trial, seed, status, message, epochs_done,
+ *                         wall_seconds, resolved_config, provenance; /epochs/<column>: 1-D
+ *                         float64, chunked, extended and flushed after every epoch;
+ *                         /model: sizes, activations, output, loss, params (flat float32),
+ *                         optimizer name + hyperparameters + state.
+ * A trial file is written as trials/<id>.h5.part and renamed to trials/<id>.h5 when the trial
+ * ends, after the file and the folder are fsync'ed, so a file that looks complete is complete.
+ * Trial ids are printed as 4 digits or more (%04u).
+ */
+#ifndef BP_RUNLOG_H
+#define BP_RUNLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "model.h"
+
+#define BP_FORMAT_VERSION 1
+
+typedef struct bp_run bp_run;
+typedef struct bp_trial_file bp_trial_file;
+
+/* Open a new run folder. If dir exists and holds anything, fail with BP_EEXIST ("... exists;
+ * use --force to replace it or -o to choose another folder") unless force, in which case the
+ * old index.h5, trials/ and their .part files are removed first (nothing else is touched).
+ * Creates dir (and parents) and dir/trials. */
+bp_run *bp_run_create(const char *dir, int force, bp_err *e);
+const char *bp_run_dir(const bp_run *r);
+void bp_run_close(bp_run *r);
+
+/* What a trial file records about its trial at creation. */
+typedef struct bp_trial_meta {
+    unsigned trial;
+    uint64_t seed;
+    const char *config_text;      /* the config file as given */
+    const char *resolved_config;  /* bp_config_dump of the trial's config */
+    const char *const *columns;   /* per-epoch column names */
+    size_t n_columns;
+    int threads;                  /* threads used by the trial's kernels */
+} bp_trial_meta;
+
+bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e);
+/* Append one row (n_columns values) to /epochs and flush the file. */
+int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e);
+/* Save the model (layout, activation names and hyperparameters, parameters) and optimizer
+ * (name, hyperparameter names and values, step count, state of n_state floats per parameter)
+ * under /model. Replaces an earlier save. */
+typedef struct bp_opt_record {
+    const char *name;
+    const char *const *hp_names;
+    const double *hp;
+    size_t n_hp;
+    const float *state;
+    size_t n_state;              /* floats per parameter */
+    uint64_t step;
+} bp_opt_record;
+int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record *o, bp_err *e);
+/* Record the outcome, flush, fsync, close, rename .part into place, fsync the folder. Frees t
+ * (also on error). */
+int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
+                    double wall_seconds, bp_err *e);
+/* Close without renaming (the .part stays, as after a crash). Frees t. Accepts NULL. */
+void bp_trial_abandon(bp_trial_file *t);
+
+/* One row of the index's /summary table. */
+typedef struct bp_trial_summary {
+    unsigned trial;
+    uint64_t seed;
+    const char *status;
+    int epochs;
+    double final_loss, final_val_loss, final_accuracy, final_val_accuracy;
+    double best_val_loss;
+    double wall_seconds;
+} bp_trial_summary;
+
+/* Write RUN/index.h5 (through a temporary file and rename): root attrs (format_version,
+ * bprun_version, config text, resolved config, provenance) and /summary, /trials links. */
+int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_config,
+                       const bp_trial_summary *rows, size_t n, int threads, bp_err *e);
+
+/* A model read back from a trial file (or a run folder: its trial 0000, or the one given as
+ * RUN#ID). Everything owned by the struct. */
+typedef struct bp_saved_model {
+    size_t n_sizes;
+    int *sizes;
+    char **act_names;        /* n_sizes - 1: hidden layers', then the output's ("softmax") */
+    double **act_hp;         /* hyperparameter values per layer ... */
+    char ***act_hp_names;    /* ... and their names */
+    size_t *act_n_hp;
+    char *loss;              /* bp_loss_names */
+    size_t n_params;
+    float *params;
+} bp_saved_model;
+bp_saved_model *bp_saved_model_read(const char *path, bp_err *e);
+void bp_saved_model_free(bp_saved_model *s);
+
+/* Provenance as "key: value" lines (bprun version, host, CPU model, compiler and flags, HDF5,
+ * libyaml and zlib versions, threads, kernels, start time). malloc'd. */
+char *bp_provenance_text(int threads);
+
+#endif

@@ -1,0 +1,72 @@
+/* train.h - the epoch loop: shuffling, batches, optimizer steps, divergence.
+ *
+ * One trial: data already loaded (shared read-only), a model built, an optimizer bound.
+ * Each epoch: draw the sample order from (seed, trial, BP_RNG_SHUFFLE, epoch) when shuffling;
+ * for each batch: gather, forward, loss, backward, optimizer step; then evaluate the
+ * validation set; then hand the epoch's row to the callback (the run log appends and flushes
+ * it). A non-finite training loss ends the trial as `diverged` after logging that epoch.
+ */
+#ifndef BP_TRAIN_H
+#define BP_TRAIN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+#include "err.h"
+#include "model.h"
+#include "plugin.h"
+
+typedef enum bp_status_kind {
+    BP_TRIAL_PENDING, BP_TRIAL_RUNNING, BP_TRIAL_COMPLETED, BP_TRIAL_DIVERGED, BP_TRIAL_FAILED,
+    BP_TRIAL_INTERRUPTED, BP_TRIAL_STATUS_COUNT
+} bp_status_kind;
+/* "pending", "running", "completed", "diverged", "failed", "interrupted" */
+extern const char *const bp_trial_status_names[BP_TRIAL_STATUS_COUNT];
+
+/* The per-epoch columns, in the order of bp_epoch_row.v. */
+enum bp_epoch_col {
+    BP_COL_EPOCH, BP_COL_LOSS, BP_COL_ACCURACY, BP_COL_VAL_LOSS, BP_COL_VAL_ACCURACY, BP_COL_LR,
+    BP_COL_SECONDS, BP_COL_COUNT
+};
+/* "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds" */
+extern const char *const bp_epoch_col_names[BP_COL_COUNT];
+
+typedef struct bp_epoch_row {
+    double v[BP_COL_COUNT];   /* NaN where not measured (val_* without validation data) */
+} bp_epoch_row;
+
+/* Called after each epoch; a non-zero return stops training with that error. */
+typedef int (*bp_epoch_fn)(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err *e);
+
+typedef struct bp_trainer {
+    bp_model *model;                 /* trained in place (borrowed) */
+    const bp_dataset *train;         /* borrowed */
+    const bp_dataset *val;           /* may be NULL */
+    const bp_loaded *optimizer;      /* borrowed */
+    double hp[BP_MAX_HPARAMS];       /* the optimizer's hyperparameters (bound) */
+    int epochs;
+    int batch_size;                  /* 0 = full batch */
+    int shuffle;
+    uint64_t seed, trial;
+    int nthreads;
+    bp_epoch_fn on_epoch;
+    void *ud;
+    volatile sig_atomic_t *stop;     /* when set non-zero, stop after the current batch */
+
+    /* results */
+    float *opt_state;                /* n_state * n_params (owned; saved with the weights) */
+    uint64_t step;                   /* optimizer steps done */
+    int epochs_done;
+    bp_status_kind status;
+    char message[BP_ERR_MSG_MAX];
+} bp_trainer;
+
+/* Run the trial. Returns 0 when training ran to its end or stopped for a recorded reason
+ * (status says which: completed, diverged, failed, interrupted), or a negative code for an
+ * error outside the trial (I/O from the callback, memory). */
+int bp_train(bp_trainer *t, bp_err *e);
+void bp_trainer_release(bp_trainer *t);
+
+#endif
