@@ -24,10 +24,11 @@ typedef struct bp_work {
     size_t cap;            /* largest batch */
     size_t n_layers;
     float **Z, **A, **D;
+    float **T;             /* scratch: f'(Z[l]) */
     float *Xb;             /* gathered batch inputs, cap x sizes[0] */
     int32_t *yb;           /* gathered labels (cap), or */
     float *Yb;             /* gathered target rows (cap x k) */
-    double *loss_row;      /* per-sample loss of the last bp_loss_delta */
+    double *loss_row;      /* per-sample loss of the last bp_loss_batch */
 } bp_work;
 
 bp_work *bp_work_new(const bp_model *m, size_t cap, bp_err *e);
@@ -43,19 +44,18 @@ void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nt
  * NULL) gets the number of correctly classified rows (argmax for multi-output, threshold 0.5
  * for one output; for matrix targets the argmax of the target row). With want_delta, the
  * output error term is written to w->D[n_layers-1]. Targets from w->yb or w->Yb. */
-double bp_loss(const bp_model *m, bp_work *w, const bp_dataset *d, size_t nb, size_t *correct,
+double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t nb, size_t *correct,
                int want_delta);
 
-/* After bp_loss(..., want_delta=1): back-propagate and write the gradient of the batch-mean
+/* After bp_loss_batch(..., want_delta=1): back-propagate and write the gradient of the batch-mean
  * loss into grad (n_params floats, the layout of m->params). X is the batch input. */
 void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
                  int nthreads);
 
-/* Mean loss and accuracy of m over a whole dataset (batches of w->cap). */
+/* Mean loss and accuracy of m over a whole dataset (batches of w->cap). Row results do not
+ * depend on how rows are grouped into batches, and the sums run row by row, so the result is
+ * the same for any w->cap. */
 void bp_evaluate(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads,
                  double *loss, double *accuracy);
-
-/* Loss of one output row for tests: the same formulas as bp_loss. */
-double bp_loss_row(const bp_model *m, const float *out, const bp_dataset *d, size_t row);
 
 #endif

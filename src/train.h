@@ -53,7 +53,7 @@ typedef struct bp_trainer {
     int nthreads;
     bp_epoch_fn on_epoch;
     void *ud;
-    volatile sig_atomic_t *stop;     /* when set non-zero, stop after the current batch */
+    volatile sig_atomic_t *stop;     /* when set non-zero, stop after the current epoch */
 
     /* results */
     float *opt_state;                /* n_state * n_params (owned; saved with the weights) */

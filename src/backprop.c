@@ -1,0 +1,282 @@
+#include "autoconf.h"
+#include "backprop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+static float *alloc_floats(size_t n, bp_err *e)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (!p)
+        bp_err_set(e, BP_ENOMEM, "out of memory for %zu floats", n);
+    else
+        memset(p, 0, bytes);
+    return p;
+}
+
+bp_work *bp_work_new(const bp_model *m, size_t cap, bp_err *e)
+{
+    bp_work *w = bp_xcalloc(1, sizeof *w, e);
+    if (!w)
+        return NULL;
+    w->cap = cap;
+    w->n_layers = m->n_layers;
+    w->Z = bp_xcalloc(m->n_layers, sizeof *w->Z, e);
+    w->A = bp_xcalloc(m->n_layers, sizeof *w->A, e);
+    w->D = bp_xcalloc(m->n_layers, sizeof *w->D, e);
+    w->T = bp_xcalloc(m->n_layers, sizeof *w->T, e);
+    if (!w->Z || !w->A || !w->D || !w->T)
+        goto fail;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        size_t sz = cap * (size_t)m->sizes[l + 1];
+        if (!(w->Z[l] = alloc_floats(sz, e)) || !(w->A[l] = alloc_floats(sz, e)) ||
+            !(w->D[l] = alloc_floats(sz, e)) || !(w->T[l] = alloc_floats(sz, e)))
+            goto fail;
+    }
+    size_t k = (size_t)m->sizes[m->n_layers];
+    if (!(w->Xb = alloc_floats(cap * (size_t)m->sizes[0], e)) || !(w->Yb = alloc_floats(cap * k, e)))
+        goto fail;
+    w->yb = bp_xcalloc(cap, sizeof *w->yb, e);
+    w->loss_row = bp_xcalloc(cap, sizeof *w->loss_row, e);
+    if (!w->yb || !w->loss_row)
+        goto fail;
+    return w;
+fail:
+    bp_work_free(w);
+    return NULL;
+}
+
+void bp_work_free(bp_work *w)
+{
+    if (!w)
+        return;
+    for (size_t l = 0; l < w->n_layers; l++) {
+        if (w->Z)
+            free(w->Z[l]);
+        if (w->A)
+            free(w->A[l]);
+        if (w->D)
+            free(w->D[l]);
+        if (w->T)
+            free(w->T[l]);
+    }
+    free(w->Z);
+    free(w->A);
+    free(w->D);
+    free(w->T);
+    free(w->Xb);
+    free(w->Yb);
+    free(w->yb);
+    free(w->loss_row);
+    free(w);
+}
+
+void bp_gather(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first, size_t nb)
+{
+    for (size_t r = 0; r < nb; r++) {
+        size_t src = idx ? idx[first + r] : first + r;
+        memcpy(w->Xb + r * d->d, d->X + src * d->d, d->d * sizeof(float));
+        if (d->kind == BP_TARGET_LABELS)
+            w->yb[r] = d->y[src];
+        else
+            memcpy(w->Yb + r * d->k, d->Y + src * d->k, d->k * sizeof(float));
+    }
+}
+
+static void softmax_rows(float *Z, float *A, size_t nb, size_t n)
+{
+    for (size_t r = 0; r < nb; r++) {
+        const float *z = Z + r * n;
+        float *a = A + r * n;
+        float mx = z[0];
+        for (size_t j = 1; j < n; j++)
+            if (z[j] > mx)
+                mx = z[j];
+        double s = 0.0;
+        for (size_t j = 0; j < n; j++) {
+            a[j] = expf(z[j] - mx);
+            s += a[j];
+        }
+        float inv = (float)(1.0 / s);
+        for (size_t j = 0; j < n; j++)
+            a[j] *= inv;
+    }
+}
+
+void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nthreads)
+{
+    const float *in = X;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        bp_gemm_nt(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l), w->Z[l],
+                   n_out, nthreads);
+        const bp_act *act = &m->act[l];
+        if (act->fn)
+            act->fn->forward(w->Z[l], w->A[l], nb * n_out, act->hp);
+        else
+            softmax_rows(w->Z[l], w->A[l], nb, n_out);
+        in = w->A[l];
+    }
+}
+
+/* target value t_j of one row: matrix row, one-hot label, or the label itself for 1 output */
+static inline float target_at(const bp_dataset *d, const float *Yrow, int32_t label, size_t n,
+                              size_t j)
+{
+    if (d->kind == BP_TARGET_MATRIX)
+        return Yrow[j];
+    if (n == 1)
+        return (float)label;
+    return (size_t)label == j ? 1.0f : 0.0f;
+}
+
+static size_t argmax(const float *v, size_t n)
+{
+    size_t b = 0;
+    for (size_t j = 1; j < n; j++)
+        if (v[j] > v[b])
+            b = j;
+    return b;
+}
+
+/* log(1 + exp(x)) without overflow */
+static double softplus(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+static double row_loss(const bp_model *m, const float *z, const float *o, const bp_dataset *d,
+                       const float *Yrow, int32_t label, size_t n)
+{
+    double loss = 0.0;
+    switch (m->loss) {
+    case BP_LOSS_MSE:
+        for (size_t j = 0; j < n; j++) {
+            double diff = (double)o[j] - target_at(d, Yrow, label, n, j);
+            loss += 0.5 * diff * diff;
+        }
+        break;
+    case BP_LOSS_CROSS_ENTROPY: {
+        /* -sum_j t_j log softmax(z)_j = sum_j t_j (logsumexp(z) - z_j) */
+        double mx = z[0], s = 0.0;
+        for (size_t j = 1; j < n; j++)
+            if (z[j] > mx)
+                mx = z[j];
+        for (size_t j = 0; j < n; j++)
+            s += exp((double)z[j] - mx);
+        double lse = mx + log(s);
+        for (size_t j = 0; j < n; j++) {
+            double t = target_at(d, Yrow, label, n, j);
+            if (t != 0.0)
+                loss += t * (lse - z[j]);
+        }
+        break;
+    }
+    case BP_LOSS_BCE:
+        /* -[t log s(z) + (1-t) log(1-s(z))] = softplus(z) - t z */
+        for (size_t j = 0; j < n; j++) {
+            double t = target_at(d, Yrow, label, n, j);
+            loss += softplus(z[j]) - t * z[j];
+        }
+        break;
+    default:
+        break;
+    }
+    return loss;
+}
+
+static int row_correct(const float *o, const bp_dataset *d, const float *Yrow, int32_t label,
+                       size_t n)
+{
+    if (n == 1) {
+        float t = d->kind == BP_TARGET_MATRIX ? Yrow[0] : (float)label;
+        return (o[0] >= 0.5f) == (t >= 0.5f);
+    }
+    size_t want = d->kind == BP_TARGET_MATRIX ? argmax(Yrow, n) : (size_t)label;
+    return argmax(o, n) == want;
+}
+
+double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t nb, size_t *correct,
+               int want_delta)
+{
+    size_t L = m->n_layers - 1, n = (size_t)m->sizes[m->n_layers];
+    const float *Z = w->Z[L], *O = w->A[L];
+    float *D = w->D[L];
+    double sum = 0.0;
+    size_t ok = 0;
+    if (want_delta && m->loss == BP_LOSS_MSE)
+        m->act[L].fn->derivative(Z, O, w->T[L], nb * n, m->act[L].hp);
+    for (size_t r = 0; r < nb; r++) {
+        const float *z = Z + r * n, *o = O + r * n;
+        const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb + r * n : NULL;
+        int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[r] : 0;
+        double l = row_loss(m, z, o, d, Yrow, label, n);
+        w->loss_row[r] = l;
+        sum += l;
+        ok += (size_t)row_correct(o, d, Yrow, label, n);
+        if (!want_delta)
+            continue;
+        float *dl = D + r * n;
+        if (m->loss == BP_LOSS_MSE) {
+            const float *fp = w->T[L] + r * n;
+            for (size_t j = 0; j < n; j++)
+                dl[j] = (o[j] - target_at(d, Yrow, label, n, j)) * fp[j];
+        } else if (m->loss == BP_LOSS_CROSS_ENTROPY) {
+            float tsum = 0.0f;
+            for (size_t j = 0; j < n; j++)
+                tsum += target_at(d, Yrow, label, n, j);
+            for (size_t j = 0; j < n; j++)
+                dl[j] = o[j] * tsum - target_at(d, Yrow, label, n, j);
+        } else {
+            for (size_t j = 0; j < n; j++)
+                dl[j] = o[j] - target_at(d, Yrow, label, n, j);
+        }
+    }
+    if (correct)
+        *correct = ok;
+    return sum;
+}
+
+void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
+                 int nthreads)
+{
+    float scale = 1.0f / (float)nb;
+    for (size_t l = m->n_layers; l-- > 0;) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        const float *in = l ? w->A[l - 1] : X;
+        bp_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l], n_in,
+                   nthreads);
+        bp_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
+        if (l == 0)
+            break;
+        float *Dp = w->D[l - 1], *fp = w->T[l - 1];
+        bp_gemm_nn(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, Dp, n_in, nthreads);
+        const bp_act *act = &m->act[l - 1];
+        act->fn->derivative(w->Z[l - 1], w->A[l - 1], fp, nb * n_in, act->hp);
+        for (size_t i = 0; i < nb * n_in; i++)
+            Dp[i] *= fp[i];
+    }
+}
+
+void bp_evaluate(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads, double *loss,
+                 double *accuracy)
+{
+    double sum = 0.0;
+    size_t ok = 0;
+    for (size_t first = 0; first < d->n; first += w->cap) {
+        size_t nb = d->n - first < w->cap ? d->n - first : w->cap;
+        bp_gather(w, d, NULL, first, nb);
+        bp_forward(m, w, w->Xb, nb, nthreads);
+        size_t c = 0;
+        bp_loss_batch(m, w, d, nb, &c, 0);
+        for (size_t r = 0; r < nb; r++)
+            sum += w->loss_row[r];
+        ok += c;
+    }
+    *loss = sum / (double)d->n;
+    *accuracy = (double)ok / (double)d->n;
+}

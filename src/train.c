@@ -1,0 +1,141 @@
+#include "autoconf.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backprop.h"
+#include "rng.h"
+
+const char *const bp_trial_status_names[BP_TRIAL_STATUS_COUNT] = {
+    "pending", "running", "completed", "diverged", "failed", "interrupted"
+};
+
+const char *const bp_epoch_col_names[BP_COL_COUNT] = {
+    "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int lr_index(const bp_optimizer *o)
+{
+    for (uint32_t i = 0; i < o->n_hparams; i++)
+        if (strcmp(o->hparams[i].name, "lr") == 0)
+            return (int)i;
+    return -1;
+}
+
+void bp_trainer_release(bp_trainer *t)
+{
+    if (!t)
+        return;
+    free(t->opt_state);
+    t->opt_state = NULL;
+}
+
+static void finish(bp_trainer *t, bp_status_kind s, const char *fmt, const char *arg, int epoch)
+{
+    t->status = s;
+    snprintf(t->message, sizeof t->message, fmt, arg, epoch);
+}
+
+int bp_train(bp_trainer *t, bp_err *e)
+{
+    bp_model *m = t->model;
+    const bp_dataset *tr = t->train;
+    const bp_optimizer *opt = t->optimizer->desc->u.optimizer;
+    size_t n = tr->n, np = m->n_params;
+    size_t bs = t->batch_size > 0 && (size_t)t->batch_size < n ? (size_t)t->batch_size : n;
+    int rc = BP_OK, li = lr_index(opt);
+    uint32_t *order = bp_xcalloc(n, sizeof *order, e);
+    float *grad = bp_xcalloc(np, sizeof *grad, e);
+    bp_work *w = bp_work_new(m, bs, e);
+    if (!t->opt_state && opt->n_state)
+        t->opt_state = bp_xcalloc((size_t)opt->n_state * np, sizeof(float), e);
+    if (!order || !grad || !w || (opt->n_state && !t->opt_state)) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    if (opt->init_state && t->step == 0)
+        opt->init_state(t->opt_state, m->params, np, t->hp);
+    t->status = BP_TRIAL_RUNNING;
+    t->message[0] = '\0';
+    char errbuf[BP_ERR_MSG_MAX];
+    for (int ep = t->epochs_done + 1; ep <= t->epochs; ep++) {
+        double t0 = now_seconds(), loss_sum = 0.0;
+        size_t correct = 0, seen = 0;
+        if (t->shuffle) {
+            bp_rng r = bp_rng_stream(t->seed, t->trial, BP_RNG_SHUFFLE, (uint64_t)ep);
+            bp_rng_permutation(&r, order, n);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                order[i] = (uint32_t)i;
+        }
+        int diverged = 0;
+        for (size_t first = 0; first < n; first += bs) {
+            size_t nb = n - first < bs ? n - first : bs, c = 0;
+            bp_gather(w, tr, order, first, nb);
+            bp_forward(m, w, w->Xb, nb, t->nthreads);
+            double bl = bp_loss_batch(m, w, tr, nb, &c, 1);
+            for (size_t r = 0; r < nb; r++)
+                loss_sum += w->loss_row[r];
+            correct += c;
+            seen += nb;
+            if (!isfinite(bl)) {
+                diverged = 1;
+                break;
+            }
+            bp_backward(m, w, w->Xb, nb, grad, t->nthreads);
+            errbuf[0] = '\0';
+            bp_step_args a = { .w = m->params, .g = grad, .state = t->opt_state, .n = np,
+                               .t = ++t->step, .hp = t->hp, .err = errbuf,
+                               .err_size = sizeof errbuf };
+            if (opt->step(&a) != 0) {
+                t->epochs_done = ep - 1;
+                t->status = BP_TRIAL_FAILED;
+                snprintf(t->message, sizeof t->message, "optimizer %s failed at epoch %d: %s",
+                         t->optimizer->desc->name, ep, errbuf[0] ? errbuf : "(no message)");
+                goto out;
+            }
+        }
+        bp_epoch_row row;
+        for (int c = 0; c < BP_COL_COUNT; c++)
+            row.v[c] = NAN;
+        row.v[BP_COL_EPOCH] = ep;
+        row.v[BP_COL_LOSS] = loss_sum / (double)seen;
+        row.v[BP_COL_ACCURACY] = (double)correct / (double)seen;
+        row.v[BP_COL_LR] = li >= 0 ? t->hp[li] : NAN;
+        if (t->val && !diverged)
+            bp_evaluate(m, w, t->val, t->nthreads, &row.v[BP_COL_VAL_LOSS],
+                        &row.v[BP_COL_VAL_ACCURACY]);
+        row.v[BP_COL_SECONDS] = now_seconds() - t0;
+        if (!diverged && !isfinite(row.v[BP_COL_LOSS]))
+            diverged = 1;
+        t->epochs_done = ep;
+        if (t->on_epoch && (rc = t->on_epoch(t->ud, &row, m, e)) != 0)
+            goto out;
+        if (diverged) {
+            finish(t, BP_TRIAL_DIVERGED, "training loss became %s at epoch %d",
+                   isnan(row.v[BP_COL_LOSS]) ? "NaN" : "infinite", ep);
+            goto out;
+        }
+        if (t->stop && *t->stop) {
+            finish(t, BP_TRIAL_INTERRUPTED, "%sinterrupted after epoch %d", "", ep);
+            goto out;
+        }
+    }
+    t->status = BP_TRIAL_COMPLETED;
+out:
+    free(order);
+    free(grad);
+    bp_work_free(w);
+    return rc;
+}
