@@ -98,6 +98,14 @@ typedef struct bp_saved_model {
     char *loss;              /* bp_loss_names */
     size_t n_params;
     float *params;
+    /* The optimizer saved with the model (bp_opt_record); opt_name is NULL when none was. */
+    char *opt_name;
+    uint64_t opt_step;
+    size_t opt_n_hp;
+    char **opt_hp_names;
+    double *opt_hp;
+    size_t opt_n_state;      /* floats per parameter; opt_state is opt_n_state x n_params */
+    float *opt_state;
 } bp_saved_model;
 bp_saved_model *bp_saved_model_read(const char *path, bp_err *e);
 void bp_saved_model_free(bp_saved_model *s);
