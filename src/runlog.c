@@ -1178,6 +1178,24 @@ static int read_model_group(bp_err *e, const char *where, hid_t g, bp_saved_mode
     return rc;
 }
 
+static int check_version(bp_err *e, const char *where, hid_t loc)
+{
+    if (H5Aexists(loc, "format_version") <= 0)
+        return bp_err_set(e, BP_EIO, "%s: not a bprun file (no format_version attribute)", where);
+    void *v = NULL;
+    size_t n = 0;
+    int rc = get_attr(e, where, loc, "format_version", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int),
+                      &v, &n);
+    if (rc)
+        return rc;
+    int ver = n == 1 ? *(int *)v : -1;
+    free(v);
+    if (ver != BP_FORMAT_VERSION)
+        return bp_err_set(e, BP_EIO, "%s: format_version %d; this bprun reads format_version %d",
+                          where, ver, BP_FORMAT_VERSION);
+    return 0;
+}
+
 static int all_digits(const char *s)
 {
     if (!*s)
@@ -1265,7 +1283,7 @@ bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
             h5fail(e, file, link, "cannot open the linked trial file");
             goto out;
         }
-        if (!(where = fmt_alloc(e, "%s#%s", file, link))) {
+        if (!(where = fmt_alloc(e, "%s#%s", file, link)) || check_version(e, where, root)) {
             H5Oclose(root);
             goto out;
         }
@@ -1278,7 +1296,7 @@ bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
                        "but this is a trial file", file, id);
             goto out;
         }
-        if (!(where = bp_xstrdup(file, e)))
+        if (!(where = bp_xstrdup(file, e)) || check_version(e, where, f))
             goto out;
         if (H5Lexists(f, "model", H5P_DEFAULT) > 0)
             g = H5Gopen2(f, "model", H5P_DEFAULT);

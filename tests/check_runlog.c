@@ -552,6 +552,11 @@ static void corrupt(const char *file, int what)
                              H5P_DEFAULT);
         H5Dclose(d);
         H5Sclose(s);
+    } else if (what == 2) {
+        hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+        int v = 2;
+        H5Awrite(a, H5T_NATIVE_INT, &v);
+        H5Aclose(a);
     } else {
         hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
         H5Adelete(g, "loss");
@@ -612,6 +617,21 @@ START_TEST(model_read_errors)
     ck_assert_ptr_null(bp_saved_model_read(path("%s", "run#2"), &e));
     snprintf(want, sizeof want, "%s#/model: unknown loss 'hinge'",
              path("%s/trials/0002.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    write_trial(r, 4, 2, 1);
+    corrupt(path("%s/trials/0004.h5", "run"), 2);
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "run#4"), &e));
+    snprintf(want, sizeof want, "%s: format_version 2; this bprun reads format_version 1",
+             path("%s/trials/0004.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    /* an HDF5 file that bprun did not write */
+    hid_t f = H5Fcreate(path("%s", "other.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "other.h5"), &e));
+    snprintf(want, sizeof want, "%s: not a bprun file (no format_version attribute)",
+             path("%s", "other.h5"));
     ck_assert_str_eq(e.msg, want);
     bp_run_close(r);
 }
@@ -818,7 +838,7 @@ static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd
 static size_t check_part(const char *file, size_t reported)
 {
     hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
-    ck_assert_msg(f >= 0, "%s does not open after the kill", file);
+    ck_assert_msg(f >= 0, "%s does not open", file);
     char *s = attr_text(f, "status");
     ck_assert_str_eq(s, "running");
     free(s);
