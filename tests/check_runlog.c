@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <hdf5.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -945,6 +946,63 @@ START_TEST(readable_while_writing)
 }
 END_TEST
 
+/* Two threads write two trials at once (HDF5 is built thread-safe). */
+typedef struct {
+    bp_run *r;
+    unsigned id;
+    int rc;
+    char msg[BP_ERR_MSG_MAX];
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *w = p;
+    bp_err e;
+    bp_err_clear(&e);
+    bp_trial_meta md = meta(w->id);
+    bp_trial_file *t = bp_trial_create(w->r, &md, &e);
+    w->rc = t ? 0 : e.code;
+    for (size_t i = 0; t && !w->rc && i < 300; i++) {
+        double row[3] = { cell(i, 0) + w->id, cell(i, 1), cell(i, 2) };
+        w->rc = bp_trial_append(t, row, &e);
+    }
+    if (t && !w->rc)
+        w->rc = bp_trial_finish(t, "completed", "", 300, 0, &e);
+    else
+        bp_trial_abandon(t);
+    snprintf(w->msg, sizeof w->msg, "%s", e.msg);
+    return NULL;
+}
+
+START_TEST(concurrent_trials)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    writer_arg w[4];
+    pthread_t th[4];
+    for (unsigned k = 0; k < 4; k++) {
+        w[k] = (writer_arg){ .r = r, .id = k };
+        ck_assert_int_eq(pthread_create(&th[k], NULL, writer, &w[k]), 0);
+    }
+    for (unsigned k = 0; k < 4; k++) {
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+        ck_assert_msg(w[k].rc == 0, "trial %u: %s", k, w[k].msg);
+    }
+    for (unsigned k = 0; k < 4; k++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "run/trials/%04u.h5", k);
+        hid_t f = H5Fopen(path("%s", rel), H5F_ACC_RDONLY, H5P_DEFAULT);
+        ck_assert_int_ge(f, 0);
+        static double buf[300];
+        ck_assert_uint_eq(read_col(f, "/epochs/loss", buf, 300), 300);
+        for (size_t i = 0; i < 300; i++)
+            ck_assert(buf[i] == cell(i, 0) + k);
+        H5Fclose(f);
+    }
+    bp_run_close(r);
+}
+END_TEST
+
 /* ---- an independent reader: h5py ---- */
 
 START_TEST(h5py_reads_our_files)
@@ -988,6 +1046,7 @@ static Suite *runlog_suite(void)
     tcase_add_test(tc, append_is_cheap);
     tcase_add_test(tc, killed_writer_leaves_readable_rows);
     tcase_add_test(tc, readable_while_writing);
+    tcase_add_test(tc, concurrent_trials);
     const char *py = getenv("PYTHON_H5");
     if (py && *py)
         tcase_add_test(tc, h5py_reads_our_files);
