@@ -727,6 +727,17 @@ START_TEST(index_write_and_follow)
     ck_assert_str_eq(e.msg, want);
     ck_assert_int_eq(chdir(cwd), 0);
 
+    /* an index of no trials is valid: an empty table, no links */
+    ck_assert_int_eq(bp_run_write_index(r, "cfg", "resolved", rows, 0, 1, &e), 0);
+    f = H5Fopen(path("%s/index.h5", "run"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_eq((int)attr_num(f, "n_trials"), 0);
+    d = H5Dopen2(f, "summary", H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    ck_assert_int_eq(H5Sget_simple_extent_npoints(sp), 0);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+
     /* statuses longer than the column are refused, not cut */
     rows[0].status = "completed_but_long";
     ck_assert_int_eq(bp_run_write_index(r, "cfg", "resolved", rows, 2, 4, &e), BP_EIO);
