@@ -8,10 +8,22 @@
  *                         wall_seconds, resolved_config, provenance; /epochs/<column>: 1-D
  *                         float64, chunked, extended and flushed after every epoch;
  *                         /model: sizes, activations, output, loss, params (flat float32),
- *                         optimizer name + hyperparameters + state.
+ *                         layer_<l> (activation hyperparameters); /model/optimizer: name,
+ *                         step, hyperparameters, state.
  * A trial file is written as trials/<id>.h5.part and renamed to trials/<id>.h5 when the trial
  * ends, after the file and the folder are fsync'ed, so a file that looks complete is complete.
+ * A killed writer leaves a .part file that opens, with every appended row exact.
  * Trial ids are printed as 4 digits or more (%04u).
+ *
+ * Errors: every HDF5 or file system failure is BP_EIO with one line naming the file and the
+ * object ("runs/x/trials/0000.h5.part#/epochs/loss: cannot ..."). HDF5's own error printing is
+ * switched off (per thread) on entry to every function here.
+ *
+ * Threads: different bp_trial_file objects MAY be used from different threads at once, because
+ * the HDF5 library is built thread-safe (H5_HAVE_THREADSAFE, as Debian's hdf5-serial); one
+ * bp_trial_file MUST NOT be used by two threads at once. Trial files are created without an
+ * HDF5 file lock, so other processes can read the history while a trial runs; each trial file
+ * MUST have exactly one writer.
  */
 #ifndef BP_RUNLOG_H
 #define BP_RUNLOG_H
@@ -28,10 +40,11 @@
 typedef struct bp_run bp_run;
 typedef struct bp_trial_file bp_trial_file;
 
-/* Open a new run folder. If dir exists and holds anything, fail with BP_EEXIST ("... exists;
- * use --force to replace it or -o to choose another folder") unless force, in which case the
- * old index.h5, trials/ and their .part files are removed first (nothing else is touched).
- * Creates dir (and parents) and dir/trials. */
+/* Open a new run folder. If dir exists and holds anything, fail with BP_EEXIST ("DIR: run
+ * folder exists and is not empty; use --force to replace it, or -o to choose another folder")
+ * unless force, in which case index.h5, index.h5.part, trials/<any>.h5 and trials/<any>.h5.part
+ * are removed first, then trials/ if that emptied it; nothing else is touched. Creates dir (and
+ * parents) and dir/trials ("DIR: cannot create run folder: <strerror>", BP_EIO). */
 bp_run *bp_run_create(const char *dir, int force, bp_err *e);
 const char *bp_run_dir(const bp_run *r);
 void bp_run_close(bp_run *r);
@@ -47,6 +60,8 @@ typedef struct bp_trial_meta {
     int threads;                  /* threads used by the trial's kernels */
 } bp_trial_meta;
 
+/* Creates trials/<id>.h5.part (BP_EEXIST when trials/<id>.h5 exists: a finished trial file is
+ * never overwritten). Column names MUST be non-empty, unique, without '/'. */
 bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e);
 /* Append one row (n_columns values) to /epochs and flush the file. */
 int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e);
@@ -62,6 +77,8 @@ typedef struct bp_opt_record {
     size_t n_state;              /* floats per parameter */
     uint64_t step;
 } bp_opt_record;
+/* Hyperparameter names of an activation come from m->act[l].fn->hparams; a layer with n_hp > 0
+ * and no matching declaration is refused. o MAY be NULL (no optimizer recorded). */
 int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record *o, bp_err *e);
 /* Record the outcome, flush, fsync, close, rename .part into place, fsync the folder. Frees t
  * (also on error). */
@@ -81,13 +98,17 @@ typedef struct bp_trial_summary {
     double wall_seconds;
 } bp_trial_summary;
 
-/* Write RUN/index.h5 (through a temporary file and rename): root attrs (format_version,
- * bprun_version, config text, resolved config, provenance) and /summary, /trials links. */
+/* Write RUN/index.h5 (through index.h5.part, fsync and rename): root attrs (format_version,
+ * bprun_version, config text, resolved config, provenance, threads, n_trials) and /summary,
+ * /trials/<id> external links to "trials/<id>.h5" (relative). A status longer than 16 bytes
+ * is refused, never cut. */
 int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_config,
                        const bp_trial_summary *rows, size_t n, int threads, bp_err *e);
 
-/* A model read back from a trial file (or a run folder: its trial 0000, or the one given as
- * RUN#ID). Everything owned by the struct. */
+/* A model read back from a trial file, a run folder (its trial 0000, or the one given as
+ * RUN#ID), or an index file (likewise INDEX#ID, through its link). The file's format_version
+ * MUST be BP_FORMAT_VERSION; params are checked against sizes. Everything owned by the
+ * struct; free with bp_saved_model_free (accepts NULL). */
 typedef struct bp_saved_model {
     size_t n_sizes;
     int *sizes;
@@ -98,6 +119,14 @@ typedef struct bp_saved_model {
     char *loss;              /* bp_loss_names */
     size_t n_params;
     float *params;
+    /* The optimizer saved with the model (bp_opt_record); opt_name is NULL when none was. */
+    char *opt_name;
+    uint64_t opt_step;
+    size_t opt_n_hp;
+    char **opt_hp_names;
+    double *opt_hp;
+    size_t opt_n_state;      /* floats per parameter; opt_state is opt_n_state x n_params */
+    float *opt_state;
 } bp_saved_model;
 bp_saved_model *bp_saved_model_read(const char *path, bp_err *e);
 void bp_saved_model_free(bp_saved_model *s);

@@ -1,0 +1,1328 @@
+#include "autoconf.h"
+#include "runlog.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EPOCH_CHUNK 256
+#define STATUS_LEN 16
+
+struct bp_run {
+    char *dir;
+};
+
+struct bp_trial_file {
+    char *part, *final, *trials_dir;
+    hid_t file, epochs, mspace;
+    hid_t *dsets;
+    size_t n_columns;
+    hsize_t rows;
+};
+
+/* HDF5 prints its error stack by default; only main prints. The setting is per thread in a
+ * thread-safe HDF5, so every entry point calls this. */
+static void quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static char *fmt_alloc(bp_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *fmt_alloc(bp_err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        bp_err_set(e, BP_ENOMEM, "cannot format a path");
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        bp_err_set(e, BP_ENOMEM, "out of memory");
+        return NULL;
+    }
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static herr_t walk_first(unsigned n, const H5E_error2_t *err, void *data)
+{
+    char *buf = data;
+    if (n == 0 && H5Eget_msg(err->min_num, NULL, buf, 96) <= 0)
+        snprintf(buf, 96, "%s", err->desc ? err->desc : "unknown error");
+    return 0;
+}
+
+/* One line for an HDF5 failure: "file#object: what (HDF5: innermost reason)". Call it before
+ * any other HDF5 call replaces the error stack. */
+static int h5fail(bp_err *e, const char *file, const char *obj, const char *what)
+{
+    char why[96] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_first, why);
+    if (why[0] >= 'A' && why[0] <= 'Z')
+        why[0] = (char)(why[0] - 'A' + 'a');
+    const char *tail = why[0] ? why : "unknown error";
+    if (obj)
+        return bp_err_set(e, BP_EIO, "%s#%s: %s (HDF5: %s)", file, obj, what, tail);
+    return bp_err_set(e, BP_EIO, "%s: %s (HDF5: %s)", file, what, tail);
+}
+
+static void iso_now(char *buf, size_t n)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, n, "unknown");
+}
+
+/* ---- attribute writers (replace an attribute of the same name) ---- */
+
+static hid_t vlstr_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static int put_attr(bp_err *e, const char *file, hid_t loc, const char *obj, const char *name,
+                    hid_t type, size_t n, int scalar, const void *buf)
+{
+    hsize_t dim = n;
+    hid_t s = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+    hid_t a = H5I_INVALID_HID;
+    int rc = 0;
+    char what[160];
+    snprintf(what, sizeof what, "cannot write attribute '%s'", name);
+    if (s < 0 || (H5Aexists(loc, name) > 0 && H5Adelete(loc, name) < 0) ||
+        (a = H5Acreate2(loc, name, type, s, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(a, type, buf) < 0)
+        rc = h5fail(e, file, obj, what);
+    if (a >= 0)
+        H5Aclose(a);
+    if (s >= 0)
+        H5Sclose(s);
+    return rc;
+}
+
+static int attr_str(bp_err *e, const char *file, hid_t loc, const char *obj, const char *name,
+                    const char *val)
+{
+    hid_t t = vlstr_type();
+    if (t < 0)
+        return h5fail(e, file, obj, "cannot make a string type");
+    const char *v = val ? val : "";
+    int rc = put_attr(e, file, loc, obj, name, t, 1, 1, &v);
+    H5Tclose(t);
+    return rc;
+}
+
+static int attr_strs(bp_err *e, const char *file, hid_t loc, const char *obj, const char *name,
+                     const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!v[i])
+            return bp_err_set(e, BP_EIO, "%s#%s: attribute '%s': item %zu has no name", file,
+                              obj, name, i);
+    hid_t t = vlstr_type();
+    if (t < 0)
+        return h5fail(e, file, obj, "cannot make a string type");
+    int rc = put_attr(e, file, loc, obj, name, t, n, 0, n ? (const void *)v : (const void *)"");
+    H5Tclose(t);
+    return rc;
+}
+
+static int attr_int(bp_err *e, const char *file, hid_t loc, const char *obj, const char *name,
+                    int v)
+{
+    return put_attr(e, file, loc, obj, name, H5T_NATIVE_INT, 1, 1, &v);
+}
+
+static int attr_u64(bp_err *e, const char *file, hid_t loc, const char *obj, const char *name,
+                    uint64_t v)
+{
+    return put_attr(e, file, loc, obj, name, H5T_NATIVE_UINT64, 1, 1, &v);
+}
+
+static int attr_dbl(bp_err *e, const char *file, hid_t loc, const char *obj, const char *name,
+                    double v)
+{
+    return put_attr(e, file, loc, obj, name, H5T_NATIVE_DOUBLE, 1, 1, &v);
+}
+
+/* The attributes a trial file and the index share. */
+static int attr_common(bp_err *e, const char *file, hid_t f, const char *config,
+                       const char *resolved, int threads)
+{
+    char *prov = bp_provenance_text(threads);
+    if (!prov)
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    int rc = attr_int(e, file, f, "/", "format_version", BP_FORMAT_VERSION);
+    if (!rc)
+        rc = attr_str(e, file, f, "/", "bprun_version", PACKAGE_VERSION);
+    if (!rc)
+        rc = attr_str(e, file, f, "/", "config", config);
+    if (!rc)
+        rc = attr_str(e, file, f, "/", "resolved_config", resolved);
+    if (!rc)
+        rc = attr_str(e, file, f, "/", "provenance", prov);
+    if (!rc)
+        rc = attr_int(e, file, f, "/", "threads", threads);
+    free(prov);
+    return rc;
+}
+
+/* ---- files and folders ---- */
+
+static int fsync_path(bp_err *e, const char *path, int dir)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+    if (fd < 0)
+        return bp_err_set(e, BP_EIO, "%s: cannot open for fsync: %s", path, strerror(errno));
+    if (fsync(fd) != 0) {
+        int err = errno;
+        close(fd);
+        return bp_err_set(e, BP_EIO, "%s: fsync failed: %s", path, strerror(err));
+    }
+    close(fd);
+    return 0;
+}
+
+/* rename src into place after fsync'ing it, then fsync the folder holding both. */
+static int commit_file(bp_err *e, const char *src, const char *dst, const char *dir)
+{
+    int rc = fsync_path(e, src, 0);
+    if (rc)
+        return rc;
+    if (rename(src, dst) != 0)
+        return bp_err_set(e, BP_EIO, "%s: cannot rename to %s: %s", src, dst, strerror(errno));
+    return fsync_path(e, dir, 1);
+}
+
+static int mkdir_p(bp_err *e, const char *dir)
+{
+    char *p = bp_xstrdup(dir, e);
+    if (!p)
+        return BP_ENOMEM;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int err = errno;
+            free(p);
+            return bp_err_set(e, BP_EIO, "%s: cannot create run folder: %s", dir, strerror(err));
+        }
+        *s = '/';
+    }
+    free(p);
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return bp_err_set(e, BP_EIO, "%s: cannot create run folder: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return bp_err_set(e, BP_EIO, "%s: cannot create run folder: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder; use -o to choose another "
+                          "folder", dir);
+    return 0;
+}
+
+static int dir_is_empty(bp_err *e, const char *dir, int *empty)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return bp_err_set(e, BP_EIO, "%s: cannot read run folder: %s", dir, strerror(errno));
+    struct dirent *de;
+    *empty = 1;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            *empty = 0;
+            break;
+        }
+    closedir(d);
+    return 0;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+static int remove_file(bp_err *e, const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : bp_err_set(e, BP_EIO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+        return 0;
+    if (unlink(path) != 0)
+        return bp_err_set(e, BP_EIO, "%s: cannot remove: %s", path, strerror(errno));
+    return 0;
+}
+
+/* --force: remove what bprun writes, nothing else. */
+static int remove_ours(bp_err *e, const char *dir)
+{
+    static const char *const top[] = { "index.h5", "index.h5.part" };
+    int rc = 0;
+    for (size_t i = 0; i < 2 && !rc; i++) {
+        char *p = fmt_alloc(e, "%s/%s", dir, top[i]);
+        rc = p ? remove_file(e, p) : BP_ENOMEM;
+        free(p);
+    }
+    if (rc)
+        return rc;
+    char *tdir = fmt_alloc(e, "%s/trials", dir);
+    if (!tdir)
+        return BP_ENOMEM;
+    DIR *d = opendir(tdir);
+    if (!d) {
+        free(tdir);
+        return 0;   /* no trials folder (or not a folder: bp_run_create reports that) */
+    }
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (!has_suffix(de->d_name, ".h5") && !has_suffix(de->d_name, ".h5.part"))
+            continue;
+        char *p = fmt_alloc(e, "%s/%s", tdir, de->d_name);
+        rc = p ? remove_file(e, p) : BP_ENOMEM;
+        free(p);
+    }
+    closedir(d);
+    if (!rc)
+        rmdir(tdir);   /* only succeeds when nothing else is in it */
+    free(tdir);
+    return rc;
+}
+
+bp_run *bp_run_create(const char *dir, int force, bp_err *e)
+{
+    quiet();
+    if (!dir || !*dir) {
+        bp_err_set(e, BP_EUSAGE, "empty run folder name");
+        return NULL;
+    }
+    bp_run *r = bp_xcalloc(1, sizeof *r, e);
+    if (!r || !(r->dir = bp_xstrdup(dir, e)))
+        goto fail;
+    for (size_t n = strlen(r->dir); n > 1 && r->dir[n - 1] == '/'; n--)
+        r->dir[n - 1] = '\0';
+    struct stat st;
+    if (stat(r->dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder; use -o to choose another "
+                       "folder", r->dir);
+            goto fail;
+        }
+        int empty = 1;
+        if (dir_is_empty(e, r->dir, &empty))
+            goto fail;
+        if (!empty && !force) {
+            bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
+                       "replace it, or -o to choose another folder", r->dir);
+            goto fail;
+        }
+        if (!empty && remove_ours(e, r->dir))
+            goto fail;
+    }
+    if (mkdir_p(e, r->dir))
+        goto fail;
+    char *tdir = fmt_alloc(e, "%s/trials", r->dir);
+    if (!tdir)
+        goto fail;
+    if (mkdir(tdir, 0777) != 0 && errno != EEXIST) {
+        bp_err_set(e, BP_EIO, "%s: cannot create folder: %s", tdir, strerror(errno));
+        free(tdir);
+        goto fail;
+    }
+    if (stat(tdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder", tdir);
+        free(tdir);
+        goto fail;
+    }
+    free(tdir);
+    return r;
+fail:
+    bp_run_close(r);
+    return NULL;
+}
+
+const char *bp_run_dir(const bp_run *r)
+{
+    return r->dir;
+}
+
+void bp_run_close(bp_run *r)
+{
+    if (!r)
+        return;
+    free(r->dir);
+    free(r);
+}
+
+/* ---- trial files ---- */
+
+static int close_trial(bp_trial_file *t)
+{
+    int bad = 0;
+    for (size_t c = 0; t->dsets && c < t->n_columns; c++)
+        if (t->dsets[c] >= 0)
+            bad |= H5Dclose(t->dsets[c]) < 0;
+    if (t->epochs >= 0)
+        bad |= H5Gclose(t->epochs) < 0;
+    if (t->mspace >= 0)
+        bad |= H5Sclose(t->mspace) < 0;
+    if (t->file >= 0)
+        bad |= H5Fclose(t->file) < 0;
+    t->epochs = t->mspace = t->file = H5I_INVALID_HID;
+    return bad ? -1 : 0;
+}
+
+static void free_trial(bp_trial_file *t)
+{
+    free(t->dsets);
+    free(t->part);
+    free(t->final);
+    free(t->trials_dir);
+    free(t);
+}
+
+static int good_column(const char *c)
+{
+    return c && *c && !strchr(c, '/') && strcmp(c, ".") != 0;
+}
+
+bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
+{
+    quiet();
+    bp_trial_file *t = bp_xcalloc(1, sizeof *t, e);
+    if (!t)
+        return NULL;
+    t->file = t->epochs = t->mspace = H5I_INVALID_HID;
+    hid_t fapl = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    t->trials_dir = fmt_alloc(e, "%s/trials", r->dir);
+    t->final = fmt_alloc(e, "%s/trials/%04u.h5", r->dir, m->trial);
+    t->part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->dir, m->trial);
+    if (!t->trials_dir || !t->final || !t->part)
+        goto fail;
+    for (size_t c = 0; c < m->n_columns; c++)
+        if (!good_column(m->columns[c])) {
+            bp_err_set(e, BP_EIO, "%s: bad epoch column name '%s'", t->part,
+                       m->columns[c] ? m->columns[c] : "(null)");
+            goto fail;
+        }
+    if (access(t->final, F_OK) == 0) {
+        bp_err_set(e, BP_EEXIST, "%s: trial file exists; it is never overwritten", t->final);
+        goto fail;
+    }
+    t->n_columns = m->n_columns;
+    t->dsets = bp_xcalloc(m->n_columns ? m->n_columns : 1, sizeof *t->dsets, e);
+    if (!t->dsets)
+        goto fail;
+    for (size_t c = 0; c < m->n_columns; c++)
+        t->dsets[c] = H5I_INVALID_HID;
+
+    /* No HDF5 file lock: a lock held for the whole trial would stop anyone from reading the
+     * history while it trains. Trial files are private to the process that writes them. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0 ||
+        (t->file = H5Fcreate(t->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        h5fail(e, t->part, NULL, "cannot create trial file");
+        goto fail;
+    }
+    char started[32];
+    iso_now(started, sizeof started);
+    if (attr_common(e, t->part, t->file, m->config_text, m->resolved_config, m->threads) ||
+        attr_u64(e, t->part, t->file, "/", "trial", m->trial) ||
+        attr_u64(e, t->part, t->file, "/", "seed", m->seed) ||
+        attr_str(e, t->part, t->file, "/", "status", "running") ||
+        attr_str(e, t->part, t->file, "/", "started", started))
+        goto fail;
+    if ((t->epochs = H5Gcreate2(t->file, "epochs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        h5fail(e, t->part, "/epochs", "cannot create group");
+        goto fail;
+    }
+    if (attr_strs(e, t->part, t->epochs, "/epochs", "columns", m->columns, m->n_columns))
+        goto fail;
+    hsize_t zero = 0, unlim = H5S_UNLIMITED, chunk = EPOCH_CHUNK, one = 1;
+    if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
+        (space = H5Screate_simple(1, &zero, &unlim)) < 0 ||
+        (t->mspace = H5Screate_simple(1, &one, NULL)) < 0) {
+        h5fail(e, t->part, "/epochs", "cannot set up datasets");
+        goto fail;
+    }
+    for (size_t c = 0; c < m->n_columns; c++) {
+        t->dsets[c] = H5Dcreate2(t->epochs, m->columns[c], H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                                 dcpl, H5P_DEFAULT);
+        if (t->dsets[c] < 0) {
+            char obj[256];
+            snprintf(obj, sizeof obj, "/epochs/%s", m->columns[c]);
+            h5fail(e, t->part, obj, "cannot create dataset (duplicate column?)");
+            goto fail;
+        }
+    }
+    if (H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0) {
+        h5fail(e, t->part, NULL, "cannot flush");
+        goto fail;
+    }
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    H5Pclose(fapl);
+    return t;
+fail:
+    if (space >= 0)
+        H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    close_trial(t);
+    free_trial(t);
+    return NULL;
+}
+
+int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
+{
+    quiet();
+    hsize_t start = t->rows, n = t->rows + 1, one = 1;
+    for (size_t c = 0; c < t->n_columns; c++) {
+        hid_t fs = H5I_INVALID_HID;
+        if (H5Dset_extent(t->dsets[c], &n) < 0 || (fs = H5Dget_space(t->dsets[c])) < 0 ||
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &one, NULL) < 0 ||
+            H5Dwrite(t->dsets[c], H5T_NATIVE_DOUBLE, t->mspace, fs, H5P_DEFAULT, row + c) < 0) {
+            char obj[64];
+            snprintf(obj, sizeof obj, "/epochs (column %zu)", c);
+            h5fail(e, t->part, obj, "cannot append a row");
+            if (fs >= 0)
+                H5Sclose(fs);
+            return BP_EIO;
+        }
+        H5Sclose(fs);
+    }
+    if (H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+        return h5fail(e, t->part, NULL, "cannot flush");
+    t->rows = n;
+    return 0;
+}
+
+static int write_dataset(bp_err *e, const char *file, hid_t loc, const char *obj,
+                         const char *name, hid_t ftype, hid_t mtype, int rank, const hsize_t *dims,
+                         const void *buf)
+{
+    hid_t s = H5Screate_simple(rank, dims, NULL), d = H5I_INVALID_HID;
+    int rc = 0;
+    if (s < 0 || (d = H5Dcreate2(loc, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        rc = h5fail(e, file, obj, "cannot write dataset");
+    if (d >= 0)
+        H5Dclose(d);
+    if (s >= 0)
+        H5Sclose(s);
+    return rc;
+}
+
+static int save_layer(bp_err *e, const char *file, hid_t model, const bp_model *m, size_t l)
+{
+    const bp_act *a = &m->act[l];
+    int out_softmax = m->softmax && l + 1 == m->n_layers;
+    const char *name = out_softmax ? "softmax" : a->name;
+    char obj[64], gname[32];
+    snprintf(gname, sizeof gname, "layer_%zu", l);
+    snprintf(obj, sizeof obj, "/model/%s", gname);
+    if (!name)
+        return bp_err_set(e, BP_EIO, "%s#%s: layer %zu has no activation name", file, obj, l);
+    size_t n_hp = out_softmax ? 0 : a->n_hp;
+    if (n_hp > BP_MAX_HPARAMS)
+        return bp_err_set(e, BP_EIO, "%s#%s: %zu hyperparameters (at most %d)", file, obj, n_hp,
+                          BP_MAX_HPARAMS);
+    if (n_hp && (!a->fn || a->fn->n_hparams != n_hp))
+        return bp_err_set(e, BP_EIO, "%s#%s: activation %s has %zu hyperparameter values but "
+                          "declares %u names", file, obj, name, n_hp,
+                          a->fn ? (unsigned)a->fn->n_hparams : 0u);
+    const char *names[BP_MAX_HPARAMS];
+    for (size_t i = 0; i < n_hp; i++)
+        names[i] = a->fn->hparams[i].name;
+    hid_t g = H5Gcreate2(model, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(e, file, obj, "cannot create group");
+    int rc = attr_str(e, file, g, obj, "activation", name);
+    if (!rc)
+        rc = attr_strs(e, file, g, obj, "hp_names", names, n_hp);
+    if (!rc)
+        rc = put_attr(e, file, g, obj, "hp", H5T_NATIVE_DOUBLE, n_hp, 0, a->hp);
+    H5Gclose(g);
+    return rc;
+}
+
+static int save_optimizer(bp_err *e, const char *file, hid_t model, const bp_model *m,
+                          const bp_opt_record *o)
+{
+    const char *obj = "/model/optimizer";
+    hid_t g = H5Gcreate2(model, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(e, file, obj, "cannot create group");
+    int rc = attr_str(e, file, g, obj, "name", o->name);
+    if (!rc)
+        rc = attr_u64(e, file, g, obj, "step", o->step);
+    if (!rc)
+        rc = attr_strs(e, file, g, obj, "hp_names", o->hp_names, o->n_hp);
+    if (!rc)
+        rc = put_attr(e, file, g, obj, "hp", H5T_NATIVE_DOUBLE, o->n_hp, 0,
+                      o->n_hp ? (const void *)o->hp : (const void *)"");
+    if (!rc)
+        rc = attr_u64(e, file, g, obj, "n_state", o->n_state);
+    if (!rc && o->n_state) {
+        if (!o->state)
+            rc = bp_err_set(e, BP_EIO, "%s#%s: n_state is %zu but no state was given", file, obj,
+                            o->n_state);
+        else {
+            hsize_t dims[2] = { o->n_state, m->n_params };
+            rc = write_dataset(e, file, g, "/model/optimizer/state", "state", H5T_IEEE_F32LE,
+                               H5T_NATIVE_FLOAT, 2, dims, o->state);
+        }
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record *o, bp_err *e)
+{
+    quiet();
+    const char *file = t->part;
+    if (H5Lexists(t->file, "model", H5P_DEFAULT) > 0 && H5Ldelete(t->file, "model", H5P_DEFAULT) < 0)
+        return h5fail(e, file, "/model", "cannot replace the earlier saved model");
+    hid_t g = H5Gcreate2(t->file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(e, file, "/model", "cannot create group");
+    const char *acts[m->n_layers ? m->n_layers : 1];
+    for (size_t l = 0; l < m->n_layers; l++)
+        acts[l] = (m->softmax && l + 1 == m->n_layers) ? "softmax" : m->act[l].name;
+    const char *loss = (unsigned)m->loss < BP_LOSS_COUNT ? bp_loss_names[m->loss] : NULL;
+    int rc = 0;
+    if (!loss)
+        rc = bp_err_set(e, BP_EIO, "%s#/model: unknown loss %d", file, (int)m->loss);
+    if (!rc)
+        rc = put_attr(e, file, g, "/model", "sizes", H5T_NATIVE_INT, m->n_layers + 1, 0, m->sizes);
+    if (!rc)
+        rc = attr_str(e, file, g, "/model", "loss", loss);
+    if (!rc)
+        rc = attr_str(e, file, g, "/model", "output", acts[m->n_layers - 1]);
+    if (!rc)
+        rc = attr_strs(e, file, g, "/model", "activations", acts, m->n_layers);
+    for (size_t l = 0; !rc && l < m->n_layers; l++)
+        rc = save_layer(e, file, g, m, l);
+    hsize_t n = m->n_params;
+    if (!rc)
+        rc = write_dataset(e, file, g, "/model/params", "params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                           1, &n, m->params);
+    if (!rc && o)
+        rc = save_optimizer(e, file, g, m, o);
+    H5Gclose(g);
+    if (!rc && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+        rc = h5fail(e, file, NULL, "cannot flush");
+    return rc;
+}
+
+int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
+                    double wall_seconds, bp_err *e)
+{
+    quiet();
+    if (!t)
+        return bp_err_set(e, BP_EIO, "bp_trial_finish: no trial file");
+    char finished[32];
+    iso_now(finished, sizeof finished);
+    const char *f = t->part;
+    int rc = attr_str(e, f, t->file, "/", "status", status ? status : "unknown");
+    if (!rc)
+        rc = attr_str(e, f, t->file, "/", "message", message);
+    if (!rc)
+        rc = attr_int(e, f, t->file, "/", "epochs_done", epochs_done);
+    if (!rc)
+        rc = attr_dbl(e, f, t->file, "/", "wall_seconds", wall_seconds);
+    if (!rc)
+        rc = attr_str(e, f, t->file, "/", "finished", finished);
+    if (close_trial(t) < 0 && !rc)
+        rc = h5fail(e, f, NULL, "cannot close trial file");
+    if (!rc)
+        rc = commit_file(e, t->part, t->final, t->trials_dir);
+    free_trial(t);
+    return rc;
+}
+
+void bp_trial_abandon(bp_trial_file *t)
+{
+    if (!t)
+        return;
+    quiet();
+    close_trial(t);
+    free_trial(t);
+}
+
+/* ---- the index ---- */
+
+typedef struct index_row {
+    uint32_t trial;
+    uint64_t seed;
+    char status[STATUS_LEN];
+    int32_t epochs;
+    double final_loss, final_val_loss, final_accuracy, final_val_accuracy, best_val_loss;
+    double wall_seconds;
+} index_row;
+
+static hid_t index_row_type(int file)
+{
+    hid_t st = H5Tcopy(H5T_C_S1), t = H5I_INVALID_HID;
+    if (st < 0 || H5Tset_size(st, STATUS_LEN) < 0 || H5Tset_strpad(st, H5T_STR_NULLPAD) < 0)
+        goto out;
+    if ((t = H5Tcreate(H5T_COMPOUND, sizeof(index_row))) < 0)
+        goto out;
+    struct { const char *name; size_t off; hid_t mem, disk; } f[] = {
+        { "trial", offsetof(index_row, trial), H5T_NATIVE_UINT32, H5T_STD_U32LE },
+        { "seed", offsetof(index_row, seed), H5T_NATIVE_UINT64, H5T_STD_U64LE },
+        { "status", offsetof(index_row, status), st, st },
+        { "epochs", offsetof(index_row, epochs), H5T_NATIVE_INT32, H5T_STD_I32LE },
+        { "final_loss", offsetof(index_row, final_loss), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
+        { "final_val_loss", offsetof(index_row, final_val_loss), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
+        { "final_accuracy", offsetof(index_row, final_accuracy), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
+        { "final_val_accuracy", offsetof(index_row, final_val_accuracy), H5T_NATIVE_DOUBLE,
+          H5T_IEEE_F64LE },
+        { "best_val_loss", offsetof(index_row, best_val_loss), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
+        { "wall_seconds", offsetof(index_row, wall_seconds), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (H5Tinsert(t, f[i].name, f[i].off, file ? f[i].disk : f[i].mem) < 0) {
+            H5Tclose(t);
+            t = H5I_INVALID_HID;
+            goto out;
+        }
+    /* on disk: packed, little-endian, same field names */
+    if (file && H5Tpack(t) < 0) {
+        H5Tclose(t);
+        t = H5I_INVALID_HID;
+    }
+out:
+    if (st >= 0)
+        H5Tclose(st);
+    return t;
+}
+
+static int write_summary(bp_err *e, const char *file, hid_t f, const bp_trial_summary *rows,
+                         size_t n)
+{
+    index_row *buf = bp_xcalloc(n ? n : 1, sizeof *buf, e);
+    if (!buf)
+        return BP_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const bp_trial_summary *s = &rows[i];
+        const char *st = s->status ? s->status : "";
+        if (strlen(st) > STATUS_LEN)
+            rc = bp_err_set(e, BP_EIO, "%s#/summary: trial %u: status '%s' is longer than %d "
+                            "bytes", file, s->trial, st, STATUS_LEN);
+        buf[i] = (index_row){ .trial = s->trial, .seed = s->seed, .epochs = s->epochs,
+                              .final_loss = s->final_loss, .final_val_loss = s->final_val_loss,
+                              .final_accuracy = s->final_accuracy,
+                              .final_val_accuracy = s->final_val_accuracy,
+                              .best_val_loss = s->best_val_loss,
+                              .wall_seconds = s->wall_seconds };
+        memcpy(buf[i].status, st, strlen(st) < STATUS_LEN ? strlen(st) : STATUS_LEN);
+    }
+    hid_t mt = H5I_INVALID_HID, ft = H5I_INVALID_HID;
+    if (!rc) {
+        mt = index_row_type(0);
+        ft = index_row_type(1);
+        hsize_t dim = n;
+        if (mt < 0 || ft < 0)
+            rc = h5fail(e, file, "/summary", "cannot make the row type");
+        else
+            rc = write_dataset(e, file, f, "/summary", "summary", ft, mt, 1, &dim, buf);
+    }
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    free(buf);
+    return rc;
+}
+
+static int write_links(bp_err *e, const char *file, hid_t f, const bp_trial_summary *rows,
+                       size_t n)
+{
+    hid_t g = H5Gcreate2(f, "trials", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(e, file, "/trials", "cannot create group");
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char name[32], target[48], obj[48];
+        snprintf(name, sizeof name, "%04u", rows[i].trial);
+        snprintf(target, sizeof target, "trials/%04u.h5", rows[i].trial);
+        snprintf(obj, sizeof obj, "/trials/%s", name);
+        if (H5Lcreate_external(target, "/", g, name, H5P_DEFAULT, H5P_DEFAULT) < 0)
+            rc = h5fail(e, file, obj, "cannot create link (trial listed twice?)");
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_config,
+                       const bp_trial_summary *rows, size_t n, int threads, bp_err *e)
+{
+    quiet();
+    char *part = fmt_alloc(e, "%s/index.h5.part", r->dir);
+    char *final = fmt_alloc(e, "%s/index.h5", r->dir);
+    int rc = (part && final) ? 0 : BP_ENOMEM;
+    hid_t f = H5I_INVALID_HID;
+    if (!rc && (f = H5Fcreate(part, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        rc = h5fail(e, part, NULL, "cannot create index file");
+    char created[32];
+    iso_now(created, sizeof created);
+    if (!rc)
+        rc = attr_common(e, part, f, config_text, resolved_config, threads);
+    if (!rc)
+        rc = attr_u64(e, part, f, "/", "n_trials", n);
+    if (!rc)
+        rc = attr_str(e, part, f, "/", "created", created);
+    if (!rc)
+        rc = write_summary(e, part, f, rows, n);
+    if (!rc)
+        rc = write_links(e, part, f, rows, n);
+    if (f >= 0 && H5Fclose(f) < 0 && !rc)
+        rc = h5fail(e, part, NULL, "cannot close index file");
+    if (!rc)
+        rc = commit_file(e, part, final, r->dir);
+    free(part);
+    free(final);
+    return rc;
+}
+
+/* ---- reading a saved model back ---- */
+
+/* Reads attribute name of loc as n items of memtype (1-D or scalar); *out malloc'd. */
+static int get_attr(bp_err *e, const char *where, hid_t loc, const char *name, H5T_class_t cls,
+                    hid_t memtype, size_t size, void **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (H5Aexists(loc, name) <= 0)
+        return bp_err_set(e, BP_EIO, "%s: attribute '%s' missing", where, name);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5I_INVALID_HID, s = H5I_INVALID_HID;
+    int rc = 0;
+    H5T_class_t c = H5T_NO_CLASS;
+    if (a < 0 || (t = H5Aget_type(a)) < 0 || (s = H5Aget_space(a)) < 0) {
+        rc = h5fail(e, where, NULL, "cannot open attribute");
+        goto out;
+    }
+    c = H5Tget_class(t);
+    int rank = H5Sget_simple_extent_ndims(s);
+    hssize_t np = H5Sget_simple_extent_npoints(s);
+    if (c != cls && !(cls == H5T_FLOAT && c == H5T_INTEGER)) {
+        rc = bp_err_set(e, BP_EIO, "%s: attribute '%s' has the wrong type", where, name);
+        goto out;
+    }
+    if (rank > 1 || np < 0) {
+        rc = bp_err_set(e, BP_EIO, "%s: attribute '%s' is not a list", where, name);
+        goto out;
+    }
+    if (np == 0 || H5Sget_simple_extent_type(s) == H5S_NULL)
+        goto out;
+    if (!(*out = bp_xcalloc((size_t)np, size, e))) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    if (H5Aread(a, memtype, *out) < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "cannot read attribute '%s'", name);
+        rc = h5fail(e, where, NULL, what);
+        free(*out);
+        *out = NULL;
+        goto out;
+    }
+    *n = (size_t)np;
+out:
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* String attributes, variable-length (what bprun writes) or fixed-length. */
+static int get_strs(bp_err *e, const char *where, hid_t loc, const char *name, char ***out,
+                    size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (H5Aexists(loc, name) <= 0)
+        return bp_err_set(e, BP_EIO, "%s: attribute '%s' missing", where, name);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    if (ft < 0 || H5Tget_class(ft) != H5T_STRING) {
+        if (ft >= 0)
+            H5Tclose(ft);
+        if (a >= 0)
+            H5Aclose(a);
+        return bp_err_set(e, BP_EIO, "%s: attribute '%s' is not text", where, name);
+    }
+    htri_t vl = H5Tis_variable_str(ft);
+    size_t fsize = H5Tget_size(ft);
+    H5T_cset_t cset = H5Tget_cset(ft);
+    H5Tclose(ft);
+    H5Aclose(a);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    if (mt < 0 || H5Tset_size(mt, vl > 0 ? H5T_VARIABLE : fsize + 1) < 0 ||
+        H5Tset_cset(mt, cset) < 0) {
+        if (mt >= 0)
+            H5Tclose(mt);
+        return h5fail(e, where, NULL, "cannot make a string type");
+    }
+    void *raw = NULL;
+    size_t k = 0;
+    int rc = get_attr(e, where, loc, name, H5T_STRING, mt, vl > 0 ? sizeof(char *) : fsize + 1,
+                      &raw, &k);
+    char **v = NULL;
+    if (!rc && !(v = bp_xcalloc(k ? k : 1, sizeof *v, e)))
+        rc = BP_ENOMEM;
+    for (size_t i = 0; !rc && i < k; i++) {
+        const char *s = vl > 0 ? ((char **)raw)[i] : (char *)raw + i * (fsize + 1);
+        if (!(v[i] = bp_xstrdup(s ? s : "", e)))
+            rc = BP_ENOMEM;
+    }
+    if (raw && vl > 0) {
+        hsize_t dim = k;
+        hid_t s = H5Screate_simple(1, &dim, NULL);
+        H5Dvlen_reclaim(mt, s, H5P_DEFAULT, raw);
+        H5Sclose(s);
+    }
+    free(raw);
+    H5Tclose(mt);
+    if (rc) {
+        free_strs(v, k);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int get_str(bp_err *e, const char *where, hid_t loc, const char *name, char **out)
+{
+    char **v;
+    size_t n;
+    *out = NULL;
+    int rc = get_strs(e, where, loc, name, &v, &n);
+    if (rc)
+        return rc;
+    if (n != 1) {
+        free_strs(v, n);
+        return bp_err_set(e, BP_EIO, "%s: attribute '%s' should be one string", where, name);
+    }
+    *out = v[0];
+    free(v);
+    return 0;
+}
+
+void bp_saved_model_free(bp_saved_model *s)
+{
+    if (!s)
+        return;
+    size_t nl = s->n_sizes ? s->n_sizes - 1 : 0;
+    for (size_t l = 0; l < nl; l++) {
+        if (s->act_names)
+            free(s->act_names[l]);
+        if (s->act_hp)
+            free(s->act_hp[l]);
+        if (s->act_hp_names)
+            free_strs(s->act_hp_names[l], s->act_n_hp ? s->act_n_hp[l] : 0);
+    }
+    free(s->sizes);
+    free(s->act_names);
+    free(s->act_hp);
+    free(s->act_hp_names);
+    free(s->act_n_hp);
+    free(s->loss);
+    free(s->params);
+    free(s->opt_name);
+    free_strs(s->opt_hp_names, s->opt_n_hp);
+    free(s->opt_hp);
+    free(s->opt_state);
+    free(s);
+}
+
+static int read_hp_pair(bp_err *e, const char *where, hid_t g, char ***names, double **hp,
+                        size_t *n)
+{
+    size_t nn, nv;
+    void *v;
+    int rc = get_strs(e, where, g, "hp_names", names, &nn);
+    if (rc)
+        return rc;
+    rc = get_attr(e, where, g, "hp", H5T_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), &v, &nv);
+    if (!rc && nv != nn) {
+        free(v);
+        rc = bp_err_set(e, BP_EIO, "%s: %zu hyperparameter names but %zu values", where, nn, nv);
+    }
+    if (rc) {
+        free_strs(*names, nn);
+        *names = NULL;
+        return rc;
+    }
+    *hp = v;
+    *n = nn;
+    return 0;
+}
+
+/* Opens dataset name under loc, checks it is float with the given shape, reads it. */
+static int read_floats(bp_err *e, const char *where, hid_t loc, const char *name, int rank,
+                       const hsize_t *want, float **out)
+{
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT), s = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    int rc = 0;
+    *out = NULL;
+    if (d < 0 || (s = H5Dget_space(d)) < 0 || (t = H5Dget_type(d)) < 0) {
+        rc = bp_err_set(e, BP_EIO, "%s/%s: dataset missing or unreadable", where, name);
+        goto out;
+    }
+    hsize_t dims[2] = { 0, 0 };
+    if (H5Tget_class(t) != H5T_FLOAT || H5Sget_simple_extent_ndims(s) != rank) {
+        rc = bp_err_set(e, BP_EIO, "%s/%s: expected a %d-D float dataset", where, name, rank);
+        goto out;
+    }
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    for (int i = 0; i < rank; i++)
+        if (dims[i] != want[i]) {
+            rc = bp_err_set(e, BP_EIO, "%s/%s: dimension %d is %llu, the model needs %llu", where,
+                            name, i, (unsigned long long)dims[i], (unsigned long long)want[i]);
+            goto out;
+        }
+    size_t count = (size_t)want[0] * (rank > 1 ? (size_t)want[1] : 1);
+    if (!(*out = bp_xcalloc(count ? count : 1, sizeof(float), e))) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    if (count && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
+        char obj[64];
+        snprintf(obj, sizeof obj, "cannot read dataset '%s'", name);
+        rc = h5fail(e, where, NULL, obj);
+        free(*out);
+        *out = NULL;
+    }
+out:
+    if (t >= 0)
+        H5Tclose(t);
+    if (s >= 0)
+        H5Sclose(s);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+static int read_optimizer(bp_err *e, const char *where, hid_t model, bp_saved_model *s)
+{
+    char *ow = fmt_alloc(e, "%s/optimizer", where);
+    if (!ow)
+        return BP_ENOMEM;
+    hid_t g = H5Gopen2(model, "optimizer", H5P_DEFAULT);
+    if (g < 0) {
+        h5fail(e, ow, NULL, "cannot open group");
+        free(ow);
+        return BP_EIO;
+    }
+    void *v = NULL;
+    size_t n = 0;
+    int rc = get_str(e, ow, g, "name", &s->opt_name);
+    if (!rc)
+        rc = read_hp_pair(e, ow, g, &s->opt_hp_names, &s->opt_hp, &s->opt_n_hp);
+    if (!rc && !(rc = get_attr(e, ow, g, "step", H5T_INTEGER, H5T_NATIVE_UINT64, sizeof(uint64_t),
+                               &v, &n)) && n == 1)
+        s->opt_step = *(uint64_t *)v;
+    free(v);
+    v = NULL;
+    if (!rc && !(rc = get_attr(e, ow, g, "n_state", H5T_INTEGER, H5T_NATIVE_UINT64,
+                               sizeof(uint64_t), &v, &n)) && n == 1)
+        s->opt_n_state = (size_t)*(uint64_t *)v;
+    free(v);
+    if (!rc && s->opt_n_state) {
+        hsize_t want[2] = { s->opt_n_state, s->n_params };
+        rc = read_floats(e, ow, g, "state", 2, want, &s->opt_state);
+    }
+    H5Gclose(g);
+    free(ow);
+    return rc;
+}
+
+static int read_model_group(bp_err *e, const char *where, hid_t g, bp_saved_model *s)
+{
+    void *v = NULL;
+    size_t n = 0;
+    int rc = get_attr(e, where, g, "sizes", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int), &v, &n);
+    if (rc)
+        return rc;
+    s->sizes = v;
+    s->n_sizes = n;
+    if (n < 2)
+        return bp_err_set(e, BP_EIO, "%s: 'sizes' has %zu entries; a model needs at least 2",
+                          where, n);
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s->sizes[i] < 1)
+            return bp_err_set(e, BP_EIO, "%s: 'sizes'[%zu] is %d; sizes must be >= 1", where, i,
+                              s->sizes[i]);
+        if (i)
+            need += (size_t)s->sizes[i] * (size_t)s->sizes[i - 1] + (size_t)s->sizes[i];
+    }
+    size_t nl = n - 1, na = 0;
+    if ((rc = get_str(e, where, g, "loss", &s->loss)))
+        return rc;
+    int known = 0;
+    for (int i = 0; i < BP_LOSS_COUNT; i++)
+        known |= strcmp(s->loss, bp_loss_names[i]) == 0;
+    if (!known)
+        return bp_err_set(e, BP_EIO, "%s: unknown loss '%s'", where, s->loss);
+    if ((rc = get_strs(e, where, g, "activations", &s->act_names, &na)))
+        return rc;
+    if (na != nl) {
+        free_strs(s->act_names, na);
+        s->act_names = NULL;
+        return bp_err_set(e, BP_EIO, "%s: %zu activations for %zu layers", where, na, nl);
+    }
+    char *output = NULL;
+    if ((rc = get_str(e, where, g, "output", &output)))
+        return rc;
+    if (strcmp(output, s->act_names[nl - 1]) != 0)
+        rc = bp_err_set(e, BP_EIO, "%s: output '%s' differs from the last activation '%s'", where,
+                        output, s->act_names[nl - 1]);
+    free(output);
+    if (rc)
+        return rc;
+    s->act_hp = bp_xcalloc(nl, sizeof *s->act_hp, e);
+    s->act_hp_names = bp_xcalloc(nl, sizeof *s->act_hp_names, e);
+    s->act_n_hp = bp_xcalloc(nl, sizeof *s->act_n_hp, e);
+    if (!s->act_hp || !s->act_hp_names || !s->act_n_hp)
+        return BP_ENOMEM;
+    for (size_t l = 0; l < nl && !rc; l++) {
+        char gname[32];
+        snprintf(gname, sizeof gname, "layer_%zu", l);
+        char *lw = fmt_alloc(e, "%s/%s", where, gname);
+        if (!lw)
+            return BP_ENOMEM;
+        hid_t lg = H5Lexists(g, gname, H5P_DEFAULT) > 0 ? H5Gopen2(g, gname, H5P_DEFAULT)
+                                                         : H5I_INVALID_HID;
+        if (lg < 0) {
+            bp_err_set(e, BP_EIO, "%s: group missing", lw);
+            free(lw);
+            return BP_EIO;
+        }
+        char *act = NULL;
+        rc = get_str(e, lw, lg, "activation", &act);
+        if (!rc && strcmp(act, s->act_names[l]) != 0)
+            rc = bp_err_set(e, BP_EIO, "%s: activation '%s' differs from activations[%zu] '%s'",
+                            lw, act, l, s->act_names[l]);
+        free(act);
+        if (!rc)
+            rc = read_hp_pair(e, lw, lg, &s->act_hp_names[l], &s->act_hp[l], &s->act_n_hp[l]);
+        H5Gclose(lg);
+        free(lw);
+    }
+    if (rc)
+        return rc;
+    hsize_t want = need;
+    s->n_params = need;
+    if (H5Lexists(g, "params", H5P_DEFAULT) <= 0)
+        return bp_err_set(e, BP_EIO, "%s/params: dataset missing", where);
+    {
+        hid_t d = H5Dopen2(g, "params", H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+        hssize_t got = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (d >= 0)
+            H5Dclose(d);
+        if (got >= 0 && (size_t)got != need) {
+            char sz[256];
+            size_t off = 0;
+            for (size_t i = 0; i < s->n_sizes && off < sizeof sz; i++)
+                off += (size_t)snprintf(sz + off, sizeof sz - off, "%s%d", i ? ", " : "",
+                                        s->sizes[i]);
+            return bp_err_set(e, BP_EIO, "%s/params: %lld values, but sizes [%s] need %zu", where,
+                              (long long)got, sz, need);
+        }
+    }
+    if ((rc = read_floats(e, where, g, "params", 1, &want, &s->params)))
+        return rc;
+    if (H5Lexists(g, "optimizer", H5P_DEFAULT) > 0)
+        rc = read_optimizer(e, where, g, s);
+    return rc;
+}
+
+static int check_version(bp_err *e, const char *where, hid_t loc)
+{
+    if (H5Aexists(loc, "format_version") <= 0)
+        return bp_err_set(e, BP_EIO, "%s: not a bprun file (no format_version attribute)", where);
+    void *v = NULL;
+    size_t n = 0;
+    int rc = get_attr(e, where, loc, "format_version", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int),
+                      &v, &n);
+    if (rc)
+        return rc;
+    int ver = n == 1 ? *(int *)v : -1;
+    free(v);
+    if (ver != BP_FORMAT_VERSION)
+        return bp_err_set(e, BP_EIO, "%s: format_version %d; this bprun reads format_version %d",
+                          where, ver, BP_FORMAT_VERSION);
+    return 0;
+}
+
+static int all_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* Splits "X#ID" (X a run folder or index file that exists) into base and id. */
+static int resolve(bp_err *e, const char *path, char **base, long *id)
+{
+    struct stat st;
+    *id = -1;
+    if (stat(path, &st) == 0)
+        return (*base = bp_xstrdup(path, e)) ? 0 : BP_ENOMEM;
+    int err = errno;
+    const char *h = strrchr(path, '#');
+    if (h && all_digits(h + 1) && strlen(h + 1) <= 9) {
+        if (!(*base = bp_xstrdup(path, e)))
+            return BP_ENOMEM;
+        (*base)[h - path] = '\0';
+        *id = strtol(h + 1, NULL, 10);
+        if (stat(*base, &st) == 0)
+            return 0;
+        err = errno;
+        bp_err_set(e, BP_EIO, "%s: cannot open: %s", *base, strerror(err));
+        free(*base);
+        *base = NULL;
+        return BP_EIO;
+    }
+    return bp_err_set(e, BP_EIO, "%s: cannot open: %s", path, strerror(err));
+}
+
+bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
+{
+    quiet();
+    char *base = NULL, *file = NULL, *where = NULL;
+    long id = -1;
+    hid_t f = H5I_INVALID_HID, g = H5I_INVALID_HID;
+    bp_saved_model *s = NULL;
+    if (resolve(e, path, &base, &id))
+        return NULL;
+    struct stat st;
+    if (stat(base, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!(file = fmt_alloc(e, "%s%strials/%04ld.h5", base,
+                               base[strlen(base) - 1] == '/' ? "" : "/", id < 0 ? 0 : id)))
+            goto out;
+        id = -1;   /* used up: the file is that trial's */
+        if (access(file, F_OK) != 0) {
+            int err = errno;
+            char *part = fmt_alloc(e, "%s.part", file);
+            if (part && access(part, F_OK) == 0)
+                bp_err_set(e, BP_EIO, "%s: trial has not finished (only %s exists)", file, part);
+            else if (part)
+                bp_err_set(e, BP_EIO, "%s: cannot open: %s", file, strerror(err));
+            free(part);
+            goto out;
+        }
+    } else if (!(file = bp_xstrdup(base, e)))
+        goto out;
+    htri_t is = H5Fis_hdf5(file);
+    if (is <= 0) {
+        if (access(file, R_OK) != 0)
+            bp_err_set(e, BP_EIO, "%s: cannot open: %s", file, strerror(errno));
+        else
+            bp_err_set(e, BP_EIO, "%s: not an HDF5 file", file);
+        goto out;
+    }
+    if ((f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        h5fail(e, file, NULL, "cannot open");
+        goto out;
+    }
+    int index = H5Lexists(f, "trials", H5P_DEFAULT) > 0 && H5Lexists(f, "model", H5P_DEFAULT) <= 0;
+    if (index) {
+        char link[48];
+        snprintf(link, sizeof link, "/trials/%04ld", id < 0 ? 0 : id);
+        if (H5Lexists(f, link, H5P_DEFAULT) <= 0) {
+            bp_err_set(e, BP_EIO, "%s#%s: no such trial in the index", file, link);
+            goto out;
+        }
+        hid_t root = H5Oopen(f, link, H5P_DEFAULT);
+        if (root < 0) {
+            h5fail(e, file, link, "cannot open the linked trial file");
+            goto out;
+        }
+        if (!(where = fmt_alloc(e, "%s#%s", file, link)) || check_version(e, where, root)) {
+            H5Oclose(root);
+            goto out;
+        }
+        if (H5Lexists(root, "model", H5P_DEFAULT) > 0)
+            g = H5Gopen2(root, "model", H5P_DEFAULT);
+        H5Oclose(root);
+    } else {
+        if (id >= 0) {
+            bp_err_set(e, BP_EUSAGE, "%s: '#%ld' selects a trial of a run folder or index file, "
+                       "but this is a trial file", file, id);
+            goto out;
+        }
+        if (!(where = bp_xstrdup(file, e)) || check_version(e, where, f))
+            goto out;
+        if (H5Lexists(f, "model", H5P_DEFAULT) > 0)
+            g = H5Gopen2(f, "model", H5P_DEFAULT);
+    }
+    if (g < 0) {
+        bp_err_set(e, BP_EIO, "%s: no saved model (/model missing); the trial may not have "
+                   "finished", where);
+        goto out;
+    }
+    char *mw = fmt_alloc(e, index ? "%s/model" : "%s#/model", where);
+    if (!mw || !(s = bp_xcalloc(1, sizeof *s, e))) {
+        free(mw);
+        goto out;
+    }
+    if (read_model_group(e, mw, g, s)) {
+        bp_saved_model_free(s);
+        s = NULL;
+    }
+    free(mw);
+out:
+    if (g >= 0)
+        H5Gclose(g);
+    if (f >= 0)
+        H5Fclose(f);
+    free(base);
+    free(file);
+    free(where);
+    return s;
+}

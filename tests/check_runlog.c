@@ -1,0 +1,1078 @@
+/* Unit tests for runlog: run folders, trial files, the index, saved models, kills. */
+#include "autoconf.h"
+#include "runlog.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <hdf5.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#ifndef BP_TEST_SRCDIR
+#define BP_TEST_SRCDIR "."
+#endif
+
+static char tmp[256];
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/check_runlog.XXXXXX", base && *base ? base : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+}
+
+static void teardown(void)
+{
+    nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *path(const char *fmt, const char *a)
+{
+    static char buf[4][512];
+    static int k;
+    char *b = buf[k++ % 4];
+    char rel[256];
+    snprintf(rel, sizeof rel, fmt, a);
+    snprintf(b, 512, "%s/%s", tmp, rel);
+    return b;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+static void touch(const char *p)
+{
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("x\n", f);
+    fclose(f);
+}
+
+/* Values every reader (this file and read_trial.py) recomputes. */
+static double cell(size_t row, size_t col)
+{
+    return (double)(row + 1) / 3.0 + (double)col * 1e-3;
+}
+
+static float param(size_t i)
+{
+    return (float)(((double)i * 0.37 - 5.0) / 7.0);
+}
+
+static const bp_hparam leaky_hp[] = { { "slope", 0.01, 0.0, 1.0, 0, "negative slope" } };
+static const bp_activation fake_leaky = { sizeof(bp_activation), 1, leaky_hp, NULL, NULL, NULL };
+
+/* 2-3-1, leaky_relu (slope 0.01) then sigmoid, mse. */
+static bp_model *xor_model(void)
+{
+    bp_err e;
+    int sizes[] = { 2, 3, 1 };
+    bp_model *m = bp_model_new(sizes, 3, &e);
+    ck_assert_ptr_nonnull(m);
+    m->act[0].name = "leaky_relu";
+    m->act[0].fn = &fake_leaky;
+    m->act[0].hp[0] = 0.01;
+    m->act[0].n_hp = 1;
+    m->act[1].name = "sigmoid";
+    m->loss = BP_LOSS_MSE;
+    for (size_t i = 0; i < m->n_params; i++)
+        m->params[i] = param(i);
+    return m;
+}
+
+static const char *const cols3[] = { "loss", "val_loss", "accuracy" };
+
+static bp_trial_meta meta(unsigned trial)
+{
+    bp_trial_meta m = { .trial = trial, .seed = 12345678901234567890ull,
+                        .config_text = "experiment: xor\nseed: 1\n",
+                        .resolved_config = "experiment: xor\nseed: 1\nmodel: {}\n",
+                        .columns = cols3, .n_columns = 3, .threads = 2 };
+    return m;
+}
+
+/* A finished trial with n rows and (when model) a saved 2-3-1 model with Adam-like state. */
+static void write_trial(bp_run *r, unsigned id, size_t rows, int model)
+{
+    bp_err e;
+    bp_trial_meta md = meta(id);
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    ck_assert_msg(t != NULL, "%s", e.msg);
+    for (size_t i = 0; i < rows; i++) {
+        double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+    }
+    if (model) {
+        bp_model *m = xor_model();
+        static const char *const hn[] = { "lr", "beta1", "beta2" };
+        static const double hv[] = { 0.001, 0.9, 0.999 };
+        float state[2 * 13];
+        for (size_t i = 0; i < 26; i++)
+            state[i] = (float)i * 0.5f - 3.0f;
+        bp_opt_record o = { "adam", hn, hv, 3, state, 2, 777 };
+        ck_assert_int_eq(m->n_params, 13);
+        ck_assert_msg(bp_trial_save_model(t, m, &o, &e) == 0, "%s", e.msg);
+        bp_model_free(m);
+    }
+    ck_assert_msg(bp_trial_finish(t, "completed", "ok", (int)rows, 1.5, &e) == 0, "%s", e.msg);
+}
+
+/* ---- reading helpers (C API) ---- */
+
+static char *attr_text(hid_t loc, const char *name)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "attribute %s", name);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char *v = NULL;
+    ck_assert_int_ge(H5Aread(a, t, &v), 0);
+    char *copy = strdup(v);
+    free(v);
+    H5Tclose(t);
+    H5Aclose(a);
+    return copy;
+}
+
+static double attr_num(hid_t loc, const char *name)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "attribute %s", name);
+    double v = 0;
+    ck_assert_int_ge(H5Aread(a, H5T_NATIVE_DOUBLE, &v), 0);
+    H5Aclose(a);
+    return v;
+}
+
+static uint64_t attr_u64(hid_t loc, const char *name)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "attribute %s", name);
+    uint64_t v = 0;
+    ck_assert_int_ge(H5Aread(a, H5T_NATIVE_UINT64, &v), 0);
+    H5Aclose(a);
+    return v;
+}
+
+/* Reads a 1-D double dataset; returns its length. */
+static size_t read_col(hid_t f, const char *name, double *buf, size_t max)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "dataset %s", name);
+    hid_t s = H5Dget_space(d);
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(s, &n, NULL);
+    ck_assert_uint_le(n, max);
+    if (n)
+        ck_assert_int_ge(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
+    H5Sclose(s);
+    H5Dclose(d);
+    return (size_t)n;
+}
+
+/* ---- run folders ---- */
+
+START_TEST(run_create_nested)
+{
+    bp_err e;
+    char *dir = path("%s/a/b/runs/xor/", "x");
+    bp_run *r = bp_run_create(dir, 0, &e);
+    ck_assert_msg(r != NULL, "%s", e.msg);
+    ck_assert_str_eq(bp_run_dir(r), path("%s/a/b/runs/xor", "x"));
+    struct stat st;
+    ck_assert_int_eq(stat(path("%s/a/b/runs/xor/trials", "x"), &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    bp_run_close(r);
+    /* an empty existing folder is fine */
+    ck_assert_int_eq(rmdir(path("%s/a/b/runs/xor/trials", "x")), 0);
+    r = bp_run_create(dir, 0, &e);
+    ck_assert_ptr_nonnull(r);
+    bp_run_close(r);
+}
+END_TEST
+
+START_TEST(run_refuses_non_empty)
+{
+    bp_err e;
+    char *dir = path("%s", "runs-xor");
+    ck_assert_int_eq(mkdir(dir, 0777), 0);
+    touch(path("%s/notes.txt", "runs-xor"));
+    ck_assert_ptr_null(bp_run_create(dir, 0, &e));
+    ck_assert_int_eq(e.code, BP_EEXIST);
+    char want[600];
+    snprintf(want, sizeof want, "%s: run folder exists and is not empty; use --force to replace "
+             "it, or -o to choose another folder", dir);
+    ck_assert_str_eq(e.msg, want);
+    ck_assert(exists(path("%s/notes.txt", "runs-xor")));
+}
+END_TEST
+
+START_TEST(run_force_removes_only_ours)
+{
+    bp_err e;
+    ck_assert_int_eq(mkdir(path("%s", "r"), 0777), 0);
+    ck_assert_int_eq(mkdir(path("%s/trials", "r"), 0777), 0);
+    ck_assert_int_eq(mkdir(path("%s/trials/sub.h5", "r"), 0777), 0);
+    const char *ours[] = { "r/index.h5", "r/index.h5.part", "r/trials/0000.h5",
+                           "r/trials/0001.h5.part", "r/trials/12345.h5" };
+    const char *theirs[] = { "r/notes.txt", "r/data.h5", "r/trials/keep.txt",
+                             "r/trials/0002.h5.bak", "r/index.h5.old" };
+    for (size_t i = 0; i < 5; i++) {
+        touch(path("%s", ours[i]));
+        touch(path("%s", theirs[i]));
+    }
+    bp_run *r = bp_run_create(path("%s", "r"), 1, &e);
+    ck_assert_msg(r != NULL, "%s", e.msg);
+    bp_run_close(r);
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_msg(!exists(path("%s", ours[i])), "%s survived --force", ours[i]);
+        ck_assert_msg(exists(path("%s", theirs[i])), "%s was removed", theirs[i]);
+    }
+    ck_assert(exists(path("%s/trials/sub.h5", "r")));
+
+    /* a trials folder holding only our files is removed and made again, empty */
+    ck_assert_int_eq(mkdir(path("%s", "s"), 0777), 0);
+    ck_assert_int_eq(mkdir(path("%s/trials", "s"), 0777), 0);
+    touch(path("%s/trials/0000.h5", "s"));
+    touch(path("%s/index.h5", "s"));
+    r = bp_run_create(path("%s", "s"), 1, &e);
+    ck_assert_ptr_nonnull(r);
+    bp_run_close(r);
+    ck_assert(exists(path("%s/trials", "s")));
+    ck_assert(!exists(path("%s/trials/0000.h5", "s")));
+    ck_assert(!exists(path("%s/index.h5", "s")));
+}
+END_TEST
+
+START_TEST(run_create_errors)
+{
+    bp_err e;
+    touch(path("%s", "file"));
+    char *dir = path("%s/x", "file");
+    ck_assert_ptr_null(bp_run_create(dir, 0, &e));
+    ck_assert_int_eq(e.code, BP_EIO);
+    char want[600];
+    snprintf(want, sizeof want, "%s: cannot create run folder: Not a directory", dir);
+    ck_assert_str_eq(e.msg, want);
+
+    ck_assert_ptr_null(bp_run_create(path("%s", "file"), 1, &e));
+    ck_assert_int_eq(e.code, BP_EEXIST);
+    snprintf(want, sizeof want, "%s: exists and is not a folder; use -o to choose another folder",
+             path("%s", "file"));
+    ck_assert_str_eq(e.msg, want);
+
+    /* trials exists as a file: never removed, reported */
+    ck_assert_int_eq(mkdir(path("%s", "t"), 0777), 0);
+    touch(path("%s/trials", "t"));
+    ck_assert_ptr_null(bp_run_create(path("%s", "t"), 1, &e));
+    snprintf(want, sizeof want, "%s: exists and is not a folder", path("%s/trials", "t"));
+    ck_assert_str_eq(e.msg, want);
+    ck_assert(exists(path("%s/trials", "t")));
+}
+END_TEST
+
+/* ---- trial files ---- */
+
+START_TEST(trial_write_and_finish)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    ck_assert_ptr_nonnull(r);
+    write_trial(r, 3, 100, 1);
+    ck_assert(!exists(path("%s/trials/0003.h5.part", "run")));
+    ck_assert(exists(path("%s/trials/0003.h5", "run")));
+
+    hid_t f = H5Fopen(path("%s/trials/0003.h5", "run"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    char *s;
+    ck_assert_str_eq((s = attr_text(f, "status")), "completed");
+    free(s);
+    ck_assert_str_eq((s = attr_text(f, "message")), "ok");
+    free(s);
+    ck_assert_str_eq((s = attr_text(f, "bprun_version")), PACKAGE_VERSION);
+    free(s);
+    ck_assert_str_eq((s = attr_text(f, "config")), "experiment: xor\nseed: 1\n");
+    free(s);
+    ck_assert_str_eq((s = attr_text(f, "resolved_config")), "experiment: xor\nseed: 1\nmodel: {}\n");
+    free(s);
+    s = attr_text(f, "provenance");
+    ck_assert_msg(strncmp(s, "bprun: " PACKAGE_VERSION "\n", 7 + strlen(PACKAGE_VERSION) + 1) == 0,
+                  "%s", s);
+    ck_assert_ptr_nonnull(strstr(s, "\nthreads: 2\n"));
+    free(s);
+    s = attr_text(f, "started");
+    ck_assert_int_eq(strlen(s), 20);
+    ck_assert(s[10] == 'T' && s[19] == 'Z');
+    free(s);
+    free(attr_text(f, "finished"));
+    ck_assert_int_eq((int)attr_num(f, "format_version"), BP_FORMAT_VERSION);
+    ck_assert_int_eq((int)attr_num(f, "epochs_done"), 100);
+    ck_assert(attr_num(f, "wall_seconds") == 1.5);
+    ck_assert_int_eq((int)attr_num(f, "threads"), 2);
+    ck_assert_uint_eq(attr_u64(f, "trial"), 3);
+    ck_assert(attr_u64(f, "seed") == 12345678901234567890ull);
+
+    hid_t g = H5Gopen2(f, "epochs", H5P_DEFAULT);
+    hid_t a = H5Aopen(g, "columns", H5P_DEFAULT);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char *names[3];
+    ck_assert_int_ge(H5Aread(a, t, names), 0);
+    for (size_t c = 0; c < 3; c++) {
+        ck_assert_str_eq(names[c], cols3[c]);
+        free(names[c]);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Gclose(g);
+    static double buf[200];
+    for (size_t c = 0; c < 3; c++) {
+        char name[64];
+        snprintf(name, sizeof name, "/epochs/%s", cols3[c]);
+        ck_assert_uint_eq(read_col(f, name, buf, 200), 100);
+        for (size_t i = 0; i < 100; i++)
+            ck_assert_msg(buf[i] == cell(i, c), "row %zu col %zu", i, c);
+    }
+    H5Fclose(f);
+    bp_run_close(r);
+}
+END_TEST
+
+START_TEST(trial_abandon_keeps_part)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    bp_trial_meta md = meta(12345);
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    ck_assert_ptr_nonnull(t);
+    for (size_t i = 0; i < 5; i++) {
+        double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+    }
+    bp_trial_abandon(t);
+    bp_trial_abandon(NULL);
+    ck_assert(exists(path("%s/trials/12345.h5.part", "run")));
+    ck_assert(!exists(path("%s/trials/12345.h5", "run")));
+    hid_t f = H5Fopen(path("%s/trials/12345.h5.part", "run"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    char *s = attr_text(f, "status");
+    ck_assert_str_eq(s, "running");
+    free(s);
+    double buf[8];
+    ck_assert_uint_eq(read_col(f, "/epochs/val_loss", buf, 8), 5);
+    ck_assert(buf[4] == cell(4, 1));
+    H5Fclose(f);
+
+    /* the run folder's trial has not finished */
+    ck_assert_ptr_null(bp_saved_model_read(path("%s#12345", "run"), &e));
+    char want[1200];
+    snprintf(want, sizeof want, "%s: trial has not finished (only %s exists)",
+             path("%s/trials/12345.h5", "run"), path("%s/trials/12345.h5.part", "run"));
+    ck_assert_str_eq(e.msg, want);
+    bp_run_close(r);
+}
+END_TEST
+
+START_TEST(trial_create_errors)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    const char *bad[] = { "loss", "a/b" };
+    bp_trial_meta md = meta(0);
+    md.columns = bad;
+    md.n_columns = 2;
+    ck_assert_ptr_null(bp_trial_create(r, &md, &e));
+    char want[700];
+    snprintf(want, sizeof want, "%s: bad epoch column name 'a/b'",
+             path("%s/trials/0000.h5.part", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    const char *dup[] = { "loss", "loss" };
+    md.columns = dup;
+    ck_assert_ptr_null(bp_trial_create(r, &md, &e));
+    ck_assert_int_eq(e.code, BP_EIO);
+    snprintf(want, sizeof want, "%s#/epochs/loss: cannot create dataset (duplicate column?)",
+             path("%s/trials/0000.h5.part", "run"));
+    ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0, "%s", e.msg);
+
+    /* a finished trial file is never overwritten */
+    write_trial(r, 1, 2, 0);
+    md = meta(1);
+    ck_assert_ptr_null(bp_trial_create(r, &md, &e));
+    ck_assert_int_eq(e.code, BP_EEXIST);
+    snprintf(want, sizeof want, "%s: trial file exists; it is never overwritten",
+             path("%s/trials/0001.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    /* the trials folder vanished: the HDF5 failure is one line naming the file */
+    nftw(path("%s/trials", "run"), rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    md = meta(2);
+    ck_assert_ptr_null(bp_trial_create(r, &md, &e));
+    ck_assert_int_eq(e.code, BP_EIO);
+    snprintf(want, sizeof want, "%s: cannot create trial file (HDF5: ",
+             path("%s/trials/0002.h5.part", "run"));
+    ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0, "%s", e.msg);
+    ck_assert_ptr_null(strchr(e.msg, '\n'));
+    bp_run_close(r);
+}
+END_TEST
+
+/* ---- saved models ---- */
+
+static void check_xor_model(const bp_saved_model *s)
+{
+    ck_assert_uint_eq(s->n_sizes, 3);
+    ck_assert_int_eq(s->sizes[0], 2);
+    ck_assert_int_eq(s->sizes[1], 3);
+    ck_assert_int_eq(s->sizes[2], 1);
+    ck_assert_str_eq(s->act_names[0], "leaky_relu");
+    ck_assert_str_eq(s->act_names[1], "sigmoid");
+    ck_assert_uint_eq(s->act_n_hp[0], 1);
+    ck_assert_str_eq(s->act_hp_names[0][0], "slope");
+    ck_assert(s->act_hp[0][0] == 0.01);
+    ck_assert_uint_eq(s->act_n_hp[1], 0);
+    ck_assert_str_eq(s->loss, "mse");
+    ck_assert_uint_eq(s->n_params, 13);
+    for (size_t i = 0; i < 13; i++) {
+        float want = param(i);
+        ck_assert_msg(memcmp(&s->params[i], &want, sizeof want) == 0, "param %zu", i);
+    }
+    ck_assert_str_eq(s->opt_name, "adam");
+    ck_assert(s->opt_step == 777);
+    ck_assert_uint_eq(s->opt_n_hp, 3);
+    ck_assert_str_eq(s->opt_hp_names[2], "beta2");
+    ck_assert(s->opt_hp[2] == 0.999);
+    ck_assert_uint_eq(s->opt_n_state, 2);
+    for (size_t i = 0; i < 26; i++)
+        ck_assert(s->opt_state[i] == (float)i * 0.5f - 3.0f);
+}
+
+START_TEST(model_round_trip)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    write_trial(r, 0, 3, 1);
+    write_trial(r, 7, 3, 1);
+    const char *ways[] = { "run/trials/0000.h5", "run", "run/", "run#7", "run#0007" };
+    for (size_t i = 0; i < 5; i++) {
+        bp_saved_model *s = bp_saved_model_read(path("%s", ways[i]), &e);
+        ck_assert_msg(s != NULL, "%s: %s", ways[i], e.msg);
+        check_xor_model(s);
+        bp_saved_model_free(s);
+    }
+    bp_saved_model_free(NULL);
+    bp_run_close(r);
+}
+END_TEST
+
+START_TEST(model_softmax_and_replace)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    bp_trial_meta md = meta(0);
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    int sizes[] = { 4, 5, 6, 3 };
+    bp_model *m = bp_model_new(sizes, 4, &e);
+    m->act[0].name = "tanh";
+    m->act[1].name = "leaky_relu";
+    m->act[1].fn = &fake_leaky;
+    m->act[1].hp[0] = 0.25;
+    m->act[1].n_hp = 1;
+    m->softmax = 1;
+    m->loss = BP_LOSS_CROSS_ENTROPY;
+    for (size_t i = 0; i < m->n_params; i++)
+        m->params[i] = 1.0f;
+    ck_assert_int_eq(bp_trial_save_model(t, m, NULL, &e), 0);
+    /* a second save replaces the first */
+    for (size_t i = 0; i < m->n_params; i++)
+        m->params[i] = -param(i);
+    m->params[0] = -0.0f;
+    m->params[1] = 1e-45f;  /* subnormal */
+    ck_assert_int_eq(bp_trial_save_model(t, m, NULL, &e), 0);
+    ck_assert_int_eq(bp_trial_finish(t, "completed", "", 0, 0.0, &e), 0);
+    bp_saved_model *s = bp_saved_model_read(path("%s", "run"), &e);
+    ck_assert_msg(s != NULL, "%s", e.msg);
+    ck_assert_str_eq(s->act_names[0], "tanh");
+    ck_assert_str_eq(s->act_names[1], "leaky_relu");
+    ck_assert_str_eq(s->act_names[2], "softmax");
+    ck_assert(s->act_hp[1][0] == 0.25);
+    ck_assert_str_eq(s->loss, "cross_entropy");
+    ck_assert_ptr_null(s->opt_name);
+    ck_assert_uint_eq(s->n_params, m->n_params);
+    ck_assert(memcmp(s->params, m->params, m->n_params * sizeof(float)) == 0);
+    bp_saved_model_free(s);
+
+    /* hyperparameter values with no declaration to name them are refused */
+    md = meta(1);
+    t = bp_trial_create(r, &md, &e);
+    m->act[1].fn = NULL;
+    ck_assert_int_eq(bp_trial_save_model(t, m, NULL, &e), BP_EIO);
+    char want[700];
+    snprintf(want, sizeof want, "%s#/model/layer_1: activation leaky_relu has 1 hyperparameter "
+             "values but declares 0 names", path("%s/trials/0001.h5.part", "run"));
+    ck_assert_str_eq(e.msg, want);
+    bp_trial_abandon(t);
+    bp_model_free(m);
+    bp_run_close(r);
+}
+END_TEST
+
+/* Rewrites part of a saved model to make it inconsistent. */
+static void corrupt(const char *file, int what)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    if (what == 0) {
+        ck_assert_int_ge(H5Ldelete(f, "/model/params", H5P_DEFAULT), 0);
+        hsize_t n = 12;
+        hid_t s = H5Screate_simple(1, &n, NULL);
+        hid_t d = H5Dcreate2(f, "/model/params", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT);
+        H5Dclose(d);
+        H5Sclose(s);
+    } else if (what == 2) {
+        hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+        int v = 2;
+        H5Awrite(a, H5T_NATIVE_INT, &v);
+        H5Aclose(a);
+    } else {
+        hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
+        H5Adelete(g, "loss");
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, H5T_VARIABLE);
+        hid_t s = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate2(g, "loss", t, s, H5P_DEFAULT, H5P_DEFAULT);
+        const char *v = "hinge";
+        H5Awrite(a, t, &v);
+        H5Aclose(a);
+        H5Sclose(s);
+        H5Tclose(t);
+        H5Gclose(g);
+    }
+    H5Fclose(f);
+}
+
+START_TEST(model_read_errors)
+{
+    bp_err e;
+    char want[1200];
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    write_trial(r, 0, 2, 0);
+
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "nothing.h5"), &e));
+    ck_assert_int_eq(e.code, BP_EIO);
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory",
+             path("%s", "nothing.h5"));
+    ck_assert_str_eq(e.msg, want);
+
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "run#3"), &e));
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory",
+             path("%s/trials/0003.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    touch(path("%s", "text.h5"));
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "text.h5"), &e));
+    snprintf(want, sizeof want, "%s: not an HDF5 file", path("%s", "text.h5"));
+    ck_assert_str_eq(e.msg, want);
+
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "run"), &e));
+    snprintf(want, sizeof want, "%s: no saved model (/model missing); the trial may not have "
+             "finished", path("%s/trials/0000.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "run/trials/0000.h5#2"), &e));
+    ck_assert_int_eq(e.code, BP_EUSAGE);
+
+    write_trial(r, 1, 2, 1);
+    corrupt(path("%s/trials/0001.h5", "run"), 0);
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "run#1"), &e));
+    snprintf(want, sizeof want, "%s#/model/params: 12 values, but sizes [2, 3, 1] need 13",
+             path("%s/trials/0001.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    write_trial(r, 2, 2, 1);
+    corrupt(path("%s/trials/0002.h5", "run"), 1);
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "run#2"), &e));
+    snprintf(want, sizeof want, "%s#/model: unknown loss 'hinge'",
+             path("%s/trials/0002.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    write_trial(r, 4, 2, 1);
+    corrupt(path("%s/trials/0004.h5", "run"), 2);
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "run#4"), &e));
+    snprintf(want, sizeof want, "%s: format_version 2; this bprun reads format_version 1",
+             path("%s/trials/0004.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+
+    /* an HDF5 file that bprun did not write */
+    hid_t f = H5Fcreate(path("%s", "other.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+    ck_assert_ptr_null(bp_saved_model_read(path("%s", "other.h5"), &e));
+    snprintf(want, sizeof want, "%s: not a bprun file (no format_version attribute)",
+             path("%s", "other.h5"));
+    ck_assert_str_eq(e.msg, want);
+    bp_run_close(r);
+}
+END_TEST
+
+/* ---- the index ---- */
+
+typedef struct {
+    uint32_t trial;
+    uint64_t seed;
+    char status[16];
+    int32_t epochs;
+    double final_loss, best_val_loss;
+} test_row;
+
+START_TEST(index_write_and_follow)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    write_trial(r, 0, 4, 1);
+    write_trial(r, 1, 6, 1);
+    bp_trial_summary rows[2] = {
+        { 0, 11, "completed", 4, 0.25, 0.5, 0.75, 1.0, 0.125, 2.5 },
+        { 1, 12345678901234567890ull, "diverged_at_end0", 6, 1.0 / 3, 2, 3, 4, 5, 6 },
+    };
+    ck_assert_msg(bp_run_write_index(r, "cfg", "resolved", rows, 2, 4, &e) == 0, "%s", e.msg);
+    ck_assert(!exists(path("%s/index.h5.part", "run")));
+
+    /* follow the links from another working directory */
+    char cwd[512];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir("/"), 0);
+    hid_t f = H5Fopen(path("%s/index.h5", "run"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    ck_assert_int_eq((int)attr_num(f, "n_trials"), 2);
+    ck_assert_int_eq((int)attr_num(f, "threads"), 4);
+    ck_assert_int_eq((int)attr_num(f, "format_version"), BP_FORMAT_VERSION);
+    char *s = attr_text(f, "config");
+    ck_assert_str_eq(s, "cfg");
+    free(s);
+    s = attr_text(f, "provenance");
+    ck_assert_ptr_nonnull(strstr(s, "\nthreads: 4\n"));
+    free(s);
+    for (unsigned i = 0; i < 2; i++) {
+        char link[32];
+        snprintf(link, sizeof link, "/trials/%04u", i);
+        hid_t o = H5Oopen(f, link, H5P_DEFAULT);
+        ck_assert_msg(o >= 0, "link %s", link);
+        ck_assert_uint_eq(attr_u64(o, "trial"), i);
+        double buf[8];
+        ck_assert_uint_eq(read_col(o, "epochs/loss", buf, 8), 4 + 2 * i);
+        H5Oclose(o);
+    }
+    hid_t d = H5Dopen2(f, "summary", H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, 16);
+    H5Tset_strpad(st, H5T_STR_NULLPAD);
+    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(test_row));
+    H5Tinsert(mt, "trial", offsetof(test_row, trial), H5T_NATIVE_UINT32);
+    H5Tinsert(mt, "seed", offsetof(test_row, seed), H5T_NATIVE_UINT64);
+    H5Tinsert(mt, "status", offsetof(test_row, status), st);
+    H5Tinsert(mt, "epochs", offsetof(test_row, epochs), H5T_NATIVE_INT32);
+    H5Tinsert(mt, "final_loss", offsetof(test_row, final_loss), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "best_val_loss", offsetof(test_row, best_val_loss), H5T_NATIVE_DOUBLE);
+    test_row got[2];
+    ck_assert_int_ge(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0);
+    ck_assert_uint_eq(got[1].trial, 1);
+    ck_assert(got[1].seed == 12345678901234567890ull);
+    ck_assert(memcmp(got[1].status, "diverged_at_end0", 16) == 0);
+    ck_assert(memcmp(got[0].status, "completed\0\0\0\0\0\0\0", 16) == 0);
+    ck_assert_int_eq(got[1].epochs, 6);
+    ck_assert(got[1].final_loss == 1.0 / 3);
+    ck_assert(got[0].best_val_loss == 0.125);
+    H5Tclose(mt);
+    H5Tclose(st);
+    H5Dclose(d);
+    H5Fclose(f);
+
+    /* the model through the index, by default trial 0000 and by #id */
+    bp_saved_model *sm = bp_saved_model_read(path("%s/index.h5", "run"), &e);
+    ck_assert_msg(sm != NULL, "%s", e.msg);
+    check_xor_model(sm);
+    bp_saved_model_free(sm);
+    sm = bp_saved_model_read(path("%s/index.h5#1", "run"), &e);
+    ck_assert_msg(sm != NULL, "%s", e.msg);
+    bp_saved_model_free(sm);
+    ck_assert_ptr_null(bp_saved_model_read(path("%s/index.h5#9", "run"), &e));
+    char want[700];
+    snprintf(want, sizeof want, "%s#/trials/0009: no such trial in the index",
+             path("%s/index.h5", "run"));
+    ck_assert_str_eq(e.msg, want);
+    ck_assert_int_eq(chdir(cwd), 0);
+
+    /* an index of no trials is valid: an empty table, no links */
+    ck_assert_int_eq(bp_run_write_index(r, "cfg", "resolved", rows, 0, 1, &e), 0);
+    f = H5Fopen(path("%s/index.h5", "run"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_eq((int)attr_num(f, "n_trials"), 0);
+    d = H5Dopen2(f, "summary", H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    ck_assert_int_eq(H5Sget_simple_extent_npoints(sp), 0);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+
+    /* statuses longer than the column are refused, not cut */
+    rows[0].status = "completed_but_long";
+    ck_assert_int_eq(bp_run_write_index(r, "cfg", "resolved", rows, 2, 4, &e), BP_EIO);
+    snprintf(want, sizeof want, "%s#/summary: trial 0: status 'completed_but_long' is longer "
+             "than 16 bytes", path("%s/index.h5.part", "run"));
+    ck_assert_str_eq(e.msg, want);
+    bp_run_close(r);
+}
+END_TEST
+
+/* ---- provenance ---- */
+
+START_TEST(provenance_lines)
+{
+    char *p = bp_provenance_text(3);
+    ck_assert_ptr_nonnull(p);
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    char want[128];
+    snprintf(want, sizeof want, "\nhdf5: %u.%u.%u\n", maj, min, rel);
+    ck_assert_ptr_nonnull(strstr(p, want));
+    snprintf(want, sizeof want, "\nzlib: %s\n", zlibVersion());
+    ck_assert_ptr_nonnull(strstr(p, want));
+    ck_assert_ptr_nonnull(strstr(p, "\nthreads: 3\n"));
+    ck_assert_ptr_nonnull(strstr(p, "\nkernels: builtin\n"));
+    ck_assert_ptr_nonnull(strstr(p, "\ncompiler: " BP_CC_VERSION "\n"));
+    ck_assert_ptr_nonnull(strstr(p, "\nlibyaml: "));
+    ck_assert_ptr_nonnull(strstr(p, "\ncpu: "));
+    ck_assert(strncmp(p, "bprun: ", 7) == 0);
+    /* every line is "key: value" */
+    for (char *l = p; *l; l = strchr(l, '\n') + 1) {
+        ck_assert_ptr_nonnull(strchr(l, '\n'));
+        char *c = strstr(l, ": ");
+        ck_assert_msg(c && c < strchr(l, '\n'), "bad line in %s", p);
+    }
+    free(p);
+}
+END_TEST
+
+/* ---- speed and kills ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+START_TEST(append_is_cheap)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    const char *cols[] = { "loss", "val_loss", "accuracy", "val_accuracy", "grad_norm", "lr" };
+    bp_trial_meta md = meta(0);
+    md.columns = cols;
+    md.n_columns = 6;
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    ck_assert_ptr_nonnull(t);
+    const size_t n = 10000;
+    double t0 = now_s();
+    for (size_t i = 0; i < n; i++) {
+        double row[6];
+        for (size_t c = 0; c < 6; c++)
+            row[c] = cell(i, c);
+        ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+    }
+    double per = (now_s() - t0) / (double)n;
+    fprintf(stderr, "check_runlog: bp_trial_append, 6 columns: %.1f us per row (%zu rows)\n",
+            per * 1e6, n);
+    ck_assert_int_eq(bp_trial_finish(t, "completed", "", (int)n, 0, &e), 0);
+    ck_assert_msg(per < 2e-3, "append takes %.3f ms", per * 1e3);
+    hid_t f = H5Fopen(path("%s/trials/0000.h5", "run"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    static double buf[10000];
+    ck_assert_uint_eq(read_col(f, "/epochs/lr", buf, n), n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert(buf[i] == cell(i, 5));
+    H5Fclose(f);
+    bp_run_close(r);
+}
+END_TEST
+
+/* Child: create a trial, append rows forever, report each flushed row on the pipe. With
+ * stop_at, it pauses (waiting on a second pipe) after that many rows instead. */
+static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd)
+{
+    bp_err e;
+    bp_trial_meta md = meta(id);
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    if (!t)
+        _exit(3);
+    uint32_t created = 0xffffffffu;
+    if (write(wfd, &created, sizeof created) != sizeof created)
+        _exit(4);
+    for (uint32_t i = 0;; i++) {
+        if (stop_at >= 0 && i == (uint32_t)stop_at) {
+            char c;
+            if (read(hold_fd, &c, 1) < 0)
+                _exit(6);
+            _exit(0);
+        }
+        double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        if (bp_trial_append(t, row, &e) != 0)
+            _exit(5);
+        if (write(wfd, &i, sizeof i) != sizeof i)
+            _exit(4);
+    }
+}
+
+/* Opens a .part file a killed writer left and checks the reported rows; returns their count. */
+static size_t check_part(const char *file, size_t reported)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "%s does not open", file);
+    char *s = attr_text(f, "status");
+    ck_assert_str_eq(s, "running");
+    free(s);
+    size_t cap = reported + 2;
+    double *buf = malloc(cap * sizeof *buf);
+    ck_assert_ptr_nonnull(buf);
+    for (size_t c = 0; c < 3; c++) {
+        char name[64];
+        snprintf(name, sizeof name, "/epochs/%s", cols3[c]);
+        size_t n = read_col(f, name, buf, cap);
+        ck_assert_msg(n == reported || n == reported + 1, "%s: %zu rows, %zu reported", name, n,
+                      reported);
+        for (size_t i = 0; i < reported; i++)
+            ck_assert_msg(buf[i] == cell(i, c), "%s row %zu", name, i);
+    }
+    free(buf);
+    H5Fclose(f);
+    return reported;
+}
+
+static size_t drain(int fd, int *created)
+{
+    uint32_t v;
+    size_t rows = 0;
+    *created = 0;
+    while (read(fd, &v, sizeof v) == sizeof v) {
+        if (v == 0xffffffffu)
+            *created = 1;
+        else
+            rows = (size_t)v + 1;
+    }
+    return rows;
+}
+
+START_TEST(killed_writer_leaves_readable_rows)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    ck_assert_ptr_nonnull(r);
+    unsigned seed = 12345;
+    size_t checked = 0, total_rows = 0;
+    for (unsigned k = 0; k < 20; k++) {
+        int p[2];
+        ck_assert_int_eq(pipe(p), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            close(p[0]);
+            kill_child(r, k, p[1], -1, -1);
+        }
+        close(p[1]);
+        seed = seed * 1103515245u + 12345u;
+        struct timespec ts = { 0, (long)(5 + (seed >> 16) % 40) * 1000000L };
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int wst;
+        ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
+        ck_assert(WIFSIGNALED(wst));
+        int created;
+        size_t rows = drain(p[0], &created);
+        close(p[0]);
+        if (!created)
+            continue;
+        char rel[64];
+        snprintf(rel, sizeof rel, "run/trials/%04u.h5.part", k);
+        total_rows += check_part(path("%s", rel), rows);
+        checked++;
+    }
+    fprintf(stderr, "check_runlog: %zu of 20 killed writers checked, %zu rows exact\n", checked,
+            total_rows);
+    ck_assert_uint_ge(checked, 15);
+    ck_assert_uint_gt(total_rows, 0);
+    bp_run_close(r);
+}
+END_TEST
+
+START_TEST(readable_while_writing)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    int p[2], hold[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        close(hold[1]);
+        kill_child(r, 0, p[1], 40, hold[0]);
+    }
+    close(p[1]);
+    close(hold[0]);
+    uint32_t v = 0;
+    while (v != 39)
+        ck_assert_int_eq(read(p[0], &v, sizeof v), sizeof v);
+    /* the writer still has the file open: another process can read it */
+    check_part(path("%s", "run/trials/0000.h5.part"), 40);
+    ck_assert_int_eq(write(hold[1], "x", 1), 1);
+    int wst;
+    ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
+    close(p[0]);
+    close(hold[1]);
+    bp_run_close(r);
+}
+END_TEST
+
+/* Two threads write two trials at once (HDF5 is built thread-safe). */
+typedef struct {
+    bp_run *r;
+    unsigned id;
+    int rc;
+    char msg[BP_ERR_MSG_MAX];
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *w = p;
+    bp_err e;
+    bp_err_clear(&e);
+    bp_trial_meta md = meta(w->id);
+    bp_trial_file *t = bp_trial_create(w->r, &md, &e);
+    w->rc = t ? 0 : e.code;
+    for (size_t i = 0; t && !w->rc && i < 300; i++) {
+        double row[3] = { cell(i, 0) + w->id, cell(i, 1), cell(i, 2) };
+        w->rc = bp_trial_append(t, row, &e);
+    }
+    if (t && !w->rc)
+        w->rc = bp_trial_finish(t, "completed", "", 300, 0, &e);
+    else
+        bp_trial_abandon(t);
+    snprintf(w->msg, sizeof w->msg, "%s", e.msg);
+    return NULL;
+}
+
+START_TEST(concurrent_trials)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    writer_arg w[4];
+    pthread_t th[4];
+    for (unsigned k = 0; k < 4; k++) {
+        w[k] = (writer_arg){ .r = r, .id = k };
+        ck_assert_int_eq(pthread_create(&th[k], NULL, writer, &w[k]), 0);
+    }
+    for (unsigned k = 0; k < 4; k++) {
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+        ck_assert_msg(w[k].rc == 0, "trial %u: %s", k, w[k].msg);
+    }
+    for (unsigned k = 0; k < 4; k++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "run/trials/%04u.h5", k);
+        hid_t f = H5Fopen(path("%s", rel), H5F_ACC_RDONLY, H5P_DEFAULT);
+        ck_assert_int_ge(f, 0);
+        static double buf[300];
+        ck_assert_uint_eq(read_col(f, "/epochs/loss", buf, 300), 300);
+        for (size_t i = 0; i < 300; i++)
+            ck_assert(buf[i] == cell(i, 0) + k);
+        H5Fclose(f);
+    }
+    bp_run_close(r);
+}
+END_TEST
+
+/* ---- an independent reader: h5py ---- */
+
+START_TEST(h5py_reads_our_files)
+{
+    const char *py = getenv("PYTHON_H5");
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    write_trial(r, 0, 50, 1);
+    write_trial(r, 1, 7, 1);
+    bp_trial_summary rows[2] = {
+        { 0, 12345678901234567890ull, "completed", 50, 0.25, 0.5, 0.75, 1.0, 0.125, 2.5 },
+        { 1, 12345678901234567890ull, "completed", 7, 0.25, 0.5, 0.75, 1.0, 0.125, 2.5 },
+    };
+    ck_assert_int_eq(bp_run_write_index(r, "cfg", "resolved", rows, 2, 1, &e), 0);
+    bp_run_close(r);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/read_trial.py' '%s/run'", py, BP_TEST_SRCDIR, tmp);
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "%s failed (%d)", cmd, rc);
+}
+END_TEST
+
+static Suite *runlog_suite(void)
+{
+    Suite *s = suite_create("runlog");
+    TCase *tc = tcase_create("files");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, run_create_nested);
+    tcase_add_test(tc, run_refuses_non_empty);
+    tcase_add_test(tc, run_force_removes_only_ours);
+    tcase_add_test(tc, run_create_errors);
+    tcase_add_test(tc, trial_write_and_finish);
+    tcase_add_test(tc, trial_abandon_keeps_part);
+    tcase_add_test(tc, trial_create_errors);
+    tcase_add_test(tc, model_round_trip);
+    tcase_add_test(tc, model_softmax_and_replace);
+    tcase_add_test(tc, model_read_errors);
+    tcase_add_test(tc, index_write_and_follow);
+    tcase_add_test(tc, provenance_lines);
+    tcase_add_test(tc, append_is_cheap);
+    tcase_add_test(tc, killed_writer_leaves_readable_rows);
+    tcase_add_test(tc, readable_while_writing);
+    tcase_add_test(tc, concurrent_trials);
+    const char *py = getenv("PYTHON_H5");
+    if (py && *py)
+        tcase_add_test(tc, h5py_reads_our_files);
+    else
+        fprintf(stderr, "check_runlog: PYTHON_H5 not set; skipping the h5py reader test\n");
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    SRunner *sr = srunner_create(runlog_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
