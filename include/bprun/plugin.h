@@ -44,6 +44,14 @@ extern "C" {
 /* The name of the one symbol a plugin exports. */
 #define BP_PLUGIN_ENTRY_SYMBOL "bp_plugin_entry"
 
+/* Keeps bp_plugin_entry exported when a plugin is compiled with -fvisibility=hidden (which
+ * plugins SHOULD use, so that nothing but the entry point is exported). */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define BP_PLUGIN_EXPORT
+#endif
+
 /* Plugin kinds (bp_plugin.kind). */
 enum bp_plugin_kind {
     BP_OPTIMIZER = 1,
@@ -143,8 +151,9 @@ typedef struct bp_plugin {
 
 /* The entry point every plugin exports. It MUST return the same pointer on every call, MUST NOT
  * allocate, and MUST NOT have side effects: the host calls it to inspect a plugin before
- * deciding to use it. */
-const bp_plugin *bp_plugin_entry(void);
+ * deciding to use it. The descriptor and everything it points to MUST stay valid and unchanged
+ * while the plugin is loaded. */
+BP_PLUGIN_EXPORT const bp_plugin *bp_plugin_entry(void);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,51 @@
+/* identity - the linear activation f(z) = z (torch.nn.Identity), f' = 1, f'' = 0. */
+#include <bprun/plugin.h>
+
+static void identity_forward(const float *z, float *a, size_t n, const double *hp)
+{
+    (void)hp;
+    for (size_t i = 0; i < n; i++)
+        a[i] = z[i];
+}
+
+static void identity_derivative(const float *z, const float *a, float *d, size_t n,
+                                const double *hp)
+{
+    (void)z;
+    (void)a;
+    (void)hp;
+    for (size_t i = 0; i < n; i++)
+        d[i] = 1.0f;
+}
+
+static void identity_second(const float *z, const float *a, float *d2, size_t n, const double *hp)
+{
+    (void)z;
+    (void)a;
+    (void)hp;
+    for (size_t i = 0; i < n; i++)
+        d2[i] = 0.0f;
+}
+
+static const bp_activation identity_activation = {
+    .size = sizeof(bp_activation),
+    .n_hparams = 0,
+    .hparams = NULL,
+    .forward = identity_forward,
+    .derivative = identity_derivative,
+    .second = identity_second,
+};
+
+static const bp_plugin identity_plugin = {
+    .abi = BP_PLUGIN_ABI,
+    .size = sizeof(bp_plugin),
+    .kind = BP_ACTIVATION,
+    .name = "identity",
+    .summary = "identity f(z) = z as torch.nn.Identity; f' = 1, f'' = 0",
+    .u.activation = &identity_activation,
+};
+
+BP_PLUGIN_EXPORT const bp_plugin *bp_plugin_entry(void)
+{
+    return &identity_plugin;
+}

@@ -1,0 +1,50 @@
+/* relu - the rectified linear unit f(z) = max(0, z) (torch.relu; Nair & Hinton 2010), with
+ * f' = 1 for z > 0 else 0 (torch's choice at 0) and f'' = 0. NaN inputs stay NaN. */
+#include <bprun/plugin.h>
+
+static void relu_forward(const float *z, float *a, size_t n, const double *hp)
+{
+    (void)hp;
+    for (size_t i = 0; i < n; i++)
+        a[i] = z[i] <= 0.0f ? 0.0f : z[i];
+}
+
+static void relu_derivative(const float *z, const float *a, float *d, size_t n, const double *hp)
+{
+    (void)a;
+    (void)hp;
+    for (size_t i = 0; i < n; i++)
+        d[i] = z[i] > 0.0f ? 1.0f : 0.0f;
+}
+
+static void relu_second(const float *z, const float *a, float *d2, size_t n, const double *hp)
+{
+    (void)z;
+    (void)a;
+    (void)hp;
+    for (size_t i = 0; i < n; i++)
+        d2[i] = 0.0f;
+}
+
+static const bp_activation relu_activation = {
+    .size = sizeof(bp_activation),
+    .n_hparams = 0,
+    .hparams = NULL,
+    .forward = relu_forward,
+    .derivative = relu_derivative,
+    .second = relu_second,
+};
+
+static const bp_plugin relu_plugin = {
+    .abi = BP_PLUGIN_ABI,
+    .size = sizeof(bp_plugin),
+    .kind = BP_ACTIVATION,
+    .name = "relu",
+    .summary = "rectified linear unit max(0, z) as torch.relu; f' = [z > 0], f'' = 0",
+    .u.activation = &relu_activation,
+};
+
+BP_PLUGIN_EXPORT const bp_plugin *bp_plugin_entry(void)
+{
+    return &relu_plugin;
+}

@@ -1,0 +1,85 @@
+/* sgd - stochastic gradient descent with momentum, dampening, Nesterov momentum and weight
+ * decay, exactly as torch.optim.SGD (_single_tensor_sgd, PyTorch 1.13-2.x), in float with
+ * torch's operation order. One difference: lr defaults to 0.01 (torch 2.x: 1e-3).
+ *
+ * torch rejects nesterov without momentum > 0 and dampening 0 when the optimizer is built;
+ * there is no validation slot in the ABI, so step refuses such values (returns -1). */
+#include <bprun/plugin.h>
+
+#include <math.h>
+#include <stdio.h>
+
+enum { LR, MOMENTUM, DAMPENING, NESTEROV, WEIGHT_DECAY };
+
+static const bp_hparam sgd_hparams[] = {
+    [LR] = { "lr", 0.01, 0.0, HUGE_VAL, BP_HP_MIN_OPEN, "learning rate (torch 2.x default: 1e-3)" },
+    [MOMENTUM] = { "momentum", 0.0, 0.0, HUGE_VAL, BP_HP_REAL, "momentum factor" },
+    [DAMPENING] = { "dampening", 0.0, 0.0, 1.0, BP_HP_REAL,
+                    "dampening of the gradient in the momentum buffer (not on step 1, as torch)" },
+    [NESTEROV] = { "nesterov", 0.0, 0.0, 1.0, BP_HP_BOOL,
+                   "Nesterov momentum; needs momentum > 0 and dampening 0" },
+    [WEIGHT_DECAY] = { "weight_decay", 0.0, 0.0, HUGE_VAL, BP_HP_REAL,
+                       "L2 penalty: weight_decay * w is added to the gradient" },
+};
+
+/* torch: g += wd*w; buf = t == 1 ? g : momentum*buf + (1-dampening)*g;
+ *        g = nesterov ? g + momentum*buf : buf; w += -lr*g.  State slot 0 is buf.
+ * Each `x.add(y, alpha=c)` of torch runs as a fused multiply-add on CPUs with FMA (ATen's
+ * vectorized add kernel uses vec::fmadd), so it is fmaf(c, y, x) here: the same bits as torch
+ * on such CPUs, and the same bits on every machine (fmaf rounds once, by definition). */
+static int sgd_step(const bp_step_args *a)
+{
+    const double *hp = a->hp;
+    int nesterov = hp[NESTEROV] != 0.0;
+    if (nesterov && (hp[MOMENTUM] <= 0.0 || hp[DAMPENING] != 0.0)) {
+        if (a->err && a->err_size)
+            snprintf(a->err, a->err_size,
+                     "sgd: nesterov needs momentum > 0 and dampening 0 (got momentum %g, "
+                     "dampening %g)", hp[MOMENTUM], hp[DAMPENING]);
+        return -1;
+    }
+    const float neg_lr = (float)(-hp[LR]);
+    const float mom = (float)hp[MOMENTUM];
+    const float keep = (float)(1.0 - hp[DAMPENING]);
+    const float wd = (float)hp[WEIGHT_DECAY];
+    const int use_wd = hp[WEIGHT_DECAY] != 0.0, use_mom = hp[MOMENTUM] != 0.0;
+    float *w = a->w, *buf = a->state;
+    const float *grad = a->g;
+    for (size_t i = 0; i < a->n; i++) {
+        float g = grad[i];
+        if (use_wd)
+            g = fmaf(wd, w[i], g);
+        if (use_mom) {
+            float b = a->t == 1 ? g : fmaf(keep, g, buf[i] * mom);
+            buf[i] = b;
+            g = nesterov ? fmaf(mom, b, g) : b;
+        }
+        w[i] = fmaf(neg_lr, g, w[i]);
+    }
+    return 0;
+}
+
+static const bp_optimizer sgd_optimizer = {
+    .size = sizeof(bp_optimizer),
+    .n_hparams = sizeof sgd_hparams / sizeof sgd_hparams[0],
+    .hparams = sgd_hparams,
+    .n_state = 1,
+    .flags = BP_OPT_ELEMENTWISE,
+    .init_state = NULL,
+    .step = sgd_step,
+};
+
+static const bp_plugin sgd_plugin = {
+    .abi = BP_PLUGIN_ABI,
+    .size = sizeof(bp_plugin),
+    .kind = BP_OPTIMIZER,
+    .name = "sgd",
+    .summary = "SGD with momentum, dampening, Nesterov and weight decay as torch.optim.SGD "
+               "(lr default 0.01; torch 2.x uses 1e-3)",
+    .u.optimizer = &sgd_optimizer,
+};
+
+BP_PLUGIN_EXPORT const bp_plugin *bp_plugin_entry(void)
+{
+    return &sgd_plugin;
+}

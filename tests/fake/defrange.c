@@ -1,0 +1,21 @@
+/* Fake plugin: an optimizer whose default lies outside its declared range. */
+#include <bprun/plugin.h>
+
+static int step(const bp_step_args *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        a->w[i] -= (float)a->hp[0] * a->g[i];
+    return 0;
+}
+
+static const bp_hparam hps[] = {
+    { "lr", 2.0, 0.0, 1.0, BP_HP_MIN_OPEN, "learning rate" },
+};
+static const bp_optimizer opt = { sizeof(bp_optimizer), 1, hps, 0, 0, NULL, step };
+static const bp_plugin desc = { BP_PLUGIN_ABI, sizeof(bp_plugin), BP_OPTIMIZER, "fake_defrange",
+                                "default out of range", { .optimizer = &opt } };
+
+const bp_plugin *bp_plugin_entry(void)
+{
+    return &desc;
+}
