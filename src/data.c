@@ -698,9 +698,31 @@ typedef struct loader {
     char glabel[BP_ERR_MSG_MAX];
     char xl[BP_ERR_MSG_MAX + 8], yl[BP_ERR_MSG_MAX + 8];
     hid_t f, g, x, y;
+    unsigned long long file_size;
 } loader;
 
-static int check_file(const char *file, bp_err *e)
+/* A contiguous dataset's values lie in the file: more than the file holds means damaged
+ * sizes (or data never written), caught before allocating for them. */
+static int check_room(hid_t ds, const char *label, hsize_t rows, hsize_t cols,
+                      unsigned long long file_size, bp_err *e)
+{
+    hid_t p = H5Dget_create_plist(ds), t = H5Dget_type(ds);
+    int contig = p >= 0 && H5Pget_layout(p) == H5D_CONTIGUOUS;
+    size_t es = t >= 0 ? H5Tget_size(t) : 0;
+    h5_close(p);
+    h5_close(t);
+    if (!contig || !es)
+        return 0;
+    long double need = (long double)rows * (long double)cols * (long double)es;
+    if (need <= (long double)file_size)
+        return 0;
+    return bp_err_set(e, BP_EDATA,
+                      "%s: %llu x %llu values need %.0Lf bytes, but the file has %llu (damaged, "
+                      "or never written)", label, (unsigned long long)rows,
+                      (unsigned long long)cols, need, file_size);
+}
+
+static int check_file(const char *file, unsigned long long *size, bp_err *e)
 {
     struct stat st;
     if (stat(file, &st) != 0)
@@ -711,6 +733,7 @@ static int check_file(const char *file, bp_err *e)
     if (!fp)
         return bp_err_set(e, BP_EDATA, "%s: cannot open: %s", file, strerror(errno));
     fclose(fp);
+    *size = (unsigned long long)st.st_size;
     htri_t h = H5Fis_hdf5(file);
     if (h <= 0)
         return bp_err_set(e, BP_EDATA, "%s: not an HDF5 file", file);
@@ -722,7 +745,7 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
     h5_why why;
     bp_dataset *ds = NULL;
     hsize_t xd[2], yd[2];
-    if (check_file(L->file, e) < 0)
+    if (check_file(L->file, &L->file_size, e) < 0)
         return NULL;
     L->f = H5Fopen(L->file, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (L->f < 0) {
@@ -781,6 +804,9 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
                                         ? yd[1] : xd[1]));
         return NULL;
     }
+    if (check_room(L->x, L->xl, xd[0], xd[1], L->file_size, e) < 0 ||
+        check_room(L->y, L->yl, yd[0], yd[1], L->file_size, e) < 0)
+        return NULL;
     long long k = 0;
     char **names = NULL;
     size_t n_names = 0;

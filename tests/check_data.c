@@ -284,6 +284,21 @@ static void make_error_file(void)
         H5Pclose(p);
         H5Gclose(g);
     }
+    {
+        /* contiguous, never written: 4 GiB that the file does not hold */
+        hsize_t dx[2] = {(hsize_t)1 << 20, 1024}, dy[1] = {(hsize_t)1 << 20};
+        g = group(f, "hole");
+        hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_alloc_time(p, H5D_ALLOC_TIME_LATE);
+        hid_t sp = H5Screate_simple(2, dx, NULL);
+        H5Dclose(H5Dcreate2(g, "X", H5T_IEEE_F32LE, sp, H5P_DEFAULT, p, H5P_DEFAULT));
+        H5Sclose(sp);
+        sp = H5Screate_simple(1, dy, NULL);
+        H5Dclose(H5Dcreate2(g, "y", H5T_STD_I32LE, sp, H5P_DEFAULT, p, H5P_DEFAULT));
+        H5Sclose(sp);
+        H5Pclose(p);
+        H5Gclose(g);
+    }
     ck_assert_int_ge(H5Fclose(f), 0);
 }
 
@@ -384,6 +399,12 @@ START_TEST(load_shape_errors)
     expect_err("data/e.h5#/huge", BP_ENOMEM,
                "data/e.h5#/huge/X: 1099511627776 x 1073741824 values are too many for this "
                "machine");
+    struct stat st;
+    ck_assert_int_eq(stat("data/e.h5", &st), 0);
+    char want[256];
+    snprintf(want, sizeof want, "data/e.h5#/hole/X: 1048576 x 1024 values need 4294967296 "
+             "bytes, but the file has %lld (damaged, or never written)", (long long)st.st_size);
+    expect_err("data/e.h5#/hole", BP_EDATA, want);
 }
 END_TEST
 
