@@ -97,8 +97,9 @@ typedef struct bp_csv_opts {
                               integral numbers; -1 detect (numeric when all are) */
     size_t target_columns; /* with label_column -2: how many trailing columns are targets (>= 1) */
 } bp_csv_opts;
-/* Empty lines are skipped; fields may be "quoted" ("" inside is a quote); a UTF-8 BOM is
- * ignored. Errors: "FILE:LINE: column C: not a number ('abc')" (BP_EDATA); bad options
+/* o NULL means {.header = -1, .label_column = -1, .labels_text = -1} (detect everything, labels
+ * in the last column). Empty lines are skipped; fields may be "quoted" ("" inside is a quote);
+ * a UTF-8 BOM is ignored. Errors: "FILE:LINE: column C: not a number ('abc')" (BP_EDATA); bad options
  * BP_EUSAGE; unreadable file BP_EIO. d->name is path. */
 bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e);
 /* IDX (LeCun's MNIST format, uint8/int8/int16/int32/float/double): images N x rows x cols (or

@@ -970,6 +970,7 @@ START_TEST(idx_fashion_mnist)
     ck_assert_msg(d != NULL, "%s", e.msg);
     double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     fprintf(stderr, "fashion-mnist train import: %.3f s\n", s);
+    ck_assert_msg(s < 5.0, "importing Fashion-MNIST took %.2f s", s);
     ck_assert_uint_eq(d->n, 60000);
     ck_assert_uint_eq(d->d, 784);
     ck_assert_uint_eq(d->k, 10);
