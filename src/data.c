@@ -1105,6 +1105,25 @@ int bp_data_write(const bp_dataset *d, const char *file, const char *group, int 
         return e ? e->code : BP_ENOMEM;
     char glabel[BP_ERR_MSG_MAX];
     snprintf(glabel, sizeof glabel, "%s#%s", file, g);
+    /* never write a file that would not load */
+    for (size_t i = 0; i < d->n * d->d; i++)
+        if (!isfinite(d->X[i])) {
+            free(g);
+            return bp_err_set(e, BP_EDATA, "%s: non-finite value in X at row %zu, column %zu",
+                              glabel, i / d->d, i % d->d);
+        }
+    for (size_t i = 0; d->kind == BP_TARGET_MATRIX && i < d->n * d->k; i++)
+        if (!isfinite(d->Y[i])) {
+            free(g);
+            return bp_err_set(e, BP_EDATA, "%s: non-finite value in Y at row %zu, column %zu",
+                              glabel, i / d->k, i % d->k);
+        }
+    for (size_t i = 0; d->kind == BP_TARGET_LABELS && i < d->n; i++)
+        if (d->y[i] < 0 || (size_t)d->y[i] >= d->k) {
+            free(g);
+            return bp_err_set(e, BP_EDATA, "%s: label %" PRId32 " at row %zu is out of range "
+                              "[0, %zu)", glabel, d->y[i], i, d->k);
+        }
     h5_quiet q;
     h5_quiet_on(&q);
     int rc = write_h5(d, file, g, glabel, overwrite, e);

@@ -75,8 +75,9 @@ int bp_data_check_shape(const bp_dataset *d, size_t n_in, size_t n_out, bp_err *
  * group unless overwrite). X as float32, y as int32 (attributes n_classes and, when set,
  * class_names), Y as float32; the group gets the attribute source = d->name when set. Datasets
  * over 65536 values are chunked (about 1 MiB per chunk) and deflated (level 4). group NULL, ""
- * or "/" is the root group (then X, y and Y are what "exists" means). Errors: BP_EEXIST,
- * BP_EIO, BP_EDATA (invalid d). */
+ * or "/" is the root group (then X, y and Y are what "exists" means). d is checked first (every
+ * value finite, labels in [0, k)) so a written group always loads. Errors: BP_EEXIST, BP_EIO,
+ * BP_EDATA (invalid d). */
 int bp_data_write(const bp_dataset *d, const char *file, const char *group, int overwrite,
                   bp_err *e);
 

@@ -638,6 +638,16 @@ START_TEST(write_errors)
     bp_err_clear(&e);
     ck_assert_int_eq(bp_data_write(d, "data/nodir/x.h5", "g", 0, &e), BP_EIO);
     ck_assert_msg(strncmp(e.msg, "data/nodir/x.h5: cannot create (", 32) == 0, "%s", e.msg);
+    d->y[4] = 4;
+    bp_err_clear(&e);
+    ck_assert_int_eq(bp_data_write(d, "data/z.h5", "g", 0, &e), BP_EDATA);
+    ck_assert_str_eq(e.msg, "data/z.h5#/g: label 4 at row 4 is out of range [0, 4)");
+    d->y[4] = 0;
+    d->X[7] = NAN;
+    ck_assert_int_eq(bp_data_write(d, "data/z.h5", "g", 0, &e), BP_EDATA);
+    ck_assert_str_eq(e.msg, "data/z.h5#/g: non-finite value in X at row 2, column 1");
+    struct stat st;
+    ck_assert_int_ne(stat("data/z.h5", &st), 0);
     d->n = 0;
     bp_err_clear(&e);
     ck_assert_int_eq(bp_data_write(d, "data/z.h5", "g", 0, &e), BP_EDATA);
