@@ -60,6 +60,13 @@ int bp_node_set_path(bp_node *root, const char *path, bp_node *value, bp_err *e)
 int bp_node_apply_override(bp_node *root, const char *assignment, bp_err *e);
 /* Write a node tree as YAML (block style, keys in stored order). */
 void bp_node_dump(FILE *f, const bp_node *n, int indent);
+/* Write a string as one YAML scalar: plain when it reads back as the same string (and cannot be
+ * taken for a number, boolean or null), else double-quoted with escapes. flow: the scalar goes
+ * inside [ ] or { }, where , [ ] { } : also need quotes. */
+void bp_yaml_write_string(FILE *f, const char *s, int flow);
+/* Read a whole config file (at most BP_CONFIG_MAX_BYTES) into a malloc'd, NUL-terminated buffer;
+ * *len receives its length. NULL on error ("path: cannot open: reason", BP_ECONFIG). */
+char *bp_config_read_file(const char *path, size_t *len, bp_err *e);
 
 /* Name tables (STYLE: every enum that appears in YAML or HDF5 has one). */
 typedef enum bp_loss { BP_LOSS_MSE, BP_LOSS_CROSS_ENTROPY, BP_LOSS_BCE, BP_LOSS_COUNT } bp_loss;
