@@ -24,6 +24,7 @@
 
 #define BP_CONFIG_MAX_DEPTH 64          /* deepest nesting accepted in a config */
 #define BP_CONFIG_MAX_BYTES (4u << 20)  /* largest config file accepted */
+#define BP_CONFIG_MAX_NODES 100000      /* most nodes (keys, values, collections) in one text */
 
 /* A source position. line and col are 1-based; src is "file.yaml" or "--set". */
 typedef struct bp_mark {

@@ -337,6 +337,7 @@ typedef struct yctx {
     int want_map;
     frame stack[BP_CONFIG_MAX_DEPTH];
     size_t depth;
+    size_t n_nodes;
     bp_node *root;
     const char *text;
     size_t len;
@@ -432,6 +433,12 @@ static int on_node(yctx *c, bp_node *n)
 {
     bp_err *e = c->e;
     char path[512], full[1024], where[600];
+    if (++c->n_nodes > BP_CONFIG_MAX_NODES) {
+        int rc = bp_err_set(e, BP_ECONFIG, "%s: more than %d keys and values in one config",
+                            bp_mark_str(&n->mark, where, sizeof where), BP_CONFIG_MAX_NODES);
+        bp_node_free(n);
+        return rc;
+    }
     if (!c->depth) {
         if (c->want_map && n->kind != BP_NODE_MAP) {
             int rc;

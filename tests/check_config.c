@@ -582,6 +582,17 @@ START_TEST(test_depth)
         memcpy(t + o, "- ", 2);
     t[o++] = 'x';
     expect_deep(t, o, "c.yaml:2:129: nesting deeper than 64 levels");
+    /* 2 million values: rejected at the node limit, fast */
+    free(t);
+    size_t big = 2000000;
+    t = malloc(2 * big + 10);
+    ck_assert_ptr_nonnull(t);
+    memcpy(t, "a: [", 4);
+    o = 4;
+    for (size_t i = 0; i < big; i++, o += 2)
+        memcpy(t + o, "1,", 2);
+    t[o - 1] = ']';
+    expect_deep(t, o, "c.yaml:1:199999: more than 100000 keys and values in one config");
     free(t);
 
     /* 64 levels are fine for the YAML layer (the schema then rejects the unknown key) */
