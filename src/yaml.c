@@ -351,28 +351,41 @@ static void ymark(const yctx *c, const yaml_mark_t *ym, bp_mark *m)
     m->col = (unsigned)ym->column + 1;
 }
 
+/* Append ".key" (or "key" at the start) to buf, control characters shown as '?' so a
+ * message stays one line. */
+static size_t append_key(char *buf, size_t size, size_t used, const char *key)
+{
+    if (used && used + 1 < size)
+        buf[used++] = '.';
+    for (; *key && used + 1 < size; key++)
+        buf[used++] = (unsigned char)*key < 0x20 || *key == 0x7f ? '?' : *key;
+    buf[used] = '\0';
+    return used;
+}
+
 /* Key path of the innermost open collection, e.g. "model.layers[2]" ("" at the top). */
 static const char *ctx_path(const yctx *c, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i + 1 < c->depth && used < size; i++) {
+    for (size_t i = 0; i + 1 < c->depth && used + 1 < size; i++) {
         const bp_node *n = c->stack[i].node;
-        int w;
-        if (n->kind == BP_NODE_MAP)
-            w = snprintf(buf + used, size - used, "%s%s", used ? "." : "", n->keys[n->n - 1]);
-        else
-            w = snprintf(buf + used, size - used, "[%zu]", n->n - 1);
-        if (w < 0)
-            break;
-        used += (size_t)w;
+        if (n->kind == BP_NODE_MAP) {
+            used = append_key(buf, size, used, n->keys[n->n - 1]);
+        } else {
+            int w = snprintf(buf + used, size - used, "[%zu]", n->n - 1);
+            if (w < 0)
+                break;
+            used += (size_t)w;
+        }
     }
     return buf;
 }
 
 static const char *with_key(const char *path, const char *key, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);
+    snprintf(buf, size, "%s", path);
+    append_key(buf, size, strlen(buf), key);
     return buf;
 }
 

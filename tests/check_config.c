@@ -411,6 +411,7 @@ static const bad_case bad[] = {
     { "data:\n  train: !!str x\n", "c.yaml:2:10: tags are not allowed in a bprun config (got '!!str')" },
     { "data: !custom\n  train: x\n", "c.yaml:1:7: tags are not allowed in a bprun config (got '!custom')" },
     { "seed: !!int 3\n", "c.yaml:1:7: tags are not allowed in a bprun config (got '!!int')" },
+    { "\"a\\nb\": {x: 1, x: 2}\n", "c.yaml:1:16: a?b.x: duplicate key (first at line 1)" },
     { "a: 1\n---\nb: 2\n", "c.yaml:2:1: more than one YAML document in a config" },
     { "", "c.yaml: empty config" },
     { "# nothing but a comment\n\n", "c.yaml: empty config" },
