@@ -24,6 +24,7 @@
 
 #define BP_CONFIG_MAX_DEPTH 64          /* deepest nesting accepted in a config */
 #define BP_CONFIG_MAX_BYTES (4u << 20)  /* largest config file accepted */
+#define BP_CONFIG_MAX_NODES 100000      /* most nodes (keys, values, collections) in one text */
 
 /* A source position. line and col are 1-based; src is "file.yaml" or "--set". */
 typedef struct bp_mark {
@@ -45,7 +46,10 @@ typedef struct bp_node {
 } bp_node;
 
 /* Parse a whole file / a string into a node tree. The top level of a file must be a map
- * (bp_yaml_parse_value accepts any node: it parses --set values). NULL on error. */
+ * (bp_yaml_parse_value accepts any node: it parses --set values; empty text gives a null
+ * scalar). Text must be UTF-8, at most BP_CONFIG_MAX_BYTES, BP_CONFIG_MAX_NODES nodes and
+ * BP_CONFIG_MAX_DEPTH levels. quoted is set for every non-plain scalar (quoted or block).
+ * NULL on error (BP_ECONFIG; BP_ENOMEM). */
 bp_node *bp_yaml_parse_file(const char *path, bp_err *e);
 bp_node *bp_yaml_parse_string(const char *text, size_t len, const char *src, bp_err *e);
 bp_node *bp_yaml_parse_value(const char *text, const char *src, bp_err *e);
@@ -54,12 +58,25 @@ void bp_node_free(bp_node *n);
 /* Child of a map by key, or NULL. */
 bp_node *bp_node_get(const bp_node *map, const char *key);
 /* Replace (or create, making intermediate maps) the value at a dotted key path; takes
- * ownership of value (also on error). "train.optimizer.lr". */
+ * ownership of value (also on error). "train.optimizer.lr", "model.activation[1]": a segment
+ * may end in [i] indexes, i <= length (i == length appends). A scalar in the way becomes a map:
+ * null -> {}, X -> {name: X} (the plugin-reference shorthand). Created keys get value's mark.
+ * Errors: BP_EUSAGE for a malformed path, BP_ECONFIG for one that does not fit the tree. */
 int bp_node_set_path(bp_node *root, const char *path, bp_node *value, bp_err *e);
-/* Apply one "key.path=value" override as given on the command line. */
+/* Apply one "key.path=value" override as given on the command line: the value is parsed with
+ * bp_yaml_parse_value (marks "--set", line 1, column inside the value). "--set X: expected
+ * key.path=value" (BP_EUSAGE) without '=' or with an empty path; set_path errors are prefixed
+ * with "--set ASSIGNMENT: ". */
 int bp_node_apply_override(bp_node *root, const char *assignment, bp_err *e);
 /* Write a node tree as YAML (block style, keys in stored order). */
 void bp_node_dump(FILE *f, const bp_node *n, int indent);
+/* Write a string as one YAML scalar: plain when it reads back as the same string (and cannot be
+ * taken for a number, boolean or null), else double-quoted with escapes. flow: the scalar goes
+ * inside [ ] or { }, where , [ ] { } : also need quotes. */
+void bp_yaml_write_string(FILE *f, const char *s, int flow);
+/* Read a whole config file (at most BP_CONFIG_MAX_BYTES) into a malloc'd, NUL-terminated buffer;
+ * *len receives its length. NULL on error ("path: cannot open: reason", BP_ECONFIG). */
+char *bp_config_read_file(const char *path, size_t *len, bp_err *e);
 
 /* Name tables (STYLE: every enum that appears in YAML or HDF5 has one). */
 typedef enum bp_loss { BP_LOSS_MSE, BP_LOSS_CROSS_ENTROPY, BP_LOSS_BCE, BP_LOSS_COUNT } bp_loss;
