@@ -89,11 +89,19 @@ void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const 
     size_t ti = (m + NT_TI - 1) / NT_TI, tj = (n + NT_TJ - 1) / NT_TJ;
     long tiles = (long)(ti * tj);
     int nt = threads_for(m * n * k, nthreads);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    if (nt <= 1) {
+        for (long t = 0; t < tiles; t++) {
+            size_t i0 = (size_t)t / tj * NT_TI, j0 = (size_t)t % tj * NT_TJ;
+            nt_tile(i0, m - i0 < NT_TI ? m - i0 : NT_TI, j0, n - j0 < NT_TJ ? n - j0 : NT_TJ, k,
+                    A, lda, B, ldb, bias, C, ldc);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (long t = 0; t < tiles; t++) {
         size_t i0 = (size_t)t / tj * NT_TI, j0 = (size_t)t % tj * NT_TJ;
-        size_t ni = m - i0 < NT_TI ? m - i0 : NT_TI, nj = n - j0 < NT_TJ ? n - j0 : NT_TJ;
-        nt_tile(i0, ni, j0, nj, k, A, lda, B, ldb, bias, C, ldc);
+        nt_tile(i0, m - i0 < NT_TI ? m - i0 : NT_TI, j0, n - j0 < NT_TJ ? n - j0 : NT_TJ, k, A,
+                lda, B, ldb, bias, C, ldc);
     }
 }
 
@@ -145,11 +153,19 @@ static void axpy_gemm(size_t m, size_t n, size_t k, float alpha, const float *A,
     size_t ti = (m + AX_TI - 1) / AX_TI, tj = (n + AX_TJ - 1) / AX_TJ;
     long tiles = (long)(ti * tj);
     int nt = threads_for(m * n * k, nthreads);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    if (nt <= 1) {
+        for (long t = 0; t < tiles; t++) {
+            size_t i0 = (size_t)t / tj * AX_TI, j0 = (size_t)t % tj * AX_TJ;
+            axpy_tile(i0, m - i0 < AX_TI ? m - i0 : AX_TI, j0, n - j0 < AX_TJ ? n - j0 : AX_TJ, k,
+                      alpha, A, sa_i, sa_p, B, ldb, C, ldc);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (long t = 0; t < tiles; t++) {
         size_t i0 = (size_t)t / tj * AX_TI, j0 = (size_t)t % tj * AX_TJ;
-        size_t ni = m - i0 < AX_TI ? m - i0 : AX_TI, nj = n - j0 < AX_TJ ? n - j0 : AX_TJ;
-        axpy_tile(i0, ni, j0, nj, k, alpha, A, sa_i, sa_p, B, ldb, C, ldc);
+        axpy_tile(i0, m - i0 < AX_TI ? m - i0 : AX_TI, j0, n - j0 < AX_TJ ? n - j0 : AX_TJ, k,
+                  alpha, A, sa_i, sa_p, B, ldb, C, ldc);
     }
 }
 

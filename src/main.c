@@ -1,11 +1,672 @@
+/* bprun: command line -> subcommand; exit codes; the only place that prints errors. */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backprop.h"
+#include "config.h"
+#include "data.h"
+#include "err.h"
+#include "plugin.h"
+#include "runlog.h"
+#include "trial.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+    signal(sig, SIG_DFL); /* a second signal kills at once */
+}
+
+static const char usage_main[] =
+    "usage: bprun COMMAND [ARGS]\n"
+    "\n"
+    "Backpropagation experiments from one YAML file.\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG        train the experiment, write results to a run folder (HDF5)\n"
+    "  validate CONFIG   check the config, data and plugins; print the resolved config\n"
+    "  plugins [NAME]    list the optimizer and activation plugins found, or show one\n"
+    "  eval MODEL DATA   loss and accuracy of saved weights on a dataset\n"
+    "  import KIND ...   convert CSV, IDX or a built-in dataset to bprun's HDF5 layout\n"
+    "  help [COMMAND]    show help for a command\n"
+    "\n"
+    "options:\n"
+    "  -h, --help        show this help\n"
+    "  -V, --version     show the version\n"
+    "\n"
+    "Exit status: 0 success; 1 run-time failure (I/O, a trial that failed or diverged);\n"
+    "2 usage, config, data or plugin error; 130/143 interrupted by SIGINT/SIGTERM.\n"
+    "Documentation: README.md, docs/CONFIG.md, docs/DATA.md, docs/FORMAT.md, docs/PLUGINS.md,\n"
+    "man bprun.\n";
+
+static const char usage_run[] =
+    "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--threads N] [--quiet]\n"
+    "                 [--force] [--plugin-path DIR]...\n"
+    "\n"
+    "Train the experiment CONFIG describes and write its run folder: index.h5 and\n"
+    "trials/NNNN.h5 (per-epoch history, final weights, optimizer state, provenance).\n"
+    "\n"
+    "  -o, --output DIR       run folder (default: OUTPUT/EXPERIMENT from the config,\n"
+    "                         i.e. runs/<experiment>)\n"
+    "  -s, --set K=V          override a config value; K is a key path such as\n"
+    "                         train.optimizer.lr or model.layers[1]; V is YAML\n"
+    "  -t, --threads N        threads for the kernels (default: OMP_NUM_THREADS or all cores)\n"
+    "  -q, --quiet            print nothing but errors and the final table\n"
+    "  -f, --force            replace an existing run folder's results\n"
+    "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -h, --help             show this help\n";
+
+static const char usage_validate[] =
+    "usage: bprun validate CONFIG [--set KEY.PATH=VALUE]... [--plugin-path DIR]...\n"
+    "\n"
+    "Check everything a run would use: the YAML, every key and value, the datasets (loaded\n"
+    "and checked against model.layers) and the plugins (loaded, hyperparameters checked).\n"
+    "Prints the resolved config (every default filled in) and a data summary; trains nothing.\n"
+    "\n"
+    "  -s, --set K=V          override a config value (as for run)\n"
+    "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -h, --help             show this help\n";
+
+static const char usage_plugins[] =
+    "usage: bprun plugins [NAME|FILE] [--plugin-path DIR]...\n"
+    "\n"
+    "Without NAME: every plugin found in the search path, with its kind, name, file, summary\n"
+    "and hyperparameters (default and valid range); broken plugin files are listed with the\n"
+    "reason. With NAME (or a path to a .so): that plugin in full.\n"
+    "Search path: --plugin-path, then BPRUN_PLUGIN_PATH (colon-separated), then the build\n"
+    "tree's plugins (when run from a build tree), then the installed plugin folder.\n"
+    "\n"
+    "  -P, --plugin-path DIR  search DIR first (repeatable)\n"
+    "  -h, --help             show this help\n";
+
+static const char usage_eval[] =
+    "usage: bprun eval MODEL DATA [--threads N] [--plugin-path DIR]...\n"
+    "\n"
+    "Loss and accuracy of saved weights on a dataset. MODEL is a trial file\n"
+    "(runs/x/trials/0000.h5), a run folder (its trial 0000) or RUN#ID; DATA is a dataset\n"
+    "reference (file.h5#/group or builtin:NAME). The model's standardization, if any, is\n"
+    "applied to DATA first.\n"
+    "\n"
+    "  -t, --threads N        threads for the kernels\n"
+    "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -h, --help             show this help\n";
+
+static const char usage_import[] =
+    "usage: bprun import csv FILE -o OUT.h5#/GROUP [--label-column N|NAME] [--header|--no-header]\n"
+    "                    [--delimiter C] [--force]\n"
+    "       bprun import idx IMAGES LABELS -o OUT.h5#/GROUP [--scale S] [--force]\n"
+    "       bprun import builtin:NAME[:ARGS] -o OUT.h5#/GROUP [--force]\n"
+    "\n"
+    "Convert a dataset to bprun's HDF5 layout (docs/DATA.md): X (N x D float32) and y (class\n"
+    "labels) or Y (N x K targets). Files ending in .gz are decompressed.\n"
+    "\n"
+    "  -o, --output REF       destination file#group (required)\n"
+    "  -l, --label-column C   CSV: the label column, by number (from 1; default: the last)\n"
+    "                         or header name; text labels are numbered in sorted order\n"
+    "      --header           CSV: the first row is a header\n"
+    "      --no-header        CSV: the first row is data (default: detected)\n"
+    "  -d, --delimiter C      CSV: field delimiter (default: detected among , ; tab space)\n"
+    "      --scale S          IDX: multiply every feature by S (default 1; 0.00392156862745098\n"
+    "                         = 1/255 maps pixels to [0, 1])\n"
+    "  -f, --force            replace an existing group\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "built-in datasets: xor, parity:N, encoder:N, spirals (see docs/DATA.md)\n";
+
+typedef struct cli {
+    const char *output;
+    char **sets;
+    size_t n_sets;
+    char **plugin_dirs;
+    size_t n_plugin_dirs;
+    int threads, quiet, force;
+} cli;
+
+static void cli_free(cli *c)
+{
+    free(c->sets);
+    free(c->plugin_dirs);
+}
+
+static int push(char ***v, size_t *n, char *s)
+{
+    char **p = realloc(*v, (*n + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    p[(*n)++] = s;
+    *v = p;
+    return 0;
+}
+
+static int fail(const bp_err *e)
+{
+    fprintf(stderr, "bprun: %s\n", e->msg);
+    return bp_err_exit_status(e->code);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "bprun%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'bprun %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return 2;
+}
+
+static int parse_threads(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < 1 || v > 4096)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Common options; returns optind, or -1 after printing a usage error (exit 2), or -2 for help.
+ * allowed: the short letters of the options this command takes. */
+static int parse_common(int argc, char **argv, const char *cmd, const char *usage,
+                        const char *allowed, cli *c)
+{
+    static const struct option all[] = {
+        { "output", required_argument, NULL, 'o' }, { "set", required_argument, NULL, 's' },
+        { "threads", required_argument, NULL, 't' }, { "quiet", no_argument, NULL, 'q' },
+        { "force", no_argument, NULL, 'f' }, { "plugin-path", required_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' }
+    };
+    struct option opts[sizeof all / sizeof all[0] + 1];
+    char shorts[32];
+    size_t no = 0, ns = 0;
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        if (!strchr(allowed, all[k].val) && all[k].val != 'h')
+            continue;
+        opts[no++] = all[k];
+        shorts[ns++] = (char)all[k].val;
+        if (all[k].has_arg == required_argument)
+            shorts[ns++] = ':';
+    }
+    memset(&opts[no], 0, sizeof opts[no]);
+    shorts[ns] = '\0';
+    char optstring[40];
+    snprintf(optstring, sizeof optstring, ":%s", shorts);
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+        switch (ch) {
+        case 'o':
+            c->output = optarg;
+            break;
+        case 's':
+            if (push(&c->sets, &c->n_sets, optarg))
+                return usage_error(cmd, "%s", "out of memory"), -1;
+            break;
+        case 't':
+            if (parse_threads(optarg, &c->threads))
+                return usage_error(cmd, "--threads: expected an integer from 1 to 4096 (got '%s')", optarg), -1;
+            break;
+        case 'q':
+            c->quiet = 1;
+            break;
+        case 'f':
+            c->force = 1;
+            break;
+        case 'P':
+            if (push(&c->plugin_dirs, &c->n_plugin_dirs, optarg))
+                return usage_error(cmd, "%s", "out of memory"), -1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return -2;
+        case ':':
+            return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]), -1;
+        default:
+            return usage_error(cmd, "unknown option '%s'", argv[optind - 1]), -1;
+        }
+    }
+    return optind;
+}
+
+static int default_threads(int requested)
+{
+    return requested > 0 ? requested : omp_get_max_threads();
+}
+
+static void print_row(FILE *f, const bp_trial_summary *s)
+{
+    fprintf(f, "%04u   %-11s %6d  %-10.6g %-8.4f", s->trial, s->status, s->epochs, s->final_loss,
+            s->final_accuracy);
+    if (!isnan(s->final_val_loss))
+        fprintf(f, "  %-10.6g %-8.4f", s->final_val_loss, s->final_val_accuracy);
+    else
+        fprintf(f, "  %-10s %-8s", "-", "-");
+    if (!isnan(s->final_test_loss))
+        fprintf(f, "  %-10.6g %-8.4f", s->final_test_loss, s->final_test_accuracy);
+    else
+        fprintf(f, "  %-10s %-8s", "-", "-");
+    fprintf(f, "  %.2f\n", s->wall_seconds);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    cli c = { 0 };
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfP", &c), rc = 0;
+    if (i < 0) {
+        cli_free(&c);
+        return i == -2 ? 0 : 2;
+    }
+    if (argc - i != 1) {
+        cli_free(&c);
+        return usage_error("run", "%s", argc - i ? "expected one CONFIG file" : "missing CONFIG");
+    }
+    bp_err e;
+    bp_err_clear(&e);
+    bp_config *cfg = bp_config_load(argv[i], c.sets, c.n_sets, &e);
+    bp_registry *reg = NULL;
+    bp_experiment *x = NULL;
+    bp_run *run = NULL;
+    char dir[4096];
+    if (!cfg)
+        goto error;
+    if (!(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)))
+        goto error;
+    if (bp_experiment_prepare(cfg, reg, &x, &e))
+        goto error;
+    if (c.output)
+        snprintf(dir, sizeof dir, "%s", c.output);
+    else if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cfg->output, cfg->experiment) >= sizeof dir) {
+        bp_err_set(&e, BP_ECONFIG, "output: path too long");
+        goto error;
+    }
+    if (!(run = bp_run_create(dir, c.force, &e)))
+        goto error;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    int threads = default_threads(c.threads);
+    if (!c.quiet)
+        fprintf(stderr, "bprun: %s: %zu training rows%s, %d thread%s, output %s\n", cfg->experiment,
+                x->train->n, x->val ? " (+ validation)" : "", threads, threads == 1 ? "" : "s", dir);
+    bp_trial_summary sum;
+    bp_trial_opts o = { .trial = 0, .threads = threads, .quiet = c.quiet, .stop = &stop_signal };
+    if (bp_experiment_run_trial(x, run, &o, &sum, &e))
+        goto error;
+    char *resolved = bp_config_dump_string(cfg);
+    if (!resolved) {
+        bp_err_set(&e, BP_ENOMEM, "out of memory");
+        goto error;
+    }
+    rc = bp_run_write_index(run, cfg->text, resolved, &sum, 1, threads, &e);
+    free(resolved);
+    if (rc)
+        goto error;
+    printf("trial  status      epochs  loss       acc       val_loss   val_acc   test_loss  test_acc  seconds\n");
+    print_row(stdout, &sum);
+    if (sum.message[0])
+        printf("note: trial %04u: %s\n", sum.trial, sum.message);
+    printf("output: %s\n", dir);
+    if (stop_signal)
+        rc = stop_signal == SIGINT ? 130 : 143;
+    else
+        rc = strcmp(sum.status, "completed") ? 1 : 0;
+    goto done;
+error:
+    rc = fail(&e);
+done:
+    bp_run_close(run);
+    bp_experiment_free(x);
+    bp_registry_free(reg);
+    bp_config_free(cfg);
+    cli_free(&c);
+    return rc;
+}
+
+static void describe(const char *what, const bp_dataset *d)
+{
+    if (!d)
+        return;
+    printf("#   %-10s %s: %zu rows x %zu features, ", what, d->name, d->n, d->d);
+    if (d->kind == BP_TARGET_LABELS)
+        printf("%zu classes\n", d->k);
+    else
+        printf("%zu targets\n", d->k);
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    cli c = { 0 };
+    int i = parse_common(argc, argv, "validate", usage_validate, "sP", &c), rc = 0;
+    if (i < 0) {
+        cli_free(&c);
+        return i == -2 ? 0 : 2;
+    }
+    if (argc - i != 1) {
+        cli_free(&c);
+        return usage_error("validate", "%s", argc - i ? "expected one CONFIG file" : "missing CONFIG");
+    }
+    bp_err e;
+    bp_err_clear(&e);
+    bp_config *cfg = bp_config_load(argv[i], c.sets, c.n_sets, &e);
+    bp_registry *reg = NULL;
+    bp_experiment *x = NULL;
+    if (!cfg || !(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)) ||
+        bp_experiment_prepare(cfg, reg, &x, &e)) {
+        rc = fail(&e);
+    } else {
+        printf("# %s: valid\n# data:\n", argv[i]);
+        describe("train", x->train);
+        describe("validation", x->val);
+        describe("test", x->test);
+        size_t np = 0;
+        for (size_t l = 0; l + 1 < cfg->model.n_sizes; l++)
+            np += (size_t)(cfg->model.sizes[l] + 1) * (size_t)cfg->model.sizes[l + 1];
+        printf("# model: %zu parameters\n", np);
+        bp_config_dump(stdout, cfg);
+    }
+    bp_experiment_free(x);
+    bp_registry_free(reg);
+    bp_config_free(cfg);
+    cli_free(&c);
+    return rc;
+}
+
+static void print_hparams(const bp_hparam *h, uint32_t n, const char *indent)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        char lo[32], hi[32];
+        if (h[i].flags & BP_HP_BOOL) {
+            printf("%s%-24s default %-8s bool", indent, h[i].name, h[i].def != 0 ? "true" : "false");
+        } else {
+            if (isinf(h[i].min))
+                snprintf(lo, sizeof lo, "-inf");
+            else
+                snprintf(lo, sizeof lo, "%g", h[i].min);
+            if (isinf(h[i].max))
+                snprintf(hi, sizeof hi, "inf");
+            else
+                snprintf(hi, sizeof hi, "%g", h[i].max);
+            printf("%s%-24s default %-8g %s%s, %s%s%s", indent, h[i].name, h[i].def,
+                   (h[i].flags & BP_HP_MIN_OPEN) || isinf(h[i].min) ? "(" : "[", lo, hi,
+                   (h[i].flags & BP_HP_MAX_OPEN) || isinf(h[i].max) ? ")" : "]",
+                   h[i].flags & BP_HP_INTEGER ? " integer" : "");
+        }
+        if (h[i].help)
+            printf("  %s", h[i].help);
+        putchar('\n');
+    }
+}
+
+static void show_plugin(const bp_loaded *p, int full)
+{
+    const bp_plugin *d = p->desc;
+    printf("%-10s %-14s %s\n", bp_plugin_kind_name(d->kind), d->name, p->path);
+    printf("           %s\n", d->summary);
+    if (d->kind == BP_OPTIMIZER) {
+        const bp_optimizer *o = d->u.optimizer;
+        print_hparams(o->hparams, o->n_hparams, "             ");
+        if (full)
+            printf("           state: %u value%s per parameter%s%s\n", o->n_state,
+                   o->n_state == 1 ? "" : "s",
+                   o->flags & BP_OPT_ELEMENTWISE ? "; elementwise" : "",
+                   o->flags & BP_OPT_FULL_BATCH ? "; full-batch method" : "");
+    } else {
+        const bp_activation *a = d->u.activation;
+        print_hparams(a->hparams, a->n_hparams, "             ");
+        if (full)
+            printf("           second derivative: %s\n", a->second ? "yes" : "no");
+    }
+}
+
+typedef struct scan_ctx {
+    int broken;
+} scan_ctx;
+
+static void on_plugin(void *ud, const bp_loaded *p, const char *broken_path, const bp_err *why)
+{
+    scan_ctx *s = ud;
+    if (p) {
+        show_plugin(p, 0);
+    } else {
+        s->broken++;
+        printf("%-10s %-14s %s\n           %s\n", "broken", "-", broken_path, why->msg);
+    }
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    cli c = { 0 };
+    int i = parse_common(argc, argv, "plugins", usage_plugins, "P", &c), rc = 0;
+    if (i < 0) {
+        cli_free(&c);
+        return i == -2 ? 0 : 2;
+    }
+    if (argc - i > 1) {
+        cli_free(&c);
+        return usage_error("plugins", "%s", "expected at most one NAME");
+    }
+    bp_err e;
+    bp_err_clear(&e);
+    bp_registry *reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e);
+    if (!reg) {
+        rc = fail(&e);
+    } else if (argc - i == 1) {
+        const bp_loaded *p = bp_registry_get(reg, argv[i], BP_OPTIMIZER, &e);
+        if (!p) {
+            bp_err e2;
+            bp_err_clear(&e2);
+            p = bp_registry_get(reg, argv[i], BP_ACTIVATION, &e2);
+        }
+        if (p)
+            show_plugin(p, 1);
+        else
+            rc = fail(&e);
+    } else {
+        const char *const *dirs;
+        size_t nd = bp_registry_dirs(reg, &dirs);
+        printf("search path:");
+        for (size_t k = 0; k < nd; k++)
+            printf("%s%s", k ? ":" : " ", dirs[k]);
+        printf("\n\n");
+        scan_ctx s = { 0 };
+        if (bp_registry_scan(reg, on_plugin, &s, &e))
+            rc = fail(&e);
+    }
+    bp_registry_free(reg);
+    cli_free(&c);
+    return rc;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    cli c = { 0 };
+    int i = parse_common(argc, argv, "eval", usage_eval, "tP", &c), rc = 0;
+    if (i < 0) {
+        cli_free(&c);
+        return i == -2 ? 0 : 2;
+    }
+    if (argc - i != 2) {
+        cli_free(&c);
+        return usage_error("eval", "%s", "expected MODEL and DATA");
+    }
+    bp_err e;
+    bp_err_clear(&e);
+    bp_registry *reg = NULL;
+    bp_saved_model *s = NULL;
+    bp_dataset *d = NULL;
+    bp_model *m = NULL;
+    bp_work *w = NULL;
+    if (!(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)) ||
+        !(s = bp_saved_model_read(argv[i], &e)) || !(d = bp_data_load(argv[i + 1], &e)) ||
+        !(m = bp_saved_model_build(s, reg, &e)) ||
+        bp_data_check_shape(d, (size_t)m->sizes[0], (size_t)m->sizes[m->n_layers], &e) ||
+        !(w = bp_work_new(m, 256, &e))) {
+        rc = fail(&e);
+    } else {
+        if (s->mean)
+            bp_data_standardize(d, s->mean, s->std);
+        double loss, acc;
+        bp_evaluate(m, w, d, default_threads(c.threads), &loss, &acc);
+        printf("model     %s\ndata      %s (%zu rows)\nloss      %.9g\naccuracy  %.6f\n", argv[i],
+               d->name, d->n, loss, acc);
+    }
+    bp_work_free(w);
+    bp_model_free(m);
+    bp_data_free(d);
+    bp_saved_model_free(s);
+    bp_registry_free(reg);
+    cli_free(&c);
+    return rc;
+}
+
+static int split_ref(const char *ref, char *file, size_t fsz, const char **group)
+{
+    const char *h = strrchr(ref, '#');
+    size_t n = h ? (size_t)(h - ref) : strlen(ref);
+    if (n == 0 || n >= fsz)
+        return -1;
+    memcpy(file, ref, n);
+    file[n] = '\0';
+    *group = h && h[1] ? h + 1 : "/";
+    return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "output", required_argument, NULL, 'o' }, { "label-column", required_argument, NULL, 'l' },
+        { "header", no_argument, NULL, 'H' }, { "no-header", no_argument, NULL, 'N' },
+        { "delimiter", required_argument, NULL, 'd' }, { "scale", required_argument, NULL, 'S' },
+        { "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *out = NULL;
+    bp_csv_opts co = { .header = -1, .delimiter = 0, .label_column = -1, .labels_text = -1 };
+    double scale = NAN;
+    int force = 0, ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":o:l:d:fh", opts, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case 'l':
+            errno = 0;
+            co.label_column = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg) {
+                co.label_name = optarg;
+                co.label_column = -1;
+            } else if (co.label_column < 1) {
+                return usage_error("import", "--label-column: columns count from 1 (got '%s')", optarg);
+            } else {
+                co.label_column -= 1;
+            }
+            break;
+        case 'H': co.header = 1; break;
+        case 'N': co.header = 0; break;
+        case 'd':
+            if (strlen(optarg) != 1 && strcmp(optarg, "\\t") && strcmp(optarg, "tab"))
+                return usage_error("import", "--delimiter: expected one character (got '%s')", optarg);
+            co.delimiter = strlen(optarg) == 1 ? optarg[0] : '\t';
+            break;
+        case 'S':
+            errno = 0;
+            scale = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !isfinite(scale) || scale == 0)
+                return usage_error("import", "--scale: expected a finite non-zero number (got '%s')", optarg);
+            break;
+        case 'f': force = 1; break;
+        case 'h': fputs(usage_import, stdout); return 0;
+        case ':': return usage_error("import", "option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("import", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    int nargs = argc - optind;
+    char **a = argv + optind;
+    if (nargs < 1)
+        return usage_error("import", "%s", "missing KIND (csv, idx or builtin:NAME)");
+    if (!out)
+        return usage_error("import", "%s", "missing -o OUT.h5#/GROUP");
+    char file[4096];
+    const char *group;
+    if (split_ref(out, file, sizeof file, &group))
+        return usage_error("import", "-o: expected FILE.h5#/GROUP (got '%s')", out);
+    bp_err e;
+    bp_err_clear(&e);
+    bp_dataset *d = NULL;
+    if (!strcmp(a[0], "csv")) {
+        if (nargs != 2)
+            return usage_error("import", "%s", "csv needs exactly one FILE");
+        d = bp_import_csv(a[1], &co, &e);
+    } else if (!strcmp(a[0], "idx")) {
+        if (nargs != 3)
+            return usage_error("import", "%s", "idx needs IMAGES and LABELS");
+        d = bp_import_idx(a[1], a[2], isnan(scale) ? 1.0 : scale, &e);
+    } else if (!strncmp(a[0], "builtin:", 8)) {
+        if (nargs != 1)
+            return usage_error("import", "%s", "builtin:NAME takes no files");
+        d = bp_data_generate(a[0], &e);
+    } else {
+        return usage_error("import", "unknown KIND '%s' (expected csv, idx or builtin:NAME)", a[0]);
+    }
+    if (!d)
+        return fail(&e);
+    int rc = bp_data_write(d, file, group, force, &e);
+    if (rc) {
+        bp_data_free(d);
+        return fail(&e);
+    }
+    printf("wrote %s#%s: %zu rows x %zu features, %zu %s\n", file, group, d->n, d->d, d->k,
+           d->kind == BP_TARGET_LABELS ? "classes" : "targets");
+    bp_data_free(d);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    puts(PACKAGE_STRING);
-    return 0;
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("%s\n", PACKAGE_STRING);
+        return 0;
+    }
+    if (!strcmp(cmd, "help")) {
+        const char *what = argc > 2 ? argv[2] : "";
+        const char *u = !strcmp(what, "run") ? usage_run : !strcmp(what, "validate") ? usage_validate
+                      : !strcmp(what, "plugins") ? usage_plugins : !strcmp(what, "eval") ? usage_eval
+                      : !strcmp(what, "import") ? usage_import : argc > 2 ? NULL : usage_main;
+        if (!u)
+            return usage_error(NULL, "unknown command '%s'", what);
+        fputs(u, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plugins"))
+        return cmd_plugins(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(argc - 1, argv + 1);
+    static const char *const cmds[] = { "run", "validate", "plugins", "eval", "import", "help" };
+    const char *s = bp_suggest(cmd, cmds, 6);
+    fprintf(stderr, "bprun: unknown command '%s'%s%s%s\nTry 'bprun --help'.\n", cmd,
+            s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    return 2;
 }

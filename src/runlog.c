@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -639,6 +640,33 @@ int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record
     return rc;
 }
 
+int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std, size_t d,
+                         double test_loss, double test_accuracy, bp_err *e)
+{
+    quiet();
+    const char *file = t->part;
+    int rc = 0;
+    if (mean) {
+        hid_t g = H5Gopen2(t->file, "model", H5P_DEFAULT);
+        if (g < 0)
+            return h5fail(e, file, "/model", "no saved model to add the standardization to");
+        hsize_t n = d;
+        rc = write_dataset(e, file, g, "/model/standardize_mean", "standardize_mean",
+                           H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, mean);
+        if (!rc)
+            rc = write_dataset(e, file, g, "/model/standardize_std", "standardize_std",
+                               H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, std);
+        H5Gclose(g);
+    }
+    if (!rc && !isnan(test_loss))
+        rc = attr_dbl(e, file, t->file, "/", "test_loss", test_loss);
+    if (!rc && !isnan(test_accuracy))
+        rc = attr_dbl(e, file, t->file, "/", "test_accuracy", test_accuracy);
+    if (!rc && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+        rc = h5fail(e, file, NULL, "cannot flush");
+    return rc;
+}
+
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
                     double wall_seconds, bp_err *e)
 {
@@ -682,7 +710,7 @@ typedef struct index_row {
     char status[STATUS_LEN];
     int32_t epochs;
     double final_loss, final_val_loss, final_accuracy, final_val_accuracy, best_val_loss;
-    double wall_seconds;
+    double wall_seconds, final_test_loss, final_test_accuracy;
 } index_row;
 
 static hid_t index_row_type(int file)
@@ -704,6 +732,10 @@ static hid_t index_row_type(int file)
           H5T_IEEE_F64LE },
         { "best_val_loss", offsetof(index_row, best_val_loss), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
         { "wall_seconds", offsetof(index_row, wall_seconds), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
+        { "final_test_loss", offsetof(index_row, final_test_loss), H5T_NATIVE_DOUBLE,
+          H5T_IEEE_F64LE },
+        { "final_test_accuracy", offsetof(index_row, final_test_accuracy), H5T_NATIVE_DOUBLE,
+          H5T_IEEE_F64LE },
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (H5Tinsert(t, f[i].name, f[i].off, file ? f[i].disk : f[i].mem) < 0) {
@@ -740,7 +772,9 @@ static int write_summary(bp_err *e, const char *file, hid_t f, const bp_trial_su
                               .final_accuracy = s->final_accuracy,
                               .final_val_accuracy = s->final_val_accuracy,
                               .best_val_loss = s->best_val_loss,
-                              .wall_seconds = s->wall_seconds };
+                              .wall_seconds = s->wall_seconds,
+                              .final_test_loss = s->final_test_loss,
+                              .final_test_accuracy = s->final_test_accuracy };
         memcpy(buf[i].status, st, strlen(st) < STATUS_LEN ? strlen(st) : STATUS_LEN);
     }
     hid_t mt = H5I_INVALID_HID, ft = H5I_INVALID_HID;
@@ -970,6 +1004,8 @@ void bp_saved_model_free(bp_saved_model *s)
     free_strs(s->opt_hp_names, s->opt_n_hp);
     free(s->opt_hp);
     free(s->opt_state);
+    free(s->mean);
+    free(s->std);
     free(s);
 }
 
@@ -1175,6 +1211,27 @@ static int read_model_group(bp_err *e, const char *where, hid_t g, bp_saved_mode
         return rc;
     if (H5Lexists(g, "optimizer", H5P_DEFAULT) > 0)
         rc = read_optimizer(e, where, g, s);
+    if (!rc && H5Lexists(g, "standardize_mean", H5P_DEFAULT) > 0) {
+        size_t d = (size_t)s->sizes[0];
+        s->mean = bp_xcalloc(d, sizeof *s->mean, e);
+        s->std = bp_xcalloc(d, sizeof *s->std, e);
+        if (!s->mean || !s->std)
+            return BP_ENOMEM;
+        const char *names[2] = { "standardize_mean", "standardize_std" };
+        double *dst[2] = { s->mean, s->std };
+        for (int i = 0; i < 2 && !rc; i++) {
+            hid_t ds = H5Dopen2(g, names[i], H5P_DEFAULT);
+            hid_t sp = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
+            if (sp < 0 || H5Sget_simple_extent_npoints(sp) != (hssize_t)d ||
+                H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst[i]) < 0)
+                rc = bp_err_set(e, BP_EIO, "%s/%s: missing, unreadable or not %zu values", where,
+                                names[i], d);
+            if (sp >= 0)
+                H5Sclose(sp);
+            if (ds >= 0)
+                H5Dclose(ds);
+        }
+    }
     return rc;
 }
 

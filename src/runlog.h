@@ -80,6 +80,12 @@ typedef struct bp_opt_record {
 /* Hyperparameter names of an activation come from m->act[l].fn->hparams; a layer with n_hp > 0
  * and no matching declaration is refused. o MAY be NULL (no optimizer recorded). */
 int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record *o, bp_err *e);
+/* Save what a user of the weights needs besides the model: the feature standardization
+ * (mean and std, d values each, as /model/standardize_mean and /model/standardize_std; skipped
+ * when mean is NULL) and the final test metrics (root attributes test_loss and test_accuracy;
+ * skipped when NaN). Call after bp_trial_save_model. */
+int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std, size_t d,
+                         double test_loss, double test_accuracy, bp_err *e);
 /* Record the outcome, flush, fsync, close, rename .part into place, fsync the folder. Frees t
  * (also on error). */
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
@@ -96,6 +102,8 @@ typedef struct bp_trial_summary {
     double final_loss, final_val_loss, final_accuracy, final_val_accuracy;
     double best_val_loss;
     double wall_seconds;
+    double final_test_loss, final_test_accuracy;   /* NaN without test data */
+    char message[BP_ERR_MSG_MAX]; /* why the trial stopped early (diverged, failed, ...), or "" */
 } bp_trial_summary;
 
 /* Write RUN/index.h5 (through index.h5.part, fsync and rename): root attrs (format_version,
@@ -127,6 +135,8 @@ typedef struct bp_saved_model {
     double *opt_hp;
     size_t opt_n_state;      /* floats per parameter; opt_state is opt_n_state x n_params */
     float *opt_state;
+    /* Feature standardization the model was trained with (sizes[0] values each), or NULL. */
+    double *mean, *std;
 } bp_saved_model;
 bp_saved_model *bp_saved_model_read(const char *path, bp_err *e);
 void bp_saved_model_free(bp_saved_model *s);

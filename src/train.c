@@ -97,7 +97,7 @@ int bp_train(bp_trainer *t, bp_err *e)
             errbuf[0] = '\0';
             bp_step_args a = { .w = m->params, .g = grad, .state = t->opt_state, .n = np,
                                .t = ++t->step, .hp = t->hp, .err = errbuf,
-                               .err_size = sizeof errbuf };
+                               .err_size = sizeof errbuf, .state_stride = np };
             if (opt->step(&a) != 0) {
                 t->epochs_done = ep - 1;
                 t->status = BP_TRIAL_FAILED;

@@ -87,12 +87,14 @@ typedef struct bp_hparam {
 typedef struct bp_step_args {
     float *w;               /* parameters, updated in place, n values */
     const float *g;         /* gradient of the loss w.r.t. w (mean over the batch), n values */
-    float *state;           /* n_state * n values: slot s of parameter i is state[s * n + i] */
+    float *state;           /* slot s of parameter i is state[s * state_stride + i] */
     size_t n;               /* number of parameters in this call */
     uint64_t t;             /* step number, 1 for the first step of the trial */
     const double *hp;       /* hyperparameter values in declaration order */
     char *err;              /* a step that fails writes a one-line message here ... */
     size_t err_size;        /* ... of at most err_size bytes including the NUL */
+    size_t state_stride;    /* distance between state slots: the length of the whole parameter
+                             * array (equal to n when the call covers all of it) */
 } bp_step_args;
 
 /* An optimizer. Its state is n_state floats per parameter, zero-filled by the host before the
@@ -111,8 +113,9 @@ typedef struct bp_optimizer {
      * example on a non-finite value it cannot handle); the host then ends the trial with
      * status `failed` and that message. When flags has BP_OPT_ELEMENTWISE, the update of
      * parameter i MUST depend only on w[i], g[i], the state of i, t and hp, so the host may
-     * call step on disjoint slices concurrently (w, g and state then point into the slice,
-     * with the same state stride n as the slice). */
+     * call step on disjoint slices concurrently: w, g and state then point at the slice's
+     * first parameter, n is the slice's length, and state_stride stays the length of the
+     * whole array. */
     int (*step)(const bp_step_args *a);
 } bp_optimizer;
 

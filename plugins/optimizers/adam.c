@@ -42,7 +42,8 @@ static int adam_step(const bp_step_args *a)
     const float eps = (float)hp[EPS], wd = (float)hp[WEIGHT_DECAY];
     const int use_wd = hp[WEIGHT_DECAY] != 0.0, amsgrad = hp[AMSGRAD] != 0.0;
     const size_t n = a->n;
-    float *w = a->w, *m = a->state, *v = a->state + n, *vmax = a->state + 2 * n;
+    const size_t s = a->state_stride ? a->state_stride : n;
+    float *w = a->w, *m = a->state, *v = a->state + s, *vmax = a->state + 2 * s;
     for (size_t i = 0; i < n; i++) {
         float g = a->g[i];
         if (use_wd)

@@ -1,0 +1,355 @@
+#include "autoconf.h"
+#include "trial.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backprop.h"
+
+static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
+{
+    *out = bp_data_load(ref->ref, e);
+    if (*out)
+        return BP_OK;
+    if (ref->mark.src) {
+        char where[256];
+        bp_err_prefix(e, "%s: %s", bp_mark_str(&ref->mark, where, sizeof where), key);
+    }
+    return e->code;
+}
+
+static int check_shape(const bp_dataset *d, const bp_config *c, bp_err *e)
+{
+    if (!d)
+        return BP_OK;
+    return bp_data_check_shape(d, (size_t)c->model.sizes[0],
+                               (size_t)c->model.sizes[c->model.n_sizes - 1], e);
+}
+
+static int bind(bp_registry *reg, bp_pluginref *ref, int kind, const bp_loaded **out,
+                double *values, bp_err *e)
+{
+    const bp_loaded *p = bp_registry_get_ref(reg, ref, kind, e);
+    if (!p)
+        return e->code;
+    *out = p;
+    return bp_plugin_bind(p, ref, values, e);
+}
+
+int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out, bp_err *e)
+{
+    *out = NULL;
+    bp_experiment *x = bp_xcalloc(1, sizeof *x, e);
+    if (!x)
+        return BP_ENOMEM;
+    x->cfg = cfg;
+    x->reg = reg;
+    size_t nl = cfg->model.n_sizes - 1;
+    int rc;
+    x->hidden = bp_xcalloc(nl, sizeof *x->hidden, e);
+    x->act_hp = bp_xcalloc(nl, sizeof *x->act_hp, e);
+    if (!x->hidden || !x->act_hp) {
+        rc = BP_ENOMEM;
+        goto fail;
+    }
+    /* plugins first: they are cheap to check and a typo there should not wait for the data */
+    if ((rc = bind(reg, &cfg->train.optimizer, BP_OPTIMIZER, &x->opt, x->opt_hp, e)))
+        goto fail;
+    for (size_t l = 0; l + 1 < nl; l++)
+        if ((rc = bind(reg, &cfg->model.hidden[l], BP_ACTIVATION, &x->hidden[l], x->act_hp[l], e)))
+            goto fail;
+    if (cfg->model.output_kind == BP_OUTPUT_ACTIVATION &&
+        (rc = bind(reg, &cfg->model.output, BP_ACTIVATION, &x->output, x->act_hp[nl - 1], e)))
+        goto fail;
+    if (x->output && cfg->model.loss == BP_LOSS_MSE && !x->output->desc->u.activation->derivative) {
+        rc = bp_err_set(e, BP_EPLUGIN, "%s: activation has no derivative", x->output->path);
+        goto fail;
+    }
+    const bp_optimizer *opt = x->opt->desc->u.optimizer;
+    if ((opt->flags & BP_OPT_FULL_BATCH) && cfg->train.batch_size != 0) {
+        char where[256];
+        rc = bp_err_set(e, BP_ECONFIG,
+                        "%s: train.optimizer: %s is a full-batch method; set train.batch_size: full",
+                        bp_mark_str(&cfg->train.optimizer.mark, where, sizeof where),
+                        x->opt->desc->name);
+        goto fail;
+    }
+    if ((rc = load_ref(&cfg->data.train, "data.train", &x->train, e)) ||
+        (rc = check_shape(x->train, cfg, e)))
+        goto fail;
+    if (cfg->data.validation.ref) {
+        if ((rc = load_ref(&cfg->data.validation, "data.validation", &x->val, e)) ||
+            (rc = check_shape(x->val, cfg, e)))
+            goto fail;
+    } else if (cfg->data.val_fraction > 0) {
+        bp_dataset *all = x->train;
+        x->train = NULL;
+        rc = bp_data_split(all, cfg->data.val_fraction, cfg->seed, &x->train, &x->val, e);
+        bp_data_free(all);
+        if (rc)
+            goto fail;
+    }
+    if (cfg->data.test.ref && ((rc = load_ref(&cfg->data.test, "data.test", &x->test, e)) ||
+                               (rc = check_shape(x->test, cfg, e))))
+        goto fail;
+    if (cfg->data.standardize) {
+        size_t d = x->train->d;
+        x->mean = bp_xcalloc(d, sizeof *x->mean, e);
+        x->std = bp_xcalloc(d, sizeof *x->std, e);
+        if (!x->mean || !x->std) {
+            rc = BP_ENOMEM;
+            goto fail;
+        }
+        bp_data_moments(x->train, x->mean, x->std);
+        bp_data_standardize(x->train, x->mean, x->std);
+        if (x->val)
+            bp_data_standardize(x->val, x->mean, x->std);
+        if (x->test)
+            bp_data_standardize(x->test, x->mean, x->std);
+    }
+    *out = x;
+    return BP_OK;
+fail:
+    bp_experiment_free(x);
+    return rc;
+}
+
+void bp_experiment_free(bp_experiment *x)
+{
+    if (!x)
+        return;
+    bp_data_free(x->train);
+    bp_data_free(x->val);
+    bp_data_free(x->test);
+    free(x->mean);
+    free(x->std);
+    free(x->hidden);
+    free(x->act_hp);
+    free(x);
+}
+
+static void set_act(bp_act *a, const bp_loaded *p, const double *hp)
+{
+    a->name = p->desc->name;
+    a->fn = p->desc->u.activation;
+    a->n_hp = a->fn->n_hparams;
+    memcpy(a->hp, hp, a->n_hp * sizeof *hp);
+}
+
+static int init_from(bp_model *m, const bp_config *c, bp_err *e)
+{
+    bp_saved_model *s = bp_saved_model_read(c->model.init.from, e);
+    char where[256];
+    bp_mark_str(&c->model.init.mark, where, sizeof where);
+    if (!s)
+        return bp_err_prefix(e, "%s: model.init.from", where);
+    int same = s->n_sizes == m->n_layers + 1;
+    for (size_t i = 0; same && i < s->n_sizes; i++)
+        same = s->sizes[i] == m->sizes[i];
+    if (!same || s->n_params != m->n_params) {
+        char have[256] = "", *p = have;
+        for (size_t i = 0; i < s->n_sizes && p < have + sizeof have - 16; i++)
+            p += snprintf(p, 16, "%s%d", i ? ", " : "", s->sizes[i]);
+        bp_saved_model_free(s);
+        return bp_err_set(e, BP_ECONFIG, "%s: model.init.from: %s has layers [%s], which differ from model.layers",
+                          where, c->model.init.from, have);
+    }
+    memcpy(m->params, s->params, m->n_params * sizeof *m->params);
+    bp_saved_model_free(s);
+    return BP_OK;
+}
+
+bp_model *bp_experiment_model(const bp_experiment *x, uint64_t trial, bp_err *e)
+{
+    const bp_config *c = x->cfg;
+    bp_model *m = bp_model_new(c->model.sizes, c->model.n_sizes, e);
+    if (!m)
+        return NULL;
+    size_t nl = m->n_layers;
+    for (size_t l = 0; l + 1 < nl; l++)
+        set_act(&m->act[l], x->hidden[l], x->act_hp[l]);
+    if (x->output) {
+        set_act(&m->act[nl - 1], x->output, x->act_hp[nl - 1]);
+    } else {
+        m->act[nl - 1].name = "softmax";
+        m->softmax = 1;
+    }
+    m->loss = c->model.loss;
+    if (c->model.init.scheme == BP_INIT_FROM) {
+        if (init_from(m, c, e)) {
+            bp_model_free(m);
+            return NULL;
+        }
+    } else {
+        bp_model_init(m, c->model.init.scheme, c->model.init.range, c->model.init.gain, c->seed,
+                      trial);
+    }
+    return m;
+}
+
+typedef struct epoch_ctx {
+    bp_trial_file *tf;
+    const bp_trial_opts *o;
+    int epochs;
+    bp_trial_summary *sum;
+    double last[BP_COL_COUNT];
+} epoch_ctx;
+
+static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err *e)
+{
+    (void)m;
+    epoch_ctx *c = ud;
+    int rc = bp_trial_append(c->tf, row->v, e);
+    if (rc)
+        return rc;
+    memcpy(c->last, row->v, sizeof c->last);
+    double vl = row->v[BP_COL_VAL_LOSS];
+    if (!isnan(vl) && (isnan(c->sum->best_val_loss) || vl < c->sum->best_val_loss))
+        c->sum->best_val_loss = vl;
+    if (!c->o->quiet) {
+        fprintf(stderr, "trial %04u epoch %*d/%d  loss %.6g  acc %.4f", c->o->trial,
+                c->epochs >= 1000 ? 5 : 3, (int)row->v[BP_COL_EPOCH], c->epochs,
+                row->v[BP_COL_LOSS], row->v[BP_COL_ACCURACY]);
+        if (!isnan(vl))
+            fprintf(stderr, "  val_loss %.6g  val_acc %.4f", vl, row->v[BP_COL_VAL_ACCURACY]);
+        fprintf(stderr, "  %.2fs\n", row->v[BP_COL_SECONDS]);
+    }
+    return BP_OK;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,
+                            bp_trial_summary *sum, bp_err *e)
+{
+    const bp_config *c = x->cfg;
+    double t0 = wall_now();
+    memset(sum, 0, sizeof *sum);
+    sum->trial = o->trial;
+    sum->seed = c->seed;
+    sum->final_loss = sum->final_val_loss = sum->final_accuracy = sum->final_val_accuracy = NAN;
+    sum->best_val_loss = sum->final_test_loss = sum->final_test_accuracy = NAN;
+    char *resolved = bp_config_dump_string(c);
+    if (!resolved)
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    bp_model *m = bp_experiment_model(x, o->trial, e);
+    if (!m) {
+        free(resolved);
+        return e->code;
+    }
+    bp_trial_meta meta = { .trial = o->trial, .seed = c->seed, .config_text = c->text,
+                           .resolved_config = resolved, .columns = bp_epoch_col_names,
+                           .n_columns = BP_COL_COUNT, .threads = o->threads };
+    bp_trial_file *tf = bp_trial_create(r, &meta, e);
+    free(resolved);
+    if (!tf) {
+        bp_model_free(m);
+        return e->code;
+    }
+    epoch_ctx ec = { .tf = tf, .o = o, .epochs = c->train.epochs, .sum = sum };
+    for (int i = 0; i < BP_COL_COUNT; i++)
+        ec.last[i] = NAN;
+    bp_trainer t = { .model = m, .train = x->train, .val = x->val, .optimizer = x->opt,
+                     .epochs = c->train.epochs, .batch_size = c->train.batch_size,
+                     .shuffle = c->train.shuffle, .seed = c->seed, .trial = o->trial,
+                     .nthreads = o->threads, .on_epoch = on_epoch, .ud = &ec, .stop = o->stop };
+    memcpy(t.hp, x->opt_hp, sizeof t.hp);
+    int rc = bp_train(&t, e);
+    if (rc) {
+        bp_trial_abandon(tf);
+        bp_trainer_release(&t);
+        bp_model_free(m);
+        return rc;
+    }
+    if (x->test && t.status != BP_TRIAL_DIVERGED) {
+        bp_work *w = bp_work_new(m, 256, e);
+        if (!w) {
+            rc = e->code;
+            goto fail;
+        }
+        bp_evaluate(m, w, x->test, o->threads, &sum->final_test_loss, &sum->final_test_accuracy);
+        bp_work_free(w);
+    }
+    const bp_optimizer *od = x->opt->desc->u.optimizer;
+    const char *hp_names[BP_MAX_HPARAMS];
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        hp_names[i] = od->hparams[i].name;
+    bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t.hp,
+                          .n_hp = od->n_hparams, .state = t.opt_state, .n_state = od->n_state,
+                          .step = t.step };
+    if ((rc = bp_trial_save_model(tf, m, &rec, e)))
+        goto fail;
+    if ((rc = bp_trial_save_extras(tf, x->mean, x->std, m->sizes[0], sum->final_test_loss,
+                                   sum->final_test_accuracy, e)))
+        goto fail;
+    sum->status = bp_trial_status_names[t.status];
+    sum->epochs = t.epochs_done;
+    sum->final_loss = ec.last[BP_COL_LOSS];
+    sum->final_accuracy = ec.last[BP_COL_ACCURACY];
+    sum->final_val_loss = ec.last[BP_COL_VAL_LOSS];
+    sum->final_val_accuracy = ec.last[BP_COL_VAL_ACCURACY];
+    sum->wall_seconds = wall_now() - t0;
+    snprintf(sum->message, sizeof sum->message, "%s", t.message);
+    rc = bp_trial_finish(tf, sum->status, t.message, t.epochs_done, sum->wall_seconds, e);
+    tf = NULL;
+fail:
+    if (tf)
+        bp_trial_abandon(tf);
+    bp_trainer_release(&t);
+    bp_model_free(m);
+    return rc;
+}
+
+bp_model *bp_saved_model_build(const bp_saved_model *s, bp_registry *reg, bp_err *e)
+{
+    bp_model *m = bp_model_new(s->sizes, s->n_sizes, e);
+    if (!m)
+        return NULL;
+    if (s->n_params != m->n_params) {
+        bp_err_set(e, BP_EDATA, "saved model has %zu parameters, its layers need %zu", s->n_params,
+                   m->n_params);
+        goto fail;
+    }
+    memcpy(m->params, s->params, m->n_params * sizeof *m->params);
+    int loss = -1;
+    for (int i = 0; i < BP_LOSS_COUNT; i++)
+        if (!strcmp(s->loss, bp_loss_names[i]))
+            loss = i;
+    if (loss < 0) {
+        bp_err_set(e, BP_EDATA, "saved model has unknown loss '%s'", s->loss);
+        goto fail;
+    }
+    m->loss = (bp_loss)loss;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        if (l + 1 == m->n_layers && !strcmp(s->act_names[l], "softmax")) {
+            m->act[l].name = "softmax";
+            m->softmax = 1;
+            continue;
+        }
+        const bp_loaded *p = bp_registry_get(reg, s->act_names[l], BP_ACTIVATION, e);
+        if (!p)
+            goto fail;
+        const bp_activation *a = p->desc->u.activation;
+        m->act[l].name = p->desc->name;
+        m->act[l].fn = a;
+        m->act[l].n_hp = a->n_hparams;
+        for (uint32_t h = 0; h < a->n_hparams; h++) {
+            m->act[l].hp[h] = a->hparams[h].def;
+            for (size_t k = 0; k < s->act_n_hp[l]; k++)
+                if (!strcmp(s->act_hp_names[l][k], a->hparams[h].name))
+                    m->act[l].hp[h] = s->act_hp[l][k];
+        }
+    }
+    return m;
+fail:
+    bp_model_free(m);
+    return NULL;
+}

@@ -1,0 +1,60 @@
+/* trial.h - from a validated config to finished trials: load and check the data once, bind the
+ * plugins, build each trial's model, train it, and write its trial file.
+ *
+ * An experiment is prepared once per process (datasets are loaded, split and standardized
+ * once and then shared read-only by every trial); each trial then gets its own model, work
+ * buffers and optimizer state.
+ */
+#ifndef BP_TRIAL_H
+#define BP_TRIAL_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "data.h"
+#include "err.h"
+#include "model.h"
+#include "plugin.h"
+#include "runlog.h"
+#include "train.h"
+
+typedef struct bp_experiment {
+    bp_config *cfg;            /* borrowed; plugin hyperparameters are filled in by prepare */
+    bp_registry *reg;          /* borrowed */
+    bp_dataset *train, *val, *test;   /* owned */
+    double *mean, *std;        /* standardization (NULL when off), d values each */
+    const bp_loaded *opt;      /* the optimizer plugin */
+    double opt_hp[BP_MAX_HPARAMS];
+    const bp_loaded **hidden;  /* activation plugin per hidden layer */
+    const bp_loaded *output;   /* output activation plugin, NULL for softmax */
+    double (*act_hp)[BP_MAX_HPARAMS]; /* bound hyperparameters per layer (hidden..., output) */
+} bp_experiment;
+
+/* Load the data, check shapes against model.layers, bind every plugin (checking
+ * hyperparameters; filling defaults into cfg so dumps show them). Config, data and plugin
+ * errors come back with their codes. */
+int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out, bp_err *e);
+void bp_experiment_free(bp_experiment *x);
+
+/* A fresh model for trial `trial`: activations bound, parameters initialized from the config's
+ * scheme with the trial's seed, or loaded from init.from. */
+bp_model *bp_experiment_model(const bp_experiment *x, uint64_t trial, bp_err *e);
+
+typedef struct bp_trial_opts {
+    unsigned trial;
+    int threads;
+    int quiet;                     /* no per-epoch lines on stderr */
+    volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM handlers */
+} bp_trial_opts;
+
+/* Train one trial into run r and fill its summary row (status strings are static).
+ * Returns 0 when the trial file was written (whatever the trial's status), or an error. */
+int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,
+                            bp_trial_summary *sum, bp_err *e);
+
+/* A model from saved weights (bprun eval): activations loaded by name from the registry with the
+ * saved hyperparameters. */
+bp_model *bp_saved_model_build(const bp_saved_model *s, bp_registry *reg, bp_err *e);
+
+#endif

@@ -1,0 +1,59 @@
+# Sourced by the shell tests. Environment from Makefile.am's AM_TESTS_ENVIRONMENT:
+# BPRUN, BP_SRCDIR, BP_BUILDDIR, BPRUN_PLUGIN_PATH, BP_FAKE_DIR, PYTHON_H5, H5DUMP.
+set -u
+: "${BPRUN:?run through make check}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/bprun-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+finish() {
+  if [ "$failures" -ne 0 ]; then
+    echo "$failures check(s) failed" >&2
+    exit 1
+  fi
+  exit 0
+}
+
+skip() {
+  echo "SKIP: $*" >&2
+  exit 77
+}
+
+# run_bprun EXPECTED_EXIT ARGS...: runs bprun, stdout in $T/out, stderr in $T/err
+run_bprun() {
+  want=$1
+  shift
+  "$BPRUN" "$@" >"$T/out" 2>"$T/err"
+  got=$?
+  if [ "$got" -ne "$want" ]; then
+    fail "bprun $* exited $got, expected $want; stderr: $(head -c 600 "$T/err")"
+    return 1
+  fi
+  return 0
+}
+
+# expect_err EXPECTED_EXIT 'exact stderr line' ARGS...
+expect_err() {
+  want=$1
+  msg=$2
+  shift 2
+  run_bprun "$want" "$@" || return 1
+  if ! grep -qxF -- "$msg" "$T/err"; then
+    fail "bprun $*: expected stderr line: $msg; got: $(cat "$T/err")"
+    return 1
+  fi
+}
+
+# write_config FILE <<EOF ... EOF
+write_config() {
+  cat >"$1"
+}
+
+need_python() {
+  [ -n "${PYTHON_H5:-}" ] || skip "no Python with h5py (apt-get install python3-h5py)"
+}

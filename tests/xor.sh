@@ -1,0 +1,24 @@
+#!/bin/sh
+# XOR 2-2-1 sigmoid, online backprop, lr 0.5, from a fixed seed: converges; the run folder has
+# an index and a finished trial file; eval of the saved weights reproduces the final loss.
+. "$BP_SRCDIR/tests/lib.sh"
+
+cfg=$BP_SRCDIR/configs/xor.yaml
+run_bprun 0 run "$cfg" -o "$T/xor" --quiet || finish
+grep -q '^0000   completed' "$T/out" || fail "trial not completed: $(cat "$T/out")"
+grep -qx "output: $T/xor" "$T/out" || fail "no output line"
+[ -f "$T/xor/index.h5" ] || fail "no index.h5"
+[ -f "$T/xor/trials/0000.h5" ] || fail "no trial file"
+[ -e "$T/xor/trials/0000.h5.part" ] && fail ".part left behind"
+# converged: every pattern right and the loss small
+acc=$(awk '/^0000/ {print $5}' "$T/out")
+loss=$(awk '/^0000/ {print $4}' "$T/out")
+[ "$acc" = "1.0000" ] || fail "accuracy $acc"
+awk -v l="$loss" 'BEGIN {exit !(l < 0.01)}' || fail "final loss $loss not < 0.01"
+# eval of the saved weights on the same data: the loss of the final weights
+run_bprun 0 eval "$T/xor" builtin:xor || finish
+grep -q '^accuracy  1.000000$' "$T/out" || fail "eval accuracy: $(cat "$T/out")"
+# the run folder is never overwritten silently
+expect_err 2 "bprun: $T/xor: run folder exists and is not empty; use --force to replace it, or -o to choose another folder" run "$cfg" -o "$T/xor" --quiet
+run_bprun 0 run "$cfg" -o "$T/xor" --quiet --force --set train.epochs=10 || fail "--force"
+finish
