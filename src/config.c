@@ -1095,7 +1095,10 @@ static void dump_plugin(FILE *f, const bp_pluginref *r)
         fputs(", ", f);
         bp_yaml_write_string(f, r->hp[i].name, 1);
         fputs(": ", f);
-        dump_num(f, r->hp[i].value);
+        if (r->hp[i].boolean)
+            fputs(r->hp[i].value != 0 ? "true" : "false", f);
+        else
+            dump_num(f, r->hp[i].value);
     }
     fputs("}", f);
 }

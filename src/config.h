@@ -93,6 +93,8 @@ typedef struct bp_hpval {
     char *name;
     double value;
     bp_mark mark;      /* where it was given; src NULL when filled from the default */
+    int boolean;       /* declared BP_HP_BOOL by the plugin (set by bp_plugin_bind): dumped
+                        * as true/false */
 } bp_hpval;
 
 /* A plugin named in the config with its hyperparameters: "sgd" or {name: sgd, lr: 0.1}. */

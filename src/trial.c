@@ -21,12 +21,17 @@ static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp
     return e->code;
 }
 
-static int check_shape(const bp_dataset *d, const bp_config *c, bp_err *e)
+static int check_shape(const bp_dataset *d, const bp_dataref *ref, const char *key,
+                       const bp_config *c, bp_err *e)
 {
-    if (!d)
+    if (!d || !bp_data_check_shape(d, (size_t)c->model.sizes[0],
+                                   (size_t)c->model.sizes[c->model.n_sizes - 1], e))
         return BP_OK;
-    return bp_data_check_shape(d, (size_t)c->model.sizes[0],
-                               (size_t)c->model.sizes[c->model.n_sizes - 1], e);
+    if (ref->mark.src) {
+        char where[256];
+        bp_err_prefix(e, "%s: %s", bp_mark_str(&ref->mark, where, sizeof where), key);
+    }
+    return e->code;
 }
 
 static int bind(bp_registry *reg, bp_pluginref *ref, int kind, const bp_loaded **out,
@@ -78,11 +83,11 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
         goto fail;
     }
     if ((rc = load_ref(&cfg->data.train, "data.train", &x->train, e)) ||
-        (rc = check_shape(x->train, cfg, e)))
+        (rc = check_shape(x->train, &cfg->data.train, "data.train", cfg, e)))
         goto fail;
     if (cfg->data.validation.ref) {
         if ((rc = load_ref(&cfg->data.validation, "data.validation", &x->val, e)) ||
-            (rc = check_shape(x->val, cfg, e)))
+            (rc = check_shape(x->val, &cfg->data.validation, "data.validation", cfg, e)))
             goto fail;
     } else if (cfg->data.val_fraction > 0) {
         bp_dataset *all = x->train;
@@ -93,7 +98,7 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
             goto fail;
     }
     if (cfg->data.test.ref && ((rc = load_ref(&cfg->data.test, "data.test", &x->test, e)) ||
-                               (rc = check_shape(x->test, cfg, e))))
+                               (rc = check_shape(x->test, &cfg->data.test, "data.test", cfg, e))))
         goto fail;
     if (cfg->data.standardize) {
         size_t d = x->train->d;
