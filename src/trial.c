@@ -44,7 +44,27 @@ static int bind(bp_registry *reg, bp_pluginref *ref, int kind, const bp_loaded *
     return bp_plugin_bind(p, ref, values, e);
 }
 
+static char *data_key(const bp_config *c, uint64_t split_seed, bp_err *e)
+{
+    size_t n = 64;
+    const bp_dataref *r[3] = { &c->data.train, &c->data.validation, &c->data.test };
+    for (int i = 0; i < 3; i++)
+        n += (r[i]->ref ? strlen(r[i]->ref) : 0) + 2;
+    char *k = bp_xcalloc(n, 1, e);
+    if (k)
+        snprintf(k, n, "%s|%s|%s|%.17g|%llu|%d", r[0]->ref ? r[0]->ref : "",
+                 r[1]->ref ? r[1]->ref : "", r[2]->ref ? r[2]->ref : "", c->data.val_fraction,
+                 (unsigned long long)split_seed, c->data.standardize);
+    return k;
+}
+
 int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out, bp_err *e)
+{
+    return bp_experiment_prepare_shared(cfg, reg, NULL, cfg->seed, out, e);
+}
+
+int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_experiment *share,
+                                 uint64_t split_seed, bp_experiment **out, bp_err *e)
 {
     *out = NULL;
     bp_experiment *x = bp_xcalloc(1, sizeof *x, e);
@@ -52,8 +72,13 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
         return BP_ENOMEM;
     x->cfg = cfg;
     x->reg = reg;
+    x->owns_data = 1;
     size_t nl = cfg->model.n_sizes - 1;
     int rc;
+    if (!(x->data_key = data_key(cfg, split_seed, e))) {
+        rc = BP_ENOMEM;
+        goto fail;
+    }
     x->hidden = bp_xcalloc(nl, sizeof *x->hidden, e);
     x->act_hp = bp_xcalloc(nl, sizeof *x->act_hp, e);
     if (!x->hidden || !x->act_hp) {
@@ -82,6 +107,16 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
                         x->opt->desc->name);
         goto fail;
     }
+    if (share && !strcmp(share->data_key, x->data_key)) {
+        x->owns_data = 0;
+        x->train = share->train;
+        x->val = share->val;
+        x->test = share->test;
+        x->mean = share->mean;
+        x->std = share->std;
+        *out = x;
+        return BP_OK;
+    }
     if ((rc = load_ref(&cfg->data.train, "data.train", &x->train, e)) ||
         (rc = check_shape(x->train, &cfg->data.train, "data.train", cfg, e)))
         goto fail;
@@ -92,7 +127,7 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
     } else if (cfg->data.val_fraction > 0) {
         bp_dataset *all = x->train;
         x->train = NULL;
-        rc = bp_data_split(all, cfg->data.val_fraction, cfg->seed, &x->train, &x->val, e);
+        rc = bp_data_split(all, cfg->data.val_fraction, split_seed, &x->train, &x->val, e);
         bp_data_free(all);
         if (rc)
             goto fail;
@@ -126,11 +161,14 @@ void bp_experiment_free(bp_experiment *x)
 {
     if (!x)
         return;
-    bp_data_free(x->train);
-    bp_data_free(x->val);
-    bp_data_free(x->test);
-    free(x->mean);
-    free(x->std);
+    if (x->owns_data) {
+        bp_data_free(x->train);
+        bp_data_free(x->val);
+        bp_data_free(x->test);
+        free(x->mean);
+        free(x->std);
+    }
+    free(x->data_key);
     free(x->hidden);
     free(x->act_hp);
     free(x);
@@ -167,7 +205,7 @@ static int init_from(bp_model *m, const bp_config *c, bp_err *e)
     return BP_OK;
 }
 
-bp_model *bp_experiment_model(const bp_experiment *x, uint64_t trial, bp_err *e)
+bp_model *bp_experiment_model(const bp_experiment *x, uint64_t stream, bp_err *e)
 {
     const bp_config *c = x->cfg;
     bp_model *m = bp_model_new(c->model.sizes, c->model.n_sizes, e);
@@ -190,7 +228,7 @@ bp_model *bp_experiment_model(const bp_experiment *x, uint64_t trial, bp_err *e)
         }
     } else {
         bp_model_init(m, c->model.init.scheme, c->model.init.range, c->model.init.gain, c->seed,
-                      trial);
+                      stream);
     }
     return m;
 }
@@ -214,6 +252,9 @@ static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err
     double vl = row->v[BP_COL_VAL_LOSS];
     if (!isnan(vl) && (isnan(c->sum->best_val_loss) || vl < c->sum->best_val_loss))
         c->sum->best_val_loss = vl;
+    if (c->o->progress)
+        c->o->progress(c->o->progress_ud, c->o->trial, (int)row->v[BP_COL_EPOCH], c->epochs,
+                       row->v[BP_COL_LOSS]);
     if (!c->o->quiet) {
         fprintf(stderr, "trial %04u epoch %*d/%d  loss %.6g  acc %.4f", c->o->trial,
                 c->epochs >= 1000 ? 5 : 3, (int)row->v[BP_COL_EPOCH], c->epochs,
@@ -245,7 +286,7 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     char *resolved = bp_config_dump_string(c);
     if (!resolved)
         return bp_err_set(e, BP_ENOMEM, "out of memory");
-    bp_model *m = bp_experiment_model(x, o->trial, e);
+    bp_model *m = bp_experiment_model(x, 0, e);
     if (!m) {
         free(resolved);
         return e->code;
@@ -264,7 +305,7 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
         ec.last[i] = NAN;
     bp_trainer t = { .model = m, .train = x->train, .val = x->val, .optimizer = x->opt,
                      .epochs = c->train.epochs, .batch_size = c->train.batch_size,
-                     .shuffle = c->train.shuffle, .seed = c->seed, .trial = o->trial,
+                     .shuffle = c->train.shuffle, .seed = c->seed, .trial = 0,
                      .nthreads = o->threads, .on_epoch = on_epoch, .ud = &ec, .stop = o->stop };
     memcpy(t.hp, x->opt_hp, sizeof t.hp);
     int rc = bp_train(&t, e);
