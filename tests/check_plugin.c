@@ -562,8 +562,10 @@ START_TEST(registry_scan)
     static scan_log s;
     memset(&s, 0, sizeof s);
     ck_assert_int_eq(bp_registry_scan(r, visit, &s, &e), 0);
-    static const char *good[] = { "adam", "elu", "gelu", "identity", "leaky_relu", "relu",
-                                  "sigmoid", "softplus", "softsign", "tanh", "fake_kind" };
+    static const char *good[] = { "adadelta", "adagrad", "adam", "adamw", "elu", "gelu",
+                                  "identity", "leaky_relu", "quickprop", "relu", "rmsprop",
+                                  "rprop", "sigmoid", "softplus", "softsign", "tanh",
+                                  "fake_kind" };
     const int n_good = (int)(sizeof good / sizeof good[0]);
     ck_assert_int_eq(s.n_good, n_good);
     for (int i = 0; i < n_good; i++)
