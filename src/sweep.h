@@ -35,12 +35,17 @@
 #include "config.h"
 #include "err.h"
 
+/* Most trials one sweep may expand to (checked before expanding; BP_ECONFIG). */
+#define BP_SWEEP_MAX_TRIALS 100000u
+
 typedef struct bp_trial_spec {
     unsigned id;
     unsigned point, repeat;
     uint64_t seed;            /* experiment seed + repeat; also stored in cfg->seed */
     char **values;            /* the swept values of this trial, one per axis (YAML text) */
     bp_config *cfg;           /* the trial's resolved config (owned) */
+    char hash[17];            /* 16 hex digits: hash of this trial's id, point, repeat, seed and
+                               * canonical dump (appended: lets a resume compare one trial) */
 } bp_trial_spec;
 
 typedef struct bp_sweep {
