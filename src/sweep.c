@@ -1,0 +1,1281 @@
+/* Sweep expansion: the `sweep` section and --sweep axes -> numbered, validated trial configs. */
+#include "autoconf.h"
+#include "sweep.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rng.h"
+
+#define KEY_MAX 600
+/* Estimated memory of all trial configs above which a sweep is refused. */
+#define MEM_LIMIT ((uint64_t)2 << 30)
+
+enum { BLK_GRID, BLK_ZIP, BLK_VARIANTS, BLK_RANDOM };
+static const char *const blk_names[] = { "grid", "zip", "variants", "random" };
+enum { D_UNIFORM, D_LOG_UNIFORM, D_INT, D_CHOICE, D_COUNT };
+static const char *const dist_names[] = { "uniform", "log_uniform", "int", "choice" };
+
+typedef struct axis {
+    char *key;          /* swept key path */
+    int block;          /* BLK_* */
+    bp_mark mark;       /* the key's mark (src NULL for --sweep axes) */
+    char *origin;       /* "sweep.grid", "--sweep ASSIGNMENT": prefix of path errors */
+    size_t n;           /* values (grid, zip), samples (random); 0 for variants */
+    bp_node **vals;
+    char **texts;       /* flow YAML text of each value */
+    int dist;           /* random: D_* */
+    double lo, hi;
+    long long ilo, ihi;
+    const bp_node *choice; /* random choice: the sequence (borrowed from the sweep tree) */
+    bp_mark spec_mark;  /* random: mark given to the samples (borrowed) */
+} axis;
+
+typedef struct sctx {
+    const char *path;
+    bp_err *e;
+    axis *ax;
+    size_t n_ax, cap, n_grid;
+    size_t zip_len;               /* rows; 0 = no zip block */
+    const bp_node *variants;      /* the sequence of variant maps, or NULL */
+    size_t n_random;              /* random.trials; 0 = no random block */
+    unsigned repeats;
+    const bp_mark *repeats_mark;  /* borrowed; NULL when not given */
+    bp_mark sweep_mark;           /* where the sweep section starts (borrowed src) */
+} sctx;
+
+/* ---- messages ---- */
+
+static const char *show(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; s[i] && o + 8 < size; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (i == 60) {
+            snprintf(buf + o, size - o, "...");
+            return buf;
+        }
+        if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *got(const bp_node *n, char *buf, size_t size)
+{
+    char t[256];
+    if (n->kind == BP_NODE_MAP)
+        return n->n ? "a map" : "{}";
+    if (n->kind == BP_NODE_SEQ)
+        return n->n ? "a sequence" : "[]";
+    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "", show(n->value, t, sizeof t));
+    return buf;
+}
+
+__attribute__((format(printf, 5, 6)))
+static int serr(bp_err *e, int code, const bp_mark *m, const char *key, const char *fmt, ...)
+{
+    char where[600], msg[BP_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (m && m->src) {
+        bp_mark_str(m, where, sizeof where);
+        return bp_err_set(e, code, "%s: %s: %s", where, key, msg);
+    }
+    return bp_err_set(e, code, "%s: %s", key, msg);
+}
+
+/* ---- scalars ---- */
+
+static int is_null(const bp_node *n)
+{
+    if (n->kind != BP_NODE_SCALAR || n->quoted)
+        return 0;
+    const char *s = n->value;
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+static int is_int_text(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static int is_decimal_text(const char *s)
+{
+    int digits = 0;
+    if (*s == '-' || *s == '+')
+        s++;
+    for (; *s >= '0' && *s <= '9'; s++)
+        digits++;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '-' || *s == '+')
+            s++;
+        if (*s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return !*s;
+}
+
+/* An integer as the config module reads one: 0 ok, -1 not an integer, -2 out of long long. */
+static int parse_ll(const bp_node *n, long long *out)
+{
+    if (n->kind != BP_NODE_SCALAR || n->quoted || is_null(n))
+        return -1;
+    const char *s = n->value;
+    if (is_int_text(s)) {
+        errno = 0;
+        *out = strtoll(s, NULL, 10);
+        return errno == ERANGE ? -2 : 0;
+    }
+    if (!is_decimal_text(s))
+        return -1;
+    double d = strtod(s, NULL);
+    if (!isfinite(d) || d != floor(d))
+        return -1;
+    if (d < -9.2e18 || d > 9.2e18)
+        return -2;
+    *out = (long long)d;
+    return 0;
+}
+
+static int get_int(bp_err *e, const bp_node *n, const char *key, long long lo, long long hi,
+                   long long *out)
+{
+    char g[300], t[256];
+    int rc = parse_ll(n, out);
+    if (rc == -1)
+        return serr(e, BP_ECONFIG, &n->mark, key, "expected an integer (got %s)", got(n, g, sizeof g));
+    if (rc == -2 || *out < lo || *out > hi) {
+        if (n->value[0] == '-')
+            return serr(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
+                        show(n->value, t, sizeof t));
+        if (rc == -2 || *out > hi)
+            return serr(e, BP_ECONFIG, &n->mark, key, "must be <= %lld (got %s)", hi,
+                        show(n->value, t, sizeof t));
+        return serr(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
+                    show(n->value, t, sizeof t));
+    }
+    return 0;
+}
+
+static int get_num(bp_err *e, const bp_node *n, const char *key, double *out)
+{
+    char g[300];
+    if (n->kind != BP_NODE_SCALAR || n->quoted || !is_decimal_text(n->value))
+        return serr(e, BP_ECONFIG, &n->mark, key, "expected a number (got %s)", got(n, g, sizeof g));
+    *out = strtod(n->value, NULL);
+    if (!isfinite(*out))
+        return serr(e, BP_ECONFIG, &n->mark, key, "must be a finite number (got %s)",
+                    got(n, g, sizeof g));
+    return 0;
+}
+
+/* ---- flow text of a node ---- */
+
+/* A plain scalar can be written as is inside [ ] / { } when nothing in it is flow syntax. */
+static int plain_ok_in_flow(const char *s)
+{
+    size_t len = strlen(s);
+    if (!len || strchr("?:,[]{}#&*!|>'\"%@` \t", s[0]) || s[len - 1] == ' ' || s[len - 1] == '\t')
+        return 0;
+    if (s[0] == '-' && (s[1] == ' ' || !s[1]))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || strchr(",[]{}:", ch) ||
+            (ch == '#' && (s[i - 1] == ' ' || s[i - 1] == '\t')))
+            return 0;
+    }
+    return 1;
+}
+
+static void flow_write(FILE *f, const bp_node *n)
+{
+    if (n->kind == BP_NODE_SCALAR) {
+        if (n->quoted)
+            bp_yaml_write_string(f, n->value, 1);
+        else if (is_null(n))
+            fputs("null", f);
+        else if (plain_ok_in_flow(n->value))
+            fputs(n->value, f); /* plain as written: keeps numbers, booleans and strings apart */
+        else
+            bp_yaml_write_string(f, n->value, 1);
+        return;
+    }
+    fputc(n->kind == BP_NODE_MAP ? '{' : '[', f);
+    for (size_t i = 0; i < n->n; i++) {
+        if (i)
+            fputs(", ", f);
+        if (n->kind == BP_NODE_MAP) {
+            bp_yaml_write_string(f, n->keys[i], 1);
+            fputs(": ", f);
+        }
+        flow_write(f, n->items[i]);
+    }
+    fputc(n->kind == BP_NODE_MAP ? '}' : ']', f);
+}
+
+static char *flow_text(const bp_node *n, bp_err *e)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f) {
+        bp_err_set(e, BP_ENOMEM, "out of memory");
+        return NULL;
+    }
+    flow_write(f, n);
+    if (fclose(f) != 0) {
+        free(buf);
+        bp_err_set(e, BP_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return buf;
+}
+
+/* ---- nodes ---- */
+
+static int mark_copy(bp_mark *dst, const bp_mark *src, bp_err *e)
+{
+    *dst = (bp_mark){ NULL, src ? src->line : 0, src ? src->col : 0 };
+    if (src && src->src && !(dst->src = bp_xstrdup(src->src, e)))
+        return BP_ENOMEM;
+    return 0;
+}
+
+static bp_node *scalar_node(const char *text, const bp_mark *m, bp_err *e)
+{
+    bp_node *n = bp_xcalloc(1, sizeof *n, e);
+    if (!n)
+        return NULL;
+    n->kind = BP_NODE_SCALAR;
+    if (!(n->value = bp_xstrdup(text, e)) || mark_copy(&n->mark, m, e) < 0) {
+        bp_node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+/* The node at a key path (with [i] indexes), or NULL. */
+static const bp_node *node_at(const bp_node *root, const char *path)
+{
+    char seg[512];
+    const bp_node *cur = root;
+    const char *p = path;
+    while (cur) {
+        size_t n = strcspn(p, ".[");
+        if (n == 0 || n >= sizeof seg)
+            return NULL;
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        p += n;
+        if (cur->kind == BP_NODE_SCALAR && !is_null(cur) && !strcmp(seg, "name") && !*p)
+            return cur; /* plugin shorthand: optimizer: sgd is {name: sgd} */
+        cur = bp_node_get(cur, seg);
+        while (cur && *p == '[') {
+            char *end;
+            unsigned long long i = strtoull(p + 1, &end, 10);
+            if (*end != ']' || cur->kind != BP_NODE_SEQ || i >= cur->n)
+                return NULL;
+            cur = cur->items[i];
+            p = end + 1;
+        }
+        if (!*p)
+            return cur;
+        if (*p != '.')
+            return NULL;
+        p++;
+    }
+    return NULL;
+}
+
+static size_t count_nodes(const bp_node *n)
+{
+    size_t c = 1;
+    for (size_t i = 0; i < n->n; i++)
+        c += count_nodes(n->items[i]);
+    return c;
+}
+
+/* ---- axes ---- */
+
+static void axis_clear(axis *a)
+{
+    free(a->key);
+    free(a->mark.src);
+    free(a->origin);
+    for (size_t i = 0; i < a->n; i++) {
+        bp_node_free(a->vals ? a->vals[i] : NULL);
+        free(a->texts ? a->texts[i] : NULL);
+    }
+    free(a->vals);
+    free(a->texts);
+    memset(a, 0, sizeof *a);
+}
+
+static const char *first_segment(const char *key, char *buf, size_t size)
+{
+    size_t n = strcspn(key, ".[");
+    snprintf(buf, size, "%.*s", (int)n, key);
+    return buf;
+}
+
+/* A key path that names the whole run cannot vary between its trials. */
+static const char *unsweepable(const char *key)
+{
+    char seg[64];
+    first_segment(key, seg, sizeof seg);
+    if (!strcmp(seg, "seed"))
+        return "the seed cannot be swept (use sweep.repeats for restarts)";
+    if (!strcmp(seg, "experiment") || !strcmp(seg, "output"))
+        return "cannot be swept: all trials of a sweep share one run folder";
+    if (!strcmp(seg, "sweep"))
+        return "the sweep section cannot be swept";
+    return NULL;
+}
+
+static axis *find_axis(sctx *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_ax; i++)
+        if (!strcmp(s->ax[i].key, key))
+            return &s->ax[i];
+    return NULL;
+}
+
+static const char *where_str(const axis *a, char *buf, size_t size)
+{
+    if (!a->mark.src)
+        snprintf(buf, size, "%s", a->origin);
+    else
+        bp_mark_str(&a->mark, buf, size);
+    return buf;
+}
+
+/* Insert a new axis at position pos; checks the key against the other blocks. */
+static axis *axis_add(sctx *s, size_t pos, const char *key, int block, const bp_mark *m,
+                      const char *origin, const char *disp)
+{
+    char w[600];
+    const char *why = unsweepable(key);
+    if (why) {
+        serr(s->e, m ? BP_ECONFIG : BP_EUSAGE, m, disp, "%s", why);
+        return NULL;
+    }
+    axis *old = find_axis(s, key);
+    if (old) {
+        serr(s->e, m ? BP_ECONFIG : BP_EUSAGE, m, disp, "already swept in sweep.%s (%s)",
+             blk_names[old->block], where_str(old, w, sizeof w));
+        return NULL;
+    }
+    if (s->n_ax == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 8;
+        axis *na = realloc(s->ax, nc * sizeof *na);
+        if (!na) {
+            bp_err_set(s->e, BP_ENOMEM, "out of memory");
+            return NULL;
+        }
+        s->ax = na;
+        s->cap = nc;
+    }
+    memmove(&s->ax[pos + 1], &s->ax[pos], (s->n_ax - pos) * sizeof *s->ax);
+    s->n_ax++;
+    axis *a = &s->ax[pos];
+    memset(a, 0, sizeof *a);
+    a->block = block;
+    if (!(a->key = bp_xstrdup(key, s->e)) || !(a->origin = bp_xstrdup(origin, s->e)) ||
+        mark_copy(&a->mark, m, s->e) < 0) {
+        axis_clear(a);
+        memmove(&s->ax[pos], &s->ax[pos + 1], (s->n_ax - pos - 1) * sizeof *s->ax);
+        s->n_ax--;
+        return NULL;
+    }
+    return a;
+}
+
+/* Give an axis its values: clones of the sequence's items (or takes over items when own). */
+static int axis_set_values(sctx *s, axis *a, bp_node **items, size_t n, int own)
+{
+    bp_node **vals = bp_xcalloc(n, sizeof *vals, s->e);
+    char **texts = vals ? bp_xcalloc(n, sizeof *texts, s->e) : NULL;
+    int rc = 0;
+    if (!texts)
+        rc = BP_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        vals[i] = own ? items[i] : bp_node_clone(items[i], s->e);
+        if (own)
+            items[i] = NULL;
+        if (!vals[i] || !(texts[i] = flow_text(vals[i], s->e)))
+            rc = BP_ENOMEM;
+    }
+    if (own)
+        for (size_t i = 0; i < n; i++)
+            bp_node_free(items[i]);
+    if (rc < 0) {
+        for (size_t i = 0; vals && i < n; i++) {
+            bp_node_free(vals[i]);
+            free(texts ? texts[i] : NULL);
+        }
+        free(vals);
+        free(texts);
+        return rc;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        bp_node_free(a->vals[i]);
+        free(a->texts[i]);
+    }
+    free(a->vals);
+    free(a->texts);
+    a->vals = vals;
+    a->texts = texts;
+    a->n = n;
+    return 0;
+}
+
+/* ---- the sweep section ---- */
+
+static const char *seq_key(const char *block, const char *key, char *buf, size_t size)
+{
+    char t[256];
+    snprintf(buf, size, "sweep.%s.%s", block, show(key, t, sizeof t));
+    return buf;
+}
+
+static int want_values(sctx *s, const bp_node *n, const char *disp)
+{
+    char g[300];
+    if (n->kind != BP_NODE_SEQ)
+        return serr(s->e, BP_ECONFIG, &n->mark, disp, "expected a sequence of values (got %s)",
+                    got(n, g, sizeof g));
+    if (!n->n)
+        return serr(s->e, BP_ECONFIG, &n->mark, disp, "expected at least one value (got [])");
+    return 0;
+}
+
+static int want_map(sctx *s, const bp_node *n, const char *disp, const char *what)
+{
+    char g[300];
+    if (n->kind != BP_NODE_MAP)
+        return serr(s->e, BP_ECONFIG, &n->mark, disp, "expected %s (got %s)", what,
+                    got(n, g, sizeof g));
+    return 0;
+}
+
+static int parse_grid(sctx *s, const bp_node *g)
+{
+    char disp[KEY_MAX];
+    int rc = want_map(s, g, "sweep.grid", "a map of key paths to sequences of values");
+    for (size_t i = 0; rc == 0 && i < g->n; i++) {
+        seq_key("grid", g->keys[i], disp, sizeof disp);
+        if ((rc = want_values(s, g->items[i], disp)) < 0)
+            break;
+        axis *a = axis_add(s, s->n_grid, g->keys[i], BLK_GRID, &g->key_marks[i], "sweep.grid", disp);
+        if (!a)
+            return s->e->code;
+        s->n_grid++;
+        rc = axis_set_values(s, a, g->items[i]->items, g->items[i]->n, 0);
+    }
+    return rc;
+}
+
+static int parse_zip(sctx *s, const bp_node *z)
+{
+    char disp[KEY_MAX], first[KEY_MAX];
+    int rc = want_map(s, z, "sweep.zip", "a map of key paths to sequences of values");
+    for (size_t i = 0; rc == 0 && i < z->n; i++) {
+        const bp_node *v = z->items[i];
+        seq_key("zip", z->keys[i], disp, sizeof disp);
+        if ((rc = want_values(s, v, disp)) < 0)
+            break;
+        if (i == 0) {
+            s->zip_len = v->n;
+            snprintf(first, sizeof first, "%s", disp);
+        } else if (v->n != s->zip_len) {
+            return serr(s->e, BP_ECONFIG, &v->mark, disp, "expected %zu values, as many as %s "
+                        "(got %zu)", s->zip_len, first, v->n);
+        }
+        axis *a = axis_add(s, s->n_ax, z->keys[i], BLK_ZIP, &z->key_marks[i], "sweep.zip", disp);
+        if (!a)
+            return s->e->code;
+        rc = axis_set_values(s, a, v->items, v->n, 0);
+    }
+    return rc;
+}
+
+static int parse_variants(sctx *s, const bp_node *v)
+{
+    char disp[KEY_MAX], g[300], t[256], origin[64];
+    if (v->kind != BP_NODE_SEQ)
+        return serr(s->e, BP_ECONFIG, &v->mark, "sweep.variants", "expected a sequence of maps "
+                    "(got %s)", got(v, g, sizeof g));
+    if (!v->n)
+        return serr(s->e, BP_ECONFIG, &v->mark, "sweep.variants", "expected at least one variant "
+                    "(got [])");
+    size_t first = s->n_ax;
+    for (size_t i = 0; i < v->n; i++) {
+        const bp_node *m = v->items[i];
+        snprintf(origin, sizeof origin, "sweep.variants[%zu]", i);
+        if (m->kind != BP_NODE_MAP)
+            return serr(s->e, BP_ECONFIG, &m->mark, origin, "expected a map of key paths to "
+                        "values (got %s)", got(m, g, sizeof g));
+        for (size_t k = 0; k < m->n; k++) {
+            axis *a = find_axis(s, m->keys[k]);
+            if (a && a->block == BLK_VARIANTS && (size_t)(a - s->ax) >= first)
+                continue;
+            snprintf(disp, sizeof disp, "%s.%s", origin, show(m->keys[k], t, sizeof t));
+            if (!axis_add(s, s->n_ax, m->keys[k], BLK_VARIANTS, &m->key_marks[k], origin, disp))
+                return s->e->code;
+        }
+    }
+    s->variants = v;
+    return 0;
+}
+
+static int parse_range(sctx *s, axis *a, const bp_node *arg, const char *disp)
+{
+    char g[300], key[KEY_MAX + 400];
+    if (arg->kind != BP_NODE_SEQ || arg->n != 2) {
+        if (arg->kind == BP_NODE_SEQ)
+            return serr(s->e, BP_ECONFIG, &arg->mark, disp, "expected [low, high] (got a "
+                        "sequence of %zu)", arg->n);
+        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "expected [low, high] (got %s)",
+                    got(arg, g, sizeof g));
+    }
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        snprintf(key, sizeof key, "%s[%d]", disp, i);
+        if (a->dist == D_INT) {
+            long long x = 0;
+            rc = get_int(s->e, arg->items[i], key, LLONG_MIN, LLONG_MAX, &x);
+            *(i ? &a->ihi : &a->ilo) = x;
+        } else {
+            double x = 0;
+            rc = get_num(s->e, arg->items[i], key, &x);
+            *(i ? &a->hi : &a->lo) = x;
+        }
+    }
+    if (rc < 0)
+        return rc;
+    const char *lo = arg->items[0]->value, *hi = arg->items[1]->value;
+    if (a->dist == D_INT && a->ilo > a->ihi)
+        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "low must be <= high (got [%s, %s])", lo, hi);
+    if (a->dist == D_UNIFORM && !(a->lo < a->hi))
+        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "low must be < high (got [%s, %s])", lo, hi);
+    if (a->dist == D_LOG_UNIFORM && !(a->lo > 0 && a->lo < a->hi))
+        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "expected 0 < low < high (got [%s, %s])",
+                    lo, hi);
+    return 0;
+}
+
+static int parse_param(sctx *s, const char *key, const bp_mark *km, const bp_node *spec)
+{
+    char disp[KEY_MAX], sub[KEY_MAX + 300], t[256];
+    snprintf(disp, sizeof disp, "sweep.random.params.%s", show(key, t, sizeof t));
+    int rc = want_map(s, spec, disp, "a map {uniform|log_uniform|int|choice: ...}");
+    if (rc < 0)
+        return rc;
+    int dist = -1;
+    size_t at = 0;
+    for (size_t i = 0; i < spec->n; i++) {
+        int d = 0;
+        while (d < D_COUNT && strcmp(spec->keys[i], dist_names[d]))
+            d++;
+        snprintf(sub, sizeof sub, "%s.%s", disp, show(spec->keys[i], t, sizeof t));
+        if (d == D_COUNT) {
+            const char *best = bp_suggest(spec->keys[i], dist_names, D_COUNT);
+            if (best)
+                return serr(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (did you "
+                            "mean '%s'?)", best);
+            return serr(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (valid keys: "
+                        "uniform, log_uniform, int, choice)");
+        }
+        if (dist >= 0)
+            return serr(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "only one distribution per "
+                        "parameter (also got '%s')", dist_names[dist]);
+        dist = d;
+        at = i;
+    }
+    if (dist < 0)
+        return serr(s->e, BP_ECONFIG, &spec->mark, disp, "expected one of uniform, log_uniform, "
+                    "int, choice (got {})");
+    axis *a = axis_add(s, s->n_ax, key, BLK_RANDOM, km, "sweep.random.params", disp);
+    if (!a)
+        return s->e->code;
+    a->dist = dist;
+    a->spec_mark = spec->mark;
+    const bp_node *arg = spec->items[at];
+    snprintf(sub, sizeof sub, "%s.%s", disp, dist_names[dist]);
+    if (dist != D_CHOICE)
+        return parse_range(s, a, arg, sub);
+    if ((rc = want_values(s, arg, sub)) < 0)
+        return rc;
+    a->choice = arg;
+    return 0;
+}
+
+static int check_keys(sctx *s, const bp_node *m, const char *path, const char *const *names,
+                      size_t n)
+{
+    char key[KEY_MAX], t[256];
+    for (size_t i = 0; i < m->n; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(m->keys[i], names[k]))
+            k++;
+        if (k < n)
+            continue;
+        snprintf(key, sizeof key, "%s.%s", path, show(m->keys[i], t, sizeof t));
+        const char *best = bp_suggest(m->keys[i], names, n);
+        if (best)
+            return serr(s->e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (did you mean "
+                        "'%s'?)", best);
+        char list[256] = "";
+        for (size_t j = 0; j < n; j++) {
+            size_t o = strlen(list);
+            snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "", names[j]);
+        }
+        return serr(s->e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (valid keys: %s)", list);
+    }
+    return 0;
+}
+
+static int parse_random(sctx *s, const bp_node *r, const bp_mark *km)
+{
+    static const char *const keys[] = { "trials", "params" };
+    char g[300];
+    int rc = want_map(s, r, "sweep.random", "a map {trials: N, params: {...}}");
+    if (rc == 0)
+        rc = check_keys(s, r, "sweep.random", keys, 2);
+    if (rc < 0)
+        return rc;
+    const bp_node *trials = bp_node_get(r, "trials"), *params = bp_node_get(r, "params");
+    for (int i = 0; i < 2; i++)
+        if (!(i ? params : trials) || is_null(i ? params : trials))
+            return serr(s->e, BP_ECONFIG, km, "sweep.random", "missing required key '%s'", keys[i]);
+    long long n;
+    if ((rc = get_int(s->e, trials, "sweep.random.trials", 1, BP_SWEEP_MAX_TRIALS, &n)) < 0)
+        return rc;
+    if (params->kind != BP_NODE_MAP)
+        return serr(s->e, BP_ECONFIG, &params->mark, "sweep.random.params", "expected a map of key "
+                    "paths to distributions (got %s)", got(params, g, sizeof g));
+    if (!params->n)
+        return serr(s->e, BP_ECONFIG, &params->mark, "sweep.random.params", "expected at least "
+                    "one parameter (got {})");
+    for (size_t i = 0; i < params->n; i++)
+        if ((rc = parse_param(s, params->keys[i], &params->key_marks[i], params->items[i])) < 0)
+            return rc;
+    s->n_random = (size_t)n;
+    return 0;
+}
+
+static int parse_sweep(sctx *s, const bp_node *sw)
+{
+    static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats" };
+    int rc = want_map(s, sw, "sweep", "a map");
+    if (rc == 0)
+        rc = check_keys(s, sw, "sweep", keys, 5);
+    for (size_t k = 0; rc == 0 && k < 5; k++) {
+        size_t i = 0;
+        while (i < sw->n && strcmp(sw->keys[i], keys[k]))
+            i++;
+        if (i == sw->n || is_null(sw->items[i]))
+            continue;
+        const bp_node *v = sw->items[i];
+        switch (k) {
+        case 0: rc = parse_grid(s, v); break;
+        case 1: rc = parse_zip(s, v); break;
+        case 2: rc = parse_variants(s, v); break;
+        case 3: rc = parse_random(s, v, &sw->key_marks[i]); break;
+        default: {
+            long long n;
+            rc = get_int(s->e, v, "sweep.repeats", 1, 100000, &n);
+            s->repeats = (unsigned)n;
+            s->repeats_mark = &v->mark;
+            break;
+        }
+        }
+    }
+    return rc;
+}
+
+/* ---- --sweep ---- */
+
+static void shift_cols(bp_node *n, unsigned off)
+{
+    if (n->mark.line == 1)
+        n->mark.col += off;
+    for (size_t i = 0; i < n->n; i++) {
+        if (n->key_marks && n->key_marks[i].line == 1)
+            n->key_marks[i].col += off;
+        shift_cols(n->items[i], off);
+    }
+}
+
+/* Split the value list at top-level commas; each piece becomes a node (marks: "--sweep", line
+ * 1, column inside the list). */
+static int parse_sweep_arg(sctx *s, const char *arg)
+{
+    char *key = NULL, usage[BP_ERR_MSG_MAX];
+    bp_node **vals = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    const char *eq = strchr(arg, '=');
+    snprintf(usage, sizeof usage, "--sweep %s: expected key.path=value1,value2,...", arg);
+    size_t plen = eq ? (size_t)(eq - arg) : 0, skip = strspn(arg, " \t");
+    while (plen && (arg[plen - 1] == ' ' || arg[plen - 1] == '\t'))
+        plen--;
+    if (!eq || skip >= plen)
+        return bp_err_set(s->e, BP_EUSAGE, "%s", usage);
+    if (!(key = malloc(plen - skip + 1)))
+        return bp_err_set(s->e, BP_ENOMEM, "out of memory");
+    memcpy(key, arg + skip, plen - skip);
+    key[plen - skip] = '\0';
+    const char *list = eq + 1;
+    size_t len = strlen(list), start = 0;
+    int depth = 0;
+    char quote = 0, prev = ',';
+    for (size_t i = 0; i <= len && rc == 0; i++) {
+        char ch = list[i];
+        if (quote) {
+            if ((ch == '\\' && quote == '"' && list[i + 1]) ||
+                (ch == '\'' && quote == '\'' && list[i + 1] == '\''))
+                i++;
+            else if (ch == quote)
+                quote = 0;
+            if (i < len)
+                continue;
+        }
+        if (i < len && (ch == '\'' || ch == '"') && strchr("[{,:", prev))
+            quote = ch;
+        else if (i < len && (ch == '[' || ch == '{'))
+            depth++;
+        else if (i < len && (ch == ']' || ch == '}') && depth > 0)
+            depth--;
+        if (ch != ' ' && ch != '\t')
+            prev = ch;
+        if (i < len && (ch != ',' || depth > 0 || quote))
+            continue;
+        /* a piece: list[start, i) */
+        size_t plen2 = i - start;
+        char *piece = malloc(plen2 + 1);
+        if (!piece) {
+            rc = bp_err_set(s->e, BP_ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(piece, list + start, plen2);
+        piece[plen2] = '\0';
+        if (strspn(piece, " \t") == plen2) {
+            free(piece);
+            rc = bp_err_set(s->e, BP_EUSAGE, "%s (value %zu is empty; write null for the "
+                            "default)", usage, n + 1);
+            break;
+        }
+        bp_node *v = bp_yaml_parse_value(piece, "--sweep", s->e);
+        free(piece);
+        if (!v) {
+            rc = bp_err_prefix(s->e, "--sweep %s", arg);
+            break;
+        }
+        shift_cols(v, (unsigned)start);
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            bp_node **nv = realloc(vals, nc * sizeof *nv);
+            if (!nv) {
+                bp_node_free(v);
+                rc = bp_err_set(s->e, BP_ENOMEM, "out of memory");
+                break;
+            }
+            vals = nv;
+            cap = nc;
+        }
+        vals[n++] = v;
+        start = i + 1;
+        prev = ',';
+    }
+    if (rc == 0) {
+        char origin[BP_ERR_MSG_MAX];
+        snprintf(origin, sizeof origin, "--sweep %s", arg);
+        axis *a = find_axis(s, key);
+        if (a && a->block == BLK_GRID) {
+            free(a->origin);
+            free(a->mark.src);
+            a->mark = (bp_mark){ 0 };
+            if (!(a->origin = bp_xstrdup(origin, s->e)))
+                rc = BP_ENOMEM;
+        } else {
+            a = axis_add(s, s->n_grid, key, BLK_GRID, NULL, origin, origin);
+            if (a)
+                s->n_grid++;
+            else
+                rc = s->e->code;
+        }
+        if (rc == 0) {
+            rc = axis_set_values(s, a, vals, n, 1);
+            n = 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        bp_node_free(vals[i]);
+    free(vals);
+    free(key);
+    return rc;
+}
+
+/* ---- random samples ---- */
+
+static char *num_text(double d, char *buf, size_t size)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return buf;
+}
+
+static int draw_samples(sctx *s, uint64_t seed)
+{
+    for (size_t i = 0; i < s->n_ax; i++) {
+        axis *a = &s->ax[i];
+        if (a->block != BLK_RANDOM)
+            continue;
+        if (!(a->vals = bp_xcalloc(s->n_random, sizeof *a->vals, s->e)) ||
+            !(a->texts = bp_xcalloc(s->n_random, sizeof *a->texts, s->e)))
+            return BP_ENOMEM;
+        a->n = s->n_random;
+    }
+    for (size_t k = 0; k < s->n_random; k++) {
+        bp_rng r = bp_rng_stream(seed, 0, BP_RNG_SWEEP, k);
+        for (size_t i = 0; i < s->n_ax; i++) {
+            axis *a = &s->ax[i];
+            char buf[64];
+            if (a->block != BLK_RANDOM)
+                continue;
+            if (a->dist == D_CHOICE) {
+                a->vals[k] = bp_node_clone(a->choice->items[bp_rng_below(&r, a->choice->n)], s->e);
+            } else if (a->dist == D_INT) {
+                uint64_t span = (uint64_t)a->ihi - (uint64_t)a->ilo + 1;
+                uint64_t off = span ? bp_rng_below(&r, span) : bp_rng_u64(&r);
+                snprintf(buf, sizeof buf, "%lld", (long long)((uint64_t)a->ilo + off));
+                a->vals[k] = scalar_node(buf, &a->spec_mark, s->e);
+            } else {
+                double u = bp_rng_uniform(&r), x;
+                if (a->dist == D_UNIFORM) {
+                    x = a->lo * (1 - u) + a->hi * u;
+                } else {
+                    double l = log(a->lo), h = log(a->hi);
+                    x = exp(l * (1 - u) + h * u);
+                }
+                x = x < a->lo ? a->lo : x > a->hi ? a->hi : x;
+                a->vals[k] = scalar_node(num_text(x, buf, sizeof buf), &a->spec_mark, s->e);
+            }
+            if (!a->vals[k] || !(a->texts[k] = flow_text(a->vals[k], s->e)))
+                return BP_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* ---- trials ---- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static int same_mark(const bp_mark *a, const bp_mark *b)
+{
+    return a->line == b->line && a->col == b->col && a->src && b->src && !strcmp(a->src, b->src);
+}
+
+/* bp_node_set_path gives the keys it creates the value's mark; a swept key that the config
+ * does not have is better reported at the key in the sweep section. */
+static int fix_key_marks(bp_node *root, const char *path, const bp_mark *vm, const bp_mark *km,
+                         bp_err *e)
+{
+    char seg[512];
+    bp_node *cur = root;
+    const char *p = path;
+    while (cur && cur->kind == BP_NODE_MAP) {
+        size_t n = strcspn(p, ".[");
+        if (n == 0 || n >= sizeof seg)
+            return 0;
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        p += n;
+        size_t i = 0;
+        while (i < cur->n && strcmp(cur->keys[i], seg))
+            i++;
+        if (i == cur->n)
+            return 0;
+        if (same_mark(&cur->key_marks[i], vm)) {
+            bp_mark m;
+            if (mark_copy(&m, km, e) < 0)
+                return BP_ENOMEM;
+            free(cur->key_marks[i].src);
+            cur->key_marks[i] = m;
+        }
+        cur = cur->items[i];
+        while (cur && *p == '[') {
+            char *end;
+            unsigned long long k = strtoull(p + 1, &end, 10);
+            if (*end != ']' || cur->kind != BP_NODE_SEQ || k >= cur->n)
+                return 0;
+            cur = cur->items[k];
+            p = end + 1;
+        }
+        if (*p != '.')
+            return 0;
+        p++;
+    }
+    return 0;
+}
+
+static int set_value(bp_node *root, const axis *a, const char *key, const bp_mark *m,
+                     const char *origin, const bp_node *val, bp_err *e)
+{
+    char where[600];
+    bp_node *c = bp_node_clone(val, e);
+    if (!c)
+        return BP_ENOMEM;
+    bp_mark vm = { NULL, c->mark.line, c->mark.col };
+    if (c->mark.src && !(vm.src = bp_xstrdup(c->mark.src, e))) {
+        bp_node_free(c);
+        return BP_ENOMEM;
+    }
+    int rc = bp_node_set_path(root, key, c, e);
+    if (rc == 0 && m && m->src)
+        rc = fix_key_marks(root, key, &vm, m, e);
+    free(vm.src);
+    if (rc < 0 && rc != BP_ENOMEM) {
+        if (m && m->src)
+            bp_err_prefix(e, "%s: %s", bp_mark_str(m, where, sizeof where), origin);
+        else
+            bp_err_prefix(e, "%s", a ? a->origin : origin);
+    }
+    return rc;
+}
+
+/* The seed every trial derives from: the config's seed as the config module reads it (an
+ * invalid one is reported by trial 0's validation). */
+static uint64_t base_seed(const bp_node *root)
+{
+    const bp_node *n = bp_node_get(root, "seed");
+    long long x;
+    if (!n || is_null(n) || parse_ll(n, &x) < 0 || x < 0)
+        return 1;
+    return (uint64_t)x;
+}
+
+static int build_trial(sctx *s, bp_sweep *sw, const bp_node *base, size_t p, unsigned r,
+                       const size_t *idx, uint64_t seed, const char *text, char *const *sets,
+                       size_t n_sets)
+{
+    bp_err *e = s->e;
+    bp_trial_spec *t = &sw->trials[p * s->repeats + r];
+    t->id = (unsigned)(p * s->repeats + r);
+    t->point = (unsigned)p;
+    t->repeat = r;
+    t->seed = seed + r;
+    if (s->n_ax && !(t->values = bp_xcalloc(s->n_ax, sizeof *t->values, e)))
+        return BP_ENOMEM;
+    bp_node *root = bp_node_clone(base, e);
+    if (!root)
+        return BP_ENOMEM;
+    int rc = 0;
+    size_t dz = s->n_grid, dv = dz + (s->zip_len > 0), dr = dv + (s->variants != NULL);
+    /* values apply in table order: grid, zip, the variant's keys, random */
+    for (size_t i = 0; i < s->n_ax && rc == 0; i++) {
+        const axis *a = &s->ax[i];
+        if (a->block == BLK_GRID || a->block == BLK_ZIP)
+            rc = set_value(root, a, a->key, &a->mark, a->origin,
+                           a->vals[idx[a->block == BLK_GRID ? i : dz]], e);
+    }
+    if (s->variants && rc == 0) {
+        char origin[64];
+        const bp_node *var = s->variants->items[idx[dv]];
+        snprintf(origin, sizeof origin, "sweep.variants[%zu]", idx[dv]);
+        for (size_t k = 0; k < var->n && rc == 0; k++)
+            rc = set_value(root, NULL, var->keys[k], &var->key_marks[k], origin, var->items[k], e);
+    }
+    for (size_t i = 0; i < s->n_ax && rc == 0; i++)
+        if (s->ax[i].block == BLK_RANDOM)
+            rc = set_value(root, &s->ax[i], s->ax[i].key, &s->ax[i].mark, s->ax[i].origin,
+                           s->ax[i].vals[idx[dr]], e);
+    if (rc == 0 && r > 0) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%" PRIu64, t->seed);
+        bp_node *sn = scalar_node(buf, s->repeats_mark, e);
+        rc = sn ? bp_node_set_path(root, "seed", sn, e) : BP_ENOMEM;
+    }
+    if (rc < 0) {
+        bp_node_free(root);
+        return rc;
+    }
+    /* the table's values: what the trial got at each axis */
+    for (size_t i = 0; i < s->n_ax; i++) {
+        const axis *a = &s->ax[i];
+        size_t j = a->block == BLK_GRID ? idx[i] : a->block == BLK_ZIP ? idx[dz] : idx[dr];
+        if (a->block != BLK_VARIANTS) {
+            t->values[i] = bp_xstrdup(a->texts[j], e);
+        } else {
+            const bp_node *n = node_at(root, a->key);
+            t->values[i] = n ? flow_text(n, e) : bp_xstrdup("null", e);
+        }
+        if (!t->values[i]) {
+            bp_node_free(root);
+            return BP_ENOMEM;
+        }
+    }
+    if (!(t->cfg = bp_config_from_node(root, s->path, e))) {
+        if (s->n_ax && e && e->code != BP_ENOMEM) {
+            char ctx[BP_ERR_MSG_MAX];
+            size_t o = (size_t)snprintf(ctx, sizeof ctx, " (in trial %u:", t->id);
+            for (size_t i = 0; i < s->n_ax && o < sizeof ctx; i++)
+                o += (size_t)snprintf(ctx + o, sizeof ctx - o, "%s %s=%s", i ? "," : "",
+                                      s->ax[i].key, t->values[i]);
+            size_t m = strlen(e->msg);
+            snprintf(e->msg + m, sizeof e->msg - m, "%s)", ctx);
+        }
+        return e ? e->code : BP_ECONFIG;
+    }
+    t->cfg->seed = t->seed;
+    if (!(t->cfg->text = bp_xstrdup(text, e)))
+        return BP_ENOMEM;
+    if (n_sets) {
+        if (!(t->cfg->overrides = bp_xcalloc(n_sets, sizeof *t->cfg->overrides, e)))
+            return BP_ENOMEM;
+        for (size_t i = 0; i < n_sets; i++, t->cfg->n_overrides++)
+            if (!(t->cfg->overrides[i] = bp_xstrdup(sets[i], e)))
+                return BP_ENOMEM;
+    }
+    char *dump = bp_config_dump_string(t->cfg);
+    if (!dump)
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    char head[96];
+    int hl = snprintf(head, sizeof head, "trial %u point %u repeat %u seed %" PRIu64 "\n", t->id,
+                      t->point, t->repeat, t->seed);
+    uint64_t h = fnv(fnv(0xcbf29ce484222325ULL, head, (size_t)hl), dump, strlen(dump));
+    free(dump);
+    snprintf(t->hash, sizeof t->hash, "%016" PRIx64, h);
+    return 0;
+}
+
+static void sctx_clear(sctx *s)
+{
+    for (size_t i = 0; i < s->n_ax; i++)
+        axis_clear(&s->ax[i]);
+    free(s->ax);
+}
+
+bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char *const *sweeps,
+                        size_t n_sweeps, bp_err *e)
+{
+    size_t len;
+    bp_err local;
+    if (!e)
+        e = &local;
+    sctx s = { .path = path, .e = e, .repeats = 1 };
+    bp_sweep *sw = NULL;
+    bp_node *sweep_node = NULL;
+    size_t *radix = NULL, *idx = NULL;
+    char *text = bp_config_read_file(path, &len, e);
+    if (!text)
+        return NULL;
+    bp_node *root = bp_yaml_parse_string(text, len, path, e);
+    if (!root)
+        goto fail;
+    for (size_t i = 0; i < n_sets; i++)
+        if (bp_node_apply_override(root, sets[i], e) < 0)
+            goto fail;
+    if (root->kind == BP_NODE_MAP) {
+        for (size_t i = 0; i < root->n; i++) {
+            if (strcmp(root->keys[i], "sweep"))
+                continue;
+            sweep_node = root->items[i];
+            s.sweep_mark = root->key_marks[i];
+            root->key_marks[i].src = NULL; /* s.sweep_mark owns it now */
+            free(root->keys[i]);
+            memmove(&root->keys[i], &root->keys[i + 1], (root->n - i - 1) * sizeof *root->keys);
+            memmove(&root->key_marks[i], &root->key_marks[i + 1],
+                    (root->n - i - 1) * sizeof *root->key_marks);
+            memmove(&root->items[i], &root->items[i + 1], (root->n - i - 1) * sizeof *root->items);
+            root->n--;
+            break;
+        }
+    }
+    if (sweep_node && !is_null(sweep_node) && parse_sweep(&s, sweep_node) < 0)
+        goto fail;
+    for (size_t i = 0; i < n_sweeps; i++)
+        if (parse_sweep_arg(&s, sweeps[i]) < 0)
+            goto fail;
+
+    /* dimensions: each grid axis, then zip rows, variants, random samples */
+    size_t n_dims = s.n_grid + (s.zip_len > 0) + (s.variants != NULL) + (s.n_random > 0), d = 0;
+    if (!(radix = bp_xcalloc(n_dims + 1, sizeof *radix, e)) ||
+        !(idx = bp_xcalloc(n_dims + 1, sizeof *idx, e)))
+        goto fail;
+    for (size_t i = 0; i < s.n_grid; i++)
+        radix[d++] = s.ax[i].n;
+    if (s.zip_len)
+        radix[d++] = s.zip_len;
+    if (s.variants)
+        radix[d++] = s.variants->n;
+    if (s.n_random)
+        radix[d++] = s.n_random;
+    uint64_t points = 1;
+    for (d = 0; d < n_dims; d++)
+        points = points > BP_SWEEP_MAX_TRIALS ? points : points * radix[d];
+    uint64_t n_trials = points * s.repeats;
+    if (points > BP_SWEEP_MAX_TRIALS || n_trials > BP_SWEEP_MAX_TRIALS) {
+        serr(e, sweep_node ? BP_ECONFIG : BP_EUSAGE, sweep_node ? &s.sweep_mark : NULL,
+             sweep_node ? "sweep" : "--sweep", "expands to more than %u trials", BP_SWEEP_MAX_TRIALS);
+        goto fail;
+    }
+    uint64_t per_trial = 2 * (uint64_t)len + 256 * count_nodes(root) + 8192;
+    if (n_trials * per_trial > MEM_LIMIT) {
+        serr(e, BP_ECONFIG, sweep_node ? &s.sweep_mark : NULL, sweep_node ? "sweep" : "--sweep",
+             "%" PRIu64 " trials of this config would take about %" PRIu64 " MiB of memory (the "
+             "limit is %" PRIu64 " MiB)", n_trials, n_trials * per_trial >> 20, MEM_LIMIT >> 20);
+        goto fail;
+    }
+    uint64_t seed = base_seed(root);
+    if (s.n_random && draw_samples(&s, seed) < 0)
+        goto fail;
+
+    if (!(sw = bp_xcalloc(1, sizeof *sw, e)))
+        goto fail;
+    sw->repeats = s.repeats;
+    sw->n_points = (size_t)points;
+    if (!(sw->trials = bp_xcalloc((size_t)n_trials, sizeof *sw->trials, e)))
+        goto fail;
+    sw->n_trials = (size_t)n_trials;
+    if (s.n_ax && !(sw->axes = bp_xcalloc(s.n_ax, sizeof *sw->axes, e)))
+        goto fail;
+    for (; sw->n_axes < s.n_ax; sw->n_axes++)
+        if (!(sw->axes[sw->n_axes] = bp_xstrdup(s.ax[sw->n_axes].key, e)))
+            goto fail;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t p = 0; p < sw->n_points; p++) {
+        size_t q = p;
+        for (size_t k = n_dims; k-- > 0;) {
+            idx[k] = q % radix[k];
+            q /= radix[k];
+        }
+        /* grid axes index idx[i] directly; the others read idx at their block's dimension */
+        for (unsigned r = 0; r < s.repeats; r++) {
+            if (build_trial(&s, sw, root, p, r, idx, seed, text, sets, n_sets) < 0)
+                goto fail;
+            h = fnv(h, sw->trials[p * s.repeats + r].hash, 16);
+        }
+    }
+    snprintf(sw->hash, sizeof sw->hash, "%016" PRIx64, h);
+    free(radix);
+    free(idx);
+    free(s.sweep_mark.src);
+    sctx_clear(&s);
+    bp_node_free(sweep_node);
+    bp_node_free(root);
+    free(text);
+    return sw;
+fail:
+    bp_sweep_free(sw);
+    free(radix);
+    free(idx);
+    free(s.sweep_mark.src);
+    sctx_clear(&s);
+    bp_node_free(sweep_node);
+    bp_node_free(root);
+    free(text);
+    return NULL;
+}
+
+void bp_sweep_free(bp_sweep *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_axes; i++)
+        free(s->axes[i]);
+    free(s->axes);
+    for (size_t t = 0; s->trials && t < s->n_trials; t++) {
+        for (size_t i = 0; s->trials[t].values && i < s->n_axes; i++)
+            free(s->trials[t].values[i]);
+        free(s->trials[t].values);
+        bp_config_free(s->trials[t].cfg);
+    }
+    free(s->trials);
+    free(s);
+}
+
+void bp_sweep_print(FILE *f, const bp_sweep *s)
+{
+    static const char *const head[] = { "trial", "point", "repeat", "seed" };
+    size_t nc = 4 + s->n_axes;
+    size_t *w = calloc(nc, sizeof *w);
+    if (!w)
+        return;
+    char num[4][32];
+    for (size_t c = 0; c < nc; c++)
+        w[c] = strlen(c < 4 ? head[c] : s->axes[c - 4]);
+    for (size_t t = 0; t < s->n_trials; t++) {
+        const bp_trial_spec *x = &s->trials[t];
+        size_t l[4] = { (size_t)snprintf(num[0], 32, "%u", x->id),
+                        (size_t)snprintf(num[1], 32, "%u", x->point),
+                        (size_t)snprintf(num[2], 32, "%u", x->repeat),
+                        (size_t)snprintf(num[3], 32, "%" PRIu64, x->seed) };
+        for (size_t c = 0; c < nc; c++) {
+            size_t len = c < 4 ? l[c] : strlen(x->values[c - 4]);
+            if (len > w[c])
+                w[c] = len;
+        }
+    }
+    for (size_t t = 0; t <= s->n_trials; t++) { /* t == 0: the header */
+        const bp_trial_spec *x = t ? &s->trials[t - 1] : NULL;
+        if (x) {
+            snprintf(num[0], 32, "%u", x->id);
+            snprintf(num[1], 32, "%u", x->point);
+            snprintf(num[2], 32, "%u", x->repeat);
+            snprintf(num[3], 32, "%" PRIu64, x->seed);
+        }
+        for (size_t c = 0; c < nc; c++) {
+            const char *v = c < 4 ? (x ? num[c] : head[c]) : x ? x->values[c - 4] : s->axes[c - 4];
+            int last = c + 1 == nc;
+            if (c < 4) /* numbers right-aligned, values left-aligned */
+                fprintf(f, "%*s%s", (int)w[c], v, last ? "\n" : "  ");
+            else if (last)
+                fprintf(f, "%s\n", v);
+            else
+                fprintf(f, "%-*s  ", (int)w[c], v);
+        }
+    }
+    free(w);
+}

@@ -1,0 +1,82 @@
+/* sweep.h - expand a config's `sweep` section (and --sweep axes) into numbered trials.
+ *
+ * A config file may hold a top-level `sweep` map (docs/CONFIG.md; the blocks below are examples
+ * of each, not one valid section: a key path may be swept in one block only):
+ *   sweep:
+ *     grid:     {train.optimizer.lr: [0.001, 0.01, 0.1], train.optimizer.name: [sgd, adam]}
+ *     zip:      {train.optimizer.lr: [0.1, 0.01], train.optimizer.momentum: [0.0, 0.9]}
+ *     variants: [{model.layers: [2, 2, 1]}, {model.layers: [2, 3, 1], train.epochs: 200}]
+ *     random:   {trials: 20, params: {train.optimizer.lr: {log_uniform: [1e-4, 1]},
+ *                                     train.batch_size: {int: [8, 64]},
+ *                                     model.activation: {choice: [relu, tanh]},
+ *                                     train.optimizer.momentum: {uniform: [0, 0.99]}}}
+ *     repeats:  20
+ * Points are the cartesian product of the blocks present (grid axes x zip rows x variants x
+ * random samples, always in this block order; grid axes in the order written), enumerated with
+ * the FIRST axis varying slowest (like nested loops); each point runs `repeats` times (default
+ * 1, at most 100000). Trial id = point * repeats + repeat. Repeat r of every point uses seed (experiment seed + r), so points are compared on
+ * the same initial weights and sample orders (paired comparison); random-search samples are
+ * drawn from the stream (seed, 0, BP_RNG_SWEEP, sample index). The same config always yields
+ * the same trials, ids and seeds.
+ *
+ * --sweep KEY=V1,V2,... on the command line adds a grid axis (at the end of the grid), or
+ * replaces the values of the grid axis with the same key (values are YAML; commas inside [], {}
+ * or quotes do not split; marks "--sweep", line 1, column in the whole list). A key swept in
+ * zip/variants/random, a malformed --sweep ("--sweep X: expected key.path=value1,value2,...")
+ * are BP_EUSAGE. A key path may be swept in one block only; seed, experiment and output cannot
+ * be swept. --set applies to the whole file, the sweep section included (sweep.repeats=5).
+ *
+ * Every trial's config is the file's tree with the `sweep` section removed, the --set
+ * overrides applied, then the point's values applied (bp_node_set_path), then validated by
+ * bp_config_from_node: an invalid swept value is reported at the mark of the value in the
+ * sweep section (or "--sweep"), an unknown swept key at the key's mark, and the message ends
+ * with " (in trial ID: key=value, ...)". Each trial's cfg has path, text (the file's text) and
+ * overrides (the --set assignments) filled as bp_config_load fills them, and seed = its seed
+ * (for repeat r > 0 also written into cfg->root as `seed`). Errors are BP_ECONFIG unless said.
+ */
+#ifndef BP_SWEEP_H
+#define BP_SWEEP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "err.h"
+
+/* Most trials one sweep may expand to (checked before expanding; BP_ECONFIG). */
+#define BP_SWEEP_MAX_TRIALS 100000u
+
+typedef struct bp_trial_spec {
+    unsigned id;
+    unsigned point, repeat;
+    uint64_t seed;            /* experiment seed + repeat; also stored in cfg->seed */
+    char **values;            /* the swept values of this trial, one per axis (YAML flow text,
+                               * e.g. 0.01, [2, 3, 1], {name: adam}); a variant that does not
+                               * set an axis shows the trial's value there ("null" if none) */
+    bp_config *cfg;           /* the trial's resolved config (owned) */
+    char hash[17];            /* 16 hex digits: hash of this trial's id, point, repeat, seed and
+                               * canonical dump (appended: lets a resume compare one trial) */
+} bp_trial_spec;
+
+typedef struct bp_sweep {
+    size_t n_axes;
+    char **axes;              /* swept key paths, in table order */
+    size_t n_points;
+    unsigned repeats;
+    size_t n_trials;
+    bp_trial_spec *trials;    /* n_trials, by id */
+    char hash[17];            /* 16 hex digits: FNV-1a 64 over the trials' hashes in id order
+                               * (a changed config, override or sweep changes it) */
+} bp_sweep;
+
+/* Read a config file, apply --set overrides and --sweep axes, expand, validate every trial.
+ * A config without a sweep section gives one trial (id 0, seed = experiment seed). NULL on
+ * error (e may be NULL). */
+bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char *const *sweeps,
+                        size_t n_sweeps, bp_err *e);
+void bp_sweep_free(bp_sweep *s);
+
+/* The trial table: id, point, repeat, seed, then one column per axis. */
+void bp_sweep_print(FILE *f, const bp_sweep *s);
+
+#endif
