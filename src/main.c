@@ -15,7 +15,10 @@
 #include "data.h"
 #include "err.h"
 #include "plugin.h"
+#include "report.h"
 #include "runlog.h"
+#include "scheduler.h"
+#include "sweep.h"
 #include "trial.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -34,6 +37,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run CONFIG        train the experiment, write results to a run folder (HDF5)\n"
     "  validate CONFIG   check the config, data and plugins; print the resolved config\n"
+    "  report RUN        ranked trials, a summary per sweep point, the best setting\n"
     "  plugins [NAME]    list the optimizer and activation plugins found, or show one\n"
     "  eval MODEL DATA   loss and accuracy of saved weights on a dataset\n"
     "  import KIND ...   convert CSV, IDX or a built-in dataset to bprun's HDF5 layout\n"
@@ -49,31 +53,54 @@ static const char usage_main[] =
     "man bprun.\n";
 
 static const char usage_run[] =
-    "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--threads N] [--quiet]\n"
-    "                 [--force] [--plugin-path DIR]...\n"
+    "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
+    "                 [-j N] [--threads N] [--trial ID] [--fail-fast] [--quiet] [--force]\n"
+    "                 [--plugin-path DIR]...\n"
     "\n"
-    "Train the experiment CONFIG describes and write its run folder: index.h5 and\n"
-    "trials/NNNN.h5 (per-epoch history, final weights, optimizer state, provenance).\n"
+    "Train the experiment CONFIG describes - every trial of its sweep - and write its run\n"
+    "folder: index.h5 and trials/NNNN.h5 (per-epoch history, final weights, optimizer state,\n"
+    "provenance), then print the ranked report. Running the same config into an existing\n"
+    "run folder resumes it: finished trials are kept, the others run again; a folder made by\n"
+    "a different config is refused.\n"
     "\n"
     "  -o, --output DIR       run folder (default: OUTPUT/EXPERIMENT from the config,\n"
     "                         i.e. runs/<experiment>)\n"
     "  -s, --set K=V          override a config value; K is a key path such as\n"
     "                         train.optimizer.lr or model.layers[1]; V is YAML\n"
-    "  -t, --threads N        threads for the kernels (default: OMP_NUM_THREADS or all cores)\n"
-    "  -q, --quiet            print nothing but errors and the final table\n"
-    "  -f, --force            replace an existing run folder's results\n"
+    "  -w, --sweep K=V1,V2    add a sweep axis (or replace the grid axis of K); values are YAML\n"
+    "  -j, --jobs N           trials at once (default: chosen by model size, and printed)\n"
+    "  -t, --threads N        threads in all (default: OMP_NUM_THREADS or all cores)\n"
+    "  -T, --trial ID         run only trial ID of the sweep (results identical to the sweep's)\n"
+    "  -F, --fail-fast        stop at the first trial that fails or diverges\n"
+    "  -q, --quiet            print nothing but errors and the final report\n"
+    "  -f, --force            start over: replace an existing run folder's results\n"
     "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
     "  -h, --help             show this help\n";
 
 static const char usage_validate[] =
-    "usage: bprun validate CONFIG [--set KEY.PATH=VALUE]... [--plugin-path DIR]...\n"
+    "usage: bprun validate CONFIG [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
+    "                      [--plugin-path DIR]...\n"
     "\n"
-    "Check everything a run would use: the YAML, every key and value, the datasets (loaded\n"
-    "and checked against model.layers) and the plugins (loaded, hyperparameters checked).\n"
-    "Prints the resolved config (every default filled in) and a data summary; trains nothing.\n"
+    "Check everything a run would use: the YAML, every key and value, every trial of the\n"
+    "sweep, the datasets (loaded and checked against model.layers) and the plugins (loaded,\n"
+    "hyperparameters checked). Prints the trial table of a sweep, a data summary and the\n"
+    "resolved config (every default filled in); trains nothing.\n"
     "\n"
     "  -s, --set K=V          override a config value (as for run)\n"
+    "  -w, --sweep K=V1,V2    add a sweep axis (as for run)\n"
     "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -h, --help             show this help\n";
+
+static const char usage_report[] =
+    "usage: bprun report RUN [--format text|csv|markdown|json] [--top N]\n"
+    "\n"
+    "The report of a run folder, also of one still running: the trials ranked by final\n"
+    "validation loss (training loss without validation data) with their swept values,\n"
+    "status, epochs and metrics; for a sweep with repeats, mean, std, min, max and success\n"
+    "rate per point; and the best trial's complete config, ready to rerun.\n"
+    "\n"
+    "  --format F             text (default), csv, markdown or json\n"
+    "  --top N                only the N best trials in the ranked table\n"
     "  -h, --help             show this help\n";
 
 static const char usage_plugins[] =
@@ -126,6 +153,10 @@ typedef struct cli {
     const char *output;
     char **sets;
     size_t n_sets;
+    char **sweeps;
+    size_t n_sweeps;
+    int jobs, fail_fast;
+    long trial;
     char **plugin_dirs;
     size_t n_plugin_dirs;
     int threads, quiet, force;
@@ -133,6 +164,7 @@ typedef struct cli {
 
 static void cli_free(cli *c)
 {
+    free(c->sweeps);
     free(c->sets);
     free(c->plugin_dirs);
 }
@@ -181,6 +213,8 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         { "output", required_argument, NULL, 'o' }, { "set", required_argument, NULL, 's' },
         { "threads", required_argument, NULL, 't' }, { "quiet", no_argument, NULL, 'q' },
         { "force", no_argument, NULL, 'f' }, { "plugin-path", required_argument, NULL, 'P' },
+        { "sweep", required_argument, NULL, 'w' }, { "jobs", required_argument, NULL, 'j' },
+        { "trial", required_argument, NULL, 'T' }, { "fail-fast", no_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' }
     };
     struct option opts[sizeof all / sizeof all[0] + 1];
@@ -217,6 +251,25 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         case 'q':
             c->quiet = 1;
             break;
+        case 'w':
+            if (push(&c->sweeps, &c->n_sweeps, optarg))
+                return usage_error(cmd, "%s", "out of memory"), -1;
+            break;
+        case 'j':
+            if (parse_threads(optarg, &c->jobs))
+                return usage_error(cmd, "--jobs: expected an integer from 1 to 4096 (got '%s')", optarg), -1;
+            break;
+        case 'T': {
+            char *end;
+            errno = 0;
+            c->trial = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || c->trial < 0)
+                return usage_error(cmd, "--trial: expected a trial id, 0 or more (got '%s')", optarg), -1;
+            break;
+        }
+        case 'F':
+            c->fail_fast = 1;
+            break;
         case 'f':
             c->force = 1;
             break;
@@ -241,38 +294,10 @@ static int default_threads(int requested)
     return requested > 0 ? requested : omp_get_max_threads();
 }
 
-/* a loss for the table: 6 significant digits, "nan"/"inf" spelled plainly */
-static const char *fmt_loss(double v, char *buf, size_t n)
-{
-    if (isnan(v))
-        snprintf(buf, n, "nan");
-    else
-        snprintf(buf, n, "%.6g", v);
-    return buf;
-}
-
-static void print_row(FILE *f, const bp_trial_summary *s)
-{
-    char b[3][32];
-    fprintf(f, "%04u   %-11s %6d  %-11s %-8.4f", s->trial, s->status, s->epochs,
-            fmt_loss(s->final_loss, b[0], sizeof b[0]), s->final_accuracy);
-    if (!isnan(s->final_val_loss))
-        fprintf(f, "  %-11s %-8.4f", fmt_loss(s->final_val_loss, b[1], sizeof b[1]),
-                s->final_val_accuracy);
-    else
-        fprintf(f, "  %-11s %-8s", "-", "-");
-    if (!isnan(s->final_test_loss))
-        fprintf(f, "  %-11s %-8.4f", fmt_loss(s->final_test_loss, b[2], sizeof b[2]),
-                s->final_test_accuracy);
-    else
-        fprintf(f, "  %-11s %-8s", "-", "-");
-    fprintf(f, "  %.2f\n", s->wall_seconds);
-}
-
 static int cmd_run(int argc, char **argv)
 {
-    cli c = { 0 };
-    int i = parse_common(argc, argv, "run", usage_run, "ostqfP", &c), rc = 0;
+    cli c = { .trial = -1 };
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTF", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
@@ -283,61 +308,43 @@ static int cmd_run(int argc, char **argv)
     }
     bp_err e;
     bp_err_clear(&e);
-    bp_config *cfg = bp_config_load(argv[i], c.sets, c.n_sets, &e);
     bp_registry *reg = NULL;
-    bp_experiment *x = NULL;
-    bp_run *run = NULL;
     char dir[4096];
-    if (!cfg)
+    bp_sweep *sw = bp_sweep_load(argv[i], c.sets, c.n_sets, c.sweeps, c.n_sweeps, &e);
+    if (!sw || !(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)))
         goto error;
-    if (!(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)))
-        goto error;
-    if (bp_experiment_prepare(cfg, reg, &x, &e))
-        goto error;
+    const bp_config *c0 = sw->trials[0].cfg;
     if (c.output)
         snprintf(dir, sizeof dir, "%s", c.output);
-    else if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cfg->output, cfg->experiment) >= sizeof dir) {
+    else if ((size_t)snprintf(dir, sizeof dir, "%s/%s", c0->output, c0->experiment) >= sizeof dir) {
         bp_err_set(&e, BP_ECONFIG, "output: path too long");
         goto error;
     }
-    if (!(run = bp_run_create(dir, c.force, &e)))
-        goto error;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    int threads = default_threads(c.threads);
+    bp_sched_opts so = { .run_dir = dir, .threads = default_threads(c.threads), .jobs = c.jobs,
+                         .quiet = c.quiet, .fail_fast = c.fail_fast, .force = c.force,
+                         .only = c.trial, .stop = &stop_signal };
+    bp_sched_result res;
     if (!c.quiet)
-        fprintf(stderr, "bprun: %s: %zu training rows%s, %d thread%s, output %s\n", cfg->experiment,
-                x->train->n, x->val ? " (+ validation)" : "", threads, threads == 1 ? "" : "s", dir);
-    bp_trial_summary sum;
-    bp_trial_opts o = { .trial = 0, .threads = threads, .quiet = c.quiet, .stop = &stop_signal };
-    if (bp_experiment_run_trial(x, run, &o, &sum, &e))
+        fprintf(stderr, "bprun: %s: %zu trial%s, output %s\n", c0->experiment, sw->n_trials,
+                sw->n_trials == 1 ? "" : "s", dir);
+    if (bp_sched_run(sw, reg, &so, &res, &e))
         goto error;
-    char *resolved = bp_config_dump_string(cfg);
-    if (!resolved) {
-        bp_err_set(&e, BP_ENOMEM, "out of memory");
+    bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
+    if (bp_report(dir, &ro, stdout, &e))
         goto error;
-    }
-    rc = bp_run_write_index(run, cfg->text, resolved, &sum, 1, threads, &e);
-    free(resolved);
-    if (rc)
-        goto error;
-    printf("trial  status      epochs  loss        acc       val_loss    val_acc   test_loss   test_acc  seconds\n");
-    print_row(stdout, &sum);
-    if (sum.message[0])
-        printf("note: trial %04u: %s\n", sum.trial, sum.message);
     printf("output: %s\n", dir);
-    if (stop_signal)
+    if (stop_signal > 0)
         rc = stop_signal == SIGINT ? 130 : 143;
     else
-        rc = strcmp(sum.status, "completed") ? 1 : 0;
+        rc = res.failed || res.interrupted || (stop_signal < 0) ? 1 : 0;
     goto done;
 error:
     rc = fail(&e);
 done:
-    bp_run_close(run);
-    bp_experiment_free(x);
     bp_registry_free(reg);
-    bp_config_free(cfg);
+    bp_sweep_free(sw);
     cli_free(&c);
     return rc;
 }
@@ -355,8 +362,8 @@ static void describe(const char *what, const bp_dataset *d)
 
 static int cmd_validate(int argc, char **argv)
 {
-    cli c = { 0 };
-    int i = parse_common(argc, argv, "validate", usage_validate, "sP", &c), rc = 0;
+    cli c = { .trial = -1 };
+    int i = parse_common(argc, argv, "validate", usage_validate, "swP", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
@@ -367,28 +374,84 @@ static int cmd_validate(int argc, char **argv)
     }
     bp_err e;
     bp_err_clear(&e);
-    bp_config *cfg = bp_config_load(argv[i], c.sets, c.n_sets, &e);
     bp_registry *reg = NULL;
-    bp_experiment *x = NULL;
-    if (!cfg || !(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)) ||
-        bp_experiment_prepare(cfg, reg, &x, &e)) {
+    bp_experiment **x = NULL;
+    bp_sweep *sw = bp_sweep_load(argv[i], c.sets, c.n_sets, c.sweeps, c.n_sweeps, &e);
+    if (!sw || !(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)) ||
+        !(x = bp_xcalloc(sw->n_trials, sizeof *x, &e)) || bp_sched_prepare(sw, reg, x, &e)) {
         rc = fail(&e);
     } else {
-        printf("# %s: valid\n# data:\n", argv[i]);
-        describe("train", x->train);
-        describe("validation", x->val);
-        describe("test", x->test);
+        const bp_config *cfg = sw->trials[0].cfg;
+        printf("# %s: valid\n", argv[i]);
+        if (sw->n_trials > 1 || sw->n_axes) {
+            printf("# %zu trial%s (%zu point%s x %u repeat%s), sweep hash %s\n", sw->n_trials,
+                   sw->n_trials == 1 ? "" : "s", sw->n_points, sw->n_points == 1 ? "" : "s",
+                   sw->repeats, sw->repeats == 1 ? "" : "s", sw->hash);
+            bp_sweep_print(stdout, sw);
+        }
+        printf("# data:\n");
+        describe("train", x[0]->train);
+        describe("validation", x[0]->val);
+        describe("test", x[0]->test);
         size_t np = 0;
         for (size_t l = 0; l + 1 < cfg->model.n_sizes; l++)
             np += (size_t)(cfg->model.sizes[l] + 1) * (size_t)cfg->model.sizes[l + 1];
         printf("# model: %zu parameters\n", np);
+        if (sw->n_trials > 1)
+            printf("# resolved config of trial 0000:\n");
         bp_config_dump(stdout, cfg);
     }
-    bp_experiment_free(x);
+    for (size_t k = sw && x ? sw->n_trials : 0; k-- > 0;)
+        bp_experiment_free(x[k]);
+    free(x);
     bp_registry_free(reg);
-    bp_config_free(cfg);
+    bp_sweep_free(sw);
     cli_free(&c);
     return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, 'F' }, { "top", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+    };
+    bp_report_opts o = { .format = BP_REPORT_TEXT };
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'F': {
+            int k = -1;
+            for (int f = 0; f < BP_REPORT_FORMAT_COUNT; f++)
+                if (!strcmp(optarg, bp_report_format_names[f]))
+                    k = f;
+            if (k < 0)
+                return usage_error("report", "--format: expected text, csv, markdown or json (got '%s')", optarg);
+            o.format = (bp_report_format)k;
+            break;
+        }
+        case 'n': {
+            char *end;
+            errno = 0;
+            o.top = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || o.top < 1)
+                return usage_error("report", "--top: expected a positive integer (got '%s')", optarg);
+            break;
+        }
+        case 'h': fputs(usage_report, stdout); return 0;
+        case ':': return usage_error("report", "option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("report", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return usage_error("report", "%s", argc - optind ? "expected one RUN folder" : "missing RUN");
+    bp_err e;
+    bp_err_clear(&e);
+    if (bp_report(argv[optind], &o, stdout, &e))
+        return fail(&e);
+    return 0;
 }
 
 static void print_hparams(const bp_hparam *h, uint32_t n, const char *indent)
@@ -660,6 +723,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "help")) {
         const char *what = argc > 2 ? argv[2] : "";
         const char *u = !strcmp(what, "run") ? usage_run : !strcmp(what, "validate") ? usage_validate
+                      : !strcmp(what, "report") ? usage_report
                       : !strcmp(what, "plugins") ? usage_plugins : !strcmp(what, "eval") ? usage_eval
                       : !strcmp(what, "import") ? usage_import : argc > 2 ? NULL : usage_main;
         if (!u)
@@ -677,8 +741,11 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "import"))
         return cmd_import(argc - 1, argv + 1);
-    static const char *const cmds[] = { "run", "validate", "plugins", "eval", "import", "help" };
-    const char *s = bp_suggest(cmd, cmds, 6);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
+    static const char *const cmds[] = { "run", "validate", "report", "plugins", "eval", "import",
+                                        "help" };
+    const char *s = bp_suggest(cmd, cmds, 7);
     fprintf(stderr, "bprun: unknown command '%s'%s%s%s\nTry 'bprun --help'.\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     return 2;

@@ -1427,29 +1427,27 @@ out:
 }
 
 /* first line where two texts differ, for "what changed" messages */
-static void first_difference(const char *a, const char *b, char *out, size_t n)
+static int first_difference(const char *what, const char *a, const char *b, char *out, size_t n)
 {
     size_t line = 1;
     for (;;) {
         const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
         size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
         if (la != lb || memcmp(a, b, la) != 0) {
-            snprintf(out, n, "line %zu of the trial table was '%.*s', now '%.*s'", line,
+            snprintf(out, n, "%s line %zu was '%.*s', now '%.*s'", what, line,
                      (int)(la > 200 ? 200 : la), a, (int)(lb > 200 ? 200 : lb), b);
-            return;
+            return 1;
         }
-        if (!ea || !eb) {
-            snprintf(out, n, "the trial tables differ in length");
-            return;
-        }
+        if (!ea || !eb)
+            return 0;
         a = ea + 1;
         b = eb + 1;
         line++;
     }
 }
 
-bp_run *bp_run_open(const char *dir, const char *hash, const char *table, int force,
-                    int *resumed, bp_err *e)
+bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const char *resolved,
+                    int force, int *resumed, bp_err *e)
 {
     quiet();
     *resumed = 0;
@@ -1458,23 +1456,27 @@ bp_run *bp_run_open(const char *dir, const char *hash, const char *table, int fo
         return NULL;
     struct stat st;
     if (!force && stat(index, &st) == 0) {
-        char *old_hash = NULL, *old_table = NULL;
+        char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL;
         hid_t f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT);
         int rc = f < 0 ? bp_err_set(e, BP_EEXIST, "%s: cannot read the run's index; use --force "
                                     "to start over, or -o to choose another folder", index)
                        : get_str(e, index, f, "sweep_hash", &old_hash);
         if (!rc)
             rc = get_str(e, index, f, "sweep_table", &old_table);
+        if (!rc)
+            rc = get_str(e, index, f, "resolved_config", &old_resolved);
         if (f >= 0)
             H5Fclose(f);
         if (!rc && strcmp(old_hash, hash) != 0) {
-            char diff[600];
-            first_difference(old_table, table, diff, sizeof diff);
+            char diff[600] = "the trials' configs differ";
+            if (!first_difference("trial table", old_table, table, diff, sizeof diff))
+                first_difference("config", old_resolved, resolved, diff, sizeof diff);
             rc = bp_err_set(e, BP_EEXIST, "%s: holds a run of a different config (%s); use "
                             "--force to start over, or -o to choose another folder", dir, diff);
         }
         free(old_hash);
         free(old_table);
+        free(old_resolved);
         free(index);
         if (rc)
             return NULL;

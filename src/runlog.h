@@ -110,11 +110,12 @@ typedef struct bp_trial_summary {
  * as `table` (bp_sweep_print's text). A missing or empty folder is created (*resumed = 0). A
  * folder holding index.h5 with the same sweep_hash is resumed (*resumed = 1): finished trial
  * files are kept, stale .part files are the caller's to replace. A different hash is refused
- * (BP_EEXIST) with the first line of the trial table that changed, unless force (then bprun's
+ * (BP_EEXIST) with the first line of the trial table (or else of the resolved config of trial
+ * 0, `resolved`) that changed, unless force (then bprun's
  * files are removed and the run starts over). A non-empty folder without index.h5 is refused
  * as bp_run_create does. */
-bp_run *bp_run_open(const char *dir, const char *hash, const char *table, int force,
-                    int *resumed, bp_err *e);
+bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const char *resolved,
+                    int force, int *resumed, bp_err *e);
 /* Record the sweep in the index bp_run_write_index writes next: attrs sweep_hash,
  * sweep_table, axes (list of key paths), and /params (n_trials x n_axes text, the swept values
  * of each row: row i holds params[rows[i].trial]). Borrowed until the run is closed. */

@@ -1,5 +1,5 @@
 #include "autoconf.h"
-#include "sched.h"
+#include "scheduler.h"
 
 #include <errno.h>
 #include <math.h>
@@ -166,7 +166,8 @@ static void *worker(void *arg)
             if (!c->failed) {
                 c->failed = 1;
                 c->err = e;
-                bp_err_prefix(&c->err, "trial %04zu", id);
+                if (c->s->n_trials > 1)
+                    bp_err_prefix(&c->err, "trial %04zu", id);
             }
             c->rows[id].status = "pending";
             pthread_mutex_unlock(&c->mu);
@@ -249,6 +250,36 @@ static int trial_path(char *buf, size_t n, const char *dir, unsigned id, const c
     return (size_t)snprintf(buf, n, "%s/trials/%04u.h5%s", dir, id, suffix) >= n ? -1 : 0;
 }
 
+int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e)
+{
+    uint64_t base_seed = s->trials[0].seed - s->trials[0].repeat;
+    for (size_t i = 0; i < s->n_trials; i++) {
+        int rc = BP_OK;
+        x[i] = NULL;
+        /* datasets are shared with the first earlier trial that loaded the same ones */
+        char *key = bp_experiment_data_key(s->trials[i].cfg, base_seed, e);
+        const bp_experiment *share = NULL;
+        if (!key)
+            rc = BP_ENOMEM;
+        for (size_t j = 0; key && j < i && !share; j++)
+            if (x[j]->owns_data && !strcmp(x[j]->data_key, key))
+                share = x[j];
+        free(key);
+        if (!rc)
+            rc = bp_experiment_prepare_shared(s->trials[i].cfg, reg, share, base_seed, &x[i], e);
+        if (rc) {
+            if (s->n_trials > 1)
+                bp_err_prefix(e, "trial %04zu", i);
+            for (size_t j = i; j-- > 0;) {
+                bp_experiment_free(x[j]);
+                x[j] = NULL;
+            }
+            return rc;
+        }
+    }
+    return BP_OK;
+}
+
 int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched_result *res,
                  bp_err *e)
 {
@@ -259,7 +290,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
     size_t n = s->n_trials;
     char *table = NULL;
     size_t table_len = 0;
-    char **param_rows = NULL;
+    char ***param_rows = NULL;
     c.x = bp_xcalloc(n, sizeof *c.x, e);
     c.rows = bp_xcalloc(n, sizeof *c.rows, e);
     c.todo = bp_xcalloc(n, 1, e);
@@ -275,34 +306,9 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
         goto out;
     }
     /* everything that can be checked is checked before anything runs */
-    uint64_t base_seed = s->trials[0].seed - s->trials[0].repeat;
+    if ((rc = bp_sched_prepare(s, reg, c.x, e)))
+        goto out;
     for (size_t i = 0; i < n; i++) {
-        const bp_experiment *share = NULL;
-        for (size_t j = 0; j < i && !share; j++)
-            if (c.x[j]->owns_data)
-                share = c.x[j];
-        for (size_t j = 0; j < i; j++)
-            if (c.x[j]->owns_data && share)
-                ; /* the first owner is tried below by key */
-        bp_experiment *x = NULL;
-        /* look for an owner with the same data key */
-        for (size_t j = 0; j < i; j++) {
-            if (!c.x[j]->owns_data)
-                continue;
-            share = c.x[j];
-            if ((rc = bp_experiment_prepare_shared(s->trials[i].cfg, reg, share, base_seed, &x, e)))
-                goto out;
-            if (!x->owns_data)
-                break;
-            bp_experiment_free(x); /* loaded its own copy: try the next owner */
-            x = NULL;
-        }
-        if (!x && (rc = bp_experiment_prepare_shared(s->trials[i].cfg, reg, NULL, base_seed, &x, e))) {
-            if (n > 1)
-                bp_err_prefix(e, "trial %04zu", i);
-            goto out;
-        }
-        c.x[i] = x;
         pending_row(&c.rows[i], &s->trials[i]);
         param_rows[i] = s->trials[i].values;
     }
@@ -318,7 +324,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
     bp_sweep_print(tf, s);
     fclose(tf);
     int resumed = 0;
-    if (!(c.run = bp_run_open(o->run_dir, s->hash, table, o->force, &resumed, e))) {
+    if (!(c.run = bp_run_open(o->run_dir, s->hash, table, c.resolved0, o->force, &resumed, e))) {
         rc = e->code;
         goto out;
     }

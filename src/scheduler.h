@@ -1,4 +1,4 @@
-/* sched.h - run the trials of a sweep: concurrency, progress, failures, resume.
+/* scheduler.h - run the trials of a sweep: concurrency, progress, failures, resume.
  *
  * Trials run on `jobs` worker threads at once, each trial's kernels on threads/jobs threads.
  * By default (jobs = 0) bprun chooses: small models (where one trial's kernels cannot use
@@ -12,14 +12,15 @@
  * into an existing run folder resumes it (finished trials kept; unfinished ones rerun from the
  * start); a changed config is refused.
  */
-#ifndef BP_SCHED_H
-#define BP_SCHED_H
+#ifndef BP_SCHEDULER_H
+#define BP_SCHEDULER_H
 
 #include <signal.h>
 
 #include "err.h"
 #include "plugin.h"
 #include "sweep.h"
+#include "trial.h"
 
 typedef struct bp_sched_opts {
     const char *run_dir;          /* the run folder */
@@ -36,6 +37,11 @@ typedef struct bp_sched_result {
     size_t n_trials, completed, failed, skipped, resumed;  /* failed: diverged or failed */
     int interrupted;
 } bp_sched_result;
+
+/* Prepare every trial's experiment (x has s->n_trials slots): plugins bound (hyperparameters
+ * checked), datasets loaded once and shared by the trials that use the same ones. On error
+ * nothing is left allocated and the message names the trial (in a sweep). */
+int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e);
 
 /* Prepare every trial (plugins bound, data loaded once), open (or resume) the run folder, run
  * the trials and write the index. Config/plugin/data errors come back before anything runs. */

@@ -44,7 +44,7 @@ static int bind(bp_registry *reg, bp_pluginref *ref, int kind, const bp_loaded *
     return bp_plugin_bind(p, ref, values, e);
 }
 
-static char *data_key(const bp_config *c, uint64_t split_seed, bp_err *e)
+char *bp_experiment_data_key(const bp_config *c, uint64_t split_seed, bp_err *e)
 {
     size_t n = 64;
     const bp_dataref *r[3] = { &c->data.train, &c->data.validation, &c->data.test };
@@ -75,7 +75,7 @@ int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_expe
     x->owns_data = 1;
     size_t nl = cfg->model.n_sizes - 1;
     int rc;
-    if (!(x->data_key = data_key(cfg, split_seed, e))) {
+    if (!(x->data_key = bp_experiment_data_key(cfg, split_seed, e))) {
         rc = BP_ENOMEM;
         goto fail;
     }

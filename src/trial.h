@@ -44,6 +44,8 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
 int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_experiment *share,
                                  uint64_t split_seed, bp_experiment **out, bp_err *e);
 void bp_experiment_free(bp_experiment *x);
+/* What an experiment's datasets depend on, as a string (malloc'd): equal keys, equal data. */
+char *bp_experiment_data_key(const bp_config *c, uint64_t split_seed, bp_err *e);
 
 /* A fresh model: activations bound, parameters initialized from the config's scheme with the
  * random stream (cfg->seed, stream, BP_RNG_INIT), or loaded from init.from. Trials pass stream

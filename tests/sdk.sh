@@ -59,11 +59,11 @@ grep -q "^optimizer  signsgd  *$T/myplugins/signsgd.so\$" "$T/out" ||
 #    the starting loss; then the full run must end far lower, with XOR solved.
 cd "$T" || finish
 run_bprun 0 run signsgd.yaml -o "$T/run1" --quiet --set train.epochs=1 || finish
-loss1=$(awk '/^0000/ {print $4}' "$T/out")
+loss1=$(awk '$2 == "0000" {print $5}' "$T/out")
 run_bprun 0 run signsgd.yaml -o "$T/run" --quiet || finish
-grep -q '^0000   completed  *300 ' "$T/out" || fail "trial not completed: $(cat "$T/out")"
-loss=$(awk '/^0000/ {print $4}' "$T/out")
-acc=$(awk '/^0000/ {print $5}' "$T/out")
+grep -q '^1  *0000  *completed  *300 ' "$T/out" || fail "trial not completed: $(cat "$T/out")"
+loss=$(awk '$2 == "0000" {print $5}' "$T/out")
+acc=$(awk '$2 == "0000" {print $6}' "$T/out")
 awk -v a="$loss1" -v b="$loss" 'BEGIN {exit !(a > 0.15 && b < 0.01 && b < a / 20)}' ||
   fail "loss did not decrease as expected: epoch 1 $loss1, epoch 300 $loss"
 [ "$acc" = "1.0000" ] || fail "accuracy $acc"

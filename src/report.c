@@ -1,0 +1,487 @@
+#include "autoconf.h"
+#include "report.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
+                                                                     "json" };
+
+typedef struct row {
+    uint32_t trial;
+    uint64_t seed;
+    char status[17];
+    int32_t epochs;
+    double loss, val_loss, acc, val_acc, best_val, secs, test_loss, test_acc;
+    char **params;    /* n_axes values */
+} row;
+
+typedef struct run {
+    size_t n, n_axes;
+    row *rows;
+    char **axes;
+    char *best_config;
+} run;
+
+static void run_free(run *r)
+{
+    for (size_t i = 0; i < r->n && r->rows; i++) {
+        for (size_t a = 0; a < r->n_axes && r->rows[i].params; a++)
+            free(r->rows[i].params[a]);
+        free(r->rows[i].params);
+    }
+    free(r->rows);
+    for (size_t a = 0; a < r->n_axes && r->axes; a++)
+        free(r->axes[a]);
+    free(r->axes);
+    free(r->best_config);
+}
+
+static char *read_str_attr(hid_t loc, const char *name)
+{
+    if (H5Aexists(loc, name) <= 0)
+        return NULL;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Tcopy(H5T_C_S1);
+    char *v = NULL, *out = NULL;
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    if (a >= 0 && H5Aread(a, t, &v) >= 0 && v) {
+        out = strdup(v);
+        hid_t sp = H5Aget_space(a);
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, &v);
+        H5Sclose(sp);
+    }
+    H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return out;
+}
+
+static int read_strings(hid_t loc, const char *name, int attr, size_t want, char ***out)
+{
+    hid_t o = attr ? H5Aopen(loc, name, H5P_DEFAULT) : H5Dopen2(loc, name, H5P_DEFAULT);
+    if (o < 0)
+        return -1;
+    hid_t sp = attr ? H5Aget_space(o) : H5Dget_space(o);
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    int rc = -1;
+    if (np >= 0 && (size_t)np == want) {
+        char **v = calloc(want ? want : 1, sizeof *v);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        if (v && (attr ? H5Aread(o, t, v) : H5Dread(o, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v)) >= 0) {
+            *out = calloc(want ? want : 1, sizeof **out);
+            for (size_t i = 0; *out && i < want; i++)
+                (*out)[i] = strdup(v[i] ? v[i] : "");
+            H5Dvlen_reclaim(t, sp, H5P_DEFAULT, v);
+            rc = *out ? 0 : -1;
+        }
+        H5Tclose(t);
+        free(v);
+    }
+    H5Sclose(sp);
+    if (attr)
+        H5Aclose(o);
+    else
+        H5Dclose(o);
+    return rc;
+}
+
+static int load(const char *dir, run *r, bp_err *e)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/index.h5", dir) >= sizeof path)
+        return bp_err_set(e, BP_EUSAGE, "%s: path too long", dir);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return bp_err_set(e, BP_EDATA, "%s: no run index here (is it a bprun run folder?)", path);
+    int rc = 0;
+    hid_t d = H5Dopen2(f, "summary", H5P_DEFAULT);
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, 17);
+    H5Tset_strpad(st, H5T_STR_NULLTERM);
+    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(row));
+    H5Tinsert(mt, "trial", offsetof(row, trial), H5T_NATIVE_UINT32);
+    H5Tinsert(mt, "seed", offsetof(row, seed), H5T_NATIVE_UINT64);
+    H5Tinsert(mt, "status", offsetof(row, status), st);
+    H5Tinsert(mt, "epochs", offsetof(row, epochs), H5T_NATIVE_INT32);
+    H5Tinsert(mt, "final_loss", offsetof(row, loss), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "final_val_loss", offsetof(row, val_loss), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "final_accuracy", offsetof(row, acc), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "final_val_accuracy", offsetof(row, val_acc), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "best_val_loss", offsetof(row, best_val), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "wall_seconds", offsetof(row, secs), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "final_test_loss", offsetof(row, test_loss), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "final_test_accuracy", offsetof(row, test_acc), H5T_NATIVE_DOUBLE);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (n < 0) {
+        rc = bp_err_set(e, BP_EDATA, "%s: no /summary table", path);
+        goto out;
+    }
+    r->n = (size_t)n;
+    if (!(r->rows = calloc(r->n ? r->n : 1, sizeof *r->rows))) {
+        rc = bp_err_set(e, BP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (r->n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->rows) < 0) {
+        rc = bp_err_set(e, BP_EDATA, "%s: cannot read /summary", path);
+        goto out;
+    }
+    if (H5Aexists(f, "axes") > 0) {
+        hid_t a = H5Aopen(f, "axes", H5P_DEFAULT), asp = H5Aget_space(a);
+        hssize_t na = H5Sget_simple_extent_npoints(asp);
+        H5Sclose(asp);
+        H5Aclose(a);
+        if (na > 0 && read_strings(f, "axes", 1, (size_t)na, &r->axes) == 0) {
+            r->n_axes = (size_t)na;
+            char **flat = NULL;
+            if (H5Lexists(f, "params", H5P_DEFAULT) > 0 &&
+                read_strings(f, "params", 0, r->n * r->n_axes, &flat) == 0) {
+                for (size_t i = 0; i < r->n; i++) {
+                    r->rows[i].params = calloc(r->n_axes, sizeof(char *));
+                    for (size_t j = 0; r->rows[i].params && j < r->n_axes; j++)
+                        r->rows[i].params[j] = flat[i * r->n_axes + j];
+                }
+                free(flat);
+            } else {
+                r->n_axes = 0;
+            }
+        }
+    }
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Tclose(mt);
+    H5Tclose(st);
+    H5Fclose(f);
+    return rc;
+}
+
+static int rank_class(const row *r)
+{
+    if (!strcmp(r->status, "completed"))
+        return 0;
+    if (!strcmp(r->status, "diverged") || !strcmp(r->status, "failed"))
+        return 1;
+    return 2;
+}
+
+static double score(const row *r)
+{
+    return !isnan(r->val_loss) ? r->val_loss : r->loss;
+}
+
+static int by_rank(const void *pa, const void *pb)
+{
+    const row *a = pa, *b = pb;
+    int ca = rank_class(a), cb = rank_class(b);
+    if (ca != cb)
+        return ca - cb;
+    double sa = score(a), sb = score(b);
+    if (ca == 0 && !isnan(sa) && !isnan(sb) && sa != sb)
+        return sa < sb ? -1 : 1;
+    return a->trial < b->trial ? -1 : a->trial > b->trial;
+}
+
+static const char *num(double v, char *buf, size_t n, int json)
+{
+    if (isnan(v))
+        snprintf(buf, n, json ? "null" : "-");
+    else if (isinf(v))
+        snprintf(buf, n, json ? "null" : (v > 0 ? "inf" : "-inf"));
+    else
+        snprintf(buf, n, "%.6g", v);
+    return buf;
+}
+
+/* fixed decimals for accuracies and seconds in the text tables */
+static const char *fixed(double v, int decimals, char *buf, size_t n)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.*f", decimals, v);
+    return buf;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_str(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* one group = trials with equal swept values (the repeats of one point) */
+typedef struct group {
+    size_t first;     /* index into rows sorted by trial id */
+    size_t n, ok;
+    double mean, sd, min, max;
+} group;
+
+static int same_point(const run *r, const row *a, const row *b)
+{
+    for (size_t j = 0; j < r->n_axes; j++)
+        if (strcmp(a->params[j], b->params[j]))
+            return 0;
+    return 1;
+}
+
+static void print_best(FILE *f, const char *dir, const row *best, const run *r, bp_report_format fmt)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, best->trial);
+    hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char *cfg = tf >= 0 ? read_str_attr(tf, "resolved_config") : NULL;
+    if (tf >= 0)
+        H5Fclose(tf);
+    if (fmt == BP_REPORT_MARKDOWN)
+        fprintf(f, "\n**Best setting** (trial %04u):\n\n```yaml\n", best->trial);
+    else
+        fprintf(f, "\nbest setting (trial %04u), ready to rerun:\n", best->trial);
+    (void)r;
+    if (cfg)
+        fputs(cfg, f);
+    else
+        fprintf(f, "# (the trial file %s could not be read)\n", path);
+    if (fmt == BP_REPORT_MARKDOWN)
+        fputs("```\n", f);
+    free(cfg);
+}
+
+int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
+{
+    run r = { 0 };
+    int rc = load(dir, &r, e);
+    if (rc) {
+        run_free(&r);
+        return rc;
+    }
+    row *ranked = malloc((r.n ? r.n : 1) * sizeof *ranked);
+    group *g = calloc(r.n ? r.n : 1, sizeof *g);
+    if (!ranked || !g) {
+        free(ranked);
+        free(g);
+        run_free(&r);
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    }
+    memcpy(ranked, r.rows, r.n * sizeof *ranked);
+    qsort(ranked, r.n, sizeof *ranked, by_rank);
+    size_t shown = o->top > 0 && (size_t)o->top < r.n ? (size_t)o->top : r.n;
+    size_t done = 0, ok = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        done += rank_class(&r.rows[i]) < 2;
+        ok += rank_class(&r.rows[i]) == 0;
+    }
+    /* groups over repeats, in trial order */
+    size_t ng = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        size_t k = 0;
+        while (k < ng && !(r.n_axes ? same_point(&r, &r.rows[g[k].first], &r.rows[i]) : 1))
+            k++;
+        if (k == ng)
+            g[ng++].first = i;
+        group *q = &g[k];
+        q->n++;
+        if (rank_class(&r.rows[i]) != 0)
+            continue;
+        double s = score(&r.rows[i]);
+        q->ok++;
+        double d = s - q->mean;
+        q->mean += d / (double)q->ok;
+        q->sd += d * (s - q->mean);
+        q->min = q->ok == 1 || s < q->min ? s : q->min;
+        q->max = q->ok == 1 || s > q->max ? s : q->max;
+    }
+    for (size_t k = 0; k < ng; k++)
+        g[k].sd = g[k].ok > 1 ? sqrt(g[k].sd / (double)(g[k].ok - 1)) : (g[k].ok ? 0.0 : NAN);
+    char b[8][40];
+    const char *metric = "final val_loss (or loss without validation data)";
+    if (o->format == BP_REPORT_JSON) {
+        fprintf(f, "{\"run\": ");
+        json_str(f, dir);
+        fprintf(f, ", \"trials\": %zu, \"finished\": %zu, \"completed\": %zu, \"axes\": [", r.n, done, ok);
+        for (size_t j = 0; j < r.n_axes; j++) {
+            fputs(j ? ", " : "", f);
+            json_str(f, r.axes[j]);
+        }
+        fputs("],\n \"ranked\": [\n", f);
+        for (size_t i = 0; i < shown; i++) {
+            const row *x = &ranked[i];
+            fprintf(f, "  {\"rank\": %zu, \"trial\": %u, \"seed\": %llu, \"status\": ", i + 1, x->trial,
+                    (unsigned long long)x->seed);
+            json_str(f, x->status);
+            fputs(", \"params\": {", f);
+            for (size_t j = 0; j < r.n_axes; j++) {
+                fputs(j ? ", " : "", f);
+                json_str(f, r.axes[j]);
+                fputs(": ", f);
+                json_str(f, x->params[j]);
+            }
+            fprintf(f, "}, \"epochs\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
+                    "\"val_accuracy\": %s, \"best_val_loss\": %s, \"test_accuracy\": %s, "
+                    "\"seconds\": %s}%s\n", x->epochs, num(x->loss, b[0], 40, 1),
+                    num(x->acc, b[1], 40, 1), num(x->val_loss, b[2], 40, 1),
+                    num(x->val_acc, b[3], 40, 1), num(x->best_val, b[4], 40, 1),
+                    num(x->test_acc, b[5], 40, 1), num(x->secs, b[6], 40, 1),
+                    i + 1 < shown ? "," : "");
+        }
+        fputs(" ],\n \"groups\": [\n", f);
+        for (size_t k = 0; k < ng; k++) {
+            const row *x = &r.rows[g[k].first];
+            fputs("  {\"params\": {", f);
+            for (size_t j = 0; j < r.n_axes; j++) {
+                fputs(j ? ", " : "", f);
+                json_str(f, r.axes[j]);
+                fputs(": ", f);
+                json_str(f, x->params[j]);
+            }
+            fprintf(f, "}, \"trials\": %zu, \"completed\": %zu, \"mean\": %s, \"std\": %s, "
+                    "\"min\": %s, \"max\": %s}%s\n", g[k].n, g[k].ok, num(g[k].mean, b[0], 40, 1),
+                    num(g[k].sd, b[1], 40, 1), num(g[k].ok ? g[k].min : NAN, b[2], 40, 1),
+                    num(g[k].ok ? g[k].max : NAN, b[3], 40, 1), k + 1 < ng ? "," : "");
+        }
+        fprintf(f, " ]}\n");
+    } else if (o->format == BP_REPORT_CSV) {
+        fputs("rank,trial,seed", f);
+        for (size_t j = 0; j < r.n_axes; j++) {
+            fputc(',', f);
+            csv_str(f, r.axes[j]);
+        }
+        fputs(",status,epochs,loss,accuracy,val_loss,val_accuracy,best_val_loss,test_accuracy,seconds\n", f);
+        for (size_t i = 0; i < shown; i++) {
+            const row *x = &ranked[i];
+            fprintf(f, "%zu,%u,%llu", i + 1, x->trial, (unsigned long long)x->seed);
+            for (size_t j = 0; j < r.n_axes; j++) {
+                fputc(',', f);
+                csv_str(f, x->params[j]);
+            }
+            fprintf(f, ",%s,%d,%s,%s,%s,%s,%s,%s,%s\n", x->status, x->epochs,
+                    num(x->loss, b[0], 40, 0), num(x->acc, b[1], 40, 0), num(x->val_loss, b[2], 40, 0),
+                    num(x->val_acc, b[3], 40, 0), num(x->best_val, b[4], 40, 0),
+                    num(x->test_acc, b[5], 40, 0), num(x->secs, b[6], 40, 0));
+        }
+    } else {
+        int md = o->format == BP_REPORT_MARKDOWN;
+        fprintf(f, "%s%s: %zu trials, %zu finished, %zu completed; ranked by %s\n\n",
+                md ? "**Run** " : "run ", dir, r.n, done, ok, metric);
+        /* widths */
+        size_t w[16] = { 0 };
+        for (size_t j = 0; j < r.n_axes && j < 16; j++) {
+            w[j] = strlen(r.axes[j]);
+            for (size_t i = 0; i < shown; i++)
+                if (strlen(ranked[i].params[j]) > w[j])
+                    w[j] = strlen(ranked[i].params[j]);
+        }
+        const char *sep = md ? " | " : "  ";
+        if (md)
+            fputs("| ", f);
+        fprintf(f, "%-4s%s%-5s", "rank", sep, "trial");
+        for (size_t j = 0; j < r.n_axes && j < 16; j++)
+            fprintf(f, "%s%-*s", sep, (int)w[j], r.axes[j]);
+        fprintf(f, "%s%-11s%s%6s%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep, "status", sep,
+                "epochs", sep, "loss", sep, "acc", sep, "val_loss", sep, "val_acc", sep,
+                "test_acc", sep, "seconds", md ? " |" : "");
+        if (md) {
+            fputs("|---|---|", f);
+            for (size_t j = 0; j < r.n_axes && j < 16; j++)
+                fputs("---|", f);
+            fputs("---|---:|---:|---:|---:|---:|---:|---:|\n", f);
+        }
+        for (size_t i = 0; i < shown; i++) {
+            const row *x = &ranked[i];
+            if (md)
+                fputs("| ", f);
+            fprintf(f, "%-4zu%s%04u ", i + 1, sep, x->trial);
+            for (size_t j = 0; j < r.n_axes && j < 16; j++)
+                fprintf(f, "%s%-*s", sep, (int)w[j], x->params[j]);
+            fprintf(f, "%s%-11s%s%6d%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep, x->status,
+                    sep, x->epochs, sep,
+                    isnan(x->loss) && x->epochs > 0 ? "nan" : num(x->loss, b[0], 40, 0), sep,
+                    fixed(x->acc, 4, b[1], 40),
+                    sep, num(x->val_loss, b[2], 40, 0), sep, fixed(x->val_acc, 4, b[3], 40), sep,
+                    fixed(x->test_acc, 4, b[4], 40), sep, fixed(x->secs, 2, b[5], 40), md ? " |" : "");
+        }
+        size_t notes = 0;
+        for (size_t i = 0; i < r.n && notes < 20; i++) {
+            const row *x = &r.rows[i];
+            if (rank_class(x) != 1 && strcmp(x->status, "interrupted"))
+                continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial);
+            hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+            char *msg = tf >= 0 ? read_str_attr(tf, "message") : NULL;
+            if (tf >= 0)
+                H5Fclose(tf);
+            if (msg && *msg) {
+                fprintf(f, "%snote: trial %04u %s: %s\n", notes ? "" : "\n", x->trial, x->status, msg);
+                notes++;
+            }
+            free(msg);
+        }
+        if (r.n_axes && ng < r.n) {
+            fprintf(f, "\n%sper point over its repeats (%s):\n\n", md ? "**Summary** " : "summary ",
+                    metric);
+            if (md)
+                fputs("| ", f);
+            for (size_t j = 0; j < r.n_axes && j < 16; j++)
+                fprintf(f, "%s%-*s", j ? sep : "", (int)w[j], r.axes[j]);
+            fprintf(f, "%s%5s%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s%s\n", sep, "runs", sep, "success",
+                    sep, "mean", sep, "std", sep, "min", sep, "max", md ? " |" : "");
+            if (md) {
+                fputs("|", f);
+                for (size_t j = 0; j < r.n_axes && j < 16; j++)
+                    fputs("---|", f);
+                fputs("---:|---:|---:|---:|---:|---:|\n", f);
+            }
+            for (size_t k = 0; k < ng; k++) {
+                const row *x = &r.rows[g[k].first];
+                if (md)
+                    fputs("| ", f);
+                for (size_t j = 0; j < r.n_axes && j < 16; j++)
+                    fprintf(f, "%s%-*s", j ? sep : "", (int)w[j], x->params[j]);
+                char rate[16];
+                snprintf(rate, sizeof rate, "%.0f%%", 100.0 * (double)g[k].ok / (double)g[k].n);
+                fprintf(f, "%s%5zu%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s%s\n", sep, g[k].n, sep, rate,
+                        sep, num(g[k].ok ? g[k].mean : NAN, b[0], 40, 0), sep,
+                        num(g[k].sd, b[1], 40, 0), sep, num(g[k].ok ? g[k].min : NAN, b[2], 40, 0),
+                        sep, num(g[k].ok ? g[k].max : NAN, b[3], 40, 0), md ? " |" : "");
+            }
+        }
+        if (ok && (r.n_axes || r.n > 1))
+            print_best(f, dir, &ranked[0], &r, o->format);
+    }
+    free(ranked);
+    free(g);
+    run_free(&r);
+    return 0;
+}
