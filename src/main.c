@@ -15,6 +15,7 @@
 #include "data.h"
 #include "err.h"
 #include "plugin.h"
+#include "resume.h"
 #include "runlog.h"
 #include "trial.h"
 
@@ -50,11 +51,20 @@ static const char usage_main[] =
 
 static const char usage_run[] =
     "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--threads N] [--quiet]\n"
-    "                 [--force] [--plugin-path DIR]...\n"
+    "                 [--force] [--plugin-path DIR]... [--continue FROM]\n"
     "\n"
     "Train the experiment CONFIG describes and write its run folder: index.h5 and\n"
-    "trials/NNNN.h5 (per-epoch history, final weights, optimizer state, provenance).\n"
+    "trials/NNNN.h5 (per-epoch history, final weights, optimizer and schedule state,\n"
+    "provenance).\n"
     "\n"
+    "  -c, --continue FROM    continue a completed or interrupted trial: FROM is a trial\n"
+    "                         file, a run folder (its trial 0000) or RUN#ID. The new run\n"
+    "                         starts from FROM's weights, optimizer and schedule state,\n"
+    "                         copies its per-epoch history, and trains the epochs after\n"
+    "                         FROM's up to train.epochs (raise it with --set\n"
+    "                         train.epochs=N). CONFIG must resolve to FROM's config but for\n"
+    "                         train.epochs; the result is bit-identical to one long run.\n"
+    "                         The new run needs its own folder (-o DIR).\n"
     "  -o, --output DIR       run folder (default: OUTPUT/EXPERIMENT from the config,\n"
     "                         i.e. runs/<experiment>)\n"
     "  -s, --set K=V          override a config value; K is a key path such as\n"
@@ -124,6 +134,7 @@ static const char usage_import[] =
 
 typedef struct cli {
     const char *output;
+    const char *from;        /* --continue */
     char **sets;
     size_t n_sets;
     char **plugin_dirs;
@@ -181,7 +192,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         { "output", required_argument, NULL, 'o' }, { "set", required_argument, NULL, 's' },
         { "threads", required_argument, NULL, 't' }, { "quiet", no_argument, NULL, 'q' },
         { "force", no_argument, NULL, 'f' }, { "plugin-path", required_argument, NULL, 'P' },
-        { "help", no_argument, NULL, 'h' }
+        { "help", no_argument, NULL, 'h' }, { "continue", required_argument, NULL, 'c' }
     };
     struct option opts[sizeof all / sizeof all[0] + 1];
     char shorts[32];
@@ -219,6 +230,9 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
             break;
         case 'f':
             c->force = 1;
+            break;
+        case 'c':
+            c->from = optarg;
             break;
         case 'P':
             if (push(&c->plugin_dirs, &c->n_plugin_dirs, optarg))
@@ -259,7 +273,7 @@ static void print_row(FILE *f, const bp_trial_summary *s)
 static int cmd_run(int argc, char **argv)
 {
     cli c = { 0 };
-    int i = parse_common(argc, argv, "run", usage_run, "ostqfP", &c), rc = 0;
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfPc", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
@@ -274,6 +288,7 @@ static int cmd_run(int argc, char **argv)
     bp_registry *reg = NULL;
     bp_experiment *x = NULL;
     bp_run *run = NULL;
+    bp_resume *from = NULL;
     char dir[4096];
     if (!cfg)
         goto error;
@@ -281,12 +296,16 @@ static int cmd_run(int argc, char **argv)
         goto error;
     if (bp_experiment_prepare(cfg, reg, &x, &e))
         goto error;
+    if (c.from && bp_resume_load(c.from, x, &from, &e))
+        goto error;
     if (c.output)
         snprintf(dir, sizeof dir, "%s", c.output);
     else if ((size_t)snprintf(dir, sizeof dir, "%s/%s", cfg->output, cfg->experiment) >= sizeof dir) {
         bp_err_set(&e, BP_ECONFIG, "output: path too long");
         goto error;
     }
+    if (from && bp_resume_check_output(from, dir, &e))
+        goto error;
     if (!(run = bp_run_create(dir, c.force, &e)))
         goto error;
     signal(SIGINT, on_signal);
@@ -295,8 +314,12 @@ static int cmd_run(int argc, char **argv)
     if (!c.quiet)
         fprintf(stderr, "bprun: %s: %zu training rows%s, %d thread%s, output %s\n", cfg->experiment,
                 x->train->n, x->val ? " (+ validation)" : "", threads, threads == 1 ? "" : "s", dir);
+    if (from && !c.quiet)
+        fprintf(stderr, "bprun: continuing %s (%s after %d epochs) up to epoch %d\n",
+                from->rec->where, from->rec->status, from->rec->epochs_done, cfg->train.epochs);
     bp_trial_summary sum;
-    bp_trial_opts o = { .trial = 0, .threads = threads, .quiet = c.quiet, .stop = &stop_signal };
+    bp_trial_opts o = { .trial = from ? from->rec->trial : 0, .threads = threads,
+                        .quiet = c.quiet, .stop = &stop_signal, .resume = from };
     if (bp_experiment_run_trial(x, run, &o, &sum, &e))
         goto error;
     char *resolved = bp_config_dump_string(cfg);
@@ -321,6 +344,7 @@ static int cmd_run(int argc, char **argv)
 error:
     rc = fail(&e);
 done:
+    bp_resume_free(from);
     bp_run_close(run);
     bp_experiment_free(x);
     bp_registry_free(reg);

@@ -19,6 +19,8 @@
 #include "runlog.h"
 #include "train.h"
 
+struct bp_resume;
+
 typedef struct bp_experiment {
     bp_config *cfg;            /* borrowed; plugin hyperparameters are filled in by prepare */
     bp_registry *reg;          /* borrowed */
@@ -33,7 +35,8 @@ typedef struct bp_experiment {
 
 /* Load the data, check shapes against model.layers, bind every plugin (checking
  * hyperparameters; filling defaults into cfg so dumps show them). Config, data and plugin
- * errors come back with their codes. */
+ * errors come back with their codes; a non-constant train.schedule with an optimizer that has
+ * no "lr" hyperparameter is a config error at train.schedule. */
 int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out, bp_err *e);
 void bp_experiment_free(bp_experiment *x);
 
@@ -46,6 +49,8 @@ typedef struct bp_trial_opts {
     int threads;
     int quiet;                     /* no per-epoch lines on stderr */
     volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM handlers */
+    const struct bp_resume *resume; /* MAY be NULL; else continue that trial (resume.h): its
+                                     * rows are copied first, and trial SHOULD be its id */
 } bp_trial_opts;
 
 /* Train one trial into run r and fill its summary row (status strings are static).
