@@ -64,7 +64,7 @@ static const char usage_run[] =
     "                         FROM's up to train.epochs (raise it with --set\n"
     "                         train.epochs=N). CONFIG must resolve to FROM's config but for\n"
     "                         train.epochs; the result is bit-identical to one long run.\n"
-    "                         The new run needs its own folder (-o DIR).\n"
+    "                         FROM's own run folder is refused as the output folder.\n"
     "  -o, --output DIR       run folder (default: OUTPUT/EXPERIMENT from the config,\n"
     "                         i.e. runs/<experiment>)\n"
     "  -s, --set K=V          override a config value; K is a key path such as\n"

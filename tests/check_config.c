@@ -134,6 +134,12 @@ START_TEST(test_full)
     ck_assert_str_eq(c->train.optimizer.hp[1].name, "beta1");
     ck_assert_str_eq(c->train.optimizer.hp[2].name, "amsgrad");
     ck_assert(c->train.optimizer.hp[2].value == 1);
+    ck_assert_int_eq(c->train.schedule.kind, BP_SCHED_PLATEAU);
+    ck_assert_int_eq(c->train.schedule.patience, 5);
+    ck_assert(c->train.schedule.factor == 0.5);
+    ck_assert_uint_eq(c->train.schedule_mark.line, 20);
+    ck_assert_int_eq(c->train.clip, BP_CLIP_NORM);
+    ck_assert(c->train.clip_max == 5);
     ck_assert_str_eq(c->output, "results");
     bp_config_free(c);
 }
