@@ -93,7 +93,7 @@ int bp_resume_compare_configs(const char *here, const char *there, const char *h
         return bp_err_set(e, BP_ECONFIG, "%s: %s differs from the config of %s: %s here, %s there "
                           "(only train.epochs may change when continuing)", here_name, key,
                           there_name, shown(va, la, ha, va_buf, sizeof va_buf),
-                          shown(vb, lb, hb && same_key, vb_buf, sizeof vb_buf));
+                          shown(vb, lb, hb && (!ha || same_key), vb_buf, sizeof vb_buf));
     }
 }
 
