@@ -101,9 +101,12 @@ train:
   schedule: {name: plateau, patience: 5, factor: 0.5}
   clip: {norm: 1}
 YAML
-"$BPRUN" run "$T/big.yaml" -o "$T/big-int" --threads 1 >"$T/int.out" 2>"$T/int.err" &
+: >"$T/int.err"   # exists before the loop reads it (the child creates it only after the fork)
+"$BPRUN" run "$T/big.yaml" -o "$T/big-int" --threads 1 >"$T/int.out" 2>>"$T/int.err" &
 pid=$!
 tries=0
+# wait until training runs (bprun's handler is installed by then: a background job of a
+# non-interactive shell starts with SIGINT ignored)
 while [ "$(grep -c ' epoch ' "$T/int.err")" -lt 10 ] && [ $tries -lt 600 ]; do
   sleep 0.05
   tries=$((tries + 1))
