@@ -916,16 +916,16 @@ static int sk_warmup_start(vctx *v, const bp_node *n, const char *key, const bp_
 }
 static int sk_metric(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
-    int x, rc = get_enum(v, n, key, bp_sched_metric_names, BP_METRIC_COUNT, &x);
+    int x, rc = get_enum(v, n, key, bp_lr_metric_names, BP_METRIC_COUNT, &x);
     if (rc == 0)
-        SP->metric = (bp_sched_metric)x;
+        SP->metric = (bp_lr_metric)x;
     return rc;
 }
 static int sk_mode(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
-    int x, rc = get_enum(v, n, key, bp_sched_mode_names, BP_MODE_COUNT, &x);
+    int x, rc = get_enum(v, n, key, bp_lr_mode_names, BP_MODE_COUNT, &x);
     if (rc == 0)
-        SP->mode = (bp_sched_mode)x;
+        SP->mode = (bp_lr_mode)x;
     return rc;
 }
 static int sk_factor(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
@@ -988,7 +988,7 @@ static const vkey sched_plateau_keys[] = {
 static const struct {
     const vkey *keys;
     size_t n;
-} sched_tables[BP_SCHED_COUNT] = {
+} sched_tables[BP_LR_COUNT] = {
     { sched_constant_keys, N_OF(sched_constant_keys) },
     { sched_step_keys, N_OF(sched_step_keys) },
     { sched_exponential_keys, N_OF(sched_exponential_keys) },
@@ -1013,11 +1013,11 @@ static int train_schedule(vctx *v, const bp_node *n, const char *key, const bp_m
         if (is_null(name))
             return verr(v, &name->mark, nkey, "missing value (expected a schedule name)");
     }
-    if ((rc = get_enum(v, name, n == name ? key : nkey, bp_sched_names, BP_SCHED_COUNT, &kind)) < 0)
+    if ((rc = get_enum(v, name, n == name ? key : nkey, bp_lr_names, BP_LR_COUNT, &kind)) < 0)
         return rc;
-    bp_schedule_params *p = &v->c->train.schedule;
-    bp_schedule_defaults(p, (bp_sched_kind)kind);
-    if (kind == BP_SCHED_COSINE)
+    bp_lr_params *p = &v->c->train.schedule;
+    bp_lr_defaults(p, (bp_lr_kind)kind);
+    if (kind == BP_LR_COSINE)
         p->t_max = 0; /* default: train.epochs, filled in by train_finish */
     v->schedule = n;
     free(v->c->train.schedule_mark.src);
@@ -1028,8 +1028,8 @@ static int train_schedule(vctx *v, const bp_node *n, const char *key, const bp_m
     for (size_t i = 1; i < sched_tables[kind].n; i++)
         if (sched_tables[kind].keys[i].required)
             return verr(v, &n->mark, key, "schedule %s needs %s: write {name: %s, %s: ...}",
-                        bp_sched_names[kind], sched_tables[kind].keys[i].name,
-                        bp_sched_names[kind], sched_tables[kind].keys[i].name);
+                        bp_lr_names[kind], sched_tables[kind].keys[i].name,
+                        bp_lr_names[kind], sched_tables[kind].keys[i].name);
     return 0;
 }
 
@@ -1080,9 +1080,9 @@ static int train_finish(vctx *v)
 {
     char key[KEY_MAX];
     bp_config *c = v->c;
-    bp_schedule_params *p = &c->train.schedule;
+    bp_lr_params *p = &c->train.schedule;
     const bp_node *n = v->schedule;
-    if (p->kind == BP_SCHED_COSINE) {
+    if (p->kind == BP_LR_COSINE) {
         if (p->t_max == 0)
             p->t_max = c->train.epochs;
         if (p->warmup_epochs >= p->t_max) {
@@ -1092,7 +1092,7 @@ static int train_finish(vctx *v)
                         "%d, t_max %d)", p->warmup_epochs, p->t_max);
         }
     }
-    if (p->kind == BP_SCHED_PLATEAU && p->metric == BP_METRIC_VAL_LOSS &&
+    if (p->kind == BP_LR_PLATEAU && p->metric == BP_METRIC_VAL_LOSS &&
         !c->data.validation.ref && c->data.val_fraction == 0) {
         size_t i = n->kind == BP_NODE_MAP ? find_key(n, "metric") : (size_t)-1;
         const bp_mark *m = i != (size_t)-1 && !is_null(n->items[i]) ? &n->items[i]->mark : &n->mark;
@@ -1202,7 +1202,7 @@ bp_config *bp_config_from_node(bp_node *root, const char *path, bp_err *e)
     c->model.init.gain = 1;
     c->train.batch_size = 32;
     c->train.shuffle = 1;
-    bp_schedule_defaults(&c->train.schedule, BP_SCHED_CONSTANT);
+    bp_lr_defaults(&c->train.schedule, BP_LR_CONSTANT);
     vctx v = { .c = c, .e = e, .path = path };
     int rc = 0;
     if (path && !(c->path = bp_xstrdup(path, e)))
@@ -1344,7 +1344,10 @@ static void dump_plugin(FILE *f, const bp_pluginref *r)
         fputs(", ", f);
         bp_yaml_write_string(f, r->hp[i].name, 1);
         fputs(": ", f);
-        dump_num(f, r->hp[i].value);
+        if (r->hp[i].boolean)
+            fputs(r->hp[i].value != 0 ? "true" : "false", f);
+        else
+            dump_num(f, r->hp[i].value);
     }
     fputs("}", f);
 }
@@ -1375,26 +1378,26 @@ static void dump_kv(FILE *f, const char *k, double x)
     dump_num(f, x);
 }
 
-static void dump_schedule(FILE *f, const bp_schedule_params *p)
+static void dump_schedule(FILE *f, const bp_lr_params *p)
 {
-    fprintf(f, "{name: %s", bp_sched_names[p->kind]);
+    fprintf(f, "{name: %s", bp_lr_names[p->kind]);
     switch (p->kind) {
-    case BP_SCHED_STEP:
+    case BP_LR_STEP:
         fprintf(f, ", step_size: %d", p->step_size);
         dump_kv(f, "gamma", p->gamma);
         break;
-    case BP_SCHED_EXPONENTIAL:
+    case BP_LR_EXPONENTIAL:
         dump_kv(f, "gamma", p->gamma);
         break;
-    case BP_SCHED_COSINE:
+    case BP_LR_COSINE:
         fprintf(f, ", t_max: %d", p->t_max);
         dump_kv(f, "eta_min", p->eta_min);
         fprintf(f, ", warmup_epochs: %d", p->warmup_epochs);
         dump_kv(f, "warmup_start", p->warmup_start);
         break;
-    case BP_SCHED_PLATEAU:
-        fprintf(f, ", metric: %s, mode: %s", bp_sched_metric_names[p->metric],
-                bp_sched_mode_names[p->mode]);
+    case BP_LR_PLATEAU:
+        fprintf(f, ", metric: %s, mode: %s", bp_lr_metric_names[p->metric],
+                bp_lr_mode_names[p->mode]);
         dump_kv(f, "factor", p->factor);
         fprintf(f, ", patience: %d", p->patience);
         dump_kv(f, "threshold", p->threshold);

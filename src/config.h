@@ -94,6 +94,8 @@ typedef struct bp_hpval {
     char *name;
     double value;
     bp_mark mark;      /* where it was given; src NULL when filled from the default */
+    int boolean;       /* declared BP_HP_BOOL by the plugin (set by bp_plugin_bind): dumped
+                        * as true/false */
 } bp_hpval;
 
 /* A plugin named in the config with its hyperparameters: "sgd" or {name: sgd, lr: 0.1}. */
@@ -157,7 +159,7 @@ typedef struct bp_config {
         int shuffle;
         bp_pluginref optimizer;
         /* Added with the training helpers (docs/CONFIG.md, train.schedule and train.clip). */
-        bp_schedule_params schedule; /* kind BP_SCHED_CONSTANT when not given; cosine's t_max
+        bp_lr_params schedule; /* kind BP_LR_CONSTANT when not given; cosine's t_max
                                       * defaults to epochs */
         bp_mark schedule_mark;       /* where train.schedule was given (src NULL: default) */
         bp_clip_kind clip;           /* BP_CLIP_NONE when not given */

@@ -1021,7 +1021,7 @@ static int prepare_group(hid_t f, const char *group, const char *glabel, int ove
     }
     free(p);
     if (exists && !overwrite)
-        return bp_err_set(e, BP_EEXIST, "%s: already exists", glabel);
+        return bp_err_set(e, BP_EEXIST, "%s: group exists; use --force to replace it", glabel);
     if (exists && H5Ldelete(f, group, H5P_DEFAULT) < 0)
         return bp_err_set(e, BP_EIO, "%s: cannot delete%s", glabel, h5_why_now(&why));
     return 0;

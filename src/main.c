@@ -255,18 +255,31 @@ static int default_threads(int requested)
     return requested > 0 ? requested : omp_get_max_threads();
 }
 
+/* a loss for the table: 6 significant digits, "nan"/"inf" spelled plainly */
+static const char *fmt_loss(double v, char *buf, size_t n)
+{
+    if (isnan(v))
+        snprintf(buf, n, "nan");
+    else
+        snprintf(buf, n, "%.6g", v);
+    return buf;
+}
+
 static void print_row(FILE *f, const bp_trial_summary *s)
 {
-    fprintf(f, "%04u   %-11s %6d  %-10.6g %-8.4f", s->trial, s->status, s->epochs, s->final_loss,
-            s->final_accuracy);
+    char b[3][32];
+    fprintf(f, "%04u   %-11s %6d  %-11s %-8.4f", s->trial, s->status, s->epochs,
+            fmt_loss(s->final_loss, b[0], sizeof b[0]), s->final_accuracy);
     if (!isnan(s->final_val_loss))
-        fprintf(f, "  %-10.6g %-8.4f", s->final_val_loss, s->final_val_accuracy);
+        fprintf(f, "  %-11s %-8.4f", fmt_loss(s->final_val_loss, b[1], sizeof b[1]),
+                s->final_val_accuracy);
     else
-        fprintf(f, "  %-10s %-8s", "-", "-");
+        fprintf(f, "  %-11s %-8s", "-", "-");
     if (!isnan(s->final_test_loss))
-        fprintf(f, "  %-10.6g %-8.4f", s->final_test_loss, s->final_test_accuracy);
+        fprintf(f, "  %-11s %-8.4f", fmt_loss(s->final_test_loss, b[2], sizeof b[2]),
+                s->final_test_accuracy);
     else
-        fprintf(f, "  %-10s %-8s", "-", "-");
+        fprintf(f, "  %-11s %-8s", "-", "-");
     fprintf(f, "  %.2f\n", s->wall_seconds);
 }
 
@@ -331,7 +344,7 @@ static int cmd_run(int argc, char **argv)
     free(resolved);
     if (rc)
         goto error;
-    printf("trial  status      epochs  loss       acc       val_loss   val_acc   test_loss  test_acc  seconds\n");
+    printf("trial  status      epochs  loss        acc       val_loss    val_acc   test_loss   test_acc  seconds\n");
     print_row(stdout, &sum);
     if (sum.message[0])
         printf("note: trial %04u: %s\n", sum.trial, sum.message);

@@ -771,6 +771,16 @@ int bp_plugin_bind(const bp_loaded *p, bp_pluginref *ref, double *values, bp_err
             given[j] = 1;
         }
     }
+    /* canonical order: the plugin's declaration order, so dumps of equal configs are equal */
+    for (uint32_t j = 0; j < n; j++)
+        for (size_t i = j; i < ref->n_hp; i++)
+            if (ref->hp[i].name && !strcmp(ref->hp[i].name, hp[j].name)) {
+                bp_hpval t = ref->hp[j];
+                ref->hp[j] = ref->hp[i];
+                ref->hp[i] = t;
+                ref->hp[j].boolean = (hp[j].flags & BP_HP_BOOL) != 0;
+                break;
+            }
     if (values && n)
         memcpy(values, vals, n * sizeof *values);
     return 0;

@@ -124,8 +124,8 @@ static int check_state(const bp_resume *r, const bp_experiment *x, bp_err *e)
         return bp_err_set(e, BP_EDATA, "%s: the saved optimizer state has %zu values per "
                           "parameter, %s keeps %u", from, s->opt_n_state, x->opt->desc->name,
                           opt->n_state);
-    const char *want = bp_sched_names[c->train.schedule.kind];
-    if (!s->sched_name && c->train.schedule.kind != BP_SCHED_CONSTANT)
+    const char *want = bp_lr_names[c->train.schedule.kind];
+    if (!s->sched_name && c->train.schedule.kind != BP_LR_CONSTANT)
         return bp_err_set(e, BP_EDATA, "%s: no schedule state saved (/model/schedule missing), "
                           "but the config has schedule %s", from, want);
     if (s->sched_name && strcmp(s->sched_name, want))
@@ -219,14 +219,14 @@ int bp_resume_apply(const bp_resume *r, const bp_experiment *x, bp_model *m, bp_
     int li = lr_index(opt);
     double base = li >= 0 ? t->hp[li] : NAN;
     if (s->sched_name) {
-        if (bp_sched_restore(&t->sched, t->schedule, base, (const char *const *)s->sched_names,
+        if (bp_lr_restore(&t->sched, t->schedule, base, (const char *const *)s->sched_names,
                              s->sched_state, s->n_sched, e))
             return bp_err_prefix(e, "%s", from);
         if (t->sched.last_epoch != t->epochs_done)
             return bp_err_set(e, BP_EDATA, "%s: schedule state: last_epoch is %d, epochs_done %d",
                               from, t->sched.last_epoch, t->epochs_done);
     } else {
-        bp_sched_start(&t->sched, t->schedule, base); /* constant: only the epoch count */
+        bp_lr_start(&t->sched, t->schedule, base); /* constant: only the epoch count */
         t->sched.last_epoch = t->epochs_done;
     }
     t->sched_restored = 1;

@@ -19,6 +19,10 @@
 
 struct bp_run {
     char *dir;
+    const char *hash, *table;
+    size_t n_axes;
+    char *const *axes;
+    char *const *const *params;
 };
 
 struct bp_trial_file {
@@ -836,6 +840,36 @@ static int write_links(bp_err *e, const char *file, hid_t f, const bp_trial_summ
     return rc;
 }
 
+static int write_params(bp_err *e, const char *file, hid_t f, const bp_run *r,
+                        const bp_trial_summary *rows, size_t n)
+{
+    size_t na = r->n_axes;
+    const char **buf = bp_xcalloc(n * na > 0 ? n * na : 1, sizeof *buf, e);
+    if (!buf)
+        return BP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < na; j++)
+            buf[i * na + j] = r->params[rows[i].trial][j];
+    hid_t t = vlstr_type();
+    hsize_t dims[2] = { n, na };
+    int rc = t < 0 ? h5fail(e, file, "/params", "cannot make string type")
+                   : write_dataset(e, file, f, "/params", "params", t, t, 2, dims, buf);
+    if (t >= 0)
+        H5Tclose(t);
+    free(buf);
+    return rc;
+}
+
+void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_axes,
+                      char *const *axes, char *const *const *params)
+{
+    r->hash = hash;
+    r->table = table;
+    r->n_axes = n_axes;
+    r->axes = axes;
+    r->params = params;
+}
+
 int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_config,
                        const bp_trial_summary *rows, size_t n, int threads, bp_err *e)
 {
@@ -854,8 +888,16 @@ int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_
         rc = attr_u64(e, part, f, "/", "n_trials", n);
     if (!rc)
         rc = attr_str(e, part, f, "/", "created", created);
+    if (!rc && r->hash)
+        rc = attr_str(e, part, f, "/", "sweep_hash", r->hash);
+    if (!rc && r->table)
+        rc = attr_str(e, part, f, "/", "sweep_table", r->table);
+    if (!rc && r->hash)
+        rc = attr_strs(e, part, f, "/", "axes", (const char *const *)r->axes, r->n_axes);
     if (!rc)
         rc = write_summary(e, part, f, rows, n);
+    if (!rc && r->params && r->n_axes)
+        rc = write_params(e, part, f, r, rows, n);
     if (!rc)
         rc = write_links(e, part, f, rows, n);
     if (f >= 0 && H5Fclose(f) < 0 && !rc)
@@ -1626,4 +1668,146 @@ fail:
     free(tf);
     bp_trial_record_free(r);
     return NULL;
+}
+
+/* first line where two texts differ, for "what changed" messages */
+static void first_difference(const char *a, const char *b, char *out, size_t n)
+{
+    size_t line = 1;
+    for (;;) {
+        const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+        size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
+        if (la != lb || memcmp(a, b, la) != 0) {
+            snprintf(out, n, "line %zu of the trial table was '%.*s', now '%.*s'", line,
+                     (int)(la > 200 ? 200 : la), a, (int)(lb > 200 ? 200 : lb), b);
+            return;
+        }
+        if (!ea || !eb) {
+            snprintf(out, n, "the trial tables differ in length");
+            return;
+        }
+        a = ea + 1;
+        b = eb + 1;
+        line++;
+    }
+}
+
+bp_run *bp_run_open(const char *dir, const char *hash, const char *table, int force,
+                    int *resumed, bp_err *e)
+{
+    quiet();
+    *resumed = 0;
+    char *index = fmt_alloc(e, "%s/index.h5", dir);
+    if (!index)
+        return NULL;
+    struct stat st;
+    if (!force && stat(index, &st) == 0) {
+        char *old_hash = NULL, *old_table = NULL;
+        hid_t f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT);
+        int rc = f < 0 ? bp_err_set(e, BP_EEXIST, "%s: cannot read the run's index; use --force "
+                                    "to start over, or -o to choose another folder", index)
+                       : get_str(e, index, f, "sweep_hash", &old_hash);
+        if (!rc)
+            rc = get_str(e, index, f, "sweep_table", &old_table);
+        if (f >= 0)
+            H5Fclose(f);
+        if (!rc && strcmp(old_hash, hash) != 0) {
+            char diff[600];
+            first_difference(old_table, table, diff, sizeof diff);
+            rc = bp_err_set(e, BP_EEXIST, "%s: holds a run of a different config (%s); use "
+                            "--force to start over, or -o to choose another folder", dir, diff);
+        }
+        free(old_hash);
+        free(old_table);
+        free(index);
+        if (rc)
+            return NULL;
+        bp_run *r = bp_xcalloc(1, sizeof *r, e);
+        if (!r || !(r->dir = bp_xstrdup(dir, e))) {
+            free(r);
+            return NULL;
+        }
+        *resumed = 1;
+        return r;
+    }
+    free(index);
+    return bp_run_create(dir, force, e);
+}
+
+int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
+{
+    quiet();
+    memset(s, 0, sizeof *s);
+    s->final_loss = s->final_val_loss = s->final_accuracy = s->final_val_accuracy = NAN;
+    s->best_val_loss = s->final_test_loss = s->final_test_accuracy = s->wall_seconds = NAN;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return h5fail(e, path, NULL, "cannot open trial file");
+    char *status = NULL, *message = NULL;
+    void *v = NULL;
+    size_t n = 0;
+    int rc = get_str(e, path, f, "status", &status);
+    if (!rc)
+        rc = get_str(e, path, f, "message", &message);
+    if (!rc && !(rc = get_attr(e, path, f, "trial", H5T_INTEGER, H5T_NATIVE_UINT, sizeof(unsigned), &v, &n)))
+        s->trial = *(unsigned *)v;
+    free(v);
+    v = NULL;
+    if (!rc && !(rc = get_attr(e, path, f, "seed", H5T_INTEGER, H5T_NATIVE_UINT64, sizeof(uint64_t), &v, &n)))
+        s->seed = *(uint64_t *)v;
+    free(v);
+    v = NULL;
+    if (!rc && !(rc = get_attr(e, path, f, "epochs_done", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int), &v, &n)))
+        s->epochs = *(int *)v;
+    free(v);
+    v = NULL;
+    const char *dnames[] = { "wall_seconds", "test_loss", "test_accuracy" };
+    double *dst[] = { &s->wall_seconds, &s->final_test_loss, &s->final_test_accuracy };
+    for (int i = 0; i < 3 && !rc; i++) {
+        if (H5Aexists(f, dnames[i]) <= 0)
+            continue;
+        if (!(rc = get_attr(e, path, f, dnames[i], H5T_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), &v, &n)))
+            *dst[i] = *(double *)v;
+        free(v);
+        v = NULL;
+    }
+    const char *cols[] = { "loss", "accuracy", "val_loss", "val_accuracy" };
+    double *last[] = { &s->final_loss, &s->final_accuracy, &s->final_val_loss,
+                       &s->final_val_accuracy };
+    for (int i = 0; i < 4 && !rc; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "epochs/%s", cols[i]);
+        if (H5Lexists(f, "epochs", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0)
+            continue;
+        hid_t d = H5Dopen2(f, name, H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+        hssize_t rows = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        double *buf = rows > 0 ? malloc((size_t)rows * sizeof *buf) : NULL;
+        if (rows > 0 && buf && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) {
+            *last[i] = buf[rows - 1];
+            if (i == 2)
+                for (hssize_t k = 0; k < rows; k++)
+                    if (!isnan(buf[k]) && (isnan(s->best_val_loss) || buf[k] < s->best_val_loss))
+                        s->best_val_loss = buf[k];
+        } else if (rows < 0 || (rows > 0 && !buf)) {
+            rc = h5fail(e, path, name, "cannot read epoch column");
+        }
+        free(buf);
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    H5Fclose(f);
+    if (!rc) {
+        static const char *const known[] = { "pending", "running", "completed", "diverged",
+                                             "failed", "interrupted" };
+        s->status = "failed";
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (!strcmp(status, known[i]))
+                s->status = known[i];
+        snprintf(s->message, sizeof s->message, "%s", message);
+    }
+    free(status);
+    free(message);
+    return rc;
 }

@@ -118,6 +118,25 @@ typedef struct bp_trial_summary {
     char message[BP_ERR_MSG_MAX]; /* why the trial stopped early (diverged, failed, ...), or "" */
 } bp_trial_summary;
 
+/* Open a run folder for a sweep whose resolved trials hash to `hash` (bp_sweep.hash) and print
+ * as `table` (bp_sweep_print's text). A missing or empty folder is created (*resumed = 0). A
+ * folder holding index.h5 with the same sweep_hash is resumed (*resumed = 1): finished trial
+ * files are kept, stale .part files are the caller's to replace. A different hash is refused
+ * (BP_EEXIST) with the first line of the trial table that changed, unless force (then bprun's
+ * files are removed and the run starts over). A non-empty folder without index.h5 is refused
+ * as bp_run_create does. */
+bp_run *bp_run_open(const char *dir, const char *hash, const char *table, int force,
+                    int *resumed, bp_err *e);
+/* Record the sweep in the index bp_run_write_index writes next: attrs sweep_hash,
+ * sweep_table, axes (list of key paths), and /params (n_trials x n_axes text, the swept values
+ * of each row: row i holds params[rows[i].trial]). Borrowed until the run is closed. */
+void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_axes,
+                      char *const *axes, char *const *const *params);
+
+/* Read the summary of a finished trial file (status, message, epochs, the last epoch's loss,
+ * accuracy, val_loss, val_accuracy, the best val_loss, wall_seconds, test metrics). */
+int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e);
+
 /* Write RUN/index.h5 (through index.h5.part, fsync and rename): root attrs (format_version,
  * bprun_version, config text, resolved config, provenance, threads, n_trials) and /summary,
  * /trials/<id> external links to "trials/<id>.h5" (relative). A status longer than 16 bytes

@@ -4,16 +4,16 @@
 #include <math.h>
 #include <string.h>
 
-const char *const bp_sched_names[BP_SCHED_COUNT] = {
+const char *const bp_lr_names[BP_LR_COUNT] = {
     "constant", "step", "exponential", "cosine", "plateau"
 };
-const char *const bp_sched_metric_names[BP_METRIC_COUNT] = { "val_loss", "loss" };
-const char *const bp_sched_mode_names[BP_MODE_COUNT] = { "min", "max" };
-const char *const bp_sched_state_names[BP_SCHED_NSTATE] = {
+const char *const bp_lr_metric_names[BP_METRIC_COUNT] = { "val_loss", "loss" };
+const char *const bp_lr_mode_names[BP_MODE_COUNT] = { "min", "max" };
+const char *const bp_lr_state_names[BP_LR_NSTATE] = {
     "last_epoch", "lr", "best", "bad_epochs", "cooldown_counter"
 };
 
-void bp_schedule_defaults(bp_schedule_params *p, bp_sched_kind kind)
+void bp_lr_defaults(bp_lr_params *p, bp_lr_kind kind)
 {
     memset(p, 0, sizeof *p);
     p->kind = kind;
@@ -34,7 +34,7 @@ void bp_schedule_defaults(bp_schedule_params *p, bp_sched_kind kind)
 }
 
 /* The closed-form schedules: the lr when last_epoch is k. Operation order as in torch. */
-static double cosine_lr(const bp_schedule_params *p, double base, int k)
+static double cosine_lr(const bp_lr_params *p, double base, int k)
 {
     int w = p->warmup_epochs;
     if (k < w)
@@ -43,21 +43,21 @@ static double cosine_lr(const bp_schedule_params *p, double base, int k)
     return p->eta_min + (base - p->eta_min) * (1.0 + cos(M_PI * (double)(k - w) / t)) / 2.0;
 }
 
-void bp_sched_start(bp_sched *s, const bp_schedule_params *p, double base_lr)
+void bp_lr_start(bp_lr_sched *s, const bp_lr_params *p, double base_lr)
 {
     memset(s, 0, sizeof *s);
     if (p)
         s->p = *p;
     else
-        bp_schedule_defaults(&s->p, BP_SCHED_CONSTANT);
+        bp_lr_defaults(&s->p, BP_LR_CONSTANT);
     s->base_lr = base_lr;
-    s->lr = s->p.kind == BP_SCHED_COSINE ? cosine_lr(&s->p, base_lr, 0) : base_lr;
+    s->lr = s->p.kind == BP_LR_COSINE ? cosine_lr(&s->p, base_lr, 0) : base_lr;
     s->best = s->p.mode == BP_MODE_MIN ? INFINITY : -INFINITY;
 }
 
-static void plateau_step(bp_sched *s, double m)
+static void plateau_step(bp_lr_sched *s, double m)
 {
-    const bp_schedule_params *p = &s->p;
+    const bp_lr_params *p = &s->p;
     int better = p->mode == BP_MODE_MIN ? m < s->best * (1.0 - p->threshold)
                                         : m > s->best * (p->threshold + 1.0);
     if (better) {
@@ -79,21 +79,21 @@ static void plateau_step(bp_sched *s, double m)
     }
 }
 
-void bp_sched_step(bp_sched *s, double metric)
+void bp_lr_step(bp_lr_sched *s, double metric)
 {
     int k = ++s->last_epoch;
     switch (s->p.kind) {
-    case BP_SCHED_STEP:
+    case BP_LR_STEP:
         if (k % s->p.step_size == 0)
             s->lr *= s->p.gamma;
         break;
-    case BP_SCHED_EXPONENTIAL:
+    case BP_LR_EXPONENTIAL:
         s->lr *= s->p.gamma;
         break;
-    case BP_SCHED_COSINE:
+    case BP_LR_COSINE:
         s->lr = cosine_lr(&s->p, s->base_lr, k);
         break;
-    case BP_SCHED_PLATEAU:
+    case BP_LR_PLATEAU:
         plateau_step(s, metric);
         break;
     default:
@@ -101,7 +101,7 @@ void bp_sched_step(bp_sched *s, double metric)
     }
 }
 
-void bp_sched_state(const bp_sched *s, double v[BP_SCHED_NSTATE])
+void bp_lr_state(const bp_lr_sched *s, double v[BP_LR_NSTATE])
 {
     v[0] = s->last_epoch;
     v[1] = s->lr;
@@ -110,24 +110,25 @@ void bp_sched_state(const bp_sched *s, double v[BP_SCHED_NSTATE])
     v[4] = s->cooldown_counter;
 }
 
-int bp_sched_restore(bp_sched *s, const bp_schedule_params *p, double base_lr,
+int bp_lr_restore(bp_lr_sched *s, const bp_lr_params *p, double base_lr,
                      const char *const *names, const double *v, size_t n, bp_err *e)
 {
-    double got[BP_SCHED_NSTATE];
-    bp_sched_start(s, p, base_lr);
-    for (size_t k = 0; k < BP_SCHED_NSTATE; k++) {
+    double got[BP_LR_NSTATE];
+    bp_lr_start(s, p, base_lr);
+    for (size_t k = 0; k < BP_LR_NSTATE; k++) {
         size_t i = 0;
-        while (i < n && strcmp(names[i], bp_sched_state_names[k]))
+        while (i < n && strcmp(names[i], bp_lr_state_names[k]))
             i++;
         if (i == n)
-            return bp_err_set(e, BP_EDATA, "schedule state: '%s' missing", bp_sched_state_names[k]);
+            return bp_err_set(e, BP_EDATA, "schedule state: '%s' missing", bp_lr_state_names[k]);
         got[k] = v[i];
         if (k == 2 || (k == 1 && isnan(base_lr) && isnan(got[k])))
             continue; /* best: any value but NaN (checked below); lr: NaN without an "lr" */
         int integral = k != 1;
-        if (!isfinite(got[k]) || got[k] < 0 || (integral && (got[k] != floor(got[k]) || got[k] > 2e9)))
+        if (!isfinite(got[k]) || got[k] < 0 ||
+            (integral && (got[k] != floor(got[k]) || got[k] > 2e9)))
             return bp_err_set(e, BP_EDATA, "schedule state: '%s' is %g; expected %s",
-                              bp_sched_state_names[k], got[k],
+                              bp_lr_state_names[k], got[k],
                               integral ? "a non-negative integer" : "a finite number >= 0");
     }
     if (isnan(got[2]))

@@ -66,13 +66,13 @@ int bp_train(bp_trainer *t, bp_err *e)
     }
     if (opt->init_state && t->step == 0)
         opt->init_state(t->opt_state, m->params, np, t->hp);
-    if (li < 0 && t->schedule && t->schedule->kind != BP_SCHED_CONSTANT) {
+    if (li < 0 && t->schedule && t->schedule->kind != BP_LR_CONSTANT) {
         rc = bp_err_set(e, BP_ECONFIG, "train.schedule: optimizer %s has no hyperparameter 'lr' "
                         "to schedule", t->optimizer->desc->name);
         goto out;
     }
     if (!t->sched_restored)
-        bp_sched_start(&t->sched, t->schedule, li >= 0 ? t->hp[li] : NAN);
+        bp_lr_start(&t->sched, t->schedule, li >= 0 ? t->hp[li] : NAN);
     int metric_col = t->sched.p.metric == BP_METRIC_LOSS ? BP_COL_LOSS : BP_COL_VAL_LOSS;
     t->status = BP_TRIAL_RUNNING;
     t->message[0] = '\0';
@@ -134,7 +134,7 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (!diverged && !isfinite(row.v[BP_COL_LOSS]))
             diverged = 1;
         t->epochs_done = ep;
-        bp_sched_step(&t->sched, row.v[metric_col]);
+        bp_lr_step(&t->sched, row.v[metric_col]);
         if (t->on_epoch && (rc = t->on_epoch(t->ud, &row, m, e)) != 0)
             goto out;
         if (diverged) {

@@ -73,12 +73,12 @@ typedef struct bp_trainer {
     char message[BP_ERR_MSG_MAX];
 
     /* Added with the training helpers (zero = off). */
-    const bp_schedule_params *schedule; /* NULL: constant lr; a non-constant schedule needs an
+    const bp_lr_params *schedule; /* NULL: constant lr; a non-constant schedule needs an
                                          * optimizer hyperparameter named "lr" (BP_ECONFIG) */
     bp_clip_kind clip;
     double clip_max;
-    bp_sched sched;                  /* in, when sched_restored: the state to continue from
-                                      * (bp_sched_restore); out: the state after the last epoch,
+    bp_lr_sched sched;                  /* in, when sched_restored: the state to continue from
+                                      * (bp_lr_restore); out: the state after the last epoch,
                                       * to be saved with the weights */
     int sched_restored;
 } bp_trainer;

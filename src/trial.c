@@ -22,12 +22,17 @@ static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp
     return e->code;
 }
 
-static int check_shape(const bp_dataset *d, const bp_config *c, bp_err *e)
+static int check_shape(const bp_dataset *d, const bp_dataref *ref, const char *key,
+                       const bp_config *c, bp_err *e)
 {
-    if (!d)
+    if (!d || !bp_data_check_shape(d, (size_t)c->model.sizes[0],
+                                   (size_t)c->model.sizes[c->model.n_sizes - 1], e))
         return BP_OK;
-    return bp_data_check_shape(d, (size_t)c->model.sizes[0],
-                               (size_t)c->model.sizes[c->model.n_sizes - 1], e);
+    if (ref->mark.src) {
+        char where[256];
+        bp_err_prefix(e, "%s: %s", bp_mark_str(&ref->mark, where, sizeof where), key);
+    }
+    return e->code;
 }
 
 static int bind(bp_registry *reg, bp_pluginref *ref, int kind, const bp_loaded **out,
@@ -40,7 +45,27 @@ static int bind(bp_registry *reg, bp_pluginref *ref, int kind, const bp_loaded *
     return bp_plugin_bind(p, ref, values, e);
 }
 
+static char *data_key(const bp_config *c, uint64_t split_seed, bp_err *e)
+{
+    size_t n = 64;
+    const bp_dataref *r[3] = { &c->data.train, &c->data.validation, &c->data.test };
+    for (int i = 0; i < 3; i++)
+        n += (r[i]->ref ? strlen(r[i]->ref) : 0) + 2;
+    char *k = bp_xcalloc(n, 1, e);
+    if (k)
+        snprintf(k, n, "%s|%s|%s|%.17g|%llu|%d", r[0]->ref ? r[0]->ref : "",
+                 r[1]->ref ? r[1]->ref : "", r[2]->ref ? r[2]->ref : "", c->data.val_fraction,
+                 (unsigned long long)split_seed, c->data.standardize);
+    return k;
+}
+
 int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out, bp_err *e)
+{
+    return bp_experiment_prepare_shared(cfg, reg, NULL, cfg->seed, out, e);
+}
+
+int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_experiment *share,
+                                 uint64_t split_seed, bp_experiment **out, bp_err *e)
 {
     *out = NULL;
     bp_experiment *x = bp_xcalloc(1, sizeof *x, e);
@@ -48,8 +73,13 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
         return BP_ENOMEM;
     x->cfg = cfg;
     x->reg = reg;
+    x->owns_data = 1;
     size_t nl = cfg->model.n_sizes - 1;
     int rc;
+    if (!(x->data_key = data_key(cfg, split_seed, e))) {
+        rc = BP_ENOMEM;
+        goto fail;
+    }
     x->hidden = bp_xcalloc(nl, sizeof *x->hidden, e);
     x->act_hp = bp_xcalloc(nl, sizeof *x->act_hp, e);
     if (!x->hidden || !x->act_hp) {
@@ -78,7 +108,7 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
                         x->opt->desc->name);
         goto fail;
     }
-    if (cfg->train.schedule.kind != BP_SCHED_CONSTANT) {
+    if (cfg->train.schedule.kind != BP_LR_CONSTANT) {
         uint32_t i = 0;
         while (i < opt->n_hparams && strcmp(opt->hparams[i].name, "lr"))
             i++;
@@ -91,23 +121,33 @@ int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out,
             goto fail;
         }
     }
+    if (share && !strcmp(share->data_key, x->data_key)) {
+        x->owns_data = 0;
+        x->train = share->train;
+        x->val = share->val;
+        x->test = share->test;
+        x->mean = share->mean;
+        x->std = share->std;
+        *out = x;
+        return BP_OK;
+    }
     if ((rc = load_ref(&cfg->data.train, "data.train", &x->train, e)) ||
-        (rc = check_shape(x->train, cfg, e)))
+        (rc = check_shape(x->train, &cfg->data.train, "data.train", cfg, e)))
         goto fail;
     if (cfg->data.validation.ref) {
         if ((rc = load_ref(&cfg->data.validation, "data.validation", &x->val, e)) ||
-            (rc = check_shape(x->val, cfg, e)))
+            (rc = check_shape(x->val, &cfg->data.validation, "data.validation", cfg, e)))
             goto fail;
     } else if (cfg->data.val_fraction > 0) {
         bp_dataset *all = x->train;
         x->train = NULL;
-        rc = bp_data_split(all, cfg->data.val_fraction, cfg->seed, &x->train, &x->val, e);
+        rc = bp_data_split(all, cfg->data.val_fraction, split_seed, &x->train, &x->val, e);
         bp_data_free(all);
         if (rc)
             goto fail;
     }
     if (cfg->data.test.ref && ((rc = load_ref(&cfg->data.test, "data.test", &x->test, e)) ||
-                               (rc = check_shape(x->test, cfg, e))))
+                               (rc = check_shape(x->test, &cfg->data.test, "data.test", cfg, e))))
         goto fail;
     if (cfg->data.standardize) {
         size_t d = x->train->d;
@@ -135,11 +175,14 @@ void bp_experiment_free(bp_experiment *x)
 {
     if (!x)
         return;
-    bp_data_free(x->train);
-    bp_data_free(x->val);
-    bp_data_free(x->test);
-    free(x->mean);
-    free(x->std);
+    if (x->owns_data) {
+        bp_data_free(x->train);
+        bp_data_free(x->val);
+        bp_data_free(x->test);
+        free(x->mean);
+        free(x->std);
+    }
+    free(x->data_key);
     free(x->hidden);
     free(x->act_hp);
     free(x);
@@ -176,7 +219,7 @@ static int init_from(bp_model *m, const bp_config *c, bp_err *e)
     return BP_OK;
 }
 
-bp_model *bp_experiment_model(const bp_experiment *x, uint64_t trial, bp_err *e)
+bp_model *bp_experiment_model(const bp_experiment *x, uint64_t stream, bp_err *e)
 {
     const bp_config *c = x->cfg;
     bp_model *m = bp_model_new(c->model.sizes, c->model.n_sizes, e);
@@ -199,7 +242,7 @@ bp_model *bp_experiment_model(const bp_experiment *x, uint64_t trial, bp_err *e)
         }
     } else {
         bp_model_init(m, c->model.init.scheme, c->model.init.range, c->model.init.gain, c->seed,
-                      trial);
+                      stream);
     }
     return m;
 }
@@ -233,6 +276,9 @@ static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err
     if (rc)
         return rc;
     double vl = row->v[BP_COL_VAL_LOSS];
+    if (c->o->progress)
+        c->o->progress(c->o->progress_ud, c->o->trial, (int)row->v[BP_COL_EPOCH], c->epochs,
+                       row->v[BP_COL_LOSS]);
     if (!c->o->quiet) {
         fprintf(stderr, "trial %04u epoch %*d/%d  loss %.6g  acc %.4f", c->o->trial,
                 c->epochs >= 1000 ? 5 : 3, (int)row->v[BP_COL_EPOCH], c->epochs,
@@ -264,7 +310,7 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     char *resolved = bp_config_dump_string(c);
     if (!resolved)
         return bp_err_set(e, BP_ENOMEM, "out of memory");
-    bp_model *m = bp_experiment_model(x, o->trial, e);
+    bp_model *m = bp_experiment_model(x, 0, e);
     if (!m) {
         free(resolved);
         return e->code;
@@ -287,7 +333,7 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
         ec.last[i] = NAN;
     bp_trainer t = { .model = m, .train = x->train, .val = x->val, .optimizer = x->opt,
                      .epochs = c->train.epochs, .batch_size = c->train.batch_size,
-                     .shuffle = c->train.shuffle, .seed = c->seed, .trial = o->trial,
+                     .shuffle = c->train.shuffle, .seed = c->seed, .trial = 0,
                      .nthreads = o->threads, .on_epoch = on_epoch, .ud = &ec, .stop = o->stop,
                      .schedule = &c->train.schedule, .clip = c->train.clip,
                      .clip_max = c->train.clip_max };
@@ -320,13 +366,13 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     const char *hp_names[BP_MAX_HPARAMS];
     for (uint32_t i = 0; i < od->n_hparams; i++)
         hp_names[i] = od->hparams[i].name;
-    double sched_state[BP_SCHED_NSTATE];
-    bp_sched_state(&t.sched, sched_state);
+    double sched_state[BP_LR_NSTATE];
+    bp_lr_state(&t.sched, sched_state);
     bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t.hp,
                           .n_hp = od->n_hparams, .state = t.opt_state, .n_state = od->n_state,
-                          .step = t.step, .schedule = bp_sched_names[t.sched.p.kind],
-                          .sched_names = bp_sched_state_names, .sched_state = sched_state,
-                          .n_sched = BP_SCHED_NSTATE };
+                          .step = t.step, .schedule = bp_lr_names[t.sched.p.kind],
+                          .sched_names = bp_lr_state_names, .sched_state = sched_state,
+                          .n_sched = BP_LR_NSTATE };
     if ((rc = bp_trial_save_model(tf, m, &rec, e)))
         goto fail;
     if ((rc = bp_trial_save_extras(tf, x->mean, x->std, m->sizes[0], sum->final_test_loss,

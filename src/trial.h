@@ -31,6 +31,8 @@ typedef struct bp_experiment {
     const bp_loaded **hidden;  /* activation plugin per hidden layer */
     const bp_loaded *output;   /* output activation plugin, NULL for softmax */
     double (*act_hp)[BP_MAX_HPARAMS]; /* bound hyperparameters per layer (hidden..., output) */
+    int owns_data;             /* 0 when the datasets are borrowed from another experiment */
+    char *data_key;            /* what the datasets depend on (refs, split, seed, standardize) */
 } bp_experiment;
 
 /* Load the data, check shapes against model.layers, bind every plugin (checking
@@ -38,11 +40,19 @@ typedef struct bp_experiment {
  * errors come back with their codes; a non-constant train.schedule with an optimizer that has
  * no "lr" hyperparameter is a config error at train.schedule. */
 int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out, bp_err *e);
+/* The same for one trial of a sweep: the validation split is drawn with split_seed (the
+ * experiment's seed, the same for every repeat), and when `share` (may be NULL) loaded the
+ * same datasets the same way, they are borrowed from it instead of loaded again (share must
+ * outlive the new experiment). */
+int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_experiment *share,
+                                 uint64_t split_seed, bp_experiment **out, bp_err *e);
 void bp_experiment_free(bp_experiment *x);
 
-/* A fresh model for trial `trial`: activations bound, parameters initialized from the config's
- * scheme with the trial's seed, or loaded from init.from. */
-bp_model *bp_experiment_model(const bp_experiment *x, uint64_t trial, bp_err *e);
+/* A fresh model: activations bound, parameters initialized from the config's scheme with the
+ * random stream (cfg->seed, stream, BP_RNG_INIT), or loaded from init.from. Trials pass stream
+ * 0: their seeds already differ per repeat, and equal seeds give equal initial weights, so the
+ * points of a sweep are compared from the same start. */
+bp_model *bp_experiment_model(const bp_experiment *x, uint64_t stream, bp_err *e);
 
 typedef struct bp_trial_opts {
     unsigned trial;
@@ -51,6 +61,9 @@ typedef struct bp_trial_opts {
     volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM handlers */
     const struct bp_resume *resume; /* MAY be NULL; else continue that trial (resume.h): its
                                      * rows are copied first, and trial SHOULD be its id */
+    /* called after every epoch (may be NULL; called from the trial's thread) */
+    void (*progress)(void *ud, unsigned trial, int epoch, int epochs, double loss);
+    void *progress_ud;
 } bp_trial_opts;
 
 /* Train one trial into run r and fill its summary row (status strings are static).

@@ -134,7 +134,7 @@ START_TEST(test_full)
     ck_assert_str_eq(c->train.optimizer.hp[1].name, "beta1");
     ck_assert_str_eq(c->train.optimizer.hp[2].name, "amsgrad");
     ck_assert(c->train.optimizer.hp[2].value == 1);
-    ck_assert_int_eq(c->train.schedule.kind, BP_SCHED_PLATEAU);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_PLATEAU);
     ck_assert_int_eq(c->train.schedule.patience, 5);
     ck_assert(c->train.schedule.factor == 0.5);
     ck_assert_uint_eq(c->train.schedule_mark.line, 20);
@@ -1008,7 +1008,7 @@ static void assert_config_eq(const bp_config *a, const bp_config *b)
     ck_assert_int_eq(a->train.batch_size, b->train.batch_size);
     ck_assert_int_eq(a->train.shuffle, b->train.shuffle);
     assert_ref_eq(&a->train.optimizer, &b->train.optimizer);
-    const bp_schedule_params *sa = &a->train.schedule, *sb = &b->train.schedule;
+    const bp_lr_params *sa = &a->train.schedule, *sb = &b->train.schedule;
     ck_assert_int_eq(sa->kind, sb->kind);
     ck_assert_int_eq(sa->step_size, sb->step_size);
     ck_assert_int_eq(sa->t_max, sb->t_max);
@@ -1125,14 +1125,14 @@ START_TEST(test_helpers)
     bp_err e;
     bp_config *c = load_text(BASE, NULL, 0, &e);
     ck_assert_msg(c != NULL, "%s", e.msg);
-    ck_assert_int_eq(c->train.schedule.kind, BP_SCHED_CONSTANT);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_CONSTANT);
     ck_assert_ptr_null(c->train.schedule_mark.src);
     ck_assert_int_eq(c->train.clip, BP_CLIP_NONE);
     bp_config_free(c);
 
     c = load_text(BASE "  schedule: {name: step, step_size: 4}\n  clip: {norm: 2.5}\n", NULL, 0, &e);
     ck_assert_msg(c != NULL, "%s", e.msg);
-    ck_assert_int_eq(c->train.schedule.kind, BP_SCHED_STEP);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_STEP);
     ck_assert_int_eq(c->train.schedule.step_size, 4);
     ck_assert(c->train.schedule.gamma == 0.1);
     ck_assert_uint_eq(c->train.schedule_mark.line, 7);
@@ -1145,7 +1145,7 @@ START_TEST(test_helpers)
     const char *ov[] = { "train.epochs=40", "train.clip.value=0.5" };
     c = load_text(BASE "  schedule: cosine\n", ov, 2, &e);
     ck_assert_msg(c != NULL, "%s", e.msg);
-    ck_assert_int_eq(c->train.schedule.kind, BP_SCHED_COSINE);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_COSINE);
     ck_assert_int_eq(c->train.schedule.t_max, 40);
     ck_assert(c->train.schedule.eta_min == 0 && c->train.schedule.warmup_start == 0);
     ck_assert_int_eq(c->train.schedule.warmup_epochs, 0);
@@ -1157,8 +1157,8 @@ START_TEST(test_helpers)
     const char *ov2[] = { "data.validation=0.2" };
     c = load_text(BASE "  schedule: plateau\n", ov2, 1, &e);
     ck_assert_msg(c != NULL, "%s", e.msg);
-    const bp_schedule_params *p = &c->train.schedule;
-    ck_assert_int_eq(p->kind, BP_SCHED_PLATEAU);
+    const bp_lr_params *p = &c->train.schedule;
+    ck_assert_int_eq(p->kind, BP_LR_PLATEAU);
     ck_assert_int_eq(p->metric, BP_METRIC_VAL_LOSS);
     ck_assert_int_eq(p->mode, BP_MODE_MIN);
     ck_assert(p->factor == 0.1 && p->threshold == 1e-4 && p->min_lr == 0 && p->eps == 1e-8);

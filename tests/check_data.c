@@ -544,7 +544,7 @@ START_TEST(write_roundtrip_labels)
     /* existing group: refused, then replaced with overwrite */
     bp_err_clear(&e);
     ck_assert_int_eq(bp_data_write(d, "data/w.h5", "a/b/train", 0, &e), BP_EEXIST);
-    ck_assert_str_eq(e.msg, "data/w.h5#/a/b/train: already exists");
+    ck_assert_str_eq(e.msg, "data/w.h5#/a/b/train: group exists; use --force to replace it");
     d->y[0] = 3;
     ck_assert_int_eq(bp_data_write(d, "data/w.h5", "a/b/train", 1, &e), 0);
     r = load_ok("data/w.h5#/a/b/train");

@@ -562,8 +562,10 @@ START_TEST(registry_scan)
     static scan_log s;
     memset(&s, 0, sizeof s);
     ck_assert_int_eq(bp_registry_scan(r, visit, &s, &e), 0);
-    static const char *good[] = { "adam", "elu", "gelu", "identity", "leaky_relu", "relu",
-                                  "sigmoid", "softplus", "softsign", "tanh", "fake_kind" };
+    static const char *good[] = { "adadelta", "adagrad", "adam", "adamw", "elu", "gelu",
+                                  "identity", "leaky_relu", "quickprop", "relu", "rmsprop",
+                                  "rprop", "sigmoid", "softplus", "softsign", "tanh",
+                                  "fake_kind" };
     const int n_good = (int)(sizeof good / sizeof good[0]);
     ck_assert_int_eq(s.n_good, n_good);
     for (int i = 0; i < n_good; i++)
@@ -716,15 +718,18 @@ START_TEST(bind_fills_defaults)
     ck_assert_int_eq(bp_plugin_bind(sgd, &ref, v, &e), 0);
     ck_assert(v[0] == 0.2 && v[1] == 0.0 && v[2] == 0.0 && v[3] == 0.0 && v[4] == 0.5);
     ck_assert_uint_eq(ref.n_hp, 5);
-    ck_assert_str_eq(ref.hp[0].name, "weight_decay");
-    ck_assert_str_eq(ref.hp[1].name, "lr");
-    static const char *filled[] = { "momentum", "dampening", "nesterov" };
-    for (int i = 0; i < 3; i++) {
-        ck_assert_str_eq(ref.hp[2 + i].name, filled[i]);
-        ck_assert(ref.hp[2 + i].value == 0.0);
-        ck_assert_ptr_null(ref.hp[2 + i].mark.src);
+    /* completed and put in declaration order; bools flagged for the dump */
+    static const char *order[] = { "lr", "momentum", "dampening", "nesterov", "weight_decay" };
+    for (int i = 0; i < 5; i++)
+        ck_assert_str_eq(ref.hp[i].name, order[i]);
+    for (int i = 1; i < 4; i++) {
+        ck_assert(ref.hp[i].value == 0.0);
+        ck_assert_ptr_null(ref.hp[i].mark.src);
     }
-    ck_assert_str_eq(ref.hp[0].mark.src, "c.yaml");
+    ck_assert_int_eq(ref.hp[3].boolean, 1);
+    ck_assert_int_eq(ref.hp[0].boolean, 0);
+    ck_assert_str_eq(ref.hp[4].mark.src, "c.yaml");
+    ck_assert(ref.hp[4].value == 0.5);
     /* binding again changes nothing */
     double v2[BP_MAX_HPARAMS];
     ck_assert_int_eq(bp_plugin_bind(sgd, &ref, v2, &e), 0);

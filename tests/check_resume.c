@@ -61,8 +61,8 @@ START_TEST(test_compare)
                             "relu} here, {name: elu} there (only train.epochs may change when "
                             "continuing)");
     /* a list against one value */
-    ck_assert_int_eq(bp_resume_compare_configs(a, DUMP("10", "{name: sgd, lr: 0.1}", " {name: tanh}"),
-                                               "c.yaml", "t.h5", &e), BP_ECONFIG);
+    const char *one = DUMP("10", "{name: sgd, lr: 0.1}", " {name: tanh}");
+    ck_assert_int_eq(bp_resume_compare_configs(a, one, "c.yaml", "t.h5", &e), BP_ECONFIG);
     ck_assert_str_eq(e.msg, "c.yaml: model.activation differs from the config of t.h5: (a list) "
                             "here, {name: tanh} there (only train.epochs may change when "
                             "continuing)");
@@ -113,13 +113,13 @@ static void write_trial(const char *dir, unsigned id, int rows, int part, const 
     for (size_t i = 0; i < m->n_params; i++)
         m->params[i] = (float)i / 3.0f;
     float state[3] = { 1.5f, -2.5f, 3.25f };
-    double st[BP_SCHED_NSTATE] = { rows, 0.025, INFINITY, 2, 1 };
+    double st[BP_LR_NSTATE] = { rows, 0.025, INFINITY, 2, 1 };
     const char *hn[1] = { "lr" };
     double hp[1] = { 0.025 };
     bp_opt_record rec = { .name = "sgd", .hp_names = hn, .hp = hp, .n_hp = 1, .state = state,
                           .n_state = 1, .step = 12, .schedule = "plateau",
-                          .sched_names = bp_sched_state_names, .sched_state = st,
-                          .n_sched = BP_SCHED_NSTATE };
+                          .sched_names = bp_lr_state_names, .sched_state = st,
+                          .n_sched = BP_LR_NSTATE };
     ck_assert_int_eq(bp_trial_save_model(t, m, &rec, &e), 0);
     bp_model_free(m);
     if (part) {
@@ -170,9 +170,9 @@ START_TEST(test_record)
         ck_assert_uint_eq(s->opt_step, 12);
         ck_assert(s->opt_state[2] == 3.25f);
         ck_assert_str_eq(s->sched_name, "plateau");
-        ck_assert_uint_eq(s->n_sched, BP_SCHED_NSTATE);
-        for (int k = 0; k < BP_SCHED_NSTATE; k++)
-            ck_assert_str_eq(s->sched_names[k], bp_sched_state_names[k]);
+        ck_assert_uint_eq(s->n_sched, BP_LR_NSTATE);
+        for (int k = 0; k < BP_LR_NSTATE; k++)
+            ck_assert_str_eq(s->sched_names[k], bp_lr_state_names[k]);
         ck_assert(s->sched_state[0] == 5 && s->sched_state[1] == 0.025 &&
                   s->sched_state[2] == INFINITY && s->sched_state[4] == 1);
         bp_saved_model_free(s);
@@ -193,7 +193,8 @@ START_TEST(test_record)
                                  "unreadable%s", ""));
     /* no trial 0 in that run */
     ck_assert_ptr_null(bp_trial_record_read(run, cols, 3, &e));
-    ck_assert_str_eq(e.msg, path("run/trials/0000.h5: cannot open: No such file or directory%s", ""));
+    ck_assert_str_eq(e.msg, path("run/trials/0000.h5: cannot open: No such file or "
+                                 "directory%s", ""));
 }
 END_TEST
 

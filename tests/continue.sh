@@ -126,7 +126,7 @@ run_bprun 0 run "$T/big.yaml" -o "$T/big-all" --quiet || fail "uninterrupted"
 
 # errors
 R="$T/sgd-n/trials/0000.h5"
-expect_err 2 "bprun: $T/c.yaml: train.optimizer differs from the config of $R: {name: sgd, lr: 0.2, momentum: 0.9, dampening: 0, nesterov: 0, weight_decay: 0} here, {name: sgd, lr: 0.3, momentum: 0.9, dampening: 0, nesterov: 0, weight_decay: 0} there (only train.epochs may change when continuing)" \
+expect_err 2 "bprun: $T/c.yaml: train.optimizer differs from the config of $R: {name: sgd, lr: 0.2, momentum: 0.9, dampening: 0, nesterov: false, weight_decay: 0} here, {name: sgd, lr: 0.3, momentum: 0.9, dampening: 0, nesterov: false, weight_decay: 0} there (only train.epochs may change when continuing)" \
   run "$T/c.yaml" -o "$T/e1" --continue "$T/sgd-n" --set train.optimizer.lr=0.2
 expect_err 2 "bprun: $T/c.yaml: model.layers differs from the config of $R: [2, 25, 1] here, [2, 24, 1] there (only train.epochs may change when continuing)" \
   run "$T/c.yaml" -o "$T/e1" --continue "$T/sgd-n" --set 'model.layers[1]=25'

@@ -35,4 +35,14 @@ with h5py.File(run + "/index.h5", "r") as f:
     assert abs(t["epochs/loss"][-1] - s["final_loss"][0]) == 0
     assert (t["epochs/epoch"][()] == range(1, 31)).all()
 PY
+# a new run can start from saved weights (model.init.from): its first epoch starts where the
+# first run ended, so its first loss is far below the first run's
+run_bprun 0 run "$T/c.yaml" -o "$T/run2" --quiet --set "model.init.from=$T/run/trials/0000.h5" --set train.epochs=1 || finish
+first=$("$PYTHON_H5" "$BP_SRCDIR/tests/h5check.py" epochs "$T/run/trials/0000.h5" loss | head -n 1)
+again=$("$PYTHON_H5" "$BP_SRCDIR/tests/h5check.py" epochs "$T/run2/trials/0000.h5" loss | head -n 1)
+last=$("$PYTHON_H5" "$BP_SRCDIR/tests/h5check.py" epochs "$T/run/trials/0000.h5" loss | tail -n 1)
+awk -v a="$again" -v f="$first" -v l="$last" 'BEGIN {exit !(a < f / 2 && a < 2 * l)}' \
+  || fail "init.from: first loss $again vs fresh $first, previous final $last"
+expect_err 2 "bprun: --set:1:1: model.init.from: $T/run/trials/0000.h5 has layers [4, 6, 3], which differ from model.layers" \
+  run "$T/c.yaml" -o "$T/run3" --quiet --set "model.init.from=$T/run/trials/0000.h5" --set 'model.layers=[4, 5, 3]'
 finish

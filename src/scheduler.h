@@ -1,0 +1,45 @@
+/* sched.h - run the trials of a sweep: concurrency, progress, failures, resume.
+ *
+ * Trials run on `jobs` worker threads at once, each trial's kernels on threads/jobs threads.
+ * By default (jobs = 0) bprun chooses: small models (where one trial's kernels cannot use
+ * several cores well) run min(threads, trials) trials at once with 1 thread each; larger
+ * models run one trial at a time with all threads. The choice is printed. Results do not
+ * depend on it: a trial's results are bit-identical however it is scheduled.
+ *
+ * Datasets are loaded once per process and shared read-only by every trial that uses them.
+ * The run folder's index.h5 is written before the first trial and rewritten as each trial
+ * finishes, so `bprun report` can read a run that is still going. Running the same config
+ * into an existing run folder resumes it (finished trials kept; unfinished ones rerun from the
+ * start); a changed config is refused.
+ */
+#ifndef BP_SCHED_H
+#define BP_SCHED_H
+
+#include <signal.h>
+
+#include "err.h"
+#include "plugin.h"
+#include "sweep.h"
+
+typedef struct bp_sched_opts {
+    const char *run_dir;          /* the run folder */
+    int threads;                  /* total threads (>= 1) */
+    int jobs;                     /* trials at once; 0 = choose */
+    int quiet;                    /* nothing but errors and the final table */
+    int fail_fast;                /* stop the sweep at the first failed or diverged trial */
+    int force;                    /* start over in an existing run folder */
+    long only;                    /* run only this trial id (-1: all) */
+    volatile sig_atomic_t *stop;  /* set by signal handlers */
+} bp_sched_opts;
+
+typedef struct bp_sched_result {
+    size_t n_trials, completed, failed, skipped, resumed;  /* failed: diverged or failed */
+    int interrupted;
+} bp_sched_result;
+
+/* Prepare every trial (plugins bound, data loaded once), open (or resume) the run folder, run
+ * the trials and write the index. Config/plugin/data errors come back before anything runs. */
+int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched_result *res,
+                 bp_err *e);
+
+#endif
