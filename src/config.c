@@ -20,6 +20,7 @@ typedef struct vctx {
     const char *path;        /* the config file: values read from it resolve against dir */
     char *dir;               /* path's folder with a trailing '/', or "" */
     const bp_node *output;   /* model.output as given (validated after model.loss) */
+    const bp_node *schedule; /* train.schedule as given (cross-checked after train) */
 } vctx;
 
 /* ---- messages ---- */
@@ -851,18 +852,264 @@ static int train_optimizer(vctx *v, const bp_node *n, const char *key, const bp_
     return get_plugin(v, n, key, "sgd", &v->c->train.optimizer);
 }
 
+/* train.schedule: a name, or {name: NAME, key: value...} with the keys of that schedule. */
+
+static int sched_int(vctx *v, const bp_node *n, const char *key, long long lo, int *out)
+{
+    long long x;
+    int rc = get_int(v, n, key, "an integer", lo, 1000000000, &x);
+    if (rc == 0)
+        *out = (int)x;
+    return rc;
+}
+
+/* A number in [lo, hi] (lo_open/hi_open exclude the bound; hi may be INFINITY). */
+static int sched_num(vctx *v, const bp_node *n, const char *key, double lo, int lo_open,
+                     double hi, int hi_open, double *out)
+{
+    char t[256], h[32];
+    double x;
+    int rc = get_num(v, n, key, "a number", &x);
+    if (rc < 0)
+        return rc;
+    if ((lo_open ? !(x > lo) : !(x >= lo)) || (hi_open ? !(x < hi) : !(x <= hi))) {
+        if (isinf(hi))
+            return verr(v, &n->mark, key, "must be %s %g (got %s)", lo_open ? ">" : ">=", lo,
+                        show(n->value, t, sizeof t));
+        snprintf(h, sizeof h, "%g", hi);
+        return verr(v, &n->mark, key, "must be in %s%g, %s%s (got %s)", lo_open ? "(" : "[", lo,
+                    h, hi_open ? ")" : "]", show(n->value, t, sizeof t));
+    }
+    *out = x;
+    return 0;
+}
+
+#define SP (&v->c->train.schedule)
+
+static int sk_name(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return 0; /* read by train_schedule before the table */
+}
+static int sk_step_size(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 1, &SP->step_size);
+}
+static int sk_gamma(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, 1, 0, &SP->gamma);
+}
+static int sk_t_max(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 1, &SP->t_max);
+}
+static int sk_eta_min(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &SP->eta_min);
+}
+static int sk_warmup_epochs(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 0, &SP->warmup_epochs);
+}
+static int sk_warmup_start(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, 1, 0, &SP->warmup_start);
+}
+static int sk_metric(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    int x, rc = get_enum(v, n, key, bp_lr_metric_names, BP_METRIC_COUNT, &x);
+    if (rc == 0)
+        SP->metric = (bp_lr_metric)x;
+    return rc;
+}
+static int sk_mode(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    int x, rc = get_enum(v, n, key, bp_lr_mode_names, BP_MODE_COUNT, &x);
+    if (rc == 0)
+        SP->mode = (bp_lr_mode)x;
+    return rc;
+}
+static int sk_factor(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, 1, 1, &SP->factor);
+}
+static int sk_patience(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 0, &SP->patience);
+}
+static int sk_threshold(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, 1, 1, &SP->threshold);
+}
+static int sk_cooldown(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 0, &SP->cooldown);
+}
+static int sk_min_lr(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &SP->min_lr);
+}
+static int sk_eps(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &SP->eps);
+}
+
+#undef SP
+
+static const vkey sched_constant_keys[] = {
+    { "name", 1, "a schedule name", sk_name },
+};
+static const vkey sched_step_keys[] = {
+    { "name", 1, "a schedule name", sk_name },
+    { "step_size", 1, "an integer", sk_step_size },
+    { "gamma", 0, "a number", sk_gamma },
+};
+static const vkey sched_exponential_keys[] = {
+    { "name", 1, "a schedule name", sk_name },
+    { "gamma", 1, "a number", sk_gamma },
+};
+static const vkey sched_cosine_keys[] = {
+    { "name", 1, "a schedule name", sk_name },
+    { "t_max", 0, "an integer", sk_t_max },
+    { "eta_min", 0, "a number", sk_eta_min },
+    { "warmup_epochs", 0, "an integer", sk_warmup_epochs },
+    { "warmup_start", 0, "a number", sk_warmup_start },
+};
+static const vkey sched_plateau_keys[] = {
+    { "name", 1, "a schedule name", sk_name },
+    { "metric", 0, "val_loss or loss", sk_metric },
+    { "mode", 0, "min or max", sk_mode },
+    { "factor", 0, "a number", sk_factor },
+    { "patience", 0, "an integer", sk_patience },
+    { "threshold", 0, "a number", sk_threshold },
+    { "cooldown", 0, "an integer", sk_cooldown },
+    { "min_lr", 0, "a number", sk_min_lr },
+    { "eps", 0, "a number", sk_eps },
+};
+static const struct {
+    const vkey *keys;
+    size_t n;
+} sched_tables[BP_LR_COUNT] = {
+    { sched_constant_keys, N_OF(sched_constant_keys) },
+    { sched_step_keys, N_OF(sched_step_keys) },
+    { sched_exponential_keys, N_OF(sched_exponential_keys) },
+    { sched_cosine_keys, N_OF(sched_cosine_keys) },
+    { sched_plateau_keys, N_OF(sched_plateau_keys) },
+};
+
+static int train_schedule(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    char g[300], nkey[KEY_MAX];
+    const bp_node *name = n;
+    int kind, rc;
+    if (n->kind == BP_NODE_SEQ)
+        return verr(v, &n->mark, key, "expected a schedule name or a map {name: NAME, ...} "
+                    "(got %s)", got(n, g, sizeof g));
+    if (n->kind == BP_NODE_MAP) {
+        size_t i = find_key(n, "name");
+        if (i == (size_t)-1)
+            return verr(v, km, key, "missing required key 'name'");
+        name = n->items[i];
+        sub_key(key, "name", nkey, sizeof nkey);
+        if (is_null(name))
+            return verr(v, &name->mark, nkey, "missing value (expected a schedule name)");
+    }
+    if ((rc = get_enum(v, name, n == name ? key : nkey, bp_lr_names, BP_LR_COUNT, &kind)) < 0)
+        return rc;
+    bp_lr_params *p = &v->c->train.schedule;
+    bp_lr_defaults(p, (bp_lr_kind)kind);
+    if (kind == BP_LR_COSINE)
+        p->t_max = 0; /* default: train.epochs, filled in by train_finish */
+    v->schedule = n;
+    free(v->c->train.schedule_mark.src);
+    if ((rc = mark_copy(&v->c->train.schedule_mark, &n->mark, v->e)) < 0)
+        return rc;
+    if (n->kind == BP_NODE_MAP)
+        return check_map(v, n, key, km, sched_tables[kind].keys, sched_tables[kind].n);
+    for (size_t i = 1; i < sched_tables[kind].n; i++)
+        if (sched_tables[kind].keys[i].required)
+            return verr(v, &n->mark, key, "schedule %s needs %s: write {name: %s, %s: ...}",
+                        bp_lr_names[kind], sched_tables[kind].keys[i].name,
+                        bp_lr_names[kind], sched_tables[kind].keys[i].name);
+    return 0;
+}
+
+static int clip_max(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, INFINITY, 0, &v->c->train.clip_max);
+}
+
+static const vkey clip_keys[] = {
+    { "norm", 0, "a number", clip_max },
+    { "value", 0, "a number", clip_max },
+};
+
+static int train_clip(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    char g[300], sub[KEY_MAX];
+    if (n->kind != BP_NODE_MAP)
+        return verr(v, &n->mark, key, "expected a map {norm: MAX_NORM} or {value: V} (got %s)",
+                    got(n, g, sizeof g));
+    int rc = check_map(v, n, key, km, clip_keys, N_OF(clip_keys));
+    if (rc < 0)
+        return rc;
+    size_t in = find_key(n, "norm"), iv = find_key(n, "value");
+    int has_n = in != (size_t)-1 && !is_null(n->items[in]);
+    int has_v = iv != (size_t)-1 && !is_null(n->items[iv]);
+    if (has_n && has_v) {
+        size_t second = in > iv ? in : iv;
+        return verr(v, &n->key_marks[second], sub_key(key, n->keys[second], sub, sizeof sub),
+                    "give norm or value, not both");
+    }
+    if (!has_n && !has_v)
+        return verr(v, &n->mark, key, "expected {norm: MAX_NORM} or {value: V}");
+    v->c->train.clip = has_n ? BP_CLIP_NORM : BP_CLIP_VALUE;
+    return 0;
+}
+
 static const vkey train_keys[] = {
     { "epochs", 1, "an integer", train_epochs },
     { "batch_size", 0, "an integer or 'full'", train_batch_size },
     { "shuffle", 0, "true or false", train_shuffle },
     { "optimizer", 0, "a plugin name or a map", train_optimizer },
+    { "schedule", 0, "a schedule name or a map", train_schedule },
+    { "clip", 0, "a map", train_clip },
 };
+
+/* The schedule's defaults that depend on other keys, and its cross-checks. */
+static int train_finish(vctx *v)
+{
+    char key[KEY_MAX];
+    bp_config *c = v->c;
+    bp_lr_params *p = &c->train.schedule;
+    const bp_node *n = v->schedule;
+    if (p->kind == BP_LR_COSINE) {
+        if (p->t_max == 0)
+            p->t_max = c->train.epochs;
+        if (p->warmup_epochs >= p->t_max) {
+            size_t i = n->kind == BP_NODE_MAP ? find_key(n, "warmup_epochs") : (size_t)-1;
+            const bp_mark *m = i != (size_t)-1 ? &n->items[i]->mark : &n->mark;
+            return verr(v, m, "train.schedule.warmup_epochs", "must be less than t_max (got "
+                        "%d, t_max %d)", p->warmup_epochs, p->t_max);
+        }
+    }
+    if (p->kind == BP_LR_PLATEAU && p->metric == BP_METRIC_VAL_LOSS &&
+        !c->data.validation.ref && c->data.val_fraction == 0) {
+        size_t i = n->kind == BP_NODE_MAP ? find_key(n, "metric") : (size_t)-1;
+        const bp_mark *m = i != (size_t)-1 && !is_null(n->items[i]) ? &n->items[i]->mark : &n->mark;
+        snprintf(key, sizeof key, "train.schedule%s", m == &n->mark ? "" : ".metric");
+        return verr(v, m, key, "metric val_loss needs validation data (set data.validation, or "
+                    "use metric: loss)");
+    }
+    return 0;
+}
 
 static int sec_train(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
     int rc = check_map(v, n, key, km, train_keys, N_OF(train_keys));
     if (rc == 0 && !v->c->train.optimizer.name)
         rc = pluginref_default(&v->c->train.optimizer, "sgd", "train.optimizer", v->e);
+    if (rc == 0)
+        rc = train_finish(v);
     return rc;
 }
 
@@ -955,6 +1202,7 @@ bp_config *bp_config_from_node(bp_node *root, const char *path, bp_err *e)
     c->model.init.gain = 1;
     c->train.batch_size = 32;
     c->train.shuffle = 1;
+    bp_lr_defaults(&c->train.schedule, BP_LR_CONSTANT);
     vctx v = { .c = c, .e = e, .path = path };
     int rc = 0;
     if (path && !(c->path = bp_xstrdup(path, e)))
@@ -1025,6 +1273,7 @@ void bp_config_free(bp_config *c)
     free(c->model.init.from);
     free(c->model.init.mark.src);
     pluginref_clear(&c->train.optimizer);
+    free(c->train.schedule_mark.src);
     free(c->output);
     free(c);
 }
@@ -1123,6 +1372,45 @@ static void dump_dataref(FILE *f, const char *key, const bp_dataref *d)
     fputc('\n', f);
 }
 
+static void dump_kv(FILE *f, const char *k, double x)
+{
+    fprintf(f, ", %s: ", k);
+    dump_num(f, x);
+}
+
+static void dump_schedule(FILE *f, const bp_lr_params *p)
+{
+    fprintf(f, "{name: %s", bp_lr_names[p->kind]);
+    switch (p->kind) {
+    case BP_LR_STEP:
+        fprintf(f, ", step_size: %d", p->step_size);
+        dump_kv(f, "gamma", p->gamma);
+        break;
+    case BP_LR_EXPONENTIAL:
+        dump_kv(f, "gamma", p->gamma);
+        break;
+    case BP_LR_COSINE:
+        fprintf(f, ", t_max: %d", p->t_max);
+        dump_kv(f, "eta_min", p->eta_min);
+        fprintf(f, ", warmup_epochs: %d", p->warmup_epochs);
+        dump_kv(f, "warmup_start", p->warmup_start);
+        break;
+    case BP_LR_PLATEAU:
+        fprintf(f, ", metric: %s, mode: %s", bp_lr_metric_names[p->metric],
+                bp_lr_mode_names[p->mode]);
+        dump_kv(f, "factor", p->factor);
+        fprintf(f, ", patience: %d", p->patience);
+        dump_kv(f, "threshold", p->threshold);
+        fprintf(f, ", cooldown: %d", p->cooldown);
+        dump_kv(f, "min_lr", p->min_lr);
+        dump_kv(f, "eps", p->eps);
+        break;
+    default:
+        break;
+    }
+    fputc('}', f);
+}
+
 void bp_config_dump(FILE *f, const bp_config *c)
 {
     fputs("experiment: ", f);
@@ -1199,6 +1487,16 @@ void bp_config_dump(FILE *f, const bp_config *c)
         dump_plugin(f, &c->train.optimizer);
     else
         fputs("null", f);
+    fputs("\n  schedule: ", f);
+    dump_schedule(f, &c->train.schedule);
+    fputs("\n  clip: ", f);
+    if (c->train.clip == BP_CLIP_NONE) {
+        fputs("null", f);
+    } else {
+        fprintf(f, "{%s: ", c->train.clip == BP_CLIP_NORM ? "norm" : "value");
+        dump_num(f, c->train.clip_max);
+        fputc('}', f);
+    }
     fputs("\noutput: ", f);
     bp_yaml_write_string(f, c->output ? c->output : "runs", 0);
     fputc('\n', f);

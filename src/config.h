@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "schedule.h"
 
 #define BP_CONFIG_MAX_DEPTH 64          /* deepest nesting accepted in a config */
 #define BP_CONFIG_MAX_BYTES (4u << 20)  /* largest config file accepted */
@@ -157,6 +158,12 @@ typedef struct bp_config {
         int batch_size;          /* >= 1; 0 = full batch */
         int shuffle;
         bp_pluginref optimizer;
+        /* Added with the training helpers (docs/CONFIG.md, train.schedule and train.clip). */
+        bp_lr_params schedule; /* kind BP_LR_CONSTANT when not given; cosine's t_max
+                                      * defaults to epochs */
+        bp_mark schedule_mark;       /* where train.schedule was given (src NULL: default) */
+        bp_clip_kind clip;           /* BP_CLIP_NONE when not given */
+        double clip_max;             /* > 0: max_norm (BP_CLIP_NORM) or v (BP_CLIP_VALUE) */
     } train;
 
     char *output;              /* parent folder of run folders; default "runs" */

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "plugin.h"
 #include "report.h"
+#include "resume.h"
 #include "runlog.h"
 #include "scheduler.h"
 #include "sweep.h"
@@ -55,7 +56,7 @@ static const char usage_main[] =
 static const char usage_run[] =
     "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
     "                 [-j N] [--threads N] [--trial ID] [--fail-fast] [--quiet] [--force]\n"
-    "                 [--plugin-path DIR]...\n"
+    "                 [--plugin-path DIR]... [--continue FROM]\n"
     "\n"
     "Train the experiment CONFIG describes - every trial of its sweep - and write its run\n"
     "folder: index.h5 and trials/NNNN.h5 (per-epoch history, final weights, optimizer state,\n"
@@ -63,6 +64,14 @@ static const char usage_run[] =
     "run folder resumes it: finished trials are kept, the others run again; a folder made by\n"
     "a different config is refused.\n"
     "\n"
+    "  -c, --continue FROM    continue a completed or interrupted trial: FROM is a trial\n"
+    "                         file, a run folder (its trial 0000) or RUN#ID. The new run\n"
+    "                         starts from FROM's weights, optimizer and schedule state,\n"
+    "                         copies its per-epoch history, and trains the epochs after\n"
+    "                         FROM's up to train.epochs (raise it with --set\n"
+    "                         train.epochs=N). CONFIG must resolve to FROM's config but for\n"
+    "                         train.epochs (and have no sweep); the result is bit-identical\n"
+    "                         to one long run. FROM's own run folder is refused as output.\n"
     "  -o, --output DIR       run folder (default: OUTPUT/EXPERIMENT from the config,\n"
     "                         i.e. runs/<experiment>)\n"
     "  -s, --set K=V          override a config value; K is a key path such as\n"
@@ -151,6 +160,7 @@ static const char usage_import[] =
 
 typedef struct cli {
     const char *output;
+    const char *from;        /* --continue */
     char **sets;
     size_t n_sets;
     char **sweeps;
@@ -215,7 +225,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         { "force", no_argument, NULL, 'f' }, { "plugin-path", required_argument, NULL, 'P' },
         { "sweep", required_argument, NULL, 'w' }, { "jobs", required_argument, NULL, 'j' },
         { "trial", required_argument, NULL, 'T' }, { "fail-fast", no_argument, NULL, 'F' },
-        { "help", no_argument, NULL, 'h' }
+        { "continue", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' }
     };
     struct option opts[sizeof all / sizeof all[0] + 1];
     char shorts[32];
@@ -270,6 +280,9 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         case 'F':
             c->fail_fast = 1;
             break;
+        case 'c':
+            c->from = optarg;
+            break;
         case 'f':
             c->force = 1;
             break;
@@ -294,10 +307,62 @@ static int default_threads(int requested)
     return requested > 0 ? requested : omp_get_max_threads();
 }
 
+/* bprun run CONFIG --continue FROM: one trial, started from FROM's saved state */
+static int run_continue(const cli *c, bp_sweep *sw, bp_registry *reg, const char *dir, bp_err *e)
+{
+    if (sw->n_trials != 1)
+        return bp_err_set(e, BP_EUSAGE, "--continue: the config has %zu trials; continue one "
+                          "trial at a time (--trial does not apply)", sw->n_trials);
+    bp_config *cfg = sw->trials[0].cfg;
+    bp_experiment *x = NULL;
+    bp_resume *from = NULL;
+    bp_run *run = NULL;
+    char *resolved = NULL, *table = NULL;
+    size_t table_len = 0;
+    int threads = default_threads(c->threads), rc;
+    if ((rc = bp_experiment_prepare(cfg, reg, &x, e)) ||
+        (rc = bp_resume_load(c->from, x, &from, e)) ||
+        (rc = bp_resume_check_output(from, dir, e)))
+        goto out;
+    if (!(run = bp_run_create(dir, c->force, e))) {
+        rc = e->code;
+        goto out;
+    }
+    FILE *tf = open_memstream(&table, &table_len);
+    if (!tf || !(resolved = bp_config_dump_string(cfg))) {
+        if (tf)
+            fclose(tf);
+        rc = bp_err_set(e, BP_ENOMEM, "out of memory");
+        goto out;
+    }
+    bp_sweep_print(tf, sw);
+    fclose(tf);
+    /* the trial keeps FROM's id, so the index has no per-id params table */
+    bp_run_set_sweep(run, sw->hash, table, 0, NULL, NULL);
+    if (!c->quiet)
+        fprintf(stderr, "bprun: continuing %s (%s after %d epochs) up to epoch %d, output %s\n",
+                from->rec->where, from->rec->status, from->rec->epochs_done, cfg->train.epochs, dir);
+    bp_trial_summary sum;
+    bp_trial_opts o = { .trial = from->rec->trial, .threads = threads, .quiet = c->quiet,
+                        .stop = &stop_signal, .resume = from };
+    if ((rc = bp_experiment_run_trial(x, run, &o, &sum, e)))
+        goto out;
+    rc = bp_run_write_index(run, cfg->text, resolved, &sum, 1, threads, e);
+    if (!rc && strcmp(sum.status, "completed"))
+        rc = 1; /* reported after the table */
+out:
+    bp_run_close(run);
+    bp_resume_free(from);
+    bp_experiment_free(x);
+    free(resolved);
+    free(table);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     cli c = { .trial = -1 };
-    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTF", &c), rc = 0;
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFc", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
@@ -322,6 +387,16 @@ static int cmd_run(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    if (c.from) {
+        if ((rc = run_continue(&c, sw, reg, dir, &e)) < 0)
+            goto error;
+        bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
+        if (bp_report(dir, &ro, stdout, &e))
+            goto error;
+        printf("output: %s\n", dir);
+        rc = stop_signal > 0 ? (stop_signal == SIGINT ? 130 : 143) : rc;
+        goto done;
+    }
     bp_sched_opts so = { .run_dir = dir, .threads = default_threads(c.threads), .jobs = c.jobs,
                          .quiet = c.quiet, .fail_fast = c.fail_fast, .force = c.force,
                          .only = c.trial, .stop = &stop_signal };

@@ -459,6 +459,10 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
         attr_str(e, t->part, t->file, "/", "status", "running") ||
         attr_str(e, t->part, t->file, "/", "started", started))
         goto fail;
+    if (m->continued_from &&
+        (attr_str(e, t->part, t->file, "/", "continued_from", m->continued_from) ||
+         attr_int(e, t->part, t->file, "/", "continued_at", m->continued_at)))
+        goto fail;
     if ((t->epochs = H5Gcreate2(t->file, "epochs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         h5fail(e, t->part, "/epochs", "cannot create group");
         goto fail;
@@ -606,6 +610,22 @@ static int save_optimizer(bp_err *e, const char *file, hid_t model, const bp_mod
     return rc;
 }
 
+static int save_schedule(bp_err *e, const char *file, hid_t model, const bp_opt_record *o)
+{
+    const char *obj = "/model/schedule";
+    hid_t g = H5Gcreate2(model, "schedule", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(e, file, obj, "cannot create group");
+    int rc = attr_str(e, file, g, obj, "name", o->schedule);
+    if (!rc)
+        rc = attr_strs(e, file, g, obj, "state_names", o->sched_names, o->n_sched);
+    if (!rc)
+        rc = put_attr(e, file, g, obj, "state", H5T_NATIVE_DOUBLE, o->n_sched, 0,
+                      o->n_sched ? (const void *)o->sched_state : (const void *)"");
+    H5Gclose(g);
+    return rc;
+}
+
 int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record *o, bp_err *e)
 {
     quiet();
@@ -638,6 +658,8 @@ int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record
                            1, &n, m->params);
     if (!rc && o)
         rc = save_optimizer(e, file, g, m, o);
+    if (!rc && o && o->schedule)
+        rc = save_schedule(e, file, g, o);
     H5Gclose(g);
     if (!rc && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
         rc = h5fail(e, file, NULL, "cannot flush");
@@ -1048,6 +1070,9 @@ void bp_saved_model_free(bp_saved_model *s)
     free(s->opt_state);
     free(s->mean);
     free(s->std);
+    free(s->sched_name);
+    free_strs(s->sched_names, s->n_sched);
+    free(s->sched_state);
     free(s);
 }
 
@@ -1153,6 +1178,36 @@ static int read_optimizer(bp_err *e, const char *where, hid_t model, bp_saved_mo
     return rc;
 }
 
+static int read_schedule(bp_err *e, const char *where, hid_t model, bp_saved_model *s)
+{
+    char *sw = fmt_alloc(e, "%s/schedule", where);
+    if (!sw)
+        return BP_ENOMEM;
+    hid_t g = H5Gopen2(model, "schedule", H5P_DEFAULT);
+    if (g < 0) {
+        h5fail(e, sw, NULL, "cannot open group");
+        free(sw);
+        return BP_EIO;
+    }
+    size_t nn = 0, nv = 0;
+    void *v = NULL;
+    int rc = get_str(e, sw, g, "name", &s->sched_name);
+    if (!rc)
+        rc = get_strs(e, sw, g, "state_names", &s->sched_names, &nn);
+    s->n_sched = nn;
+    if (!rc)
+        rc = get_attr(e, sw, g, "state", H5T_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), &v, &nv);
+    if (!rc && nv != nn)
+        rc = bp_err_set(e, BP_EIO, "%s: %zu state names but %zu values", sw, nn, nv);
+    if (rc)
+        free(v);
+    else
+        s->sched_state = v;
+    H5Gclose(g);
+    free(sw);
+    return rc;
+}
+
 static int read_model_group(bp_err *e, const char *where, hid_t g, bp_saved_model *s)
 {
     void *v = NULL;
@@ -1253,6 +1308,8 @@ static int read_model_group(bp_err *e, const char *where, hid_t g, bp_saved_mode
         return rc;
     if (H5Lexists(g, "optimizer", H5P_DEFAULT) > 0)
         rc = read_optimizer(e, where, g, s);
+    if (!rc && H5Lexists(g, "schedule", H5P_DEFAULT) > 0)
+        rc = read_schedule(e, where, g, s);
     if (!rc && H5Lexists(g, "standardize_mean", H5P_DEFAULT) > 0) {
         size_t d = (size_t)s->sizes[0];
         s->mean = bp_xcalloc(d, sizeof *s->mean, e);
@@ -1330,20 +1387,30 @@ static int resolve(bp_err *e, const char *path, char **base, long *id)
     return bp_err_set(e, BP_EIO, "%s: cannot open: %s", path, strerror(err));
 }
 
-bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
+/* The trial path names (a trial file, RUN, RUN#ID, INDEX.h5, INDEX.h5#ID), opened: *f the file
+ * opened, *root the trial's root (the file's "/" or the linked trial file's), *where how
+ * messages name it, *trial_file the trial file's path, *via_index whether it came through an
+ * index's link. The caller closes root and f and frees the strings. */
+static int open_trial(const char *path, bp_err *e, hid_t *fp, hid_t *rootp, char **wherep,
+                      char **trial_file, int *via_index)
 {
-    quiet();
-    char *base = NULL, *file = NULL, *where = NULL;
+    char *base = NULL, *file = NULL, *where = NULL, *tf = NULL;
     long id = -1;
-    hid_t f = H5I_INVALID_HID, g = H5I_INVALID_HID;
-    bp_saved_model *s = NULL;
-    if (resolve(e, path, &base, &id))
-        return NULL;
+    hid_t f = H5I_INVALID_HID, root = H5I_INVALID_HID;
+    int rc = BP_EIO;
+    *fp = *rootp = H5I_INVALID_HID;
+    *wherep = *trial_file = NULL;
+    *via_index = 0;
+    if ((rc = resolve(e, path, &base, &id)))
+        return rc;
+    rc = BP_EIO;
     struct stat st;
     if (stat(base, &st) == 0 && S_ISDIR(st.st_mode)) {
         if (!(file = fmt_alloc(e, "%s%strials/%04ld.h5", base,
-                               base[strlen(base) - 1] == '/' ? "" : "/", id < 0 ? 0 : id)))
+                               base[strlen(base) - 1] == '/' ? "" : "/", id < 0 ? 0 : id))) {
+            rc = BP_ENOMEM;
             goto out;
+        }
         id = -1;   /* used up: the file is that trial's */
         if (access(file, F_OK) != 0) {
             int err = errno;
@@ -1352,11 +1419,14 @@ bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
                 bp_err_set(e, BP_EIO, "%s: trial has not finished (only %s exists)", file, part);
             else if (part)
                 bp_err_set(e, BP_EIO, "%s: cannot open: %s", file, strerror(err));
+            rc = part ? BP_EIO : BP_ENOMEM;
             free(part);
             goto out;
         }
-    } else if (!(file = bp_xstrdup(base, e)))
+    } else if (!(file = bp_xstrdup(base, e))) {
+        rc = BP_ENOMEM;
         goto out;
+    }
     htri_t is = H5Fis_hdf5(file);
     if (is <= 0) {
         if (access(file, R_OK) != 0)
@@ -1377,29 +1447,65 @@ bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
             bp_err_set(e, BP_EIO, "%s#%s: no such trial in the index", file, link);
             goto out;
         }
-        hid_t root = H5Oopen(f, link, H5P_DEFAULT);
-        if (root < 0) {
+        if ((root = H5Oopen(f, link, H5P_DEFAULT)) < 0) {
             h5fail(e, file, link, "cannot open the linked trial file");
             goto out;
         }
-        if (!(where = fmt_alloc(e, "%s#%s", file, link)) || check_version(e, where, root)) {
-            H5Oclose(root);
+        const char *slash = strrchr(file, '/');
+        int dlen = slash ? (int)(slash - file) + 1 : 0;
+        if (!(where = fmt_alloc(e, "%s#%s", file, link)) ||
+            !(tf = fmt_alloc(e, "%.*s%s.h5", dlen, file, link + 1))) {
+            rc = BP_ENOMEM;
             goto out;
         }
-        if (H5Lexists(root, "model", H5P_DEFAULT) > 0)
-            g = H5Gopen2(root, "model", H5P_DEFAULT);
-        H5Oclose(root);
     } else {
         if (id >= 0) {
-            bp_err_set(e, BP_EUSAGE, "%s: '#%ld' selects a trial of a run folder or index file, "
-                       "but this is a trial file", file, id);
+            rc = bp_err_set(e, BP_EUSAGE, "%s: '#%ld' selects a trial of a run folder or index "
+                            "file, but this is a trial file", file, id);
             goto out;
         }
-        if (!(where = bp_xstrdup(file, e)) || check_version(e, where, f))
+        if ((root = H5Gopen2(f, "/", H5P_DEFAULT)) < 0) {
+            h5fail(e, file, "/", "cannot open");
             goto out;
-        if (H5Lexists(f, "model", H5P_DEFAULT) > 0)
-            g = H5Gopen2(f, "model", H5P_DEFAULT);
+        }
+        if (!(where = bp_xstrdup(file, e)) || !(tf = bp_xstrdup(file, e))) {
+            rc = BP_ENOMEM;
+            goto out;
+        }
     }
+    if ((rc = check_version(e, where, root)))
+        goto out;
+    *fp = f;
+    *rootp = root;
+    *wherep = where;
+    *trial_file = tf;
+    *via_index = index;
+    free(base);
+    free(file);
+    return 0;
+out:
+    if (root >= 0)
+        H5Oclose(root);
+    if (f >= 0)
+        H5Fclose(f);
+    free(base);
+    free(file);
+    free(where);
+    free(tf);
+    return rc;
+}
+
+bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
+{
+    quiet();
+    char *where = NULL, *tf = NULL;
+    int index = 0;
+    hid_t f, root, g = H5I_INVALID_HID;
+    bp_saved_model *s = NULL;
+    if (open_trial(path, e, &f, &root, &where, &tf, &index))
+        return NULL;
+    if (H5Lexists(root, "model", H5P_DEFAULT) > 0)
+        g = H5Gopen2(root, "model", H5P_DEFAULT);
     if (g < 0) {
         bp_err_set(e, BP_EIO, "%s: no saved model (/model missing); the trial may not have "
                    "finished", where);
@@ -1418,12 +1524,150 @@ bp_saved_model *bp_saved_model_read(const char *path, bp_err *e)
 out:
     if (g >= 0)
         H5Gclose(g);
-    if (f >= 0)
-        H5Fclose(f);
-    free(base);
-    free(file);
+    H5Oclose(root);
+    H5Fclose(f);
     free(where);
+    free(tf);
     return s;
+}
+
+void bp_trial_record_free(bp_trial_record *r)
+{
+    if (!r)
+        return;
+    free(r->file);
+    free(r->where);
+    free(r->status);
+    free(r->resolved_config);
+    free(r->rows);
+    free(r);
+}
+
+/* Column c (name) of /epochs into r->rows; ew names /epochs in messages, first the column 0. */
+static int read_column(bp_err *e, const char *ew, hid_t epochs, const char *name,
+                       const char *first, bp_trial_record *r, size_t c)
+{
+    hid_t d = H5Lexists(epochs, name, H5P_DEFAULT) > 0 ? H5Dopen2(epochs, name, H5P_DEFAULT)
+                                                      : H5I_INVALID_HID;
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    double *v = NULL;
+    int rc = 0;
+    if (d < 0 || sp < 0 || t < 0) {
+        rc = bp_err_set(e, BP_EIO, "%s/%s: dataset missing or unreadable", ew, name);
+        goto out;
+    }
+    if (H5Tget_class(t) != H5T_FLOAT || H5Sget_simple_extent_ndims(sp) != 1) {
+        rc = bp_err_set(e, BP_EIO, "%s/%s: expected a 1-D float dataset", ew, name);
+        goto out;
+    }
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(sp, &n, NULL);
+    if (c == 0) {
+        r->n_rows = (size_t)n;
+        if (!(r->rows = bp_xcalloc(r->n_rows * r->n_columns + 1, sizeof *r->rows, e))) {
+            rc = BP_ENOMEM;
+            goto out;
+        }
+    } else if ((size_t)n != r->n_rows) {
+        rc = bp_err_set(e, BP_EIO, "%s/%s: %llu values, but %s has %zu", ew, name,
+                        (unsigned long long)n, first, r->n_rows);
+        goto out;
+    }
+    if (!(v = bp_xcalloc((size_t)n + 1, sizeof *v, e))) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    if (n && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
+        char what[160];
+        snprintf(what, sizeof what, "%s: cannot read dataset", name);
+        rc = h5fail(e, ew, NULL, what);
+        goto out;
+    }
+    for (size_t i = 0; i < (size_t)n; i++)
+        r->rows[i * r->n_columns + c] = v[i];
+out:
+    free(v);
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+bp_trial_record *bp_trial_record_read(const char *path, const char *const *columns,
+                                      size_t n_columns, bp_err *e)
+{
+    quiet();
+    char *where = NULL, *tf = NULL, *ew = NULL;
+    int index = 0;
+    hid_t f, root, ep = H5I_INVALID_HID;
+    void *v = NULL;
+    size_t n = 0;
+    if (open_trial(path, e, &f, &root, &where, &tf, &index))
+        return NULL;
+    bp_trial_record *r = bp_xcalloc(1, sizeof *r, e);
+    if (!r)
+        goto fail;
+    r->file = tf;
+    r->where = where;
+    tf = where = NULL;
+    r->n_columns = n_columns;
+    r->epochs_done = -1;
+    if (get_attr(e, r->where, root, "trial", H5T_INTEGER, H5T_NATIVE_UINT64, sizeof(uint64_t),
+                 &v, &n))
+        goto fail;
+    r->trial = n == 1 ? (unsigned)*(uint64_t *)v : 0;
+    free(v);
+    v = NULL;
+    if (get_attr(e, r->where, root, "seed", H5T_INTEGER, H5T_NATIVE_UINT64, sizeof(uint64_t), &v,
+                 &n))
+        goto fail;
+    r->seed = n == 1 ? *(uint64_t *)v : 0;
+    free(v);
+    v = NULL;
+    if (get_str(e, r->where, root, "status", &r->status) ||
+        get_str(e, r->where, root, "resolved_config", &r->resolved_config))
+        goto fail;
+    if (H5Aexists(root, "epochs_done") > 0) {
+        if (get_attr(e, r->where, root, "epochs_done", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int),
+                     &v, &n))
+            goto fail;
+        r->epochs_done = n == 1 ? *(int *)v : -1;
+        free(v);
+        v = NULL;
+    }
+    if (!(ew = fmt_alloc(e, index ? "%s/epochs" : "%s#/epochs", r->where)))
+        goto fail;
+    if (H5Lexists(root, "epochs", H5P_DEFAULT) <= 0 ||
+        (ep = H5Gopen2(root, "epochs", H5P_DEFAULT)) < 0) {
+        bp_err_set(e, BP_EIO, "%s: group missing", ew);
+        goto fail;
+    }
+    for (size_t c = 0; c < n_columns; c++)
+        if (read_column(e, ew, ep, columns[c], columns[0], r, c))
+            goto fail;
+    free(ew);
+    ew = NULL;
+    if (!n_columns && !(r->rows = bp_xcalloc(1, sizeof *r->rows, e)))
+        goto fail;
+    H5Gclose(ep);
+    H5Oclose(root);
+    H5Fclose(f);
+    return r;
+fail:
+    free(v);
+    free(ew);
+    if (ep >= 0)
+        H5Gclose(ep);
+    H5Oclose(root);
+    H5Fclose(f);
+    free(where);
+    free(tf);
+    bp_trial_record_free(r);
+    return NULL;
 }
 
 /* first line where two texts differ, for "what changed" messages */

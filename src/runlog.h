@@ -58,6 +58,11 @@ typedef struct bp_trial_meta {
     const char *const *columns;   /* per-epoch column names */
     size_t n_columns;
     int threads;                  /* threads used by the trial's kernels */
+    /* Added for `bprun run --continue` (MAY be NULL / 0): the trial file this trial continues
+     * and how many epochs that one had done, stored as the root attributes continued_from and
+     * continued_at (only when continued_from is non-NULL). */
+    const char *continued_from;
+    int continued_at;
 } bp_trial_meta;
 
 /* Creates trials/<id>.h5.part (BP_EEXIST when trials/<id>.h5 exists: a finished trial file is
@@ -76,6 +81,13 @@ typedef struct bp_opt_record {
     const float *state;
     size_t n_state;              /* floats per parameter */
     uint64_t step;
+    /* Added with the training helpers: the learning-rate schedule's name and the state that
+     * continues it, saved as /model/schedule (attributes name, state_names, state). schedule
+     * MAY be NULL: nothing is saved. */
+    const char *schedule;
+    const char *const *sched_names;
+    const double *sched_state;
+    size_t n_sched;
 } bp_opt_record;
 /* Hyperparameter names of an activation come from m->act[l].fn->hparams; a layer with n_hp > 0
  * and no matching declaration is refused. o MAY be NULL (no optimizer recorded). */
@@ -157,9 +169,37 @@ typedef struct bp_saved_model {
     float *opt_state;
     /* Feature standardization the model was trained with (sizes[0] values each), or NULL. */
     double *mean, *std;
+    /* The learning-rate schedule saved with the model (bp_opt_record.schedule); sched_name is
+     * NULL when none was. */
+    char *sched_name;
+    size_t n_sched;
+    char **sched_names;
+    double *sched_state;
 } bp_saved_model;
 bp_saved_model *bp_saved_model_read(const char *path, bp_err *e);
 void bp_saved_model_free(bp_saved_model *s);
+
+/* A trial's record read back, to continue it (bprun run --continue): path names a trial as for
+ * bp_saved_model_read. The per-epoch values of the given columns are read into rows (n_rows x
+ * n_columns, row-major, in the order of columns); every column MUST exist as a 1-D float
+ * dataset under /epochs and all MUST have the same length (BP_EIO naming the file and the
+ * dataset otherwise). epochs_done is -1 when the trial file has no epochs_done attribute (it
+ * never finished). Free with bp_trial_record_free (accepts NULL). */
+typedef struct bp_trial_record {
+    char *file;              /* the trial file: TRIAL.h5, RUN/trials/ID.h5, or the index's
+                              * folder/trials/ID.h5 that INDEX#ID links to */
+    char *where;             /* how messages name it: the file, or INDEX.h5#/trials/ID */
+    unsigned trial;
+    uint64_t seed;
+    char *status;
+    int epochs_done;
+    char *resolved_config;
+    size_t n_rows, n_columns;
+    double *rows;
+} bp_trial_record;
+bp_trial_record *bp_trial_record_read(const char *path, const char *const *columns,
+                                      size_t n_columns, bp_err *e);
+void bp_trial_record_free(bp_trial_record *r);
 
 /* Provenance as "key: value" lines (bprun version, host, CPU model, compiler and flags, HDF5,
  * libyaml and zlib versions, threads, kernels, start time). malloc'd. */

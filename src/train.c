@@ -66,12 +66,22 @@ int bp_train(bp_trainer *t, bp_err *e)
     }
     if (opt->init_state && t->step == 0)
         opt->init_state(t->opt_state, m->params, np, t->hp);
+    if (li < 0 && t->schedule && t->schedule->kind != BP_LR_CONSTANT) {
+        rc = bp_err_set(e, BP_ECONFIG, "train.schedule: optimizer %s has no hyperparameter 'lr' "
+                        "to schedule", t->optimizer->desc->name);
+        goto out;
+    }
+    if (!t->sched_restored)
+        bp_lr_start(&t->sched, t->schedule, li >= 0 ? t->hp[li] : NAN);
+    int metric_col = t->sched.p.metric == BP_METRIC_LOSS ? BP_COL_LOSS : BP_COL_VAL_LOSS;
     t->status = BP_TRIAL_RUNNING;
     t->message[0] = '\0';
     char errbuf[BP_ERR_MSG_MAX];
     for (int ep = t->epochs_done + 1; ep <= t->epochs; ep++) {
         double t0 = now_seconds(), loss_sum = 0.0;
         size_t correct = 0, seen = 0;
+        if (li >= 0)
+            t->hp[li] = t->sched.lr;
         if (t->shuffle) {
             bp_rng r = bp_rng_stream(t->seed, t->trial, BP_RNG_SHUFFLE, (uint64_t)ep);
             bp_rng_permutation(&r, order, n);
@@ -94,6 +104,10 @@ int bp_train(bp_trainer *t, bp_err *e)
                 break;
             }
             bp_backward(m, w, w->Xb, nb, grad, t->nthreads);
+            if (t->clip == BP_CLIP_NORM)
+                bp_clip_norm(grad, np, t->clip_max);
+            else if (t->clip == BP_CLIP_VALUE)
+                bp_clip_value(grad, np, t->clip_max);
             errbuf[0] = '\0';
             bp_step_args a = { .w = m->params, .g = grad, .state = t->opt_state, .n = np,
                                .t = ++t->step, .hp = t->hp, .err = errbuf,
@@ -120,6 +134,7 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (!diverged && !isfinite(row.v[BP_COL_LOSS]))
             diverged = 1;
         t->epochs_done = ep;
+        bp_lr_step(&t->sched, row.v[metric_col]);
         if (t->on_epoch && (rc = t->on_epoch(t->ud, &row, m, e)) != 0)
             goto out;
         if (diverged) {

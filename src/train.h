@@ -5,6 +5,15 @@
  * for each batch: gather, forward, loss, backward, optimizer step; then evaluate the
  * validation set; then hand the epoch's row to the callback (the run log appends and flushes
  * it). A non-finite training loss ends the trial as `diverged` after logging that epoch.
+ *
+ * Training helpers (schedule.h): before each epoch the optimizer's "lr" hyperparameter is set
+ * to the schedule's lr for that epoch (the row's lr column records it); after each epoch the
+ * schedule steps with the epoch's metric; each batch gradient is clipped (by norm or value)
+ * before the optimizer step.
+ *
+ * Continuing a trial: set epochs_done, step, opt_state (and sched with sched_restored) to a
+ * saved state; training then runs epochs epochs_done + 1 .. epochs, and gives the same bits
+ * as an uninterrupted run.
  */
 #ifndef BP_TRAIN_H
 #define BP_TRAIN_H
@@ -17,6 +26,7 @@
 #include "err.h"
 #include "model.h"
 #include "plugin.h"
+#include "schedule.h"
 
 typedef enum bp_status_kind {
     BP_TRIAL_PENDING, BP_TRIAL_RUNNING, BP_TRIAL_COMPLETED, BP_TRIAL_DIVERGED, BP_TRIAL_FAILED,
@@ -61,9 +71,21 @@ typedef struct bp_trainer {
     int epochs_done;
     bp_status_kind status;
     char message[BP_ERR_MSG_MAX];
+
+    /* Added with the training helpers (zero = off). */
+    const bp_lr_params *schedule; /* NULL: constant lr; a non-constant schedule needs an
+                                         * optimizer hyperparameter named "lr" (BP_ECONFIG) */
+    bp_clip_kind clip;
+    double clip_max;
+    bp_lr_sched sched;                  /* in, when sched_restored: the state to continue from
+                                      * (bp_lr_restore); out: the state after the last epoch,
+                                      * to be saved with the weights */
+    int sched_restored;
 } bp_trainer;
 
-/* Run the trial. Returns 0 when training ran to its end or stopped for a recorded reason
+/* Run the trial. opt_state MAY be NULL (allocated, zero-filled or init_state'd when step is 0)
+ * or hold a saved state (n_state * n_params floats, malloc'd: the trainer owns it then).
+ * Returns 0 when training ran to its end or stopped for a recorded reason
  * (status says which: completed, diverged, failed, interrupted), or a negative code for an
  * error outside the trial (I/O from the callback, memory). */
 int bp_train(bp_trainer *t, bp_err *e);

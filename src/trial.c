@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "backprop.h"
+#include "resume.h"
 
 static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
 {
@@ -106,6 +107,19 @@ int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_expe
                         bp_mark_str(&cfg->train.optimizer.mark, where, sizeof where),
                         x->opt->desc->name);
         goto fail;
+    }
+    if (cfg->train.schedule.kind != BP_LR_CONSTANT) {
+        uint32_t i = 0;
+        while (i < opt->n_hparams && strcmp(opt->hparams[i].name, "lr"))
+            i++;
+        if (i == opt->n_hparams) {
+            char where[256];
+            rc = bp_err_set(e, BP_ECONFIG, "%s: train.schedule: optimizer %s has no "
+                            "hyperparameter 'lr' to schedule",
+                            bp_mark_str(&cfg->train.schedule_mark, where, sizeof where),
+                            x->opt->desc->name);
+            goto fail;
+        }
     }
     if (share && !strcmp(share->data_key, x->data_key)) {
         x->owns_data = 0;
@@ -241,17 +255,27 @@ typedef struct epoch_ctx {
     double last[BP_COL_COUNT];
 } epoch_ctx;
 
+/* Append a row to the trial file and the summary. */
+static int note_row(epoch_ctx *c, const double *v, bp_err *e)
+{
+    int rc = bp_trial_append(c->tf, v, e);
+    if (rc)
+        return rc;
+    memcpy(c->last, v, sizeof c->last);
+    double vl = v[BP_COL_VAL_LOSS];
+    if (!isnan(vl) && (isnan(c->sum->best_val_loss) || vl < c->sum->best_val_loss))
+        c->sum->best_val_loss = vl;
+    return BP_OK;
+}
+
 static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err *e)
 {
     (void)m;
     epoch_ctx *c = ud;
-    int rc = bp_trial_append(c->tf, row->v, e);
+    int rc = note_row(c, row->v, e);
     if (rc)
         return rc;
-    memcpy(c->last, row->v, sizeof c->last);
     double vl = row->v[BP_COL_VAL_LOSS];
-    if (!isnan(vl) && (isnan(c->sum->best_val_loss) || vl < c->sum->best_val_loss))
-        c->sum->best_val_loss = vl;
     if (c->o->progress)
         c->o->progress(c->o->progress_ud, c->o->trial, (int)row->v[BP_COL_EPOCH], c->epochs,
                        row->v[BP_COL_LOSS]);
@@ -294,6 +318,10 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     bp_trial_meta meta = { .trial = o->trial, .seed = c->seed, .config_text = c->text,
                            .resolved_config = resolved, .columns = bp_epoch_col_names,
                            .n_columns = BP_COL_COUNT, .threads = o->threads };
+    if (o->resume) {
+        meta.continued_from = o->resume->rec->file;
+        meta.continued_at = o->resume->rec->epochs_done;
+    }
     bp_trial_file *tf = bp_trial_create(r, &meta, e);
     free(resolved);
     if (!tf) {
@@ -306,9 +334,19 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     bp_trainer t = { .model = m, .train = x->train, .val = x->val, .optimizer = x->opt,
                      .epochs = c->train.epochs, .batch_size = c->train.batch_size,
                      .shuffle = c->train.shuffle, .seed = c->seed, .trial = 0,
-                     .nthreads = o->threads, .on_epoch = on_epoch, .ud = &ec, .stop = o->stop };
+                     .nthreads = o->threads, .on_epoch = on_epoch, .ud = &ec, .stop = o->stop,
+                     .schedule = &c->train.schedule, .clip = c->train.clip,
+                     .clip_max = c->train.clip_max };
     memcpy(t.hp, x->opt_hp, sizeof t.hp);
-    int rc = bp_train(&t, e);
+    int rc = 0;
+    if (o->resume) {
+        const bp_trial_record *from = o->resume->rec;
+        rc = bp_resume_apply(o->resume, x, m, &t, e);
+        for (size_t i = 0; !rc && i < from->n_rows; i++)
+            rc = note_row(&ec, from->rows + i * BP_COL_COUNT, e);
+    }
+    if (!rc)
+        rc = bp_train(&t, e);
     if (rc) {
         bp_trial_abandon(tf);
         bp_trainer_release(&t);
@@ -328,9 +366,13 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     const char *hp_names[BP_MAX_HPARAMS];
     for (uint32_t i = 0; i < od->n_hparams; i++)
         hp_names[i] = od->hparams[i].name;
+    double sched_state[BP_LR_NSTATE];
+    bp_lr_state(&t.sched, sched_state);
     bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t.hp,
                           .n_hp = od->n_hparams, .state = t.opt_state, .n_state = od->n_state,
-                          .step = t.step };
+                          .step = t.step, .schedule = bp_lr_names[t.sched.p.kind],
+                          .sched_names = bp_lr_state_names, .sched_state = sched_state,
+                          .n_sched = BP_LR_NSTATE };
     if ((rc = bp_trial_save_model(tf, m, &rec, e)))
         goto fail;
     if ((rc = bp_trial_save_extras(tf, x->mean, x->std, m->sizes[0], sum->final_test_loss,

@@ -19,6 +19,8 @@
 #include "runlog.h"
 #include "train.h"
 
+struct bp_resume;
+
 typedef struct bp_experiment {
     bp_config *cfg;            /* borrowed; plugin hyperparameters are filled in by prepare */
     bp_registry *reg;          /* borrowed */
@@ -35,7 +37,8 @@ typedef struct bp_experiment {
 
 /* Load the data, check shapes against model.layers, bind every plugin (checking
  * hyperparameters; filling defaults into cfg so dumps show them). Config, data and plugin
- * errors come back with their codes. */
+ * errors come back with their codes; a non-constant train.schedule with an optimizer that has
+ * no "lr" hyperparameter is a config error at train.schedule. */
 int bp_experiment_prepare(bp_config *cfg, bp_registry *reg, bp_experiment **out, bp_err *e);
 /* The same for one trial of a sweep: the validation split is drawn with split_seed (the
  * experiment's seed, the same for every repeat), and when `share` (may be NULL) loaded the
@@ -58,6 +61,8 @@ typedef struct bp_trial_opts {
     int threads;
     int quiet;                     /* no per-epoch lines on stderr */
     volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM handlers */
+    const struct bp_resume *resume; /* MAY be NULL; else continue that trial (resume.h): its
+                                     * rows are copied first, and trial SHOULD be its id */
     /* called after every epoch (may be NULL; called from the trial's thread) */
     void (*progress)(void *ud, unsigned trial, int epoch, int epochs, double loss);
     void *progress_ud;

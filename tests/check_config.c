@@ -134,6 +134,12 @@ START_TEST(test_full)
     ck_assert_str_eq(c->train.optimizer.hp[1].name, "beta1");
     ck_assert_str_eq(c->train.optimizer.hp[2].name, "amsgrad");
     ck_assert(c->train.optimizer.hp[2].value == 1);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_PLATEAU);
+    ck_assert_int_eq(c->train.schedule.patience, 5);
+    ck_assert(c->train.schedule.factor == 0.5);
+    ck_assert_uint_eq(c->train.schedule_mark.line, 20);
+    ck_assert_int_eq(c->train.clip, BP_CLIP_NORM);
+    ck_assert(c->train.clip_max == 5);
     ck_assert_str_eq(c->output, "results");
     bp_config_free(c);
 }
@@ -221,7 +227,8 @@ static const bad_case bad[] = {
     { "data:\n  train: builtin:xor\ntrain:\n  epochs: 3\n  epoch: 4\nmodel: {layers: [1, 1]}\n",
       "c.yaml:5:3: train.epoch: unknown key (did you mean 'epochs'?)" },
     { "data:\n  train: builtin:xor\ntrain:\n  epochs: 3\n  foo: 4\nmodel: {layers: [1, 1]}\n",
-      "c.yaml:5:3: train.foo: unknown key (valid keys: epochs, batch_size, shuffle, optimizer)" },
+      "c.yaml:5:3: train.foo: unknown key (valid keys: epochs, batch_size, shuffle, optimizer, "
+      "schedule, clip)" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: ten\n",
       "c.yaml:6:11: train.epochs: expected an integer (got 'ten')" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: 0\n",
@@ -426,6 +433,60 @@ static const bad_case bad[] = {
     { "a: [x, \"\\x00\"]\n", "c.yaml:1:8: a[1]: NUL character in a string" },
     { "a: 1\x01\n", "c.yaml:1:5: YAML syntax error: control characters are not allowed (0x01 at byte 4)" },
     { "a: \xc3\x28\n", "c.yaml:1:5: YAML syntax error: invalid trailing UTF-8 octet (0x28 at byte 4)" },
+    /* train.schedule and train.clip */
+#define T7 "data: {train: x}\nmodel: {layers: [2, 1]}\ntrain:\n  epochs: 5\n"
+    { T7 "  schedule: cosin\n", "c.yaml:5:13: train.schedule: unknown value 'cosin' (did you mean 'cosine'?)" },
+    { T7 "  schedule: linear\n", "c.yaml:5:13: train.schedule: unknown value 'linear' (valid values: "
+      "constant, step, exponential, cosine, plateau)" },
+    { T7 "  schedule: [step]\n", "c.yaml:5:13: train.schedule: expected a schedule name or a map "
+      "{name: NAME, ...} (got a sequence)" },
+    { T7 "  schedule: {step_size: 2}\n", "c.yaml:5:3: train.schedule: missing required key 'name'" },
+    { T7 "  schedule: {name: }\n", "c.yaml:5:20: train.schedule.name: missing value (expected a schedule name)" },
+    { T7 "  schedule: step\n", "c.yaml:5:13: train.schedule: schedule step needs step_size: write "
+      "{name: step, step_size: ...}" },
+    { T7 "  schedule: exponential\n", "c.yaml:5:13: train.schedule: schedule exponential needs "
+      "gamma: write {name: exponential, gamma: ...}" },
+    { T7 "  schedule: {name: step, gamma: 0.5}\n", "c.yaml:5:3: train.schedule: missing required key 'step_size'" },
+    { T7 "  schedule: {name: step, step_size: 0}\n", "c.yaml:5:37: train.schedule.step_size: must be >= 1 (got 0)" },
+    { T7 "  schedule: {name: step, step_size: 2.5}\n", "c.yaml:5:37: train.schedule.step_size: "
+      "expected an integer (got '2.5')" },
+    { T7 "  schedule: {name: step, step_size: 2, gamma: 0}\n", "c.yaml:5:47: train.schedule.gamma: "
+      "must be in (0, 1] (got 0)" },
+    { T7 "  schedule: {name: exponential, gamma: 1.01}\n", "c.yaml:5:40: train.schedule.gamma: "
+      "must be in (0, 1] (got 1.01)" },
+    { T7 "  schedule: {name: step, step_size: 2, t_max: 3}\n", "c.yaml:5:40: train.schedule.t_max: "
+      "unknown key (valid keys: name, step_size, gamma)" },
+    { T7 "  schedule: {name: cosine, eta_mn: 3}\n", "c.yaml:5:28: train.schedule.eta_mn: unknown key "
+      "(did you mean 'eta_min'?)" },
+    { T7 "  schedule: {name: cosine, eta_min: -1}\n", "c.yaml:5:37: train.schedule.eta_min: must be >= 0 (got -1)" },
+    { T7 "  schedule: {name: cosine, warmup_epochs: 5}\n", "c.yaml:5:43: train.schedule.warmup_epochs: "
+      "must be less than t_max (got 5, t_max 5)" },
+    { T7 "  schedule: {name: cosine, t_max: 3, warmup_epochs: 3}\n", "c.yaml:5:53: "
+      "train.schedule.warmup_epochs: must be less than t_max (got 3, t_max 3)" },
+    { T7 "  schedule: {name: cosine, warmup_start: 1.5}\n", "c.yaml:5:42: train.schedule.warmup_start: "
+      "must be in [0, 1] (got 1.5)" },
+    { T7 "  schedule: plateau\n", "c.yaml:5:13: train.schedule: metric val_loss needs validation data "
+      "(set data.validation, or use metric: loss)" },
+    { T7 "  schedule: {name: plateau, metric: val_loss}\n", "c.yaml:5:37: train.schedule.metric: metric "
+      "val_loss needs validation data (set data.validation, or use metric: loss)" },
+    { T7 "  schedule: {name: plateau, metric: acc}\n", "c.yaml:5:37: train.schedule.metric: unknown value "
+      "'acc' (valid values: val_loss, loss)" },
+    { T7 "  schedule: {name: plateau, metric: loss, mode: least}\n", "c.yaml:5:49: train.schedule.mode: "
+      "unknown value 'least' (valid values: min, max)" },
+    { T7 "  schedule: {name: plateau, metric: loss, factor: 1}\n", "c.yaml:5:51: train.schedule.factor: "
+      "must be in (0, 1) (got 1)" },
+    { T7 "  schedule: {name: plateau, metric: loss, patience: -1}\n", "c.yaml:5:53: "
+      "train.schedule.patience: must be >= 0 (got -1)" },
+    { T7 "  schedule: {name: plateau, metric: loss, threshold: 1}\n", "c.yaml:5:54: "
+      "train.schedule.threshold: must be in [0, 1) (got 1)" },
+    { T7 "  schedule: {name: plateau, metric: loss, min_lr: .nan}\n", "c.yaml:5:51: "
+      "train.schedule.min_lr: must be a finite number (got '.nan')" },
+    { T7 "  clip: 1\n", "c.yaml:5:9: train.clip: expected a map {norm: MAX_NORM} or {value: V} (got '1')" },
+    { T7 "  clip: {}\n", "c.yaml:5:9: train.clip: expected {norm: MAX_NORM} or {value: V}" },
+    { T7 "  clip: {norm: 1, value: 1}\n", "c.yaml:5:19: train.clip.value: give norm or value, not both" },
+    { T7 "  clip: {norm: 0}\n", "c.yaml:5:16: train.clip.norm: must be > 0 (got 0)" },
+    { T7 "  clip: {max: 1}\n", "c.yaml:5:10: train.clip.max: unknown key (valid keys: norm, value)" },
+#undef T7
 };
 
 START_TEST(test_bad)
@@ -947,6 +1008,20 @@ static void assert_config_eq(const bp_config *a, const bp_config *b)
     ck_assert_int_eq(a->train.batch_size, b->train.batch_size);
     ck_assert_int_eq(a->train.shuffle, b->train.shuffle);
     assert_ref_eq(&a->train.optimizer, &b->train.optimizer);
+    const bp_lr_params *sa = &a->train.schedule, *sb = &b->train.schedule;
+    ck_assert_int_eq(sa->kind, sb->kind);
+    ck_assert_int_eq(sa->step_size, sb->step_size);
+    ck_assert_int_eq(sa->t_max, sb->t_max);
+    ck_assert_int_eq(sa->warmup_epochs, sb->warmup_epochs);
+    ck_assert_int_eq(sa->metric, sb->metric);
+    ck_assert_int_eq(sa->mode, sb->mode);
+    ck_assert_int_eq(sa->patience, sb->patience);
+    ck_assert_int_eq(sa->cooldown, sb->cooldown);
+    ck_assert(sa->gamma == sb->gamma && sa->eta_min == sb->eta_min);
+    ck_assert(sa->warmup_start == sb->warmup_start && sa->factor == sb->factor);
+    ck_assert(sa->threshold == sb->threshold && sa->min_lr == sb->min_lr && sa->eps == sb->eps);
+    ck_assert_int_eq(a->train.clip, b->train.clip);
+    ck_assert(a->train.clip_max == b->train.clip_max);
     ck_assert_str_eq(a->output, b->output);
 }
 
@@ -966,6 +1041,15 @@ static const char *const round_trip[] = {
     "data: {train: x.h5}\nmodel:\n  layers: [2, 4, 4, 1]\n  activation: {name: elu, a: 1}\n"
     "  loss: binary_cross_entropy\n  init: {scheme: he_normal, gain: 1.4142135623730951}\n"
     "train: {epochs: 1}\n",
+    /* training helpers: every schedule, both clips */
+    BASE "  schedule: {name: step, step_size: 7, gamma: 0.3333333333333333}\n  clip: {norm: 0.25}\n",
+    BASE "  schedule: {name: exponential, gamma: 0.99}\n  clip: {value: 1e-3}\n",
+    BASE "  schedule: {name: cosine, eta_min: 1e-5, warmup_epochs: 2, warmup_start: 0.1}\n",
+    BASE "  schedule: {name: cosine, t_max: 100}\n",
+    BASE "  schedule: {name: plateau, metric: loss, mode: max, factor: 0.5, patience: 0,"
+    " threshold: 0.01, cooldown: 2, min_lr: 1e-6, eps: 0}\n",
+    "data: {train: x.h5, validation: 0.1}\nmodel: {layers: [2, 1]}\n"
+    "train: {epochs: 9, schedule: plateau}\n",
 };
 
 START_TEST(test_round_trip)
@@ -1015,6 +1099,8 @@ START_TEST(test_dump_golden)
                      "  batch_size: 32\n"
                      "  shuffle: true\n"
                      "  optimizer: {name: sgd, lr: 0.1}\n"
+                     "  schedule: {name: constant}\n"
+                     "  clip: null\n"
                      "output: runs\n");
     free(d);
     bp_config_free(c);
@@ -1034,6 +1120,59 @@ START_TEST(test_dump_golden)
 }
 END_TEST
 
+START_TEST(test_helpers)
+{
+    bp_err e;
+    bp_config *c = load_text(BASE, NULL, 0, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_CONSTANT);
+    ck_assert_ptr_null(c->train.schedule_mark.src);
+    ck_assert_int_eq(c->train.clip, BP_CLIP_NONE);
+    bp_config_free(c);
+
+    c = load_text(BASE "  schedule: {name: step, step_size: 4}\n  clip: {norm: 2.5}\n", NULL, 0, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_STEP);
+    ck_assert_int_eq(c->train.schedule.step_size, 4);
+    ck_assert(c->train.schedule.gamma == 0.1);
+    ck_assert_uint_eq(c->train.schedule_mark.line, 7);
+    ck_assert_uint_eq(c->train.schedule_mark.col, 13);
+    ck_assert_int_eq(c->train.clip, BP_CLIP_NORM);
+    ck_assert(c->train.clip_max == 2.5);
+    bp_config_free(c);
+
+    /* cosine: t_max defaults to train.epochs, also when epochs comes from --set */
+    const char *ov[] = { "train.epochs=40", "train.clip.value=0.5" };
+    c = load_text(BASE "  schedule: cosine\n", ov, 2, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    ck_assert_int_eq(c->train.schedule.kind, BP_LR_COSINE);
+    ck_assert_int_eq(c->train.schedule.t_max, 40);
+    ck_assert(c->train.schedule.eta_min == 0 && c->train.schedule.warmup_start == 0);
+    ck_assert_int_eq(c->train.schedule.warmup_epochs, 0);
+    ck_assert_int_eq(c->train.clip, BP_CLIP_VALUE);
+    ck_assert(c->train.clip_max == 0.5);
+    bp_config_free(c);
+
+    /* plateau defaults (torch's), with validation data */
+    const char *ov2[] = { "data.validation=0.2" };
+    c = load_text(BASE "  schedule: plateau\n", ov2, 1, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    const bp_lr_params *p = &c->train.schedule;
+    ck_assert_int_eq(p->kind, BP_LR_PLATEAU);
+    ck_assert_int_eq(p->metric, BP_METRIC_VAL_LOSS);
+    ck_assert_int_eq(p->mode, BP_MODE_MIN);
+    ck_assert(p->factor == 0.1 && p->threshold == 1e-4 && p->min_lr == 0 && p->eps == 1e-8);
+    ck_assert_int_eq(p->patience, 10);
+    ck_assert_int_eq(p->cooldown, 0);
+    char *d = bp_config_dump_string(c);
+    ck_assert_ptr_nonnull(strstr(d, "\n  schedule: {name: plateau, metric: val_loss, mode: min, "
+                                    "factor: 0.1, patience: 10, threshold: 0.0001, cooldown: 0, "
+                                    "min_lr: 0, eps: 1e-08}\n  clip: null\n"));
+    free(d);
+    bp_config_free(c);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -1041,6 +1180,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_full);
     tcase_add_test(tc, test_variants);
+    tcase_add_test(tc, test_helpers);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof bad / sizeof *bad));

@@ -1,7 +1,8 @@
 """Independent reader for bprun's output (h5py + numpy), used by the shell tests.
 
   h5check.py digest TRIAL.h5          hash of everything a trial computed (epoch columns except
-                                      'seconds', parameters, optimizer state, status, epochs)
+                                      'seconds', parameters, optimizer step, hyperparameters and
+                                      state, schedule state, status, epochs_done, seed, trial)
   h5check.py forward TRIAL.h5 DATA.h5#/GROUP
                                       recompute loss and accuracy of the saved weights with numpy
   h5check.py epochs TRIAL.h5 COLUMN   print one per-epoch column, one value per line
@@ -23,8 +24,14 @@ def digest(path):
             h.update(name.encode())
             h.update(np.asarray(f["epochs"][name][()], dtype="<f8").tobytes())
         h.update(np.asarray(f["model/params"][()], dtype="<f4").tobytes())
-        if "optimizer/state" in f:
-            h.update(np.asarray(f["optimizer/state"][()], dtype="<f4").tobytes())
+        if "model/optimizer" in f:
+            opt = f["model/optimizer"]
+            h.update(repr(int(opt.attrs["step"])).encode())
+            h.update(np.asarray(opt.attrs["hp"], dtype="<f8").tobytes())
+            if "state" in opt:
+                h.update(np.asarray(opt["state"][()], dtype="<f4").tobytes())
+        if "model/schedule" in f:
+            h.update(np.asarray(f["model/schedule"].attrs["state"], dtype="<f8").tobytes())
         for a in ("status", "epochs_done", "seed", "trial"):
             h.update(repr(f.attrs[a]).encode())
     return h.hexdigest()
