@@ -595,6 +595,21 @@ def _style(n):
     return alpha, lw
 
 
+class _PlainLog(mticker.Formatter):
+    """Log-axis tick labels as plain numbers (0.02, 0.15); when more than 9 ticks are in view,
+    only those with mantissa 1, 2 or 5 are labelled."""
+
+    def __call__(self, x, pos=None):
+        if not x > 0:
+            return ""
+        lo, hi = sorted(self.axis.get_view_interval()) if self.axis else (x, x)
+        if sum(1 for v in self.locs if lo <= v <= hi) > 9:
+            m = x / 10.0 ** math.floor(math.log10(x) + 1e-9)
+            if min(abs(m - k) for k in (1, 2, 5)) > 1e-6 * m:
+                return ""
+        return "%.3g" % x
+
+
 def _fit_y(axs, values, log):
     """Y limits from the finite (and, on a log axis, positive) values, with a margin; on a log
     axis spanning less than ~1.5 decades every tick is labelled as a plain number."""
@@ -616,9 +631,8 @@ def _fit_y(axs, values, log):
     for ax in axs:
         ax.set_ylim(*lim)
         if log and lim[1] / lim[0] < 30:
-            fmt = mticker.FuncFormatter(lambda y, _: "%g" % y)
-            ax.yaxis.set_major_formatter(fmt)
-            ax.yaxis.set_minor_formatter(fmt)
+            ax.yaxis.set_major_formatter(_PlainLog())
+            ax.yaxis.set_minor_formatter(_PlainLog())
 
 
 def _status_handles(diverged, running):
@@ -774,7 +788,8 @@ def plot_final_vs_lr(run, coloring, out):
         for partial, p in pts.items():
             if p:
                 p = np.array(p)
-                ax.plot(p[:, 0], p[:, 1], m, ls="none", color=c, alpha=0.55, ms=6,
+                ax.plot(p[:, 0], p[:, 1], m, ls="none", color=c, ms=6,
+                        alpha=float(min(0.55, max(0.15, 40.0 / len(ts)))),
                         mfc="none" if partial else c)
         xs = sorted(by_x)
         if xs:
