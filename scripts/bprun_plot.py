@@ -969,6 +969,9 @@ def main(argv=None):
     except PlotError as e:
         note(str(e))
         return 1
+    except BrokenPipeError:  # stdout closed early (| head): not an error of ours
+        sys.stderr.close()
+        return 0
     return 0
 
 
