@@ -223,7 +223,7 @@ static void choose(sched *c)
     if (x0 && batch > x0->train->n)
         batch = x0->train->n;
     int jobs = c->o->jobs;
-    const char *why = "as asked (-j)";
+    const char *why = "as asked with -j";
     if (jobs <= 0) {
         if (params * batch < BP_SMALL_MODEL_WORK) {
             jobs = threads;
