@@ -81,6 +81,11 @@ static const char usage_run[] =
     "  -t, --threads N        threads in all (default: OMP_NUM_THREADS or all cores)\n"
     "  -T, --trial ID         run only trial ID of the sweep (results identical to the sweep's)\n"
     "  -F, --fail-fast        stop at the first trial that fails or diverges\n"
+    "      --isolate          run each trial in its own process, so a crashing plugin fails only\n"
+    "                         its trial (default: on when a plugin is the user's own - named by\n"
+    "                         path or found outside bprun's plugin folders)\n"
+    "      --no-isolate       run trials as threads of one process\n"
+    "      --trial-timeout S  kill a trial running longer than S seconds (implies --isolate)\n"
     "  -q, --quiet            print nothing but errors and the final report\n"
     "  -f, --force            start over: replace an existing run folder's results\n"
     "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
@@ -165,8 +170,9 @@ typedef struct cli {
     size_t n_sets;
     char **sweeps;
     size_t n_sweeps;
-    int jobs, fail_fast;
+    int jobs, fail_fast, isolate;
     long trial;
+    double timeout;
     char **plugin_dirs;
     size_t n_plugin_dirs;
     int threads, quiet, force;
@@ -225,7 +231,9 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         { "force", no_argument, NULL, 'f' }, { "plugin-path", required_argument, NULL, 'P' },
         { "sweep", required_argument, NULL, 'w' }, { "jobs", required_argument, NULL, 'j' },
         { "trial", required_argument, NULL, 'T' }, { "fail-fast", no_argument, NULL, 'F' },
-        { "continue", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' }
+        { "continue", required_argument, NULL, 'c' }, { "isolate", no_argument, NULL, 'I' },
+        { "no-isolate", no_argument, NULL, 'N' }, { "trial-timeout", required_argument, NULL, 'L' },
+        { "help", no_argument, NULL, 'h' }
     };
     struct option opts[sizeof all / sizeof all[0] + 1];
     char shorts[32];
@@ -283,6 +291,20 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         case 'c':
             c->from = optarg;
             break;
+        case 'I':
+            c->isolate = 1;
+            break;
+        case 'N':
+            c->isolate = 0;
+            break;
+        case 'L': {
+            char *end;
+            errno = 0;
+            c->timeout = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(c->timeout > 0) || !isfinite(c->timeout))
+                return usage_error(cmd, "--trial-timeout: expected a number of seconds > 0 (got '%s')", optarg), -1;
+            break;
+        }
         case 'f':
             c->force = 1;
             break;
@@ -361,8 +383,8 @@ out:
 
 static int cmd_run(int argc, char **argv)
 {
-    cli c = { .trial = -1 };
-    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFc", &c), rc = 0;
+    cli c = { .trial = -1, .isolate = -1 };
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFcINL", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
@@ -399,7 +421,8 @@ static int cmd_run(int argc, char **argv)
     }
     bp_sched_opts so = { .run_dir = dir, .threads = default_threads(c.threads), .jobs = c.jobs,
                          .quiet = c.quiet, .fail_fast = c.fail_fast, .force = c.force,
-                         .only = c.trial, .stop = &stop_signal };
+                         .only = c.trial, .stop = &stop_signal, .isolate = c.isolate,
+                         .trial_timeout = c.timeout };
     bp_sched_result res;
     if (!c.quiet)
         fprintf(stderr, "bprun: %s: %zu trial%s, output %s\n", c0->experiment, sw->n_trials,

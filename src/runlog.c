@@ -1813,3 +1813,52 @@ int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
     free(message);
     return rc;
 }
+
+int bp_trial_salvage(bp_run *r, unsigned trial, const char *status, const char *message,
+                     bp_err *e)
+{
+    quiet();
+    char *part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->dir, trial);
+    char *final = fmt_alloc(e, "%s/trials/%04u.h5", r->dir, trial);
+    char *tdir = fmt_alloc(e, "%s/trials", r->dir);
+    int rc = part && final && tdir ? 0 : BP_ENOMEM;
+    hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID;
+    if (!rc && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0 ||
+                (f = H5Fopen(part, H5F_ACC_RDWR, fapl)) < 0)) {
+        rc = bp_err_set(e, BP_EIO, "%s: cannot be opened to record the trial's end", part);
+        unlink(part);
+    }
+    if (!rc) {
+        int epochs = 0;
+        if (H5Lexists(f, "epochs", H5P_DEFAULT) > 0 && H5Lexists(f, "epochs/epoch", H5P_DEFAULT) > 0) {
+            hid_t d = H5Dopen2(f, "epochs/epoch", H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+            hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : 0;
+            epochs = np > 0 ? (int)np : 0;
+            if (sp >= 0)
+                H5Sclose(sp);
+            if (d >= 0)
+                H5Dclose(d);
+        }
+        char finished[32];
+        iso_now(finished, sizeof finished);
+        rc = attr_str(e, part, f, "/", "status", status);
+        if (!rc)
+            rc = attr_str(e, part, f, "/", "message", message);
+        if (!rc)
+            rc = attr_int(e, part, f, "/", "epochs_done", epochs);
+        if (!rc)
+            rc = attr_dbl(e, part, f, "/", "wall_seconds", NAN);
+        if (!rc)
+            rc = attr_str(e, part, f, "/", "finished", finished);
+        if (H5Fclose(f) < 0 && !rc)
+            rc = h5fail(e, part, NULL, "cannot close");
+        if (!rc)
+            rc = commit_file(e, part, final, tdir);
+    }
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    free(part);
+    free(final);
+    free(tdir);
+    return rc;
+}

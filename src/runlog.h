@@ -134,6 +134,13 @@ bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const 
 void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_axes,
                       char *const *axes, char *const *const *params);
 
+/* Finish the trial file another process left as trials/<id>.h5.part (a trial process that
+ * crashed or was killed): set status, message and epochs_done (the rows it flushed), then
+ * fsync and rename it into place like bp_trial_finish. BP_EIO when the .part cannot be opened
+ * (the process died while creating it); the .part is then removed. */
+int bp_trial_salvage(bp_run *r, unsigned trial, const char *status, const char *message,
+                     bp_err *e);
+
 /* Read the summary of a finished trial file (status, message, epochs, the last epoch's loss,
  * accuracy, val_loss, val_accuracy, the best val_loss, wall_seconds, test metrics). */
 int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e);

@@ -1,9 +1,15 @@
 #include "autoconf.h"
 #include "scheduler.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,23 +141,68 @@ static int write_index(sched *c, bp_err *e)
                               c->o->threads, e);
 }
 
+/* The next trial to run, or -1 when there is none (or the sweep is stopping). Holds mu. */
+static long take_next(sched *c)
+{
+    while (c->next < c->s->n_trials && !c->todo[c->next])
+        c->next++;
+    if (c->next >= c->s->n_trials || c->failed || (c->o->stop && *c->o->stop))
+        return -1;
+    size_t id = c->next++;
+    c->running++;
+    c->rows[id].status = "running";
+    print_live(c, 1);
+    return (long)id;
+}
+
+/* A trial ended (rc: its run's status code, e: its error). Holds mu. */
+static void record(sched *c, size_t id, int rc, const bp_trial_summary *sum, const bp_err *e)
+{
+    c->running--;
+    if (rc) {
+        if (!c->failed) {
+            c->failed = 1;
+            c->err = *e;
+            if (c->s->n_trials > 1)
+                bp_err_prefix(&c->err, "trial %04zu", id);
+        }
+        c->rows[id].status = "pending";
+        return;
+    }
+    c->rows[id] = *sum;
+    c->done++;
+    if (!strcmp(sum->status, "completed")) {
+        c->res->completed++;
+        double sc = score(sum);
+        if (!isnan(sc) && (c->best_id < 0 || sc < c->best)) {
+            c->best = sc;
+            c->best_id = (long)id;
+        }
+    } else if (!strcmp(sum->status, "interrupted")) {
+        c->res->interrupted = 1;
+    } else {
+        c->res->failed++;
+        if (c->o->fail_fast && c->o->stop && !*c->o->stop)
+            *c->o->stop = -1;
+    }
+    print_finished(c, sum);
+    bp_err ie;
+    bp_err_clear(&ie);
+    if (write_index(c, &ie) && !c->failed) {
+        c->failed = 1;
+        c->err = ie;
+    }
+}
+
 static void *worker(void *arg)
 {
     sched *c = arg;
     for (;;) {
         pthread_mutex_lock(&c->mu);
-        while (c->next < c->s->n_trials && !c->todo[c->next])
-            c->next++;
-        if (c->next >= c->s->n_trials || c->failed || (c->o->stop && *c->o->stop)) {
-            pthread_mutex_unlock(&c->mu);
-            return NULL;
-        }
-        size_t id = c->next++;
-        c->running++;
-        c->rows[id].status = "running";
-        print_live(c, 1);
+        long id = take_next(c);
         pthread_mutex_unlock(&c->mu);
-
+        if (id < 0)
+            return NULL;
         bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
                              .quiet = !c->per_epoch_lines || c->o->quiet, .stop = c->o->stop,
                              .progress = on_progress, .progress_ud = c };
@@ -159,46 +210,299 @@ static void *worker(void *arg)
         bp_err e;
         bp_err_clear(&e);
         int rc = bp_experiment_run_trial(c->x[id], c->run, &to, &sum, &e);
-
         pthread_mutex_lock(&c->mu);
-        c->running--;
-        if (rc) {
-            if (!c->failed) {
-                c->failed = 1;
-                c->err = e;
-                if (c->s->n_trials > 1)
-                    bp_err_prefix(&c->err, "trial %04zu", id);
-            }
-            c->rows[id].status = "pending";
-            pthread_mutex_unlock(&c->mu);
-            return NULL;
-        }
-        c->rows[id] = sum;
-        c->done++;
-        c->total_epochs -= c->epochs[id] > 0 ? 0 : 0;
-        if (!strcmp(sum.status, "completed")) {
-            c->res->completed++;
-            double sc = score(&sum);
-            if (!isnan(sc) && (c->best_id < 0 || sc < c->best)) {
-                c->best = sc;
-                c->best_id = (long)id;
-            }
-        } else if (!strcmp(sum.status, "interrupted")) {
-            c->res->interrupted = 1;
-        } else {
-            c->res->failed++;
-            if (c->o->fail_fast && c->o->stop && !*c->o->stop)
-                *c->o->stop = -1;
-        }
-        print_finished(c, &sum);
-        bp_err ie;
-        bp_err_clear(&ie);
-        if (write_index(c, &ie) && !c->failed) {
-            c->failed = 1;
-            c->err = ie;
-        }
+        record(c, (size_t)id, rc, &sum, &e);
         pthread_mutex_unlock(&c->mu);
     }
+}
+
+/* ---- trial isolation: one child process per trial ---- */
+
+#define MAX_PLUGINS 64
+static const char *crash_plugins[MAX_PLUGINS]; /* the child's plugin files, for crash reports */
+static size_t n_crash_plugins;
+static int crash_fd = -1;
+
+static void child_progress(void *ud, unsigned trial, int epoch, int epochs, double loss)
+{
+    (void)trial;
+    dprintf(*(int *)ud, "P %d %d %.17g\n", epoch, epochs, loss);
+}
+
+/* In the child: which plugin was running when the signal came (from the stack), then die of
+ * the same signal. dladdr and backtrace are not async-signal-safe on paper; backtrace was
+ * called once before, so it does not load libgcc here, and the process is dying anyway. */
+static void on_crash(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    (void)uc;
+    void *frames[64];
+    int n = backtrace(frames, 64);
+    const char *who = "";
+    for (int i = 0; i < n && !*who; i++) {
+        Dl_info di;
+        if (!dladdr(frames[i], &di) || !di.dli_fname)
+            continue;
+        for (size_t k = 0; k < n_crash_plugins; k++)
+            if (!strcmp(di.dli_fname, crash_plugins[k]))
+                who = crash_plugins[k];
+    }
+    dprintf(crash_fd, "C %d %s\n", sig, who);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void note_plugin(const bp_loaded *p)
+{
+    if (!p || n_crash_plugins >= MAX_PLUGINS)
+        return;
+    for (size_t k = 0; k < n_crash_plugins; k++)
+        if (crash_plugins[k] == p->path)
+            return;
+    crash_plugins[n_crash_plugins++] = p->path;
+}
+
+static void run_child(sched *c, size_t id, int fd)
+{
+    const bp_experiment *x = c->x[id];
+    n_crash_plugins = 0;
+    note_plugin(x->opt);
+    for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
+        note_plugin(x->hidden[l]);
+    note_plugin(x->output);
+    crash_fd = fd;
+    void *warm[2];
+    backtrace(warm, 2);
+    static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_crash;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+        sigaction(sigs[k], &sa, NULL);
+    int pfd = fd;
+    bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
+                         .quiet = !c->per_epoch_lines || c->o->quiet, .stop = c->o->stop,
+                         .progress = child_progress, .progress_ud = &pfd };
+    bp_trial_summary sum;
+    bp_err e;
+    bp_err_clear(&e);
+    if (bp_experiment_run_trial(x, c->run, &to, &sum, &e)) {
+        dprintf(fd, "E %d %s\n", e.code, e.msg);
+        _exit(3);
+    }
+    _exit(0);
+}
+
+typedef struct child {
+    pid_t pid;
+    int fd;
+    size_t id;
+    double start;
+    int sig;                    /* from a "C" line */
+    char plugin[1024];
+    int err_code;               /* from an "E" line */
+    char err[BP_ERR_MSG_MAX];
+    int timed_out, last_epoch;
+    char buf[2048];
+    size_t len;
+} child;
+
+static void child_lines(sched *c, child *ch)
+{
+    char *line = ch->buf, *nl;
+    while ((nl = memchr(line, '\n', ch->len - (size_t)(line - ch->buf)))) {
+        *nl = '\0';
+        int ep, eps;
+        double loss;
+        if (line[0] == 'P' && sscanf(line, "P %d %d %lg", &ep, &eps, &loss) == 3) {
+            ch->last_epoch = ep;
+            on_progress(c, (unsigned)ch->id, ep, eps, loss);
+        } else if (line[0] == 'C') {
+            char *sp = strchr(line + 2, ' ');
+            ch->sig = atoi(line + 2);
+            snprintf(ch->plugin, sizeof ch->plugin, "%s", sp ? sp + 1 : "");
+        } else if (line[0] == 'E') {
+            char *sp = strchr(line + 2, ' ');
+            ch->err_code = atoi(line + 2);
+            snprintf(ch->err, sizeof ch->err, "%s", sp ? sp + 1 : "");
+        }
+        line = nl + 1;
+    }
+    size_t rest = ch->len - (size_t)(line - ch->buf);
+    memmove(ch->buf, line, rest);
+    ch->len = rest;
+    if (ch->len == sizeof ch->buf) /* a line longer than the buffer: drop it */
+        ch->len = 0;
+}
+
+static void child_read(sched *c, child *ch)
+{
+    for (;;) {
+        ssize_t r = read(ch->fd, ch->buf + ch->len, sizeof ch->buf - ch->len);
+        if (r <= 0)
+            return;
+        ch->len += (size_t)r;
+        child_lines(c, ch);
+    }
+}
+
+static void child_done(sched *c, child *ch, int status)
+{
+    child_read(c, ch);
+    close(ch->fd);
+    bp_trial_summary sum;
+    bp_err e;
+    bp_err_clear(&e);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trials/%04zu.h5", c->o->run_dir, ch->id);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        int rc = bp_trial_read_summary(path, &sum, &e);
+        pthread_mutex_lock(&c->mu);
+        record(c, ch->id, rc, &sum, &e);
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && ch->err_code) {
+        bp_err_set(&e, ch->err_code, "%s", ch->err);
+        pthread_mutex_lock(&c->mu);
+        record(c, ch->id, ch->err_code, &sum, &e);
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    char msg[BP_ERR_MSG_MAX];
+    if (ch->timed_out)
+        snprintf(msg, sizeof msg, "exceeded the trial time limit of %g s after epoch %d; killed",
+                 c->o->trial_timeout, ch->last_epoch);
+    else if (WIFSIGNALED(status) && ch->plugin[0])
+        snprintf(msg, sizeof msg, "plugin %.900s crashed: signal %d (%s) during epoch %d", ch->plugin,
+                 WTERMSIG(status), strsignal(WTERMSIG(status)), ch->last_epoch + 1);
+    else if (WIFSIGNALED(status))
+        snprintf(msg, sizeof msg, "trial process died: signal %d (%s) during epoch %d",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)), ch->last_epoch + 1);
+    else
+        snprintf(msg, sizeof msg, "trial process exited with status %d during epoch %d",
+                 WEXITSTATUS(status), ch->last_epoch + 1);
+    int rc = bp_trial_salvage(c->run, (unsigned)ch->id, "failed", msg, &e);
+    if (!rc)
+        rc = bp_trial_read_summary(path, &sum, &e);
+    if (rc) { /* nothing readable was left: record the failure in the index only */
+        memset(&sum, 0, sizeof sum);
+        sum.trial = (unsigned)ch->id;
+        sum.seed = c->s->trials[ch->id].seed;
+        sum.epochs = ch->last_epoch;
+        sum.final_loss = sum.final_val_loss = sum.final_accuracy = sum.final_val_accuracy = NAN;
+        sum.best_val_loss = sum.wall_seconds = sum.final_test_loss = sum.final_test_accuracy = NAN;
+    }
+    sum.status = "failed";
+    snprintf(sum.message, sizeof sum.message, "%s", msg);
+    pthread_mutex_lock(&c->mu);
+    record(c, ch->id, 0, &sum, &e);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void run_isolated(sched *c)
+{
+    child *ch = calloc((size_t)c->jobs, sizeof *ch);
+    struct pollfd *pf = calloc((size_t)c->jobs, sizeof *pf);
+    int n = 0, forwarded = 0;
+    if (!ch || !pf) {
+        c->failed = 1;
+        bp_err_set(&c->err, BP_ENOMEM, "out of memory");
+        free(ch);
+        free(pf);
+        return;
+    }
+    for (;;) {
+        while (n < c->jobs) {
+            pthread_mutex_lock(&c->mu);
+            long id = take_next(c);
+            pthread_mutex_unlock(&c->mu);
+            if (id < 0)
+                break;
+            int fds[2];
+            fflush(stdout);
+            fflush(stderr);
+            if (pipe(fds) != 0) {
+                c->failed = 1;
+                bp_err_set(&c->err, BP_ERUN, "cannot create a pipe: %s", strerror(errno));
+                break;
+            }
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(fds[0]);
+                run_child(c, (size_t)id, fds[1]);
+            }
+            close(fds[1]);
+            if (pid < 0) {
+                close(fds[0]);
+                c->failed = 1;
+                bp_err_set(&c->err, BP_ERUN, "cannot start a trial process: %s", strerror(errno));
+                break;
+            }
+            fcntl(fds[0], F_SETFL, O_NONBLOCK);
+            memset(&ch[n], 0, sizeof ch[n]);
+            ch[n] = (child){ .pid = pid, .fd = fds[0], .id = (size_t)id, .start = now() };
+            n++;
+        }
+        if (n == 0)
+            break;
+        for (int k = 0; k < n; k++)
+            pf[k] = (struct pollfd){ .fd = ch[k].fd, .events = POLLIN };
+        poll(pf, (nfds_t)n, 100);
+        if (c->o->stop && *c->o->stop > 0 && !forwarded) {
+            for (int k = 0; k < n; k++)
+                kill(ch[k].pid, (int)*c->o->stop);
+            forwarded = 1;
+        }
+        for (int k = 0; k < n;) {
+            child_read(c, &ch[k]);
+            if (c->o->trial_timeout > 0 && !ch[k].timed_out &&
+                now() - ch[k].start > c->o->trial_timeout) {
+                ch[k].timed_out = 1;
+                kill(ch[k].pid, SIGKILL);
+            }
+            int status;
+            pid_t r = waitpid(ch[k].pid, &status, WNOHANG);
+            if (r == ch[k].pid) {
+                child_done(c, &ch[k], status);
+                ch[k] = ch[--n];
+                continue;
+            }
+            k++;
+        }
+    }
+    free(ch);
+    free(pf);
+}
+
+/* a plugin that is not one of bprun's own (installed, or in the build tree) */
+static int user_plugin(const bp_loaded *p)
+{
+    if (!p)
+        return 0;
+    const char *slash = strrchr(p->path, '/');
+    size_t dl = slash ? (size_t)(slash - p->path) : 0;
+    static const char build[] = "/plugins/.libs";
+    if (dl == strlen(BP_PLUGINDIR) && !strncmp(p->path, BP_PLUGINDIR, dl))
+        return 0;
+    if (dl >= sizeof build - 1 && !strncmp(p->path + dl - (sizeof build - 1), build, sizeof build - 1))
+        return 0;
+    return 1;
+}
+
+static int wants_isolation(const sched *c)
+{
+    for (size_t i = 0; i < c->s->n_trials; i++) {
+        const bp_experiment *x = c->x[i];
+        if (user_plugin(x->opt) || user_plugin(x->output))
+            return 1;
+        for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
+            if (user_plugin(x->hidden[l]))
+                return 1;
+    }
+    return 0;
 }
 
 static size_t n_params_of(const bp_config *cfg)
@@ -376,6 +680,15 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
         fprintf(stderr, "bprun: resuming %s: %zu finished trial%s kept\n", o->run_dir,
                 res->resumed, res->resumed == 1 ? "" : "s");
     choose(&c);
+    res->isolated = o->isolate > 0 || o->trial_timeout > 0 || (o->isolate < 0 && wants_isolation(&c));
+    if (res->isolated) {
+        if (!o->quiet && c.total_todo)
+            fprintf(stderr, "bprun: each trial in its own process (%s)\n",
+                    o->isolate > 0 ? "--isolate" : o->trial_timeout > 0 ? "--trial-timeout"
+                                                                         : "a user's plugin");
+        run_isolated(&c);
+        goto joined;
+    }
     pthread_t *th = bp_xcalloc((size_t)c.jobs, sizeof *th, e);
     if (!th) {
         rc = BP_ENOMEM;
@@ -391,6 +704,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
     for (int j = 1; j <= started; j++)
         pthread_join(th[j], NULL);
     free(th);
+joined:
     if (c.tty && !o->quiet && !c.per_epoch_lines)
         fputs("\r\033[K", stderr);
     if (c.failed) {

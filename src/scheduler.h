@@ -6,6 +6,12 @@
  * models run one trial at a time with all threads. The choice is printed. Results do not
  * depend on it: a trial's results are bit-identical however it is scheduled.
  *
+ * Trial isolation: with isolation each trial runs in a child process forked from the
+ * scheduler (which never starts OpenMP threads itself, so children start clean). A child that
+ * crashes (SIGSEGV, abort, ...) or exceeds the time limit fails only its own trial: its trial
+ * file keeps the epochs it flushed, with status `failed` and a message naming the signal and,
+ * when the crash happened inside a plugin, the plugin's file. The sweep goes on.
+ *
  * Datasets are loaded once per process and shared read-only by every trial that uses them.
  * The run folder's index.h5 is written before the first trial and rewritten as each trial
  * finishes, so `bprun report` can read a run that is still going. Running the same config
@@ -30,12 +36,18 @@ typedef struct bp_sched_opts {
     int fail_fast;                /* stop the sweep at the first failed or diverged trial */
     int force;                    /* start over in an existing run folder */
     long only;                    /* run only this trial id (-1: all) */
+    int isolate;                  /* 1: each trial in a child process; 0: threads; -1: choose
+                                   * (isolate when a plugin of the sweep is a user's: named by
+                                   * path, or found outside bprun's own plugin folders) */
+    double trial_timeout;         /* seconds; > 0: a trial running longer is killed and
+                                   * recorded as failed (needs isolation, which it turns on) */
     volatile sig_atomic_t *stop;  /* set by signal handlers */
 } bp_sched_opts;
 
 typedef struct bp_sched_result {
     size_t n_trials, completed, failed, skipped, resumed;  /* failed: diverged or failed */
     int interrupted;
+    int isolated;                 /* trials ran in child processes */
 } bp_sched_result;
 
 /* Prepare every trial's experiment (x has s->n_trials slots): plugins bound (hyperparameters
