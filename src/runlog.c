@@ -62,11 +62,21 @@ static char *fmt_alloc(bp_err *e, const char *fmt, ...)
     return s;
 }
 
+/* The innermost HDF5 error, and the operating system's reason when a frame carries one
+ * (the sec2 driver writes "... error message = 'No space left on device' ..."). */
 static herr_t walk_first(unsigned n, const H5E_error2_t *err, void *data)
 {
     char *buf = data;
     if (n == 0 && H5Eget_msg(err->min_num, NULL, buf, 96) <= 0)
         snprintf(buf, 96, "%s", err->desc ? err->desc : "unknown error");
+    const char *os = err->desc ? strstr(err->desc, "error message = '") : NULL;
+    if (os && !strchr(buf, ':')) {
+        os += strlen("error message = '");
+        const char *end = strchr(os, '\'');
+        size_t used = strlen(buf);
+        if (end && used + 3 < 160)
+            snprintf(buf + used, 160 - used, ": %.*s", (int)(end - os), os);
+    }
     return 0;
 }
 
@@ -74,7 +84,7 @@ static herr_t walk_first(unsigned n, const H5E_error2_t *err, void *data)
  * any other HDF5 call replaces the error stack. */
 static int h5fail(bp_err *e, const char *file, const char *obj, const char *what)
 {
-    char why[96] = "";
+    char why[160] = "";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_first, why);
     if (why[0] >= 'A' && why[0] <= 'Z')
         why[0] = (char)(why[0] - 'A' + 'a');
