@@ -443,7 +443,7 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
                        m->columns[c] ? m->columns[c] : "(null)");
             goto fail;
         }
-    if (access(t->final, F_OK) == 0) {
+    if (!m->replace && access(t->final, F_OK) == 0) {
         bp_err_set(e, BP_EEXIST, "%s: trial file exists; it is never overwritten", t->final);
         goto fail;
     }

@@ -63,6 +63,10 @@ typedef struct bp_trial_meta {
      * continued_at (only when continued_from is non-NULL). */
     const char *continued_from;
     int continued_at;
+    /* Added for resuming a sweep: 1 = an existing trials/<id>.h5 (an interrupted trial being
+     * continued) is replaced when this trial finishes (by the atomic rename); otherwise an
+     * existing trial file is an error. */
+    int replace;
 } bp_trial_meta;
 
 /* Creates trials/<id>.h5.part (BP_EEXIST when trials/<id>.h5 exists: a finished trial file is

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "resume.h"
 #include "runlog.h"
 #include "trial.h"
 
@@ -27,6 +28,8 @@ typedef struct sched {
     const bp_sched_opts *o;
     bp_sched_result *res;
     bp_experiment **x;
+    bp_resume **resume;           /* interrupted trials of a resumed run: continue them */
+    unsigned char *replace;       /* 1: the trial's file exists (interrupted) and is replaced */
     bp_run *run;
     bp_trial_summary *rows;
     unsigned char *todo;          /* 1: run it in this invocation */
@@ -205,7 +208,8 @@ static void *worker(void *arg)
             return NULL;
         bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
                              .quiet = !c->per_epoch_lines || c->o->quiet, .stop = c->o->stop,
-                             .progress = on_progress, .progress_ud = c };
+                             .progress = on_progress, .progress_ud = c,
+                             .resume = c->resume[id], .replace = c->replace[id] };
         bp_trial_summary sum;
         bp_err e;
         bp_err_clear(&e);
@@ -284,7 +288,8 @@ static void run_child(sched *c, size_t id, int fd)
     int pfd = fd;
     bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
                          .quiet = !c->per_epoch_lines || c->o->quiet, .stop = c->o->stop,
-                         .progress = child_progress, .progress_ud = &pfd };
+                         .progress = child_progress, .progress_ud = &pfd,
+                         .resume = c->resume[id], .replace = c->replace[id] };
     bp_trial_summary sum;
     bp_err e;
     bp_err_clear(&e);
@@ -600,8 +605,11 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
     c.todo = bp_xcalloc(n, 1, e);
     c.epoch = bp_xcalloc(n, sizeof *c.epoch, e);
     c.epochs = bp_xcalloc(n, sizeof *c.epochs, e);
+    c.resume = bp_xcalloc(n, sizeof *c.resume, e);
+    c.replace = bp_xcalloc(n, 1, e);
     param_rows = bp_xcalloc(n, sizeof *param_rows, e);
-    if (!c.x || !c.rows || !c.todo || !c.epoch || !c.epochs || !param_rows) {
+    if (!c.x || !c.rows || !c.todo || !c.epoch || !c.epochs || !param_rows || !c.resume ||
+        !c.replace) {
         rc = BP_ENOMEM;
         goto out;
     }
@@ -657,6 +665,16 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
                     }
                 }
                 continue;
+            }
+            /* interrupted: continue it from its saved state (bit-identical to an uninterrupted
+             * trial); its file is replaced when the continued trial finishes */
+            c.rows[i] = sum;
+            c.replace[i] = 1;
+            if (c.todo[i] && bp_resume_load(path, c.x[i], &c.resume[i], e) != 0) {
+                if (!o->quiet)
+                    fprintf(stderr, "bprun: trial %04zu: cannot continue (%s); it runs again from "
+                            "the start\n", i, e->msg);
+                c.resume[i] = NULL;
             }
         }
         if (c.todo[i]) {
@@ -728,6 +746,10 @@ out:
     free(c.todo);
     free(c.epoch);
     free(c.epochs);
+    for (size_t i = 0; c.resume && i < n; i++)
+        bp_resume_free(c.resume[i]);
+    free(c.resume);
+    free(c.replace);
     free(param_rows);
     free(table);
     free(c.resolved0);

@@ -318,6 +318,7 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     bp_trial_meta meta = { .trial = o->trial, .seed = c->seed, .config_text = c->text,
                            .resolved_config = resolved, .columns = bp_epoch_col_names,
                            .n_columns = BP_COL_COUNT, .threads = o->threads };
+    meta.replace = o->replace;
     if (o->resume) {
         meta.continued_from = o->resume->rec->file;
         meta.continued_at = o->resume->rec->epochs_done;

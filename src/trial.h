@@ -63,6 +63,8 @@ typedef struct bp_trial_opts {
     volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM handlers */
     const struct bp_resume *resume; /* MAY be NULL; else continue that trial (resume.h): its
                                      * rows are copied first, and trial SHOULD be its id */
+    int replace;                   /* the trial's own file may exist (an interrupted trial of
+                                    * a resumed sweep) and is replaced when this one finishes */
     /* called after every epoch (may be NULL; called from the trial's thread) */
     void (*progress)(void *ud, unsigned trial, int epoch, int epochs, double loss);
     void *progress_ud;

@@ -46,6 +46,23 @@ for name in a.dtype.names:
     same = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind == "f" else (x == y)
     assert np.all(same), name
 PY
+# SIGTERM (and SIGINT) stop cleanly: running trials end with status interrupted after their
+# current epoch, exit status 143 (130), and the next run resumes to the same results
+for sig in TERM INT; do
+  "$BPRUN" run "$T/r.yaml" -o "$T/$sig" -j 2 --threads 2 --quiet >"$T/sig.out" 2>&1 &
+  pid=$!
+  sleep 0.6
+  kill -"$sig" "$pid"
+  wait "$pid"
+  rc=$?
+  want=143; [ "$sig" = INT ] && want=130
+  [ "$rc" = "$want" ] || fail "SIG$sig: exit status $rc, expected $want"
+  grep -q ' interrupted ' "$T/sig.out" || fail "SIG$sig: no trial marked interrupted: $(cat "$T/sig.out")"
+  run_bprun 0 run "$T/r.yaml" -o "$T/$sig" -j 2 --threads 2 --quiet || fail "resume after SIG$sig"
+  for f in "$T"/ref/trials/*.h5; do
+    [ "$($py digest "$f")" = "$($py digest "$T/$sig/trials/$(basename "$f")")" ] || fail "SIG$sig: $(basename "$f") differs after resume"
+  done
+done
 # a second run of the same config changes nothing and runs nothing
 run_bprun 0 run "$T/r.yaml" -o "$T/run" --quiet || fail "rerun of a finished sweep"
 # a changed config is refused, naming what changed; --force starts over
