@@ -437,6 +437,10 @@ static void run_isolated(sched *c)
             pid_t pid = fork();
             if (pid == 0) {
                 close(fds[0]);
+                for (int k = 0; k < n; k++)
+                    close(ch[k].fd);
+                free(ch);
+                free(pf);
                 run_child(c, (size_t)id, fds[1]);
             }
             close(fds[1]);
