@@ -185,6 +185,8 @@ static void *worker(void *arg)
             }
         } else if (!strcmp(sum.status, "interrupted")) {
             c->res->interrupted = 1;
+        } else if (!strcmp(sum.status, "pruned")) {
+            c->res->pruned++;
         } else {
             c->res->failed++;
             if (c->o->fail_fast && c->o->stop && !*c->o->stop)

@@ -36,6 +36,7 @@ typedef struct bp_sched_opts {
 typedef struct bp_sched_result {
     size_t n_trials, completed, failed, skipped, resumed;  /* failed: diverged or failed */
     int interrupted;
+    size_t pruned;                /* stopped by successive halving (not a failure) */
 } bp_sched_result;
 
 /* Prepare every trial's experiment (x has s->n_trials slots): plugins bound (hyperparameters
