@@ -4,7 +4,9 @@
 # patience + min_delta stop at the epoch the rule gives on the full run's val_loss, with the
 # message and attributes; restore_best saves the best epoch's parameters (bit-identical to a
 # run of best_epoch epochs); target_loss stops at the first epoch whose loss reaches it;
-# bprun report shows epochs to target and success rates over repeats.
+# bprun report shows epochs to target and success rates over repeats; successive halving
+# prunes the trials the rule picks on a full run's metrics, its survivors are bit-identical to
+# the full run's trials, and the results do not depend on -j or on a resume.
 . "$BP_SRCDIR/tests/lib.sh"
 need_python
 H5C="$PYTHON_H5 $BP_SRCDIR/tests/h5check.py"
@@ -167,5 +169,101 @@ for k, w in enumerate(rows[-2:]):
     assert w[-2] == ("%.6g" % statistics.mean(ok) if ok else "-"), w
     assert w[-1] == ("%.6g" % statistics.median(ok) if ok else "-"), w
 PY
+
+# ---- successive halving ----
+write_config "$T/h.yaml" <<'YAML'
+experiment: halving
+seed: 5
+data: {train: "builtin:spirals", validation: 0.25, standardize: true}
+model: {layers: [2, 16, 1], activation: tanh, output: sigmoid, loss: binary_cross_entropy}
+train:
+  epochs: 12
+  batch_size: 16
+  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}
+sweep:
+  grid: {train.optimizer.lr: [0.01, 0.03, 0.1, 0.3, 1.0]}
+  repeats: 2
+YAML
+run_bprun 0 run "$T/h.yaml" -o "$T/hfull" --quiet || finish
+HV='sweep.halving={rungs: [2, 5, 12], eta: 3}'
+run_bprun 0 run "$T/h.yaml" -o "$T/h1" --quiet -j 1 --set "$HV" || finish
+run_bprun 0 run "$T/h.yaml" -o "$T/h2" --quiet -j 2 --set "$HV" || finish
+"$PYTHON_H5" - "$T/hfull" "$T/h1" 2 5 12 <<'PY' >"$T/pruned" || fail "halving: $(cat "$T/pruned")"
+import sys, math, h5py
+full, run, rungs = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3:]]
+def f(d, t): return h5py.File("%s/trials/%04d.h5" % (d, t), "r")
+n = 10
+vl = {t: f(full, t)["epochs/val_loss"][()] for t in range(n)}
+play, expect = list(range(n)), {}
+for k, r in enumerate(rungs[:-1]):
+    ranked = sorted(play, key=lambda t: (vl[t][r - 1], t))
+    keep = math.ceil(len(ranked) / 3)
+    for t in ranked[keep:]:
+        expect[t] = ("pruned", r)
+    play = ranked[:keep]
+for t in play:
+    expect[t] = ("completed", 12)
+assert sum(1 for s, _ in expect.values() if s == "pruned") == 8, expect
+for t in range(n):
+    h = f(run, t)
+    got = (h.attrs["status"], int(h.attrs["epochs_done"]))
+    assert got == expect[t], (t, got, expect[t])
+    e = int(h.attrs["epochs_done"])
+    for c in h["epochs"]:
+        if c != "seconds":
+            assert (h["epochs"][c][()] == f(full, t)["epochs"][c][()][:e]).all(), (t, c)
+    if got[0] == "pruned":
+        assert h.attrs["message"].startswith("pruned at epoch %d (rung " % e), h.attrs["message"]
+print(" ".join(str(t) for t in range(n) if expect[t] == ("pruned", 5)))
+PY
+# survivors: the same bits as the full run's trials; -j 1 and -j 2: the same trial files
+for t in 0 1 2 3 4 5 6 7 8 9; do
+  id=$(printf %04d $t)
+  a=$($H5C digest "$T/h1/trials/$id.h5") b=$($H5C digest "$T/h2/trials/$id.h5")
+  [ "$a" = "$b" ] || fail "halving: trial $id differs between -j 1 and -j 2"
+  if [ "$($H5C attr "$T/h1/trials/$id.h5" status)" = completed ]; then
+    [ "$a" = "$($H5C digest "$T/hfull/trials/$id.h5")" ] || fail "halving: survivor $id differs from the full run's"
+  fi
+done
+# a trial pruned at epoch 5 saved the weights and optimizer state of epoch 5
+p=$(cut -d' ' -f1 "$T/pruned")
+run_bprun 0 run "$T/h.yaml" -o "$T/h5" --quiet --trial "$p" --set train.epochs=5 || finish
+"$PYTHON_H5" - "$T/h1/trials/$(printf %04d "$p").h5" "$T/h5/trials/$(printf %04d "$p").h5" <<'PY' ||
+import sys, h5py
+a, b = (h5py.File(x, "r") for x in sys.argv[1:])
+assert (a["model/params"][()] == b["model/params"][()]).all()
+assert (a["model/optimizer/state"][()] == b["model/optimizer/state"][()]).all()
+PY
+  fail "halving: pruned trial $p does not hold its epoch-5 state"
+# the report ranks pruned trials after the completed ones
+run_bprun 0 report "$T/h1" || finish
+awk '$1 ~ /^[0-9]+$/ && NF > 8 { print $4 }' "$T/out" | tr '\n' ' ' >"$T/st"
+[ "$(cat "$T/st")" = "completed completed pruned pruned pruned pruned pruned pruned pruned pruned " ] ||
+  fail "halving report order: $(cat "$T/st")"
+# resume: trials whose files are gone (a survivor, a pruned one) are redone with the same result
+rm "$T/h1/trials/$(printf %04d "$p").h5"
+for t in 0 1 2 3 4 5 6 7 8 9; do
+  [ "$($H5C attr "$T/h2/trials/$(printf %04d $t).h5" status)" = completed ] && { rm "$T/h1/trials/$(printf %04d $t).h5"; break; }
+done
+run_bprun 0 run "$T/h.yaml" -o "$T/h1" --quiet -j 2 --set "$HV" || finish
+for t in 0 1 2 3 4 5 6 7 8 9; do
+  id=$(printf %04d $t)
+  [ "$($H5C digest "$T/h1/trials/$id.h5")" = "$($H5C digest "$T/h2/trials/$id.h5")" ] ||
+    fail "halving resume: trial $id differs"
+done
+
+# halving errors
+expect_err 2 "bprun: --trial 3: the sweep uses sweep.halving, whose decisions need every trial; run the whole sweep" \
+  run "$T/h.yaml" -o "$T/hx" --quiet --trial 3 --set "$HV"
+expect_err 2 "bprun: --set:1:13: sweep.halving.rungs[1]: rungs must increase (got 2 after 5)" \
+  run "$T/h.yaml" -o "$T/hx" --quiet --set 'sweep.halving={rungs: [5, 2]}'
+expect_err 2 "bprun: --set:1:13: sweep.halving.rungs[1]: must be <= train.epochs (got 20, train.epochs 12)" \
+  run "$T/h.yaml" -o "$T/hx" --quiet --set 'sweep.halving={rungs: [2, 20]}'
+expect_err 2 "bprun: --set:1:19: sweep.halving.eta: must be > 1 (got 1)" \
+  run "$T/h.yaml" -o "$T/hx" --quiet --set 'sweep.halving={rungs: [2], eta: 1}'
+expect_err 2 "bprun: --set:1:9: sweep.halving.rungs: expected a rung below train.epochs (12), where trials are compared" \
+  run "$T/h.yaml" -o "$T/hx" --quiet --set 'sweep.halving={rungs: [12]}'
+expect_err 2 "bprun: --set:1:1: sweep.halving: metric val_loss needs validation data (set data.validation, or use metric: loss)" \
+  run "$T/h.yaml" -o "$T/hx" --quiet --set 'sweep.halving={rungs: [2]}' --set data.validation=0
 
 finish
