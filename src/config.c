@@ -21,7 +21,11 @@ typedef struct vctx {
     char *dir;               /* path's folder with a trailing '/', or "" */
     const bp_node *output;   /* model.output as given (validated after model.loss) */
     const bp_node *schedule; /* train.schedule as given (cross-checked after train) */
+    const bp_node *early;    /* train.early_stopping as given (cross-checked after train) */
 } vctx;
+
+const char *const bp_es_metric_names[BP_ES_COUNT] = { "val_loss", "loss", "val_accuracy",
+                                                      "accuracy" };
 
 /* ---- messages ---- */
 
@@ -1066,6 +1070,54 @@ static int train_clip(vctx *v, const bp_node *n, const char *key, const bp_mark 
     return 0;
 }
 
+/* train.early_stopping: {metric, patience, min_delta, restore_best} */
+
+#define ES (&v->c->train.early_stopping)
+
+static int es_metric(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    int x, rc = get_enum(v, n, key, bp_es_metric_names, BP_ES_COUNT, &x);
+    if (rc == 0)
+        ES->metric = (bp_es_metric)x;
+    return rc;
+}
+static int es_patience(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 1, &ES->patience);
+}
+static int es_min_delta(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &ES->min_delta);
+}
+static int es_restore_best(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return get_bool(v, n, key, &ES->restore_best);
+}
+
+#undef ES
+
+static const vkey early_keys[] = {
+    { "metric", 0, "val_loss, loss, val_accuracy or accuracy", es_metric },
+    { "patience", 1, "an integer", es_patience },
+    { "min_delta", 0, "a number", es_min_delta },
+    { "restore_best", 0, "true or false", es_restore_best },
+};
+
+static int train_early_stopping(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    char g[300];
+    if (n->kind != BP_NODE_MAP)
+        return verr(v, &n->mark, key, "expected a map {patience: N, ...} (got %s)",
+                    got(n, g, sizeof g));
+    v->early = n;
+    return check_map(v, n, key, km, early_keys, N_OF(early_keys));
+}
+
+static int train_target_loss(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, INFINITY, 0, &v->c->train.target_loss);
+}
+
 static const vkey train_keys[] = {
     { "epochs", 1, "an integer", train_epochs },
     { "batch_size", 0, "an integer or 'full'", train_batch_size },
@@ -1073,6 +1125,8 @@ static const vkey train_keys[] = {
     { "optimizer", 0, "a plugin name or a map", train_optimizer },
     { "schedule", 0, "a schedule name or a map", train_schedule },
     { "clip", 0, "a map", train_clip },
+    { "early_stopping", 0, "a map", train_early_stopping },
+    { "target_loss", 0, "a number", train_target_loss },
 };
 
 /* The schedule's defaults that depend on other keys, and its cross-checks. */
@@ -1099,6 +1153,16 @@ static int train_finish(vctx *v)
         snprintf(key, sizeof key, "train.schedule%s", m == &n->mark ? "" : ".metric");
         return verr(v, m, key, "metric val_loss needs validation data (set data.validation, or "
                     "use metric: loss)");
+    }
+    bp_es_metric em = c->train.early_stopping.metric;
+    if (v->early && (em == BP_ES_VAL_LOSS || em == BP_ES_VAL_ACCURACY) &&
+        !c->data.validation.ref && c->data.val_fraction == 0) {
+        n = v->early;
+        size_t i = find_key(n, "metric");
+        const bp_mark *m = i != (size_t)-1 && !is_null(n->items[i]) ? &n->items[i]->mark : &n->mark;
+        snprintf(key, sizeof key, "train.early_stopping%s", m == &n->mark ? "" : ".metric");
+        return verr(v, m, key, "metric %s needs validation data (set data.validation, or use "
+                    "metric: %s)", bp_es_metric_names[em], em == BP_ES_VAL_LOSS ? "loss" : "accuracy");
     }
     return 0;
 }
@@ -1497,6 +1561,21 @@ void bp_config_dump(FILE *f, const bp_config *c)
         dump_num(f, c->train.clip_max);
         fputc('}', f);
     }
+    fputs("\n  early_stopping: ", f);
+    if (c->train.early_stopping.patience == 0) {
+        fputs("null", f);
+    } else {
+        fprintf(f, "{metric: %s, patience: %d, min_delta: ",
+                bp_es_metric_names[c->train.early_stopping.metric],
+                c->train.early_stopping.patience);
+        dump_num(f, c->train.early_stopping.min_delta);
+        fprintf(f, ", restore_best: %s}", c->train.early_stopping.restore_best ? "true" : "false");
+    }
+    fputs("\n  target_loss: ", f);
+    if (c->train.target_loss > 0)
+        dump_num(f, c->train.target_loss);
+    else
+        fputs("null", f);
     fputs("\noutput: ", f);
     bp_yaml_write_string(f, c->output ? c->output : "runs", 0);
     fputc('\n', f);

@@ -89,6 +89,12 @@ typedef enum bp_init_scheme {
 } bp_init_scheme;
 extern const char *const bp_init_names[BP_INIT_COUNT]; /* "uniform", "xavier_uniform", ..., "from" */
 
+/* train.early_stopping.metric: the losses are minimized, the accuracies maximized. */
+typedef enum bp_es_metric {
+    BP_ES_VAL_LOSS, BP_ES_LOSS, BP_ES_VAL_ACCURACY, BP_ES_ACCURACY, BP_ES_COUNT
+} bp_es_metric;
+extern const char *const bp_es_metric_names[BP_ES_COUNT]; /* "val_loss", "loss", "val_accuracy", "accuracy" */
+
 /* A hyperparameter value given in the config (or filled from a plugin default). */
 typedef struct bp_hpval {
     char *name;
@@ -164,6 +170,16 @@ typedef struct bp_config {
         bp_mark schedule_mark;       /* where train.schedule was given (src NULL: default) */
         bp_clip_kind clip;           /* BP_CLIP_NONE when not given */
         double clip_max;             /* > 0: max_norm (BP_CLIP_NORM) or v (BP_CLIP_VALUE) */
+        /* Added with early stopping (docs/CONFIG.md, train.early_stopping and
+         * train.target_loss). */
+        struct {
+            int patience;            /* >= 1; 0 when train.early_stopping is not given (off) */
+            bp_es_metric metric;     /* default val_loss; val_* without validation data is a
+                                      * config error */
+            double min_delta;        /* >= 0 (default 0): an improvement must exceed it */
+            int restore_best;        /* save the best epoch's parameters (default false) */
+        } early_stopping;
+        double target_loss;          /* > 0: stop at the first epoch with loss <= it; 0: off */
     } train;
 
     char *output;              /* parent folder of run folders; default "runs" */

@@ -16,6 +16,7 @@ typedef struct row {
     char status[17];
     int32_t epochs;
     double loss, val_loss, acc, val_acc, best_val, secs, test_loss, test_acc;
+    int32_t to_target;  /* epochs_to_target: > 0 reached, -1 not reached, 0 no target */
     char **params;    /* n_axes values */
 } row;
 
@@ -118,6 +119,12 @@ static int load(const char *dir, run *r, bp_err *e)
     H5Tinsert(mt, "wall_seconds", offsetof(row, secs), H5T_NATIVE_DOUBLE);
     H5Tinsert(mt, "final_test_loss", offsetof(row, test_loss), H5T_NATIVE_DOUBLE);
     H5Tinsert(mt, "final_test_accuracy", offsetof(row, test_acc), H5T_NATIVE_DOUBLE);
+    hid_t ft = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    /* older indexes have no epochs_to_target: it reads as 0 (no target) */
+    if (ft >= 0 && H5Tget_member_index(ft, "epochs_to_target") >= 0)
+        H5Tinsert(mt, "epochs_to_target", offsetof(row, to_target), H5T_NATIVE_INT32);
+    if (ft >= 0)
+        H5Tclose(ft);
     hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
     hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
     if (n < 0) {
@@ -165,13 +172,16 @@ out:
     return rc;
 }
 
+/* 0 completed, 1 pruned, 2 diverged or failed, 3 not finished */
 static int rank_class(const row *r)
 {
     if (!strcmp(r->status, "completed"))
         return 0;
-    if (!strcmp(r->status, "diverged") || !strcmp(r->status, "failed"))
+    if (!strcmp(r->status, "pruned"))
         return 1;
-    return 2;
+    if (!strcmp(r->status, "diverged") || !strcmp(r->status, "failed"))
+        return 2;
+    return 3;
 }
 
 static double score(const row *r)
@@ -186,7 +196,7 @@ static int by_rank(const void *pa, const void *pb)
     if (ca != cb)
         return ca - cb;
     double sa = score(a), sb = score(b);
-    if (ca == 0 && !isnan(sa) && !isnan(sb) && sa != sb)
+    if (ca <= 1 && !isnan(sa) && !isnan(sb) && sa != sb)
         return sa < sb ? -1 : 1;
     return a->trial < b->trial ? -1 : a->trial > b->trial;
 }
@@ -246,7 +256,32 @@ typedef struct group {
     size_t first;     /* index into rows sorted by trial id */
     size_t n, ok;
     double mean, sd, min, max;
+    int target;       /* a target loss was set for some of its trials */
+    size_t reached;   /* trials that reached it */
+    double t_mean, t_median;  /* epochs to target over those (NaN: none) */
 } group;
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* success: fraction of the point's trials that reached the target (when one was set), else
+ * that completed */
+static double success(const group *q)
+{
+    return (double)(q->target ? q->reached : q->ok) / (double)q->n;
+}
+
+static const char *to_target(const row *x, char *buf, size_t n, int json)
+{
+    if (x->to_target > 0)
+        snprintf(buf, n, "%d", (int)x->to_target);
+    else
+        snprintf(buf, n, "%s", json ? "null" : x->to_target < 0 ? "never" : "-");
+    return buf;
+}
 
 static int same_point(const run *r, const row *a, const row *b)
 {
@@ -288,9 +323,11 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
     }
     row *ranked = malloc((r.n ? r.n : 1) * sizeof *ranked);
     group *g = calloc(r.n ? r.n : 1, sizeof *g);
-    if (!ranked || !g) {
+    int *ep = malloc((r.n ? r.n : 1) * sizeof *ep);
+    if (!ranked || !g || !ep) {
         free(ranked);
         free(g);
+        free(ep);
         run_free(&r);
         return bp_err_set(e, BP_ENOMEM, "out of memory");
     }
@@ -298,9 +335,11 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
     qsort(ranked, r.n, sizeof *ranked, by_rank);
     size_t shown = o->top > 0 && (size_t)o->top < r.n ? (size_t)o->top : r.n;
     size_t done = 0, ok = 0;
+    int any_target = 0;
     for (size_t i = 0; i < r.n; i++) {
-        done += rank_class(&r.rows[i]) < 2;
+        done += rank_class(&r.rows[i]) < 3;
         ok += rank_class(&r.rows[i]) == 0;
+        any_target |= r.rows[i].to_target != 0;
     }
     /* groups over repeats, in trial order */
     size_t ng = 0;
@@ -312,6 +351,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             g[ng++].first = i;
         group *q = &g[k];
         q->n++;
+        q->target |= r.rows[i].to_target != 0;
+        q->reached += r.rows[i].to_target > 0;
         if (rank_class(&r.rows[i]) != 0)
             continue;
         double s = score(&r.rows[i]);
@@ -322,8 +363,23 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         q->min = q->ok == 1 || s < q->min ? s : q->min;
         q->max = q->ok == 1 || s > q->max ? s : q->max;
     }
-    for (size_t k = 0; k < ng; k++)
+    for (size_t k = 0; k < ng; k++) {
         g[k].sd = g[k].ok > 1 ? sqrt(g[k].sd / (double)(g[k].ok - 1)) : (g[k].ok ? 0.0 : NAN);
+        size_t m = 0;
+        for (size_t i = 0; i < r.n; i++)
+            if (r.rows[i].to_target > 0 &&
+                (!r.n_axes || same_point(&r, &r.rows[g[k].first], &r.rows[i])))
+                ep[m++] = r.rows[i].to_target;
+        g[k].t_mean = g[k].t_median = NAN;
+        if (m) {
+            double sum = 0;
+            qsort(ep, m, sizeof *ep, cmp_int);
+            for (size_t i = 0; i < m; i++)
+                sum += ep[i];
+            g[k].t_mean = sum / (double)m;
+            g[k].t_median = m % 2 ? ep[m / 2] : 0.5 * (ep[m / 2 - 1] + ep[m / 2]);
+        }
+    }
     char b[8][40];
     const char *metric = "final val_loss (or loss without validation data)";
     if (o->format == BP_REPORT_JSON) {
@@ -349,11 +405,12 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             }
             fprintf(f, "}, \"epochs\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
                     "\"val_accuracy\": %s, \"best_val_loss\": %s, \"test_accuracy\": %s, "
-                    "\"seconds\": %s}%s\n", x->epochs, num(x->loss, b[0], 40, 1),
+                    "\"seconds\": %s, \"epochs_to_target\": %s}%s\n", x->epochs,
+                    num(x->loss, b[0], 40, 1),
                     num(x->acc, b[1], 40, 1), num(x->val_loss, b[2], 40, 1),
                     num(x->val_acc, b[3], 40, 1), num(x->best_val, b[4], 40, 1),
                     num(x->test_acc, b[5], 40, 1), num(x->secs, b[6], 40, 1),
-                    i + 1 < shown ? "," : "");
+                    to_target(x, b[7], 40, 1), i + 1 < shown ? "," : "");
         }
         fputs(" ],\n \"groups\": [\n", f);
         for (size_t k = 0; k < ng; k++) {
@@ -366,9 +423,15 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 json_str(f, x->params[j]);
             }
             fprintf(f, "}, \"trials\": %zu, \"completed\": %zu, \"mean\": %s, \"std\": %s, "
-                    "\"min\": %s, \"max\": %s}%s\n", g[k].n, g[k].ok, num(g[k].mean, b[0], 40, 1),
-                    num(g[k].sd, b[1], 40, 1), num(g[k].ok ? g[k].min : NAN, b[2], 40, 1),
-                    num(g[k].ok ? g[k].max : NAN, b[3], 40, 1), k + 1 < ng ? "," : "");
+                    "\"min\": %s, \"max\": %s, \"success\": %s", g[k].n, g[k].ok,
+                    num(g[k].ok ? g[k].mean : NAN, b[0], 40, 1), num(g[k].sd, b[1], 40, 1),
+                    num(g[k].ok ? g[k].min : NAN, b[2], 40, 1),
+                    num(g[k].ok ? g[k].max : NAN, b[3], 40, 1), num(success(&g[k]), b[4], 40, 1));
+            if (g[k].target)
+                fprintf(f, ", \"reached_target\": %zu, \"epochs_to_target_mean\": %s, "
+                        "\"epochs_to_target_median\": %s", g[k].reached,
+                        num(g[k].t_mean, b[5], 40, 1), num(g[k].t_median, b[6], 40, 1));
+            fprintf(f, "}%s\n", k + 1 < ng ? "," : "");
         }
         fprintf(f, " ]}\n");
     } else if (o->format == BP_REPORT_CSV) {
@@ -377,7 +440,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             fputc(',', f);
             csv_str(f, r.axes[j]);
         }
-        fputs(",status,epochs,loss,accuracy,val_loss,val_accuracy,best_val_loss,test_accuracy,seconds\n", f);
+        fputs(",status,epochs,loss,accuracy,val_loss,val_accuracy,best_val_loss,test_accuracy,seconds", f);
+        fputs(any_target ? ",epochs_to_target\n" : "\n", f);
         for (size_t i = 0; i < shown; i++) {
             const row *x = &ranked[i];
             fprintf(f, "%zu,%u,%llu", i + 1, x->trial, (unsigned long long)x->seed);
@@ -385,10 +449,14 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 fputc(',', f);
                 csv_str(f, x->params[j]);
             }
-            fprintf(f, ",%s,%d,%s,%s,%s,%s,%s,%s,%s\n", x->status, x->epochs,
+            fprintf(f, ",%s,%d,%s,%s,%s,%s,%s,%s,%s", x->status, x->epochs,
                     num(x->loss, b[0], 40, 0), num(x->acc, b[1], 40, 0), num(x->val_loss, b[2], 40, 0),
                     num(x->val_acc, b[3], 40, 0), num(x->best_val, b[4], 40, 0),
                     num(x->test_acc, b[5], 40, 0), num(x->secs, b[6], 40, 0));
+            if (any_target)
+                fprintf(f, ",%s", x->to_target > 0 ? to_target(x, b[7], 40, 0)
+                                                   : x->to_target < 0 ? "-1" : "");
+            fputc('\n', f);
         }
     } else {
         int md = o->format == BP_REPORT_MARKDOWN;
@@ -408,14 +476,17 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         fprintf(f, "%-4s%s%-5s", "rank", sep, "trial");
         for (size_t j = 0; j < r.n_axes && j < 16; j++)
             fprintf(f, "%s%-*s", sep, (int)w[j], r.axes[j]);
-        fprintf(f, "%s%-11s%s%6s%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep, "status", sep,
-                "epochs", sep, "loss", sep, "acc", sep, "val_loss", sep, "val_acc", sep,
-                "test_acc", sep, "seconds", md ? " |" : "");
+        fprintf(f, "%s%-11s%s%6s", sep, "status", sep, "epochs");
+        if (any_target)
+            fprintf(f, "%s%9s", sep, "to_target");
+        fprintf(f, "%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep, "loss", sep, "acc", sep,
+                "val_loss", sep, "val_acc", sep, "test_acc", sep, "seconds", md ? " |" : "");
         if (md) {
             fputs("|---|---|", f);
             for (size_t j = 0; j < r.n_axes && j < 16; j++)
                 fputs("---|", f);
-            fputs("---|---:|---:|---:|---:|---:|---:|---:|\n", f);
+            fputs(any_target ? "---|---:|---:|" : "---|---:|", f);
+            fputs("---:|---:|---:|---:|---:|---:|\n", f);
         }
         for (size_t i = 0; i < shown; i++) {
             const row *x = &ranked[i];
@@ -424,8 +495,10 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             fprintf(f, "%-4zu%s%04u ", i + 1, sep, x->trial);
             for (size_t j = 0; j < r.n_axes && j < 16; j++)
                 fprintf(f, "%s%-*s", sep, (int)w[j], x->params[j]);
-            fprintf(f, "%s%-11s%s%6d%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep, x->status,
-                    sep, x->epochs, sep,
+            fprintf(f, "%s%-11s%s%6d", sep, x->status, sep, x->epochs);
+            if (any_target)
+                fprintf(f, "%s%9s", sep, to_target(x, b[6], 40, 0));
+            fprintf(f, "%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep,
                     isnan(x->loss) && x->epochs > 0 ? "nan" : num(x->loss, b[0], 40, 0), sep,
                     fixed(x->acc, 4, b[1], 40),
                     sep, num(x->val_loss, b[2], 40, 0), sep, fixed(x->val_acc, 4, b[3], 40), sep,
@@ -434,7 +507,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         size_t notes = 0;
         for (size_t i = 0; i < r.n && notes < 20; i++) {
             const row *x = &r.rows[i];
-            if (rank_class(x) != 1 && strcmp(x->status, "interrupted"))
+            if (rank_class(x) != 2 && strcmp(x->status, "interrupted"))
                 continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial);
@@ -449,19 +522,24 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             free(msg);
         }
         if (r.n_axes && ng < r.n) {
-            fprintf(f, "\n%sper point over its repeats (%s):\n\n", md ? "**Summary** " : "summary ",
-                    metric);
+            fprintf(f, "\n%sper point over its repeats (%s%s):\n\n", md ? "**Summary** " : "summary ",
+                    metric, any_target ? "; success: reached train.target_loss; to_target, median: "
+                    "epochs to reach it, over the trials that did" : "");
             if (md)
                 fputs("| ", f);
             for (size_t j = 0; j < r.n_axes && j < 16; j++)
                 fprintf(f, "%s%-*s", j ? sep : "", (int)w[j], r.axes[j]);
-            fprintf(f, "%s%5s%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s%s\n", sep, "runs", sep, "success",
-                    sep, "mean", sep, "std", sep, "min", sep, "max", md ? " |" : "");
+            fprintf(f, "%s%5s%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s", sep, "runs", sep, "success",
+                    sep, "mean", sep, "std", sep, "min", sep, "max");
+            if (any_target)
+                fprintf(f, "%s%-11s%s%-11s", sep, "to_target", sep, "median");
+            fputs(md ? " |\n" : "\n", f);
             if (md) {
                 fputs("|", f);
                 for (size_t j = 0; j < r.n_axes && j < 16; j++)
                     fputs("---|", f);
-                fputs("---:|---:|---:|---:|---:|---:|\n", f);
+                fputs(any_target ? "---:|---:|---:|---:|---:|---:|---:|---:|\n"
+                                 : "---:|---:|---:|---:|---:|---:|\n", f);
             }
             for (size_t k = 0; k < ng; k++) {
                 const row *x = &r.rows[g[k].first];
@@ -470,11 +548,15 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 for (size_t j = 0; j < r.n_axes && j < 16; j++)
                     fprintf(f, "%s%-*s", j ? sep : "", (int)w[j], x->params[j]);
                 char rate[16];
-                snprintf(rate, sizeof rate, "%.0f%%", 100.0 * (double)g[k].ok / (double)g[k].n);
-                fprintf(f, "%s%5zu%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s%s\n", sep, g[k].n, sep, rate,
+                snprintf(rate, sizeof rate, "%.0f%%", 100.0 * success(&g[k]));
+                fprintf(f, "%s%5zu%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s", sep, g[k].n, sep, rate,
                         sep, num(g[k].ok ? g[k].mean : NAN, b[0], 40, 0), sep,
                         num(g[k].sd, b[1], 40, 0), sep, num(g[k].ok ? g[k].min : NAN, b[2], 40, 0),
-                        sep, num(g[k].ok ? g[k].max : NAN, b[3], 40, 0), md ? " |" : "");
+                        sep, num(g[k].ok ? g[k].max : NAN, b[3], 40, 0));
+                if (any_target)
+                    fprintf(f, "%s%-11s%s%-11s", sep, num(g[k].t_mean, b[4], 40, 0), sep,
+                            num(g[k].t_median, b[5], 40, 0));
+                fputs(md ? " |\n" : "\n", f);
             }
         }
         if (ok && (r.n_axes || r.n > 1))
@@ -482,6 +564,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
     }
     free(ranked);
     free(g);
+    free(ep);
     run_free(&r);
     return 0;
 }

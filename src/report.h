@@ -3,7 +3,13 @@
  * index is rewritten atomically as each trial finishes).
  *
  * Ranking: completed trials by final validation loss (final training loss without validation
- * data), ascending; then trials that diverged or failed; then those not finished. Ties by id.
+ * data), ascending; then pruned trials (sweep.halving) by the same; then trials that diverged
+ * or failed; then those not finished. Ties by id.
+ *
+ * With train.target_loss (an index whose epochs_to_target is non-zero somewhere) the tables get
+ * epochs to target per trial (`to_target`; "never" when not reached) and, per point, success =
+ * the fraction of its trials that reached the target (else the fraction completed) and the
+ * mean and median epochs to target over those that did.
  */
 #ifndef BP_REPORT_H
 #define BP_REPORT_H

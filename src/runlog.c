@@ -703,6 +703,12 @@ int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std
     return rc;
 }
 
+int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e)
+{
+    quiet();
+    return attr_int(e, t->part, t->file, "/", name, value);
+}
+
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
                     double wall_seconds, bp_err *e)
 {
@@ -747,6 +753,7 @@ typedef struct index_row {
     int32_t epochs;
     double final_loss, final_val_loss, final_accuracy, final_val_accuracy, best_val_loss;
     double wall_seconds, final_test_loss, final_test_accuracy;
+    int32_t epochs_to_target;
 } index_row;
 
 static hid_t index_row_type(int file)
@@ -772,6 +779,8 @@ static hid_t index_row_type(int file)
           H5T_IEEE_F64LE },
         { "final_test_accuracy", offsetof(index_row, final_test_accuracy), H5T_NATIVE_DOUBLE,
           H5T_IEEE_F64LE },
+        { "epochs_to_target", offsetof(index_row, epochs_to_target), H5T_NATIVE_INT32,
+          H5T_STD_I32LE },
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (H5Tinsert(t, f[i].name, f[i].off, file ? f[i].disk : f[i].mem) < 0) {
@@ -810,7 +819,8 @@ static int write_summary(bp_err *e, const char *file, hid_t f, const bp_trial_su
                               .best_val_loss = s->best_val_loss,
                               .wall_seconds = s->wall_seconds,
                               .final_test_loss = s->final_test_loss,
-                              .final_test_accuracy = s->final_test_accuracy };
+                              .final_test_accuracy = s->final_test_accuracy,
+                              .epochs_to_target = s->epochs_to_target };
         memcpy(buf[i].status, st, strlen(st) < STATUS_LEN ? strlen(st) : STATUS_LEN);
     }
     hid_t mt = H5I_INVALID_HID, ft = H5I_INVALID_HID;
@@ -1773,6 +1783,12 @@ int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
         s->epochs = *(int *)v;
     free(v);
     v = NULL;
+    if (!rc && H5Aexists(f, "epochs_to_target") > 0 &&
+        !(rc = get_attr(e, path, f, "epochs_to_target", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int),
+                        &v, &n)))
+        s->epochs_to_target = *(int *)v;
+    free(v);
+    v = NULL;
     const char *dnames[] = { "wall_seconds", "test_loss", "test_accuracy" };
     double *dst[] = { &s->wall_seconds, &s->final_test_loss, &s->final_test_accuracy };
     for (int i = 0; i < 3 && !rc; i++) {
@@ -1812,7 +1828,7 @@ int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
     H5Fclose(f);
     if (!rc) {
         static const char *const known[] = { "pending", "running", "completed", "diverged",
-                                             "failed", "interrupted" };
+                                             "failed", "interrupted", "pruned" };
         s->status = "failed";
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             if (!strcmp(status, known[i]))

@@ -102,6 +102,9 @@ int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record
  * skipped when NaN). Call after bp_trial_save_model. */
 int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std, size_t d,
                          double test_loss, double test_accuracy, bp_err *e);
+/* Set an integer root attribute of the trial file (best_epoch, stopped_early,
+ * epochs_to_target: docs/FORMAT.md), replacing an earlier one of that name. */
+int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e);
 /* Record the outcome, flush, fsync, close, rename .part into place, fsync the folder. Frees t
  * (also on error). */
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
@@ -120,6 +123,9 @@ typedef struct bp_trial_summary {
     double wall_seconds;
     double final_test_loss, final_test_accuracy;   /* NaN without test data */
     char message[BP_ERR_MSG_MAX]; /* why the trial stopped early (diverged, failed, ...), or "" */
+    /* Added with train.target_loss: the first epoch whose training loss reached the target;
+     * -1 when a target was set and not reached; 0 when no target was set. */
+    int epochs_to_target;
 } bp_trial_summary;
 
 /* Open a run folder for a sweep whose resolved trials hash to `hash` (bp_sweep.hash) and print
@@ -146,7 +152,8 @@ int bp_trial_salvage(bp_run *r, unsigned trial, const char *status, const char *
                      bp_err *e);
 
 /* Read the summary of a finished trial file (status, message, epochs, the last epoch's loss,
- * accuracy, val_loss, val_accuracy, the best val_loss, wall_seconds, test metrics). */
+ * accuracy, val_loss, val_accuracy, the best val_loss, wall_seconds, test metrics,
+ * epochs_to_target: 0 when the file has no such attribute). */
 int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e);
 
 /* Write RUN/index.h5 (through index.h5.part, fsync and rename): root attrs (format_version,

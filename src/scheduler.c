@@ -40,6 +40,11 @@ typedef struct sched {
     double t0, last_print, best;
     long best_id;
     pthread_mutex_t mu;
+    /* successive halving: the trials of the current round, their jobs, their outcome */
+    size_t *round, n_round, next_round;
+    bp_trial_job **job;
+    unsigned char *alive;
+    int until;
     int failed;                   /* an error outside the trials: stop */
     bp_err err;
     char *resolved0;
@@ -144,6 +149,11 @@ static int write_index(sched *c, bp_err *e)
                               c->o->threads, e);
 }
 
+static int trial_path(char *buf, size_t n, const char *dir, unsigned id, const char *suffix)
+{
+    return (size_t)snprintf(buf, n, "%s/trials/%04u.h5%s", dir, id, suffix) >= n ? -1 : 0;
+}
+
 /* The next trial to run, or -1 when there is none (or the sweep is stopping). Holds mu. */
 static long take_next(sched *c)
 {
@@ -158,20 +168,9 @@ static long take_next(sched *c)
     return (long)id;
 }
 
-/* A trial ended (rc: its run's status code, e: its error). Holds mu. */
-static void record(sched *c, size_t id, int rc, const bp_trial_summary *sum, const bp_err *e)
+/* A trial ended (its file written): count it, print it, rewrite the index. Caller holds mu. */
+static void record(sched *c, size_t id, const bp_trial_summary *sum)
 {
-    c->running--;
-    if (rc) {
-        if (!c->failed) {
-            c->failed = 1;
-            c->err = *e;
-            if (c->s->n_trials > 1)
-                bp_err_prefix(&c->err, "trial %04zu", id);
-        }
-        c->rows[id].status = "pending";
-        return;
-    }
     c->rows[id] = *sum;
     c->done++;
     if (!strcmp(sum->status, "completed")) {
@@ -183,6 +182,8 @@ static void record(sched *c, size_t id, int rc, const bp_trial_summary *sum, con
         }
     } else if (!strcmp(sum->status, "interrupted")) {
         c->res->interrupted = 1;
+    } else if (!strcmp(sum->status, "pruned")) {
+        c->res->pruned++;
     } else {
         c->res->failed++;
         if (c->o->fail_fast && c->o->stop && !*c->o->stop)
@@ -195,6 +196,216 @@ static void record(sched *c, size_t id, int rc, const bp_trial_summary *sum, con
         c->failed = 1;
         c->err = ie;
     }
+}
+
+/* An error outside a trial: keep the first. Caller holds mu. */
+static void record_error(sched *c, size_t id, const bp_err *e)
+{
+    if (c->failed)
+        return;
+    c->failed = 1;
+    c->err = *e;
+    if (c->s->n_trials > 1)
+        bp_err_prefix(&c->err, "trial %04zu", id);
+}
+
+/* A trial run returned rc (0: its file was written and sum holds its row). Caller holds mu. */
+static void record_result(sched *c, size_t id, int rc, const bp_trial_summary *sum,
+                          const bp_err *e)
+{
+    c->running--;
+    if (rc) {
+        record_error(c, id, e);
+        c->rows[id].status = "pending";
+    } else {
+        record(c, id, sum);
+    }
+}
+
+/* Successive halving: run the trials of the round (begun when new) up to epoch c->until; end
+ * those that cannot go on. */
+static void *halving_worker(void *arg)
+{
+    sched *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        if (c->next_round >= c->n_round || c->failed || (c->o->stop && *c->o->stop)) {
+            pthread_mutex_unlock(&c->mu);
+            return NULL;
+        }
+        size_t id = c->round[c->next_round++];
+        c->running++;
+        c->rows[id].status = "running";
+        print_live(c, 1);
+        pthread_mutex_unlock(&c->mu);
+
+        bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads, .quiet = 1,
+                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c };
+        bp_err e;
+        bp_err_clear(&e);
+        int alive = 0, rc = c->job[id] ? 0 : bp_trial_begin(c->x[id], c->run, &to, &c->job[id], &e);
+        if (!rc)
+            rc = bp_trial_advance(c->job[id], c->until, &alive, &e);
+        bp_trial_summary sum;
+        if (!rc && !alive) {
+            rc = bp_trial_end(c->job[id], NULL, &sum, &e);
+            c->job[id] = NULL;
+        }
+        pthread_mutex_lock(&c->mu);
+        c->running--;
+        c->alive[id] = (unsigned char)alive;
+        if (rc) {
+            record_error(c, id, &e);
+            c->rows[id].status = "pending";
+        } else if (!alive) {
+            record(c, id, &sum);
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (rc)
+            return NULL;
+    }
+}
+
+typedef struct cand {
+    size_t id;
+    double v;
+} cand;
+
+static int by_value(const void *pa, const void *pb)
+{
+    const cand *a = pa, *b = pb;
+    int na = isnan(a->v), nb = isnan(b->v);
+    if (na != nb)
+        return na - nb;
+    if (!na && a->v != b->v)
+        return a->v < b->v ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Run the jobs of one round on c->jobs threads. */
+static void run_round(sched *c)
+{
+    pthread_t th[256];
+    int started = 0;
+    c->next_round = 0;
+    for (int j = 1; j < c->jobs && j < 256; j++) {
+        if (pthread_create(&th[j], NULL, halving_worker, c) != 0)
+            break;
+        started = j;
+    }
+    halving_worker(c);
+    for (int j = 1; j <= started; j++)
+        pthread_join(th[j], NULL);
+}
+
+/* Successive halving (sweep.halving): round k trains the trials still in play to rung k; the
+ * trials that reached it without stopping are ranked by the metric at that epoch (NaN last,
+ * ties by id) and the best ceil(n / eta) go on, the others end as `pruned`. Finished trials
+ * of a resumed run take part through their saved rows, so the decisions are the same. */
+static int run_halving(sched *c, bp_err *e)
+{
+    const bp_halving *hv = &c->s->halving;
+    size_t n = c->s->n_trials;
+    int rc = BP_OK, E = c->s->trials[0].cfg->train.epochs, col = hv->val ? 1 : 0;
+    static const char *const cols[] = { "loss", "val_loss" };
+    bp_trial_record **rec = bp_xcalloc(n, sizeof *rec, e);
+    size_t *play = bp_xcalloc(n, sizeof *play, e), n_play = 0;
+    cand *cd = bp_xcalloc(n, sizeof *cd, e);
+    c->round = bp_xcalloc(n, sizeof *c->round, e);
+    c->job = bp_xcalloc(n, sizeof *c->job, e);
+    c->alive = bp_xcalloc(n, 1, e);
+    if (!rec || !play || !cd || !c->round || !c->job || !c->alive) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        play[n_play++] = i;
+        if (c->todo[i])
+            continue;
+        char path[4096];
+        if (trial_path(path, sizeof path, c->o->run_dir, (unsigned)i, "")) {
+            rc = bp_err_set(e, BP_EUSAGE, "%s: path too long", c->o->run_dir);
+            goto out;
+        }
+        if (!(rec[i] = bp_trial_record_read(path, cols, 2, e))) {
+            rc = e->code;
+            goto out;
+        }
+    }
+    for (size_t k = 0; k <= hv->n_rungs; k++) {
+        c->until = k < hv->n_rungs ? hv->rungs[k] : E;
+        c->n_round = 0;
+        for (size_t i = 0; i < n_play; i++)
+            if (!rec[play[i]])
+                c->round[c->n_round++] = play[i];
+        run_round(c);
+        if (c->failed || (c->o->stop && *c->o->stop) || k == hv->n_rungs)
+            break;
+        /* the decision at rung k */
+        size_t nc = 0, r = (size_t)c->until;
+        for (size_t i = 0; i < n_play; i++) {
+            size_t id = play[i];
+            const bp_trial_record *t = rec[id];
+            int ok = t ? (t->epochs_done > c->until ||
+                          (t->epochs_done == c->until && !strcmp(t->status, "pruned")))
+                       : c->alive[id];
+            if (!ok)
+                continue;
+            cd[nc].id = id;
+            cd[nc++].v = t ? (t->n_rows >= r ? t->rows[(r - 1) * 2 + (size_t)col] : NAN)
+                           : bp_trial_job_last(c->job[id])[hv->val ? BP_COL_VAL_LOSS : BP_COL_LOSS];
+        }
+        qsort(cd, nc, sizeof *cd, by_value);
+        size_t keep = (size_t)ceil((double)nc / hv->eta - 1e-9);
+        if (keep < 1)
+            keep = 1;
+        n_play = 0;
+        for (size_t i = 0; i < nc; i++) {
+            size_t id = cd[i].id;
+            if (i < keep) {
+                play[n_play++] = id;
+                continue;
+            }
+            if (!c->job[id])
+                continue; /* pruned in the run being resumed */
+            char msg[BP_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "pruned at epoch %d (rung %zu of %zu): %s %.6g ranked %zu "
+                     "of %zu, the best %zu go on", c->until, k + 1, hv->n_rungs,
+                     cols[col], cd[i].v, i + 1, nc, keep);
+            bp_trial_summary sum;
+            bp_err te;
+            bp_err_clear(&te);
+            int trc = bp_trial_end(c->job[id], msg, &sum, &te);
+            c->job[id] = NULL;
+            pthread_mutex_lock(&c->mu);
+            if (trc)
+                record_error(c, id, &te);
+            else
+                record(c, id, &sum);
+            pthread_mutex_unlock(&c->mu);
+        }
+        if (c->failed)
+            break;
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        if (rec)
+            bp_trial_record_free(rec[i]);
+        if (c->job && c->job[i]) { /* interrupted between rounds: rerun on resume */
+            bp_trial_job_free(c->job[i]);
+            c->rows[i].status = "pending";
+        }
+    }
+    free(rec);
+    free(play);
+    free(cd);
+    free(c->round);
+    free(c->job);
+    free(c->alive);
+    c->round = NULL;
+    c->job = NULL;
+    c->alive = NULL;
+    return rc;
 }
 
 static void *worker(void *arg)
@@ -215,7 +426,7 @@ static void *worker(void *arg)
         bp_err_clear(&e);
         int rc = bp_experiment_run_trial(c->x[id], c->run, &to, &sum, &e);
         pthread_mutex_lock(&c->mu);
-        record(c, (size_t)id, rc, &sum, &e);
+        record_result(c, (size_t)id, rc, &sum, &e);
         pthread_mutex_unlock(&c->mu);
     }
 }
@@ -365,14 +576,14 @@ static void child_done(sched *c, child *ch, int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         int rc = bp_trial_read_summary(path, &sum, &e);
         pthread_mutex_lock(&c->mu);
-        record(c, ch->id, rc, &sum, &e);
+        record_result(c, ch->id, rc, &sum, &e);
         pthread_mutex_unlock(&c->mu);
         return;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && ch->err_code) {
         bp_err_set(&e, ch->err_code, "%s", ch->err);
         pthread_mutex_lock(&c->mu);
-        record(c, ch->id, ch->err_code, &sum, &e);
+        record_result(c, ch->id, ch->err_code, &sum, &e);
         pthread_mutex_unlock(&c->mu);
         return;
     }
@@ -403,7 +614,7 @@ static void child_done(sched *c, child *ch, int status)
     sum.status = "failed";
     snprintf(sum.message, sizeof sum.message, "%s", msg);
     pthread_mutex_lock(&c->mu);
-    record(c, ch->id, 0, &sum, &e);
+    record_result(c, ch->id, 0, &sum, &e);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -558,11 +769,6 @@ static void choose(sched *c)
                 c->kernel_threads, c->kernel_threads == 1 ? "" : "s", why, params, batch);
 }
 
-static int trial_path(char *buf, size_t n, const char *dir, unsigned id, const char *suffix)
-{
-    return (size_t)snprintf(buf, n, "%s/trials/%04u.h5%s", dir, id, suffix) >= n ? -1 : 0;
-}
-
 int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e)
 {
     uint64_t base_seed = s->trials[0].seed - s->trials[0].repeat;
@@ -615,6 +821,11 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
     if (!c.x || !c.rows || !c.todo || !c.epoch || !c.epochs || !param_rows || !c.resume ||
         !c.replace) {
         rc = BP_ENOMEM;
+        goto out;
+    }
+    if (o->only >= 0 && s->halving.n_rungs) {
+        rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.halving, whose decisions "
+                        "need every trial; run the whole sweep", o->only);
         goto out;
     }
     if (o->only >= (long)n) {
@@ -702,6 +913,17 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
         fprintf(stderr, "bprun: resuming %s: %zu finished trial%s kept\n", o->run_dir,
                 res->resumed, res->resumed == 1 ? "" : "s");
     choose(&c);
+    if (s->halving.n_rungs) {
+        /* rounds keep their trainers in memory between rungs: no child processes */
+        if (o->isolate > 0 || o->trial_timeout > 0) {
+            rc = bp_err_set(e, BP_EUSAGE, "--isolate and --trial-timeout cannot be used with "
+                            "sweep.halving");
+            goto out;
+        }
+        if ((rc = run_halving(&c, e)))
+            goto out;
+        goto joined;
+    }
     res->isolated = o->isolate > 0 || o->trial_timeout > 0 || (o->isolate < 0 && wants_isolation(&c));
     if (res->isolated) {
         if (!o->quiet && c.total_todo)

@@ -17,6 +17,17 @@
  * finishes, so `bprun report` can read a run that is still going. Running the same config
  * into an existing run folder resumes it (finished trials kept; unfinished ones rerun from the
  * start); a changed config is refused.
+ *
+ * Successive halving (sweep.halving, sweep.h): the trials run in synchronous rounds, round k
+ * training every trial still in play up to rung k (the trainer and trial file stay open
+ * between rounds, so a trial gives the same bits as without halving). The trials that reached
+ * the rung without stopping are ranked by the metric at that epoch (NaN last, ties by id); the
+ * best ceil(n / eta) go on, the others end with status `pruned`, their parameters and
+ * optimizer state those of the rung. A trial that stops on its own (early stopping, target,
+ * divergence) ends with its own status and takes no place. The decisions depend only on the
+ * metrics, never on -j or timing; a resumed run takes its finished trials' rows from their
+ * files and reaches the same decisions (trials interrupted between rounds are redone).
+ * --trial is refused (BP_EUSAGE) with halving.
  */
 #ifndef BP_SCHEDULER_H
 #define BP_SCHEDULER_H
@@ -48,6 +59,7 @@ typedef struct bp_sched_result {
     size_t n_trials, completed, failed, skipped, resumed;  /* failed: diverged or failed */
     int interrupted;
     int isolated;                 /* trials ran in child processes */
+    size_t pruned;                /* stopped by successive halving (not a failure) */
 } bp_sched_result;
 
 /* Prepare every trial's experiment (x has s->n_trials slots): plugins bound (hyperparameters

@@ -48,6 +48,9 @@ typedef struct sctx {
     unsigned repeats;
     const bp_mark *repeats_mark;  /* borrowed; NULL when not given */
     bp_mark sweep_mark;           /* where the sweep section starts (borrowed src) */
+    const bp_node *halving;       /* sweep.halving (borrowed), checked against the trials */
+    const bp_mark *halving_km;
+    bp_halving hv;                /* parsed; rungs owned until moved into the sweep */
 } sctx;
 
 /* ---- messages ---- */
@@ -692,13 +695,106 @@ static int parse_random(sctx *s, const bp_node *r, const bp_mark *km)
     return 0;
 }
 
+static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
+{
+    static const char *const keys[] = { "rungs", "eta", "keep", "metric" };
+    char g[300], t[256], disp[KEY_MAX];
+    int rc = want_map(s, h, "sweep.halving", "a map {rungs: [E1, E2, ...], eta: N, metric: M}");
+    if (rc == 0)
+        rc = check_keys(s, h, "sweep.halving", keys, 4);
+    if (rc < 0)
+        return rc;
+    const bp_node *r = bp_node_get(h, "rungs"), *eta = bp_node_get(h, "eta"),
+                  *keep = bp_node_get(h, "keep"), *m = bp_node_get(h, "metric");
+    if (!r || is_null(r))
+        return serr(s->e, BP_ECONFIG, km, "sweep.halving", "missing required key 'rungs'");
+    if ((rc = want_values(s, r, "sweep.halving.rungs")) < 0)
+        return rc;
+    if (!(s->hv.rungs = bp_xcalloc(r->n, sizeof *s->hv.rungs, s->e)))
+        return BP_ENOMEM;
+    for (size_t i = 0; i < r->n; i++) {
+        long long x;
+        snprintf(disp, sizeof disp, "sweep.halving.rungs[%zu]", i);
+        if ((rc = get_int(s->e, r->items[i], disp, 1, 1000000000, &x)) < 0)
+            return rc;
+        if (i && x <= s->hv.rungs[i - 1])
+            return serr(s->e, BP_ECONFIG, &r->items[i]->mark, disp, "rungs must increase (got %lld "
+                        "after %d)", x, s->hv.rungs[i - 1]);
+        s->hv.rungs[i] = (int)x;
+    }
+    s->hv.n_rungs = r->n;
+    s->hv.eta = 3;
+    if (eta && !is_null(eta) && keep && !is_null(keep))
+        return serr(s->e, BP_ECONFIG, &keep->mark, "sweep.halving.keep", "give eta or keep, not "
+                    "both");
+    if (eta && !is_null(eta)) {
+        if ((rc = get_num(s->e, eta, "sweep.halving.eta", &s->hv.eta)) < 0)
+            return rc;
+        if (!(s->hv.eta > 1))
+            return serr(s->e, BP_ECONFIG, &eta->mark, "sweep.halving.eta", "must be > 1 (got %s)",
+                        show(eta->value, t, sizeof t));
+    }
+    if (keep && !is_null(keep)) {
+        double k;
+        if ((rc = get_num(s->e, keep, "sweep.halving.keep", &k)) < 0)
+            return rc;
+        if (!(k > 0 && k < 1))
+            return serr(s->e, BP_ECONFIG, &keep->mark, "sweep.halving.keep", "must be in (0, 1) "
+                        "(got %s)", show(keep->value, t, sizeof t));
+        s->hv.eta = 1 / k;
+    }
+    s->hv.val = 1;
+    if (m && !is_null(m)) {
+        if (m->kind != BP_NODE_SCALAR || (strcmp(m->value, "val_loss") && strcmp(m->value, "loss")))
+            return serr(s->e, BP_ECONFIG, &m->mark, "sweep.halving.metric", "expected val_loss or "
+                        "loss (got %s)", got(m, g, sizeof g));
+        s->hv.val = !strcmp(m->value, "val_loss");
+    }
+    s->halving = h;
+    s->halving_km = km;
+    return 0;
+}
+
+/* The halving spec against the expanded trials; a last rung equal to train.epochs is dropped. */
+static int check_halving(sctx *s, const bp_sweep *sw)
+{
+    const bp_node *h = s->halving, *r = bp_node_get(h, "rungs"), *m = bp_node_get(h, "metric");
+    int E = sw->trials[0].cfg->train.epochs;
+    for (size_t i = 1; i < sw->n_trials; i++)
+        if (sw->trials[i].cfg->train.epochs != E)
+            return serr(s->e, BP_ECONFIG, s->halving_km, "sweep.halving", "needs the same "
+                        "train.epochs in every trial (trial %u has %d, trial %u has %d)",
+                        sw->trials[0].id, E, sw->trials[i].id, sw->trials[i].cfg->train.epochs);
+    for (size_t i = 0; i < s->hv.n_rungs; i++)
+        if (s->hv.rungs[i] > E) {
+            char disp[64];
+            snprintf(disp, sizeof disp, "sweep.halving.rungs[%zu]", i);
+            return serr(s->e, BP_ECONFIG, &r->items[i]->mark, disp, "must be <= train.epochs (got "
+                        "%d, train.epochs %d)", s->hv.rungs[i], E);
+        }
+    if (s->hv.rungs[s->hv.n_rungs - 1] == E)
+        s->hv.n_rungs--;
+    if (!s->hv.n_rungs)
+        return serr(s->e, BP_ECONFIG, &r->mark, "sweep.halving.rungs", "expected a rung below "
+                    "train.epochs (%d), where trials are compared", E);
+    for (size_t i = 0; s->hv.val && i < sw->n_trials; i++) {
+        const bp_config *c = sw->trials[i].cfg;
+        if (!c->data.validation.ref && c->data.val_fraction == 0)
+            return serr(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->halving_km,
+                        m && !is_null(m) ? "sweep.halving.metric" : "sweep.halving", "metric "
+                        "val_loss needs validation data (set data.validation, or use metric: loss)");
+    }
+    return 0;
+}
+
 static int parse_sweep(sctx *s, const bp_node *sw)
 {
-    static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats" };
+    static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats",
+                                        "halving" };
     int rc = want_map(s, sw, "sweep", "a map");
     if (rc == 0)
-        rc = check_keys(s, sw, "sweep", keys, 5);
-    for (size_t k = 0; rc == 0 && k < 5; k++) {
+        rc = check_keys(s, sw, "sweep", keys, 6);
+    for (size_t k = 0; rc == 0 && k < 6; k++) {
         size_t i = 0;
         while (i < sw->n && strcmp(sw->keys[i], keys[k]))
             i++;
@@ -710,6 +806,7 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         case 1: rc = parse_zip(s, v); break;
         case 2: rc = parse_variants(s, v); break;
         case 3: rc = parse_random(s, v, &sw->key_marks[i]); break;
+        case 5: rc = parse_halving(s, v, &sw->key_marks[i]); break;
         default: {
             long long n;
             rc = get_int(s->e, v, "sweep.repeats", 1, 100000, &n);
@@ -1092,6 +1189,7 @@ static int build_trial(sctx *s, bp_sweep *sw, const bp_node *base, size_t p, uns
 
 static void sctx_clear(sctx *s)
 {
+    free(s->hv.rungs);
     for (size_t i = 0; i < s->n_ax; i++)
         axis_clear(&s->ax[i]);
     free(s->ax);
@@ -1198,6 +1296,17 @@ bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char
             h = fnv(h, sw->trials[p * s.repeats + r].hash, 16);
         }
     }
+    if (s.halving) {
+        if (check_halving(&s, sw) < 0)
+            goto fail;
+        char spec[64];
+        int sl = snprintf(spec, sizeof spec, "halving eta %.17g metric %d rungs", s.hv.eta,
+                          s.hv.val);
+        h = fnv(h, spec, (size_t)sl);
+        h = fnv(h, s.hv.rungs, s.hv.n_rungs * sizeof *s.hv.rungs);
+        sw->halving = s.hv;
+        s.hv.rungs = NULL;
+    }
     snprintf(sw->hash, sizeof sw->hash, "%016" PRIx64, h);
     free(radix);
     free(idx);
@@ -1226,6 +1335,7 @@ void bp_sweep_free(bp_sweep *s)
     for (size_t i = 0; i < s->n_axes; i++)
         free(s->axes[i]);
     free(s->axes);
+    free(s->halving.rungs);
     for (size_t t = 0; s->trials && t < s->n_trials; t++) {
         for (size_t i = 0; s->trials[t].values && i < s->n_axes; i++)
             free(s->trials[t].values[i]);

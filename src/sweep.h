@@ -11,6 +11,7 @@
  *                                     model.activation: {choice: [relu, tanh]},
  *                                     train.optimizer.momentum: {uniform: [0, 0.99]}}}
  *     repeats:  20
+ *     halving:  {rungs: [3, 9, 27], eta: 3, metric: val_loss}
  * Points are the cartesian product of the blocks present (grid axes x zip rows x variants x
  * random samples, always in this block order; grid axes in the order written), enumerated with
  * the FIRST axis varying slowest (like nested loops); each point runs `repeats` times (default
@@ -33,6 +34,12 @@
  * with " (in trial ID: key=value, ...)". Each trial's cfg has path, text (the file's text) and
  * overrides (the --set assignments) filled as bp_config_load fills them, and seed = its seed
  * (for repeat r > 0 also written into cfg->root as `seed`). Errors are BP_ECONFIG unless said.
+ *
+ * `halving` (successive halving, synchronous): rungs are increasing epochs (integers >= 1);
+ * every trial MUST have the same train.epochs E, every rung MUST be <= E, and a last rung equal
+ * to E is the end, not a decision. eta (number > 1, default 3) or keep (number in (0, 1), =
+ * 1/eta; not both); metric val_loss (default; needs validation data in every trial) or loss.
+ * It changes the sweep hash (a run with halving is another run).
  */
 #ifndef BP_SWEEP_H
 #define BP_SWEEP_H
@@ -58,6 +65,15 @@ typedef struct bp_trial_spec {
                                * canonical dump (appended: lets a resume compare one trial) */
 } bp_trial_spec;
 
+/* sweep.halving, resolved (n_rungs 0: none). */
+typedef struct bp_halving {
+    size_t n_rungs;           /* decision rungs, each < train.epochs */
+    int *rungs;               /* increasing epochs (owned) */
+    double eta;               /* after rung k the best ceil(n/eta) of the n trials still
+                               * running at that epoch continue */
+    int val;                  /* 1: rank by val_loss, 0: by loss (at the rung's epoch) */
+} bp_halving;
+
 typedef struct bp_sweep {
     size_t n_axes;
     char **axes;              /* swept key paths, in table order */
@@ -67,6 +83,7 @@ typedef struct bp_sweep {
     bp_trial_spec *trials;    /* n_trials, by id */
     char hash[17];            /* 16 hex digits: FNV-1a 64 over the trials' hashes in id order
                                * (a changed config, override or sweep changes it) */
+    bp_halving halving;       /* appended: sweep.halving */
 } bp_sweep;
 
 /* Read a config file, apply --set overrides and --sweep axes, expand, validate every trial.

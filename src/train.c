@@ -11,7 +11,7 @@
 #include "rng.h"
 
 const char *const bp_trial_status_names[BP_TRIAL_STATUS_COUNT] = {
-    "pending", "running", "completed", "diverged", "failed", "interrupted"
+    "pending", "running", "completed", "diverged", "failed", "interrupted", "pruned"
 };
 
 const char *const bp_epoch_col_names[BP_COL_COUNT] = {
@@ -39,6 +39,58 @@ void bp_trainer_release(bp_trainer *t)
         return;
     free(t->opt_state);
     t->opt_state = NULL;
+    free(t->best_params);
+    t->best_params = NULL;
+}
+
+/* Early stopping's bookkeeping for one epoch: 1 when it improved on the best. */
+static int es_note(bp_trainer *t, int ep, const double *v)
+{
+    double x = v[t->es_col];
+    int max = t->es_col == BP_COL_ACCURACY || t->es_col == BP_COL_VAL_ACCURACY;
+    if (isnan(x))
+        return 0;
+    if (t->best_epoch > 0 && (max ? !(x > t->best_value + t->es_min_delta)
+                                  : !(x < t->best_value - t->es_min_delta)))
+        return 0;
+    t->best_value = x;
+    t->best_epoch = ep;
+    return 1;
+}
+
+void bp_train_replay(bp_trainer *t, const double *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double *v = rows + i * BP_COL_COUNT;
+        int ep = (int)i + 1;
+        if (t->target_loss > 0 && !t->epochs_to_target && v[BP_COL_LOSS] <= t->target_loss)
+            t->epochs_to_target = ep;
+        if (t->es_patience > 0)
+            es_note(t, ep, v);
+    }
+}
+
+/* After an epoch that did not diverge: 1 when training stops here (status and message set). */
+static int stop_here(bp_trainer *t, int ep, const double *v, const float *params, size_t np)
+{
+    if (t->es_patience > 0 && es_note(t, ep, v) && t->best_params)
+        memcpy(t->best_params, params, np * sizeof *params);
+    if (t->target_loss > 0 && v[BP_COL_LOSS] <= t->target_loss) {
+        t->epochs_to_target = ep;
+        t->status = BP_TRIAL_COMPLETED;
+        snprintf(t->message, sizeof t->message, "target loss %g reached at epoch %d (loss %.6g)",
+                 t->target_loss, ep, v[BP_COL_LOSS]);
+        return 1;
+    }
+    if (t->es_patience > 0 && t->best_epoch > 0 && ep - t->best_epoch >= t->es_patience) {
+        t->stopped_early = 1;
+        t->status = BP_TRIAL_COMPLETED;
+        snprintf(t->message, sizeof t->message, "early stop at epoch %d: no %s improvement over "
+                 "%d epochs (best %.6g at epoch %d)", ep, bp_epoch_col_names[t->es_col],
+                 t->es_patience, t->best_value, t->best_epoch);
+        return 1;
+    }
+    return 0;
 }
 
 static void finish(bp_trainer *t, bp_status_kind s, const char *fmt, const char *arg, int epoch)
@@ -64,6 +116,14 @@ int bp_train(bp_trainer *t, bp_err *e)
         rc = BP_ENOMEM;
         goto out;
     }
+    if (t->es_restore_best && t->es_patience > 0 && !t->best_params) {
+        if (!(t->best_params = bp_xcalloc(np, sizeof *t->best_params, e))) {
+            rc = BP_ENOMEM;
+            goto out;
+        }
+        if (t->best_epoch > 0) /* continued: the best epoch's parameters are not known */
+            memcpy(t->best_params, m->params, np * sizeof *m->params);
+    }
     if (opt->init_state && t->step == 0)
         opt->init_state(t->opt_state, m->params, np, t->hp);
     if (li < 0 && t->schedule && t->schedule->kind != BP_LR_CONSTANT) {
@@ -73,6 +133,7 @@ int bp_train(bp_trainer *t, bp_err *e)
     }
     if (!t->sched_restored)
         bp_lr_start(&t->sched, t->schedule, li >= 0 ? t->hp[li] : NAN);
+    t->sched_restored = 1; /* a second call continues */
     int metric_col = t->sched.p.metric == BP_METRIC_LOSS ? BP_COL_LOSS : BP_COL_VAL_LOSS;
     t->status = BP_TRIAL_RUNNING;
     t->message[0] = '\0';
@@ -142,12 +203,20 @@ int bp_train(bp_trainer *t, bp_err *e)
                    isnan(row.v[BP_COL_LOSS]) ? "NaN" : "infinite", ep);
             goto out;
         }
+        if (stop_here(t, ep, row.v, m->params, np)) {
+            if (t->best_params && t->best_epoch > 0)
+                memcpy(m->params, t->best_params, np * sizeof *m->params);
+            goto out;
+        }
         if (t->stop && *t->stop) {
             finish(t, BP_TRIAL_INTERRUPTED, "%sinterrupted after epoch %d", "", ep);
             goto out;
         }
     }
     t->status = BP_TRIAL_COMPLETED;
+    if (t->best_params && t->best_epoch > 0 &&
+        t->epochs_done == (t->final_epochs > 0 ? t->final_epochs : t->epochs))
+        memcpy(m->params, t->best_params, np * sizeof *m->params);
 out:
     free(order);
     free(grad);

@@ -11,6 +11,21 @@
  * schedule steps with the epoch's metric; each batch gradient is clipped (by norm or value)
  * before the optimizer step.
  *
+ * Stopping early (zero = off): after each epoch, once the row is handed to the callback and
+ * the epoch did not diverge, target_loss > 0 stops training as soon as the epoch's training
+ * loss <= target_loss (epochs_to_target = that epoch); else early stopping with patience P on
+ * column es_col (minimized for losses, maximized for accuracies) counts an epoch as an
+ * improvement when its value beats the best so far by more than es_min_delta (min: v < best -
+ * min_delta; the first finite value always improves) and stops when P epochs in a row brought
+ * none. Both end the trial `completed` with a message saying why. With es_restore_best the
+ * parameters of the best epoch are copied into the model when training stops or ends (the
+ * optimizer state stays the final one).
+ *
+ * Training in stages (successive halving): calling bp_train again on the same trainer with a
+ * larger epochs continues it (sched_restored is set after the first call), giving the same bits
+ * as one call with the larger epochs. restore_best is applied only when stopped_early or when
+ * epochs_done == final_epochs (0 = epochs).
+ *
  * Continuing a trial: set epochs_done, step, opt_state (and sched with sched_restored) to a
  * saved state; training then runs epochs epochs_done + 1 .. epochs, and gives the same bits
  * as an uninterrupted run.
@@ -30,9 +45,10 @@
 
 typedef enum bp_status_kind {
     BP_TRIAL_PENDING, BP_TRIAL_RUNNING, BP_TRIAL_COMPLETED, BP_TRIAL_DIVERGED, BP_TRIAL_FAILED,
-    BP_TRIAL_INTERRUPTED, BP_TRIAL_STATUS_COUNT
+    BP_TRIAL_INTERRUPTED, BP_TRIAL_PRUNED, BP_TRIAL_STATUS_COUNT
 } bp_status_kind;
-/* "pending", "running", "completed", "diverged", "failed", "interrupted" */
+/* "pending", "running", "completed", "diverged", "failed", "interrupted", "pruned" (stopped by
+ * successive halving at a rung, sweep.halving; never set by bp_train) */
 extern const char *const bp_trial_status_names[BP_TRIAL_STATUS_COUNT];
 
 /* The per-epoch columns, in the order of bp_epoch_row.v. */
@@ -81,7 +97,26 @@ typedef struct bp_trainer {
                                       * (bp_lr_restore); out: the state after the last epoch,
                                       * to be saved with the weights */
     int sched_restored;
+
+    /* Added with early stopping (zero = off). */
+    double target_loss;          /* > 0: stop at the first epoch with training loss <= it */
+    int es_patience;             /* >= 1: early stopping on column es_col */
+    int es_col;                  /* BP_COL_LOSS, BP_COL_VAL_LOSS, BP_COL_ACCURACY, ... */
+    double es_min_delta;
+    int es_restore_best;
+    int final_epochs;            /* the trial's last epoch when trained in stages (0: epochs) */
+    /* state and results */
+    int epochs_to_target;        /* the epoch that reached target_loss; 0 none (yet) */
+    int best_epoch;              /* early stopping: epoch of the best value; 0 none (yet) */
+    double best_value;
+    float *best_params;          /* es_restore_best: parameters at best_epoch (owned) */
+    int stopped_early;           /* early stopping ended training (target_loss does not count) */
 } bp_trainer;
+
+/* Rebuild the early-stopping and target state from rows already trained (n rows of
+ * BP_COL_COUNT values, epochs 1..n), as when they had been trained by t: for continuing a trial.
+ * best_params is not restored. */
+void bp_train_replay(bp_trainer *t, const double *rows, size_t n);
 
 /* Run the trial. opt_state MAY be NULL (allocated, zero-filled or init_state'd when step is 0)
  * or hold a saved state (n_state * n_params floats, malloc'd: the trainer owns it then).

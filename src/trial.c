@@ -297,22 +297,59 @@ static double wall_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,
-                            bp_trial_summary *sum, bp_err *e)
+struct bp_trial_job {
+    const bp_experiment *x;
+    bp_trial_opts o;
+    bp_model *m;
+    bp_trial_file *tf;
+    bp_trainer t;
+    epoch_ctx ec;
+    bp_trial_summary *sum;
+    bp_trial_summary own_sum;
+    double t0;
+};
+
+static int es_col_of(bp_es_metric m)
+{
+    static const int col[BP_ES_COUNT] = { BP_COL_VAL_LOSS, BP_COL_LOSS, BP_COL_VAL_ACCURACY,
+                                          BP_COL_ACCURACY };
+    return col[m];
+}
+
+void bp_trial_job_free(bp_trial_job *j)
+{
+    if (!j)
+        return;
+    bp_trial_abandon(j->tf);
+    bp_trainer_release(&j->t);
+    bp_model_free(j->m);
+    free(j);
+}
+
+int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp_trial_job **out,
+                   bp_err *e)
 {
     const bp_config *c = x->cfg;
-    double t0 = wall_now();
-    memset(sum, 0, sizeof *sum);
+    *out = NULL;
+    bp_trial_job *j = bp_xcalloc(1, sizeof *j, e);
+    if (!j)
+        return BP_ENOMEM;
+    j->x = x;
+    j->o = *o;
+    j->t0 = wall_now();
+    bp_trial_summary *sum = j->sum = &j->own_sum;
     sum->trial = o->trial;
     sum->seed = c->seed;
     sum->final_loss = sum->final_val_loss = sum->final_accuracy = sum->final_val_accuracy = NAN;
     sum->best_val_loss = sum->final_test_loss = sum->final_test_accuracy = NAN;
     char *resolved = bp_config_dump_string(c);
-    if (!resolved)
+    if (!resolved) {
+        free(j);
         return bp_err_set(e, BP_ENOMEM, "out of memory");
-    bp_model *m = bp_experiment_model(x, 0, e);
-    if (!m) {
+    }
+    if (!(j->m = bp_experiment_model(x, 0, e))) {
         free(resolved);
+        free(j);
         return e->code;
     }
     bp_trial_meta meta = { .trial = o->trial, .seed = c->seed, .config_text = c->text,
@@ -323,42 +360,86 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
         meta.continued_from = o->resume->rec->file;
         meta.continued_at = o->resume->rec->epochs_done;
     }
-    bp_trial_file *tf = bp_trial_create(r, &meta, e);
+    j->tf = bp_trial_create(r, &meta, e);
     free(resolved);
-    if (!tf) {
-        bp_model_free(m);
+    if (!j->tf) {
+        bp_trial_job_free(j);
         return e->code;
     }
-    epoch_ctx ec = { .tf = tf, .o = o, .epochs = c->train.epochs, .sum = sum };
+    j->ec = (epoch_ctx){ .tf = j->tf, .o = &j->o, .epochs = c->train.epochs, .sum = sum };
     for (int i = 0; i < BP_COL_COUNT; i++)
-        ec.last[i] = NAN;
-    bp_trainer t = { .model = m, .train = x->train, .val = x->val, .optimizer = x->opt,
-                     .epochs = c->train.epochs, .batch_size = c->train.batch_size,
-                     .shuffle = c->train.shuffle, .seed = c->seed, .trial = 0,
-                     .nthreads = o->threads, .on_epoch = on_epoch, .ud = &ec, .stop = o->stop,
-                     .schedule = &c->train.schedule, .clip = c->train.clip,
-                     .clip_max = c->train.clip_max };
-    memcpy(t.hp, x->opt_hp, sizeof t.hp);
+        j->ec.last[i] = NAN;
+    j->t = (bp_trainer){ .model = j->m, .train = x->train, .val = x->val, .optimizer = x->opt,
+                         .epochs = c->train.epochs, .batch_size = c->train.batch_size,
+                         .shuffle = c->train.shuffle, .seed = c->seed, .trial = 0,
+                         .nthreads = o->threads, .on_epoch = on_epoch, .ud = &j->ec,
+                         .stop = o->stop, .schedule = &c->train.schedule, .clip = c->train.clip,
+                         .clip_max = c->train.clip_max, .target_loss = c->train.target_loss,
+                         .es_patience = c->train.early_stopping.patience,
+                         .es_col = es_col_of(c->train.early_stopping.metric),
+                         .es_min_delta = c->train.early_stopping.min_delta,
+                         .es_restore_best = c->train.early_stopping.restore_best,
+                         .final_epochs = c->train.epochs };
+    memcpy(j->t.hp, x->opt_hp, sizeof j->t.hp);
     int rc = 0;
     if (o->resume) {
         const bp_trial_record *from = o->resume->rec;
-        rc = bp_resume_apply(o->resume, x, m, &t, e);
+        rc = bp_resume_apply(o->resume, x, j->m, &j->t, e);
         for (size_t i = 0; !rc && i < from->n_rows; i++)
-            rc = note_row(&ec, from->rows + i * BP_COL_COUNT, e);
+            rc = note_row(&j->ec, from->rows + i * BP_COL_COUNT, e);
+        if (!rc)
+            bp_train_replay(&j->t, from->rows, from->n_rows);
+        if (!rc && j->t.es_restore_best && j->t.best_epoch > 0 &&
+            (size_t)j->t.best_epoch < from->n_rows)
+            rc = bp_err_set(e, BP_EUSAGE, "%s: train.early_stopping.restore_best: its saved "
+                            "parameters are those of its best epoch %d, not of its last epoch "
+                            "%zu, so it cannot be continued", from->where, j->t.best_epoch,
+                            from->n_rows);
     }
-    if (!rc)
-        rc = bp_train(&t, e);
     if (rc) {
-        bp_trial_abandon(tf);
-        bp_trainer_release(&t);
-        bp_model_free(m);
+        bp_trial_job_free(j);
         return rc;
     }
-    if (x->test && t.status != BP_TRIAL_DIVERGED) {
+    *out = j;
+    return BP_OK;
+}
+
+int bp_trial_advance(bp_trial_job *j, int until, int *alive, bp_err *e)
+{
+    *alive = 0;
+    if (until > j->x->cfg->train.epochs)
+        until = j->x->cfg->train.epochs;
+    j->t.epochs = until;
+    int rc = bp_train(&j->t, e);
+    if (!rc)
+        *alive = j->t.status == BP_TRIAL_COMPLETED && !j->t.stopped_early &&
+                 !j->t.epochs_to_target && j->t.epochs_done == until &&
+                 until < j->x->cfg->train.epochs;
+    return rc;
+}
+
+const double *bp_trial_job_last(const bp_trial_job *j)
+{
+    return j->ec.last;
+}
+
+int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
+{
+    const bp_experiment *x = j->x;
+    const bp_trial_opts *o = &j->o;
+    bp_model *m = j->m;
+    bp_trainer *t = &j->t;
+    int rc = 0;
+    if (pruned) {
+        t->status = BP_TRIAL_PRUNED;
+        snprintf(t->message, sizeof t->message, "%s", pruned);
+    }
+    *sum = *j->sum;
+    if (x->test && t->status != BP_TRIAL_DIVERGED) {
         bp_work *w = bp_work_new(m, 256, e);
         if (!w) {
             rc = e->code;
-            goto fail;
+            goto out;
         }
         bp_evaluate(m, w, x->test, o->threads, &sum->final_test_loss, &sum->final_test_accuracy);
         bp_work_free(w);
@@ -368,33 +449,56 @@ int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_op
     for (uint32_t i = 0; i < od->n_hparams; i++)
         hp_names[i] = od->hparams[i].name;
     double sched_state[BP_LR_NSTATE];
-    bp_lr_state(&t.sched, sched_state);
-    bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t.hp,
-                          .n_hp = od->n_hparams, .state = t.opt_state, .n_state = od->n_state,
-                          .step = t.step, .schedule = bp_lr_names[t.sched.p.kind],
+    bp_lr_state(&t->sched, sched_state);
+    bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t->hp,
+                          .n_hp = od->n_hparams, .state = t->opt_state, .n_state = od->n_state,
+                          .step = t->step, .schedule = bp_lr_names[t->sched.p.kind],
                           .sched_names = bp_lr_state_names, .sched_state = sched_state,
                           .n_sched = BP_LR_NSTATE };
-    if ((rc = bp_trial_save_model(tf, m, &rec, e)))
-        goto fail;
-    if ((rc = bp_trial_save_extras(tf, x->mean, x->std, m->sizes[0], sum->final_test_loss,
+    if ((rc = bp_trial_save_model(j->tf, m, &rec, e)))
+        goto out;
+    if ((rc = bp_trial_save_extras(j->tf, x->mean, x->std, m->sizes[0], sum->final_test_loss,
                                    sum->final_test_accuracy, e)))
-        goto fail;
-    sum->status = bp_trial_status_names[t.status];
-    sum->epochs = t.epochs_done;
-    sum->final_loss = ec.last[BP_COL_LOSS];
-    sum->final_accuracy = ec.last[BP_COL_ACCURACY];
-    sum->final_val_loss = ec.last[BP_COL_VAL_LOSS];
-    sum->final_val_accuracy = ec.last[BP_COL_VAL_ACCURACY];
-    sum->wall_seconds = wall_now() - t0;
-    snprintf(sum->message, sizeof sum->message, "%s", t.message);
-    rc = bp_trial_finish(tf, sum->status, t.message, t.epochs_done, sum->wall_seconds, e);
-    tf = NULL;
-fail:
-    if (tf)
-        bp_trial_abandon(tf);
-    bp_trainer_release(&t);
-    bp_model_free(m);
+        goto out;
+    const bp_config *c = x->cfg;
+    sum->epochs_to_target = c->train.target_loss > 0 ? (t->epochs_to_target ? t->epochs_to_target
+                                                                            : -1) : 0;
+    if (c->train.target_loss > 0 &&
+        (rc = bp_trial_set_int(j->tf, "epochs_to_target", sum->epochs_to_target, e)))
+        goto out;
+    if (c->train.early_stopping.patience > 0 &&
+        ((rc = bp_trial_set_int(j->tf, "best_epoch", t->best_epoch, e)) ||
+         (rc = bp_trial_set_int(j->tf, "stopped_early", t->stopped_early, e))))
+        goto out;
+    sum->status = bp_trial_status_names[t->status];
+    sum->epochs = t->epochs_done;
+    sum->final_loss = j->ec.last[BP_COL_LOSS];
+    sum->final_accuracy = j->ec.last[BP_COL_ACCURACY];
+    sum->final_val_loss = j->ec.last[BP_COL_VAL_LOSS];
+    sum->final_val_accuracy = j->ec.last[BP_COL_VAL_ACCURACY];
+    sum->wall_seconds = wall_now() - j->t0;
+    snprintf(sum->message, sizeof sum->message, "%s", t->message);
+    rc = bp_trial_finish(j->tf, sum->status, t->message, t->epochs_done, sum->wall_seconds, e);
+    j->tf = NULL;
+out:
+    bp_trial_job_free(j);
     return rc;
+}
+
+int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,
+                            bp_trial_summary *sum, bp_err *e)
+{
+    bp_trial_job *j;
+    int alive;
+    memset(sum, 0, sizeof *sum);
+    int rc = bp_trial_begin(x, r, o, &j, e);
+    if (rc)
+        return rc;
+    if ((rc = bp_trial_advance(j, x->cfg->train.epochs, &alive, e))) {
+        bp_trial_job_free(j);
+        return rc;
+    }
+    return bp_trial_end(j, NULL, sum, e);
 }
 
 bp_model *bp_saved_model_build(const bp_saved_model *s, bp_registry *reg, bp_err *e)

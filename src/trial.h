@@ -70,10 +70,33 @@ typedef struct bp_trial_opts {
     void *progress_ud;
 } bp_trial_opts;
 
-/* Train one trial into run r and fill its summary row (status strings are static).
+/* Train one trial into run r and fill its summary row (status strings are static). With
+ * train.early_stopping the trial file gets root attributes best_epoch and stopped_early, with
+ * train.target_loss epochs_to_target (-1: not reached); sum->epochs_to_target likewise (0 when
+ * no target is set). Continuing (o->resume) a trial saved with restore_best whose best epoch is
+ * not its last is refused (BP_EUSAGE).
  * Returns 0 when the trial file was written (whatever the trial's status), or an error. */
 int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,
                             bp_trial_summary *sum, bp_err *e);
+
+/* The same in stages (successive halving): begin creates the model, the trainer and the trial
+ * file (as the start of bp_experiment_run_trial, continuing o->resume when set); advance
+ * trains up to epoch `until` (at most train.epochs; a later call continues, with the same bits
+ * as one call) and sets *alive when the trial can go on: it reached `until` < train.epochs
+ * without stopping for any reason (early stopping, target loss, divergence, failure,
+ * interruption); end writes the trial file (model, extras, early-stopping and target
+ * attributes, outcome) and fills sum. With `pruned` non-NULL the trial is recorded as
+ * `pruned` with that message (its parameters are those of its last epoch). end frees the job
+ * (also on error); bp_trial_job_free abandons one (its .part file stays). A job MUST be used by
+ * one thread at a time; jobs of different trials MAY run at once. */
+typedef struct bp_trial_job bp_trial_job;
+int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp_trial_job **out,
+                   bp_err *e);
+int bp_trial_advance(bp_trial_job *j, int until, int *alive, bp_err *e);
+/* The last epoch's row (BP_COL_COUNT values; NaN before the first epoch). */
+const double *bp_trial_job_last(const bp_trial_job *j);
+int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e);
+void bp_trial_job_free(bp_trial_job *j);
 
 /* A model from saved weights (bprun eval): activations loaded by name from the registry with the
  * saved hyperparameters. */

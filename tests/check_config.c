@@ -228,7 +228,7 @@ static const bad_case bad[] = {
       "c.yaml:5:3: train.epoch: unknown key (did you mean 'epochs'?)" },
     { "data:\n  train: builtin:xor\ntrain:\n  epochs: 3\n  foo: 4\nmodel: {layers: [1, 1]}\n",
       "c.yaml:5:3: train.foo: unknown key (valid keys: epochs, batch_size, shuffle, optimizer, "
-      "schedule, clip)" },
+      "schedule, clip, early_stopping, target_loss)" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: ten\n",
       "c.yaml:6:11: train.epochs: expected an integer (got 'ten')" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: 0\n",
@@ -486,6 +486,29 @@ static const bad_case bad[] = {
     { T7 "  clip: {norm: 1, value: 1}\n", "c.yaml:5:19: train.clip.value: give norm or value, not both" },
     { T7 "  clip: {norm: 0}\n", "c.yaml:5:16: train.clip.norm: must be > 0 (got 0)" },
     { T7 "  clip: {max: 1}\n", "c.yaml:5:10: train.clip.max: unknown key (valid keys: norm, value)" },
+    /* train.early_stopping and train.target_loss */
+    { T7 "  early_stopping: 3\n", "c.yaml:5:19: train.early_stopping: expected a map {patience: N, "
+      "...} (got '3')" },
+    { T7 "  early_stopping: {metric: loss}\n", "c.yaml:5:3: train.early_stopping: missing required "
+      "key 'patience'" },
+    { T7 "  early_stopping: {patience: 0, metric: loss}\n", "c.yaml:5:30: "
+      "train.early_stopping.patience: must be >= 1 (got 0)" },
+    { T7 "  early_stopping: {patience: 2}\n", "c.yaml:5:19: train.early_stopping: metric val_loss "
+      "needs validation data (set data.validation, or use metric: loss)" },
+    { T7 "  early_stopping: {patience: 2, metric: val_accuracy}\n", "c.yaml:5:41: "
+      "train.early_stopping.metric: metric val_accuracy needs validation data (set "
+      "data.validation, or use metric: accuracy)" },
+    { T7 "  early_stopping: {patience: 2, metric: acc}\n", "c.yaml:5:41: train.early_stopping.metric: "
+      "unknown value 'acc' (valid values: val_loss, loss, val_accuracy, accuracy)" },
+    { T7 "  early_stopping: {patience: 2, metric: loss, min_delta: -1}\n", "c.yaml:5:58: "
+      "train.early_stopping.min_delta: must be >= 0 (got -1)" },
+    { T7 "  early_stopping: {patience: 2, metric: loss, restore: true}\n", "c.yaml:5:47: "
+      "train.early_stopping.restore: unknown key (valid keys: metric, patience, min_delta, "
+      "restore_best)" },
+    { T7 "  early_stopping: {patience: 2, metric: loss, restore_best: 1}\n", "c.yaml:5:61: "
+      "train.early_stopping.restore_best: expected true or false (got '1')" },
+    { T7 "  target_loss: 0\n", "c.yaml:5:16: train.target_loss: must be > 0 (got 0)" },
+    { T7 "  target_loss: [1]\n", "c.yaml:5:16: train.target_loss: expected a number (got a sequence)" },
 #undef T7
 };
 
@@ -1101,6 +1124,8 @@ START_TEST(test_dump_golden)
                      "  optimizer: {name: sgd, lr: 0.1}\n"
                      "  schedule: {name: constant}\n"
                      "  clip: null\n"
+                     "  early_stopping: null\n"
+                     "  target_loss: null\n"
                      "output: runs\n");
     free(d);
     bp_config_free(c);

@@ -388,7 +388,24 @@ static const bad_case bad[] = {
     { "sweep:\n  gird: {train.epochs: [1]}\n", NULL, BP_ECONFIG,
       "c.yaml:9:3: sweep.gird: unknown key (did you mean 'grid'?)" },
     { "sweep:\n  foo: 1\n", NULL, BP_ECONFIG,
-      "c.yaml:9:3: sweep.foo: unknown key (valid keys: grid, zip, variants, random, repeats)" },
+      "c.yaml:9:3: sweep.foo: unknown key (valid keys: grid, zip, variants, random, repeats, "
+      "halving)" },
+    { "sweep:\n  halving: {rungs: [1, 1]}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:24: sweep.halving.rungs[1]: rungs must increase (got 1 after 1)" },
+    { "sweep:\n  halving: {rungs: [2], metric: acc}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:33: sweep.halving.metric: expected val_loss or loss (got 'acc')" },
+    { "sweep:\n  halving: {rungs: [2], eta: 2, keep: 0.5}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:39: sweep.halving.keep: give eta or keep, not both" },
+    { "sweep:\n  halving: {rungs: [2], keep: 1}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:31: sweep.halving.keep: must be in (0, 1) (got 1)" },
+    { "sweep:\n  halving: {eta: 2}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:3: sweep.halving: missing required key 'rungs'" },
+    { "sweep:\n  halving: {rungs: [2]}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:3: sweep.halving: metric val_loss needs validation data (set data.validation, or "
+      "use metric: loss)" },
+    { "sweep:\n  grid: {train.epochs: [3, 4]}\n  halving: {rungs: [2], metric: loss}\n", NULL,
+      BP_ECONFIG, "c.yaml:10:3: sweep.halving: needs the same train.epochs in every trial (trial "
+      "0 has 3, trial 1 has 4)" },
     { "sweep: [1]\n", NULL, BP_ECONFIG, "c.yaml:8:8: sweep: expected a map (got a sequence)" },
     { "sweep:\n  grid: [1]\n", NULL, BP_ECONFIG,
       "c.yaml:9:9: sweep.grid: expected a map of key paths to sequences of values (got a sequence)" },
@@ -586,6 +603,29 @@ END_TEST
 
 /* ---- hash, performance ---- */
 
+START_TEST(test_halving)
+{
+    bp_sweep *s = load_ok(BASE "sweep:\n  grid: {train.optimizer.lr: [0.1, 0.2]}\n"
+                          "  halving: {rungs: [1, 2, 3], keep: 0.25, metric: loss}\n",
+                          NULL, 0, NULL, 0);
+    ck_assert_uint_eq(s->halving.n_rungs, 2); /* the last rung is train.epochs: the end */
+    ck_assert_int_eq(s->halving.rungs[0], 1);
+    ck_assert_int_eq(s->halving.rungs[1], 2);
+    ck_assert(s->halving.eta == 4);
+    ck_assert_int_eq(s->halving.val, 0);
+    bp_sweep_free(s);
+    const char *sets[] = { "data.validation=0.5" };
+    s = load_ok(BASE "sweep:\n  halving: {rungs: [2]}\n", sets, 1, NULL, 0);
+    ck_assert_uint_eq(s->halving.n_rungs, 1);
+    ck_assert(s->halving.eta == 3);
+    ck_assert_int_eq(s->halving.val, 1);
+    bp_sweep_free(s);
+    s = load_ok(BASE, NULL, 0, NULL, 0);
+    ck_assert_uint_eq(s->halving.n_rungs, 0);
+    bp_sweep_free(s);
+}
+END_TEST
+
 START_TEST(test_hash)
 {
     const char *text = BASE "sweep:\n  grid: {train.optimizer.lr: [0.1, 0.2]}\n  repeats: 2\n";
@@ -606,6 +646,8 @@ START_TEST(test_hash)
         BASE "sweep:\n  grid: {train.optimizer.lr: [0.1, 0.2]}\n  repeats: 3\n",
         BASE "seed: 2\nsweep:\n  grid: {train.optimizer.lr: [0.1, 0.2]}\n  repeats: 2\n",
         BASE "sweep:\n  grid: {train.optimizer.momentum: [0.1, 0.2]}\n  repeats: 2\n",
+        BASE "sweep:\n  grid: {train.optimizer.lr: [0.1, 0.2]}\n  repeats: 2\n"
+             "  halving: {rungs: [2], metric: loss}\n",
     };
     for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
         b = load_ok(other[i], NULL, 0, NULL, 0);
@@ -667,6 +709,7 @@ static Suite *sweep_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("hash");
     tcase_add_test(tc, test_hash);
+    tcase_add_test(tc, test_halving);
     tcase_add_test(tc, test_performance);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
