@@ -151,10 +151,11 @@ static int on_batch(void *ud, bp_trainer *t, const bp_batch_info *b, bp_err *e)
     return 0;
 }
 
-static int train_status(const bp_trainer *t, const char *what, bp_err *e)
+static int train_status(const bp_trainer *t, uint64_t step, const char *what, bp_err *e)
 {
     if (t->status == BP_TRIAL_DIVERGED || t->status == BP_TRIAL_FAILED)
-        return bp_err_set(e, BP_ERUN, "trace: %s: %s", what, t->message);
+        return bp_err_set(e, BP_ERUN, "trace: step %llu %s: %s", (unsigned long long)step, what,
+                          t->message);
     return BP_OK;
 }
 
@@ -200,12 +201,12 @@ int bp_trace_run(const bp_experiment *x, const bp_trace_opts *o, bp_trace **out,
     tr->single_sample = o->sample >= 0;
     if (o->sample < 0) {
         ctx.capture = 1;
-        if ((rc = bp_train(&t, e)) || (rc = train_status(&t, "training", e)))
+        if ((rc = bp_train(&t, e)) || (rc = train_status(&t, o->steps + 1, "was not reached", e)))
             goto out;
     } else {
         if (o->steps > 0) {
             /* run's first K steps; stop before step K+1 (after any epoch-end schedule step) */
-            if ((rc = bp_train(&t, e)) || (rc = train_status(&t, "training", e)))
+            if ((rc = bp_train(&t, e)) || (rc = train_status(&t, o->steps + 1, "was not reached", e)))
                 goto out;
             t.sched_restored = 1;
         }
@@ -228,7 +229,7 @@ int bp_trace_run(const bp_experiment *x, const bp_trace_opts *o, bp_trace **out,
         t.shuffle = 0;
         ctx.data = one;
         ctx.capture = 1;
-        if ((rc = bp_train(&t, e)) || (rc = train_status(&t, "the traced step", e)))
+        if ((rc = bp_train(&t, e)) || (rc = train_status(&t, o->steps + 1, "failed", e)))
             goto out;
     }
     if (!ctx.done) {
