@@ -85,6 +85,16 @@ assert f.attrs["optimizer"] == "sgd" and "steepest" in f.attrs["rule"]
 assert "batch_size: full" in f.attrs["config"] and "resolved_config" in f.attrs
 PYEOF
 
+# the plot: loss vs lr with the suggestions marked
+if "$PYTHON_H5" -c 'import matplotlib' >/dev/null 2>&1; then
+  MPLCONFIGDIR="$T/mpl" BPRUN_PYTHON="$PYTHON_H5" sh "$BP_SRCDIR/scripts/bprun-plot" --lr-find runs/linreg-lr-find.h5 -o plots >plot.out 2>plot.err ||
+    fail "bprun-plot --lr-find: $(cat plot.err)"
+  [ "$(cat plot.out)" = "plots/linreg-lr-find.png" ] || fail "plot path: $(cat plot.out)"
+  [ "$(od -An -tx1 -N4 plots/linreg-lr-find.png | tr -d ' ')" = "89504e47" ] || fail "not a PNG"
+  MPLCONFIGDIR="$T/mpl" BPRUN_PYTHON="$PYTHON_H5" sh "$BP_SRCDIR/scripts/bprun-plot" --lr-find lin.yaml >plot.out 2>plot.err && fail "plotting a non-HDF5 file succeeded"
+  grep -q '^bprun-plot: lin.yaml: cannot open' plot.err || fail "plot error: $(cat plot.err)"
+fi
+
 # a run at the suggestion converges; at twice the divergence limit it diverges
 run_bprun 0 run lin.yaml -o at-a --quiet --set train.epochs=500 --set "train.optimizer.lr=$a" || fail "run at the suggestion"
 loss=$(awk '$2 == "0000" {print $5}' "$T/out")
