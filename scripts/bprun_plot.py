@@ -2,8 +2,11 @@
 
 Run through the scripts/bprun-plot wrapper, which picks a Python that has h5py and matplotlib.
 Reads RUN/index.h5 (when present) and RUN/trials/*.h5 and *.h5.part (docs/FORMAT.md) and writes
-loss_curves, final_vs_lr and diagnostics into OUT_DIR (default RUN/plots). Prints each path it
-wrote, one per line; notes and warnings go to stderr. Exit status: 0 written, 1 error, 2 usage.
+loss_curves, final_vs_lr and diagnostics into OUT_DIR (default RUN/plots). With --lr-find FILE
+instead of RUN_DIR: the loss against the learning rate of a `bprun lr-find` result, with its
+suggestions marked, written next to FILE (or into OUT_DIR) as <FILE name>.<format>. Prints each
+path it wrote, one per line; notes and warnings go to stderr. Exit status: 0 written, 1 error,
+2 usage.
 """
 
 import argparse
@@ -940,18 +943,107 @@ def _save(fig, out):
     return out
 
 
+def _lrfind_attr(f, name):
+    v = f.attrs.get(name)
+    if v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _experiment_of(resolved):
+    for line in (resolved or "").splitlines():
+        if line.startswith("experiment:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def plot_lrfind(path, out):
+    """Loss (raw, faint) and smoothed loss against lr (log x) from `bprun lr-find`; the
+    suggestions as vertical lines: (a) steepest descent, (b) a tenth of the minimum's lr."""
+    try:
+        f = _h5open(path)
+    except OSError as e:
+        raise PlotError("%s: cannot open (%s)" % (path, e))
+    with f:
+        for k in ("lr", "loss", "smooth_loss"):
+            if k not in f:
+                raise PlotError("%s: not a bprun lr-find file (no dataset '%s')" % (path, k))
+        lr, loss, smooth = (np.asarray(f[k][()], dtype=float) for k in ("lr", "loss", "smooth_loss"))
+        a, b = _lrfind_attr(f, "steepest_lr"), _lrfind_attr(f, "tenth_min_lr")
+        m, ms = _lrfind_attr(f, "min_lr"), _lrfind_attr(f, "min_smooth_loss")
+        sug = _lrfind_attr(f, "suggested_lr")
+        opt = _text(f.attrs.get("optimizer", "")) or "optimizer"
+        stop = _text(f.attrs.get("stop", ""))
+        exp = _experiment_of(_text(f.attrs.get("resolved_config", "")))
+    if not len(lr):
+        raise PlotError("%s: no points recorded" % path)
+    fig, ax = plt.subplots(figsize=(9.0, 5.6), dpi=DPI, layout="constrained")
+    ok = np.isfinite(loss) & np.isfinite(smooth) & (lr > 0)
+    ax.plot(lr[ok], loss[ok], "-", color="0.6", lw=0.8, alpha=0.7, label="loss of the batch")
+    ax.plot(lr[ok], smooth[ok], "-", color="C0", lw=2.0, label="smoothed loss")
+    ax.set_xscale("log")
+    fin = smooth[ok]
+    if len(fin):
+        # the interesting part: from the minimum to the start, with the blow-up clipped
+        lo = min(float(np.min(fin)), float(np.min(loss[ok])))
+        hi = float(np.max(fin[: max(1, len(fin) // 2)]))
+        hi = max(hi, float(fin[0])) if np.isfinite(fin[0]) else hi
+        span = hi - lo if hi > lo else abs(hi) or 1.0
+        ax.set_ylim(lo - 0.08 * span, hi + 0.25 * span)
+    if math.isfinite(a):
+        ax.axvline(a, color="C3", lw=1.6, ls="--",
+                   label="(a) steepest descent: lr %s%s" % ("%.3g" % a,
+                                                           " (suggested)" if a == sug else ""))
+    if math.isfinite(m) and math.isfinite(ms):
+        ax.plot([m], [ms], "o", color="C1", ms=7, zorder=3,
+                label="minimum smoothed loss: lr %s" % "%.3g" % m)
+    if math.isfinite(b):
+        ax.axvline(b, color="C2", lw=1.6, ls=":",
+                   label="(b) a tenth of the minimum's lr: %s%s" % (
+                       "%.3g" % b, " (suggested)" if b == sug and a != sug else ""))
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss per sample")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small")
+    title = "lr-find%s: %s, %d steps" % (" of " + exp if exp else "", opt, len(lr))
+    fig.suptitle(title + ("\n" + stop if stop else ""), fontsize="medium")
+    return _save(fig, out)
+
+
+def main_lrfind(args):
+    path = args.lr_find
+    base = os.path.splitext(os.path.basename(path))[0]
+    out_dir = args.output or os.path.dirname(path) or "."
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise PlotError("%s: cannot create folder (%s)" % (out_dir, e.strerror or e))
+    p = plot_lrfind(path, os.path.join(out_dir, "%s.%s" % (base, args.format)))
+    print(p, flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog=PROG, description="Plot a bprun run folder: loss curves, final loss vs learning "
         "rate, and a per-epoch diagnostics panel.")
-    ap.add_argument("run_dir", metavar="RUN_DIR", help="a bprun run folder (holds index.h5 "
-                    "and/or trials/)")
+    ap.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a bprun run folder (holds "
+                    "index.h5 and/or trials/)")
+    ap.add_argument("--lr-find", metavar="FILE", help="plot a `bprun lr-find` result instead "
+                    "of a run: loss against learning rate with the suggestions marked")
     ap.add_argument("-o", "--output", metavar="OUT_DIR",
                     help="where to write the plots (default RUN_DIR/plots)")
     ap.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
                     help="image format (default png)")
     args = ap.parse_args(argv)
+    if (args.run_dir is None) == (args.lr_find is None):
+        ap.error("give either RUN_DIR or --lr-find FILE")
     try:
+        if args.lr_find:
+            main_lrfind(args)
+            return 0
         run = load_run(args.run_dir)
         out = args.output or os.path.join(args.run_dir, "plots")
         try:

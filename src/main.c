@@ -9,17 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backprop.h"
 #include "config.h"
 #include "data.h"
 #include "err.h"
+#include "lrfind.h"
 #include "plugin.h"
 #include "report.h"
 #include "resume.h"
 #include "runlog.h"
 #include "scheduler.h"
 #include "sweep.h"
+#include "trace.h"
 #include "trial.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -42,6 +46,8 @@ static const char usage_main[] =
     "  plugins [NAME]    list the optimizer and activation plugins found, or show one\n"
     "  eval MODEL DATA   loss and accuracy of saved weights on a dataset\n"
     "  import KIND ...   convert CSV, IDX or a built-in dataset to bprun's HDF5 layout\n"
+    "  trace CONFIG      show one training step: z, activations, error terms, gradients\n"
+    "  lr-find CONFIG    learning-rate range test: loss against a rising lr, a suggestion\n"
     "  help [COMMAND]    show help for a command\n"
     "\n"
     "options:\n"
@@ -162,6 +168,61 @@ static const char usage_import[] =
     "  -h, --help             show this help\n"
     "\n"
     "built-in datasets: xor, parity:N, encoder:N, spirals (see docs/DATA.md)\n";
+
+static const char usage_trace[] =
+    "usage: bprun trace CONFIG [--sample I | --batch] [--step K] [--format text|csv|json]\n"
+    "                   [--set KEY.PATH=VALUE]... [--threads N] [--plugin-path DIR]...\n"
+    "\n"
+    "Show one training step of the experiment as the derivation writes it (docs/BACKPROP.md):\n"
+    "per layer and node the net input z, the activation, the error term (dL/dz) and the bias\n"
+    "gradient; per weight the gradient dL/dW = error term x input activation, the update the\n"
+    "configured optimizer applied (after - before) and the values before and after; the loss\n"
+    "of the batch before the step and, recomputed, after it. The step is bprun run's own\n"
+    "(trial 0, the config's seed): the same code, batches, optimizer, schedule and clipping.\n"
+    "\n"
+    "  --step K               first train K steps as run would (default 0), trace step K+1\n"
+    "  --batch                trace run's batch of step K+1 (default): gradients are batch\n"
+    "                         means; z, activation and error term are its first row's\n"
+    "  --sample I             trace a step on a batch of exactly training row I (0-based,\n"
+    "                         after the validation split), from the state after K steps\n"
+    "  --format F             text (default: aligned tables), csv or json (every value)\n"
+    "  -s, --set K=V          override a config value (as for run)\n"
+    "  -t, --threads N        threads for the kernels\n"
+    "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Numbers have 6 significant digits. Layer 0 is the input; layer l's weights are\n"
+    "/model/layer_<l-1> of a trial file.\n";
+
+static const char usage_lrfind[] =
+    "usage: bprun lr-find CONFIG [--min LR] [--max LR] [--steps N] [--smooth BETA] [-o OUT.h5]\n"
+    "                     [--force] [--set KEY.PATH=VALUE]... [--threads N] [--plugin-path DIR]...\n"
+    "\n"
+    "The learning-rate range test (docs/LRFIND.md). From the configured start, train on run's\n"
+    "batches while the optimizer's lr rises exponentially from --min to --max over the steps;\n"
+    "record each batch's loss and its smoothed loss (moving average with bias correction);\n"
+    "stop when the smoothed loss exceeds 4 x its best or the loss is not finite. Suggests\n"
+    "  (a) the lr of the steepest descent of the smoothed loss against log lr (first and last\n"
+    "      10% of the points ignored), and\n"
+    "  (b) one tenth of the lr at the minimum smoothed loss;\n"
+    "and prints the suggestion ((a), else (b)) as a sweep over a/3, a, 3a, ready to paste.\n"
+    "\n"
+    "  --min LR               first learning rate (default 1e-6)\n"
+    "  --max LR               last learning rate (default 10)\n"
+    "  --steps N              steps (batches) to take (default: one epoch)\n"
+    "  --smooth BETA          moving-average factor, 0 <= BETA < 1 (default 0.98)\n"
+    "  -o, --output FILE      results (default OUTPUT/EXPERIMENT-lr-find.h5, i.e.\n"
+    "                         runs/<experiment>-lr-find.h5): datasets lr, loss, smooth_loss;\n"
+    "                         the suggestions and the rule as attributes. Plot it with\n"
+    "                         bprun-plot --lr-find FILE\n"
+    "  -f, --force            replace an existing output file\n"
+    "  -s, --set K=V          override a config value (as for run)\n"
+    "  -t, --threads N        threads for the kernels\n"
+    "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 with a suggestion; 1 when there is none (too few points, or the loss\n"
+    "never fell) or on a run-time error; 2 for usage, config, data or plugin errors.\n";
 
 typedef struct cli {
     const char *output;
@@ -803,6 +864,244 @@ static int cmd_import(int argc, char **argv)
     return 0;
 }
 
+/* Options of trace and lr-find besides the common --set, --threads, --plugin-path. */
+typedef struct step_cli {
+    cli c;
+    long sample;
+    int batch;
+    uint64_t steps;
+    bp_trace_format format;
+    bp_lrfind_opts lf;
+} step_cli;
+
+static int parse_count(const char *arg, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (arg[0] == '-' || arg[0] == '+')
+        return -1;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno || *end || end == arg)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_positive(const char *arg, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || *end || end == arg || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Returns optind, -1 after a usage error, -2 after --help. */
+static int parse_step_cli(int argc, char **argv, const char *cmd, const char *usage, step_cli *o)
+{
+    static const struct option all[] = {
+        { "set", required_argument, NULL, 's' }, { "threads", required_argument, NULL, 't' },
+        { "plugin-path", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+        { "sample", required_argument, NULL, 'S' }, { "batch", no_argument, NULL, 'B' },
+        { "step", required_argument, NULL, 'K' }, { "format", required_argument, NULL, 'R' },
+        { "min", required_argument, NULL, 'm' }, { "max", required_argument, NULL, 'M' },
+        { "steps", required_argument, NULL, 'N' }, { "smooth", required_argument, NULL, 'b' },
+        { "output", required_argument, NULL, 'o' }, { "force", no_argument, NULL, 'f' }
+    };
+    int trace = !strcmp(cmd, "trace"), ch;
+    /* each command takes only its own options */
+    const char *own = trace ? "stPhSBKR" : "stPhmMNbof";
+    struct option opts[sizeof all / sizeof all[0] + 1];
+    size_t no = 0;
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (strchr(own, all[k].val))
+            opts[no++] = all[k];
+    memset(&opts[no], 0, sizeof opts[no]);
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, trace ? ":s:t:P:h" : ":s:t:P:o:fh", opts, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 's':
+            if (push(&o->c.sets, &o->c.n_sets, optarg))
+                return usage_error(cmd, "%s", "out of memory"), -1;
+            break;
+        case 't':
+            if (parse_threads(optarg, &o->c.threads))
+                return usage_error(cmd, "--threads: expected an integer from 1 to 4096 (got '%s')", optarg), -1;
+            break;
+        case 'P':
+            if (push(&o->c.plugin_dirs, &o->c.n_plugin_dirs, optarg))
+                return usage_error(cmd, "%s", "out of memory"), -1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return -2;
+        case 'S':
+            errno = 0;
+            o->sample = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || o->sample < 0)
+                return usage_error(cmd, "--sample: expected a training row, 0 or more (got '%s')", optarg), -1;
+            break;
+        case 'B':
+            o->batch = 1;
+            break;
+        case 'K':
+            if (parse_count(optarg, &o->steps))
+                return usage_error(cmd, "--step: expected a number of steps, 0 or more (got '%s')", optarg), -1;
+            break;
+        case 'R': {
+            int k = -1;
+            for (int f = 0; f < BP_TRACE_FORMAT_COUNT; f++)
+                if (!strcmp(optarg, bp_trace_format_names[f]))
+                    k = f;
+            if (k < 0)
+                return usage_error(cmd, "--format: expected text, csv or json (got '%s')", optarg), -1;
+            o->format = (bp_trace_format)k;
+            break;
+        }
+        case 'm':
+            if (parse_positive(optarg, &o->lf.lr_min) || o->lf.lr_min <= 0)
+                return usage_error(cmd, "--min: expected a positive number (got '%s')", optarg), -1;
+            break;
+        case 'M':
+            if (parse_positive(optarg, &o->lf.lr_max) || o->lf.lr_max <= 0)
+                return usage_error(cmd, "--max: expected a positive number (got '%s')", optarg), -1;
+            break;
+        case 'N':
+            if (parse_count(optarg, &o->lf.steps) || o->lf.steps < 1)
+                return usage_error(cmd, "--steps: expected a positive number of steps (got '%s')", optarg), -1;
+            break;
+        case 'b':
+            if (parse_positive(optarg, &o->lf.smooth) || o->lf.smooth < 0 || o->lf.smooth >= 1)
+                return usage_error(cmd, "--smooth: expected a number from 0 to below 1 (got '%s')", optarg), -1;
+            break;
+        case 'o':
+            o->c.output = optarg;
+            break;
+        case 'f':
+            o->c.force = 1;
+            break;
+        case ':':
+            return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]), -1;
+        default:
+            return usage_error(cmd, "unknown option '%s'", argv[optind - 1]), -1;
+        }
+    }
+    if (o->batch && o->sample >= 0)
+        return usage_error(cmd, "%s", "--sample and --batch exclude each other"), -1;
+    if (!trace && !(o->lf.lr_min < o->lf.lr_max)) {
+        char range[96];
+        snprintf(range, sizeof range, "--min %g, --max %g", o->lf.lr_min, o->lf.lr_max);
+        return usage_error(cmd, "--min must be below --max (got %s)", range), -1;
+    }
+    if (argc - optind != 1)
+        return usage_error(cmd, "%s", argc - optind ? "expected one CONFIG file" : "missing CONFIG"), -1;
+    return optind;
+}
+
+/* The experiment of trial 0 of CONFIG, prepared as run prepares it. */
+static int prepare_one(const step_cli *o, const char *path, bp_sweep **sw, bp_registry **reg,
+                       bp_experiment **x, bp_err *e)
+{
+    if (!(*sw = bp_sweep_load(path, o->c.sets, o->c.n_sets, NULL, 0, e)) ||
+        !(*reg = bp_registry_new(o->c.plugin_dirs, o->c.n_plugin_dirs, e)))
+        return e->code;
+    return bp_experiment_prepare((*sw)->trials[0].cfg, *reg, x, e);
+}
+
+static int cmd_trace(int argc, char **argv)
+{
+    step_cli o = { .sample = -1 };
+    int i = parse_step_cli(argc, argv, "trace", usage_trace, &o), rc = 0;
+    if (i < 0) {
+        cli_free(&o.c);
+        return i == -2 ? 0 : 2;
+    }
+    bp_err e;
+    bp_err_clear(&e);
+    bp_sweep *sw = NULL;
+    bp_registry *reg = NULL;
+    bp_experiment *x = NULL;
+    bp_trace *t = NULL;
+    bp_trace_opts to = { .sample = o.sample, .steps = o.steps,
+                         .threads = default_threads(o.c.threads) };
+    if (prepare_one(&o, argv[i], &sw, &reg, &x, &e) || bp_trace_run(x, &to, &t, &e))
+        rc = fail(&e);
+    else
+        bp_trace_print(stdout, t, o.format);
+    bp_trace_free(t);
+    bp_experiment_free(x);
+    bp_registry_free(reg);
+    bp_sweep_free(sw);
+    cli_free(&o.c);
+    return rc;
+}
+
+static int cmd_lrfind(int argc, char **argv)
+{
+    step_cli o = { .sample = -1, .lf = { .lr_min = 1e-6, .lr_max = 10, .smooth = 0.98,
+                                         .blowup = 4 } };
+    int i = parse_step_cli(argc, argv, "lr-find", usage_lrfind, &o), rc = 0;
+    if (i < 0) {
+        cli_free(&o.c);
+        return i == -2 ? 0 : 2;
+    }
+    o.lf.threads = default_threads(o.c.threads);
+    bp_err e;
+    bp_err_clear(&e);
+    bp_sweep *sw = NULL;
+    bp_registry *reg = NULL;
+    bp_experiment *x = NULL;
+    bp_lrfind *r = NULL;
+    char path[4096];
+    if (prepare_one(&o, argv[i], &sw, &reg, &x, &e))
+        goto error;
+    const bp_config *cfg = x->cfg;
+    if (o.c.output) {
+        if ((size_t)snprintf(path, sizeof path, "%s", o.c.output) >= sizeof path) {
+            bp_err_set(&e, BP_EUSAGE, "-o: path too long");
+            goto error;
+        }
+    } else {
+        if ((size_t)snprintf(path, sizeof path, "%s/%s-lr-find.h5", cfg->output,
+                             cfg->experiment) >= sizeof path) {
+            bp_err_set(&e, BP_ECONFIG, "output: path too long");
+            goto error;
+        }
+        if (mkdir(cfg->output, 0777) != 0 && errno != EEXIST) {
+            bp_err_set(&e, BP_EIO, "%s: cannot create folder: %s", cfg->output, strerror(errno));
+            goto error;
+        }
+    }
+    if (!o.c.force && access(path, F_OK) == 0) {
+        bp_err_set(&e, BP_EEXIST, "%s: exists; use --force to replace it, or -o to choose another "
+                   "file", path);
+        goto error;
+    }
+    if (bp_lrfind_run(x, &o.lf, &r, &e) || bp_lrfind_write(r, path, cfg, o.c.force, &e))
+        goto error;
+    printf("lr-find of %s\n", argv[i]);
+    bp_lrfind_print(stdout, r);
+    printf("output: %s\n", path);
+    if (!isfinite(r->suggested)) {
+        fprintf(stderr, "bprun: lr-find: no suggestion: %s\n", r->why_none);
+        rc = 1;
+    }
+    goto done;
+error:
+    rc = fail(&e);
+done:
+    bp_lrfind_free(r);
+    bp_experiment_free(x);
+    bp_registry_free(reg);
+    bp_sweep_free(sw);
+    cli_free(&o.c);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -823,7 +1122,8 @@ int main(int argc, char **argv)
         const char *u = !strcmp(what, "run") ? usage_run : !strcmp(what, "validate") ? usage_validate
                       : !strcmp(what, "report") ? usage_report
                       : !strcmp(what, "plugins") ? usage_plugins : !strcmp(what, "eval") ? usage_eval
-                      : !strcmp(what, "import") ? usage_import : argc > 2 ? NULL : usage_main;
+                      : !strcmp(what, "import") ? usage_import : !strcmp(what, "trace") ? usage_trace
+                      : !strcmp(what, "lr-find") ? usage_lrfind : argc > 2 ? NULL : usage_main;
         if (!u)
             return usage_error(NULL, "unknown command '%s'", what);
         fputs(u, stdout);
@@ -841,9 +1141,13 @@ int main(int argc, char **argv)
         return cmd_import(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trace"))
+        return cmd_trace(argc - 1, argv + 1);
+    if (!strcmp(cmd, "lr-find"))
+        return cmd_lrfind(argc - 1, argv + 1);
     static const char *const cmds[] = { "run", "validate", "report", "plugins", "eval", "import",
-                                        "help" };
-    const char *s = bp_suggest(cmd, cmds, 7);
+                                        "trace", "lr-find", "help" };
+    const char *s = bp_suggest(cmd, cmds, 9);
     fprintf(stderr, "bprun: unknown command '%s'%s%s%s\nTry 'bprun --help'.\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     return 2;

@@ -99,6 +99,18 @@ static void finish(bp_trainer *t, bp_status_kind s, const char *fmt, const char 
     snprintf(t->message, sizeof t->message, fmt, arg, epoch);
 }
 
+/* 0: go on; 1: stopped by the hook (rc 0 for bp_train); < 0: the hook's error */
+static int batch_hook(bp_trainer *t, const bp_batch_info *b, bp_err *e)
+{
+    int r = t->on_batch(t->batch_ud, t, b, e);
+    if (r <= 0)
+        return r;
+    t->status = BP_TRIAL_COMPLETED;
+    snprintf(t->message, sizeof t->message, "stopped by the batch hook at step %llu",
+             (unsigned long long)b->step);
+    return 1;
+}
+
 int bp_train(bp_trainer *t, bp_err *e)
 {
     bp_model *m = t->model;
@@ -169,6 +181,11 @@ int bp_train(bp_trainer *t, bp_err *e)
                 bp_clip_norm(grad, np, t->clip_max);
             else if (t->clip == BP_CLIP_VALUE)
                 bp_clip_value(grad, np, t->clip_max);
+            bp_batch_info bi = { .phase = BP_BATCH_GRADIENT, .epoch = ep, .step = t->step + 1,
+                                 .rows = order + first, .nb = nb, .loss = bl / (double)nb,
+                                 .work = w, .grad = grad };
+            if (t->on_batch && (rc = batch_hook(t, &bi, e)) != 0)
+                goto out;
             errbuf[0] = '\0';
             bp_step_args a = { .w = m->params, .g = grad, .state = t->opt_state, .n = np,
                                .t = ++t->step, .hp = t->hp, .err = errbuf,
@@ -180,6 +197,9 @@ int bp_train(bp_trainer *t, bp_err *e)
                          t->optimizer->desc->name, ep, errbuf[0] ? errbuf : "(no message)");
                 goto out;
             }
+            bi.phase = BP_BATCH_STEPPED;
+            if (t->on_batch && (rc = batch_hook(t, &bi, e)) != 0)
+                goto out;
         }
         bp_epoch_row row;
         for (int c = 0; c < BP_COL_COUNT; c++)
@@ -218,6 +238,8 @@ int bp_train(bp_trainer *t, bp_err *e)
         t->epochs_done == (t->final_epochs > 0 ? t->final_epochs : t->epochs))
         memcpy(m->params, t->best_params, np * sizeof *m->params);
 out:
+    if (rc == 1)
+        rc = BP_OK;   /* stopped by the batch hook */
     free(order);
     free(grad);
     bp_work_free(w);

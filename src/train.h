@@ -66,6 +66,34 @@ typedef struct bp_epoch_row {
 /* Called after each epoch; a non-zero return stops training with that error. */
 typedef int (*bp_epoch_fn)(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err *e);
 
+struct bp_trainer;
+struct bp_work;
+
+/* One batch of the epoch loop, as a batch hook sees it (bprun trace, bprun lr-find). */
+typedef enum bp_batch_phase {
+    BP_BATCH_GRADIENT,  /* forward, loss, backward and clipping done; the step not yet taken */
+    BP_BATCH_STEPPED    /* the optimizer step was applied to the parameters */
+} bp_batch_phase;
+
+typedef struct bp_batch_info {
+    bp_batch_phase phase;
+    int epoch;                   /* 1-based */
+    uint64_t step;               /* the optimizer step of this batch: 1 for the trial's first */
+    const uint32_t *rows;        /* the batch's nb training rows, in the epoch's order */
+    size_t nb;
+    double loss;                 /* mean loss of the batch before the step (always finite) */
+    const struct bp_work *work;  /* the batch's Z, A, D buffers (backprop.h); Xb its inputs */
+    const float *grad;           /* gradient of the batch-mean loss, after clipping (n_params) */
+} bp_batch_info;
+
+/* Called twice per batch (phase GRADIENT, then STEPPED) when set. In phase GRADIENT it MAY
+ * change t->hp (the step then uses the changed values). Returns 0 to go on, > 0 to stop
+ * training at once (in phase GRADIENT: without the step; status completed, message "stopped
+ * by the batch hook at step N", epochs_done counts only whole epochs), or a negative code
+ * after filling e (bp_train returns it). A batch whose loss is not finite ends the trial as
+ * diverged before the hook sees it. */
+typedef int (*bp_batch_fn)(void *ud, struct bp_trainer *t, const bp_batch_info *b, bp_err *e);
+
 typedef struct bp_trainer {
     bp_model *model;                 /* trained in place (borrowed) */
     const bp_dataset *train;         /* borrowed */
@@ -111,6 +139,9 @@ typedef struct bp_trainer {
     double best_value;
     float *best_params;          /* es_restore_best: parameters at best_epoch (owned) */
     int stopped_early;           /* early stopping ended training (target_loss does not count) */
+    /* Added for trace and lr-find (NULL = off): the batch hook and its user data. */
+    bp_batch_fn on_batch;
+    void *batch_ud;
 } bp_trainer;
 
 /* Rebuild the early-stopping and target state from rows already trained (n rows of
