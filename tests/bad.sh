@@ -28,6 +28,7 @@ printf 'experiment: e\377\n' > gen/utf8.yaml
 printf 'experiment: e\000\ndata: x\n' > gen/nul.yaml
 printf '\357\273\277' > gen/bom.yaml
 : > gen/empty.h5
+printf 'not an ELF file\n' > notaplugin.so
 cp ok.yaml gen/secret.yaml && chmod 600 gen/secret.yaml
 
 # ---- IDX inputs (3 images of 2x2 uint8, labels 2 0 1) ----
