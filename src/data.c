@@ -241,7 +241,9 @@ typedef struct h5_why {
 static herr_t why_cb(unsigned n, const H5E_error2_t *err, void *data)
 {
     h5_why *w = data;
-    if (n == 0 && err->desc)
+    if (n == 0 && err->desc && !strncmp(err->desc, "truncated file", 14))
+        snprintf(w->s, sizeof w->s, " (the file is truncated: shorter than its header says)");
+    else if (n == 0 && err->desc)
         snprintf(w->s, sizeof w->s, " (%s)", err->desc);
     return 0;
 }
@@ -1042,7 +1044,11 @@ static int write_h5(const bp_dataset *d, const char *file, const char *group,
             return bp_err_set(e, BP_EIO, "%s: cannot open for writing%s", file,
                               h5_why_now(&why));
     } else {
+        errno = 0;
         f = H5Fcreate(file, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+        int err = errno;
+        if (f < 0 && err)   /* the file system's reason, not HDF5's internal flags */
+            return bp_err_set(e, BP_EIO, "%s: cannot create: %s", file, strerror(err));
         if (f < 0)
             return bp_err_set(e, BP_EIO, "%s: cannot create%s", file, h5_why_now(&why));
     }

@@ -119,7 +119,7 @@ static int idx_header(gzFile z, const char *path, idx_hdr *h, bp_err *e)
         const unsigned char *p = db + 4 * i;
         h->dims[i] = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
         if (h->dims[i] && h->count > SIZE_MAX / h->esize / sizeof(float) / h->dims[i])
-            return bp_err_set(e, BP_ENOMEM, "%s: the header's sizes are too large", path);
+            return bp_err_set(e, BP_EDATA, "%s: the header's sizes are too large", path);
         h->count *= h->dims[i];
     }
     return 0;
@@ -223,6 +223,22 @@ out:
     return rc;
 }
 
+/* An uncompressed file shorter than its header promises is refused before anything is
+ * allocated (a 16-byte file may claim terabytes). */
+static int idx_check_size(const char *path, const idx_hdr *h, bp_err *e)
+{
+    struct stat st;
+    size_t n = strlen(path), head = 4 + 4 * (size_t)h->rank;
+    if ((n > 3 && !strcmp(path + n - 3, ".gz")) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    size_t have = (size_t)st.st_size > head ? ((size_t)st.st_size - head) / h->esize : 0;
+    if (have < h->count)
+        return bp_err_set(e, BP_EDATA,
+                          "%s: truncated (the header promises %zu %s values, the file holds %zu)",
+                          path, h->count, idx_type_name(h->type), have);
+    return 0;
+}
+
 bp_dataset *bp_import_idx(const char *images, const char *labels, double scale, bp_err *e)
 {
     if (!(isfinite(scale) && scale != 0.0)) {
@@ -254,6 +270,8 @@ bp_dataset *bp_import_idx(const char *images, const char *labels, double scale, 
                    images, hi.dims[0]);
         goto fail;
     }
+    if (idx_check_size(images, &hi, e) < 0 || idx_check_size(labels, &hl, e) < 0)
+        goto fail;
     if (!(d = bp_data_new(images, hi.dims[0], hi.count / hi.dims[0], BP_TARGET_LABELS, 0, e)))
         goto fail;
     int32_t maxl;

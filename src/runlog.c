@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 struct bp_run {
     char *dir;
+    int lock_fd;          /* RUN/.lock, holding a write lock for the run's lifetime; -1: none */
     const char *hash, *table;
     size_t n_axes;
     char *const *axes;
@@ -258,6 +260,14 @@ static int mkdir_p(bp_err *e, const char *dir)
     return 0;
 }
 
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+/* *empty = 1 when dir holds nothing, or nothing but what a bprun killed before its first index
+ * leaves behind: .lock, index.h5.part, trials/ with only *.h5.part files (never results). */
 static int dir_is_empty(bp_err *e, const char *dir, int *empty)
 {
     DIR *d = opendir(dir);
@@ -265,19 +275,33 @@ static int dir_is_empty(bp_err *e, const char *dir, int *empty)
         return bp_err_set(e, BP_EIO, "%s: cannot read run folder: %s", dir, strerror(errno));
     struct dirent *de;
     *empty = 1;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+    while (*empty && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, ".lock") ||
+            !strcmp(n, "index.h5.part"))
+            continue;
+        if (strcmp(n, "trials") != 0) {
             *empty = 0;
             break;
         }
+        char *tdir = fmt_alloc(e, "%s/trials", dir);
+        DIR *t = tdir ? opendir(tdir) : NULL;
+        free(tdir);
+        if (!t) {
+            *empty = 0;
+            break;
+        }
+        struct dirent *te;
+        while ((te = readdir(t)))
+            if (strcmp(te->d_name, ".") && strcmp(te->d_name, "..") &&
+                !has_suffix(te->d_name, ".h5.part")) {
+                *empty = 0;
+                break;
+            }
+        closedir(t);
+    }
     closedir(d);
     return 0;
-}
-
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n > k && strcmp(s + n - k, suf) == 0;
 }
 
 static int remove_file(bp_err *e, const char *path)
@@ -327,6 +351,61 @@ static int remove_ours(bp_err *e, const char *dir)
     return rc;
 }
 
+/* Take the run folder's lock: a POSIX write lock on DIR/.lock (created if missing), held until
+ * bp_run_close. The kernel drops it when the process ends, however it ends, so a killed run
+ * never blocks the next one. The file keeps the holder's pid, for people; messages take the
+ * pid from the lock itself. */
+static int lock_run(bp_err *e, const char *dir, int *fd_out)
+{
+    char *path = fmt_alloc(e, "%s/.lock", dir);
+    if (!path)
+        return BP_ENOMEM;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int err = errno;
+        free(path);
+        return bp_err_set(e, BP_EIO, "%s: cannot create the lock file .lock: %s", dir,
+                          strerror(err));
+    }
+    for (int tries = 0;; tries++) {
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_SETLK, &fl) == 0)
+            break;
+        int err = errno;
+        struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if ((err != EACCES && err != EAGAIN) || fcntl(fd, F_GETLK, &q) != 0) {
+            close(fd);
+            free(path);
+            return bp_err_set(e, BP_EIO, "%s: cannot lock %s/.lock: %s", dir, dir,
+                              strerror(err));
+        }
+        if (q.l_type == F_UNLCK && tries < 10)
+            continue;   /* the holder exited in between: try again */
+        close(fd);
+        free(path);
+        return bp_err_set(e, BP_ERUN, "%s: in use by another bprun (pid %ld); wait for it or "
+                          "use -o", dir, (long)q.l_pid);
+    }
+    free(path);
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n) {
+        int err = errno;
+        close(fd);
+        return bp_err_set(e, BP_EIO, "%s/.lock: cannot write: %s", dir, strerror(err));
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static int has_lock_file(const char *dir)
+{
+    char path[4200];
+    struct stat st;
+    return (size_t)snprintf(path, sizeof path, "%s/.lock", dir) < sizeof path &&
+           lstat(path, &st) == 0;
+}
+
 bp_run *bp_run_create(const char *dir, int force, bp_err *e)
 {
     quiet();
@@ -335,29 +414,41 @@ bp_run *bp_run_create(const char *dir, int force, bp_err *e)
         return NULL;
     }
     bp_run *r = bp_xcalloc(1, sizeof *r, e);
-    if (!r || !(r->dir = bp_xstrdup(dir, e)))
+    if (!r)
+        return NULL;
+    r->lock_fd = -1;
+    if (!(r->dir = bp_xstrdup(dir, e)))
         goto fail;
     for (size_t n = strlen(r->dir); n > 1 && r->dir[n - 1] == '/'; n--)
         r->dir[n - 1] = '\0';
     struct stat st;
+    int empty = 1;
     if (stat(r->dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder; use -o to choose another "
                        "folder", r->dir);
             goto fail;
         }
-        int empty = 1;
         if (dir_is_empty(e, r->dir, &empty))
             goto fail;
-        if (!empty && !force) {
+        /* a folder that is no run folder is refused before anything is written into it */
+        if (!empty && !force && !has_lock_file(r->dir)) {
             bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
                        "replace it, or -o to choose another folder", r->dir);
             goto fail;
         }
-        if (!empty && remove_ours(e, r->dir))
-            goto fail;
+    } else if (mkdir_p(e, r->dir)) {
+        goto fail;
     }
-    if (mkdir_p(e, r->dir))
+    /* locked before looking again: another bprun may be writing here, or may just have */
+    if (lock_run(e, r->dir, &r->lock_fd) || dir_is_empty(e, r->dir, &empty))
+        goto fail;
+    if (!empty && !force) {
+        bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
+                   "replace it, or -o to choose another folder", r->dir);
+        goto fail;
+    }
+    if (remove_ours(e, r->dir))   /* with !force: a killed start's .part files only */
         goto fail;
     char *tdir = fmt_alloc(e, "%s/trials", r->dir);
     if (!tdir)
@@ -388,6 +479,8 @@ void bp_run_close(bp_run *r)
 {
     if (!r)
         return;
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);   /* releases the lock */
     free(r->dir);
     free(r);
 }
@@ -1721,6 +1814,11 @@ bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const 
     struct stat st;
     if (!force && stat(index, &st) == 0) {
         char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL;
+        int lock_fd = -1;
+        if (lock_run(e, dir, &lock_fd)) {
+            free(index);
+            return NULL;
+        }
         hid_t f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT);
         int rc = f < 0 ? bp_err_set(e, BP_EEXIST, "%s: cannot read the run's index; use --force "
                                     "to start over, or -o to choose another folder", index)
@@ -1742,13 +1840,13 @@ bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const 
         free(old_table);
         free(old_resolved);
         free(index);
-        if (rc)
-            return NULL;
-        bp_run *r = bp_xcalloc(1, sizeof *r, e);
+        bp_run *r = rc ? NULL : bp_xcalloc(1, sizeof *r, e);
         if (!r || !(r->dir = bp_xstrdup(dir, e))) {
+            close(lock_fd);
             free(r);
             return NULL;
         }
+        r->lock_fd = lock_fd;
         *resumed = 1;
         return r;
     }

@@ -15,6 +15,11 @@
  * A killed writer leaves a .part file that opens, with every appended row exact.
  * Trial ids are printed as 4 digits or more (%04u).
  *
+ * Lock: bp_run_create and bp_run_open take a POSIX write lock on RUN/.lock (created if missing)
+ * and hold it until bp_run_close; when another process holds it they fail with BP_ERUN
+ * ("DIR: in use by another bprun (pid N); wait for it or use -o") before touching anything,
+ * --force included. The lock is per process: a process MUST NOT open one run folder twice.
+ *
  * Errors: every HDF5 or file system failure is BP_EIO with one line naming the file and the
  * object ("runs/x/trials/0000.h5.part#/epochs/loss: cannot ..."). HDF5's own error printing is
  * switched off (per thread) on entry to every function here.

@@ -769,6 +769,20 @@ static void choose(sched *c)
                 c->kernel_threads, c->kernel_threads == 1 ? "" : "s", why, params, batch);
 }
 
+/* A sweep trial's error ends with " (in trial ID: key=value, ...)", as the sweep's own do. */
+static void name_trial(bp_err *e, const bp_sweep *s, size_t i)
+{
+    if (!e || s->n_trials < 2)
+        return;
+    size_t o = strlen(e->msg);
+    o += (size_t)snprintf(e->msg + o, sizeof e->msg - o, " (in trial %u", s->trials[i].id);
+    for (size_t k = 0; k < s->n_axes && o < sizeof e->msg; k++)
+        o += (size_t)snprintf(e->msg + o, sizeof e->msg - o, "%s %s=%s", k ? "," : ":",
+                              s->axes[k], s->trials[i].values[k]);
+    if (o < sizeof e->msg)
+        snprintf(e->msg + o, sizeof e->msg - o, ")");
+}
+
 int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e)
 {
     uint64_t base_seed = s->trials[0].seed - s->trials[0].repeat;
@@ -787,8 +801,8 @@ int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e
         if (!rc)
             rc = bp_experiment_prepare_shared(s->trials[i].cfg, reg, share, base_seed, &x[i], e);
         if (rc) {
-            if (s->n_trials > 1)
-                bp_err_prefix(e, "trial %04zu", i);
+            if (rc != BP_ENOMEM)
+                name_trial(e, s, i);
             for (size_t j = i; j-- > 0;) {
                 bp_experiment_free(x[j]);
                 x[j] = NULL;

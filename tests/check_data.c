@@ -481,10 +481,8 @@ START_TEST(load_truncated_and_corrupt)
         ck_assert_ptr_null(strchr(e.msg, '\n'));
     }
     copy_prefix("data/t.h5", "data/cut.h5", st.st_size / 2, 0);
-    char want[256];
-    snprintf(want, sizeof want, "data/cut.h5: cannot open as HDF5 (truncated file: eof = %ld, "
-             "sblock->base_addr = 0, stored_eof = %ld)", (long)st.st_size / 2, (long)st.st_size);
-    expect_err("data/cut.h5#/train", BP_EDATA, want);
+    expect_err("data/cut.h5#/train", BP_EDATA, "data/cut.h5: cannot open as HDF5 (the file is "
+               "truncated: shorter than its header says)");
     copy_prefix("data/t.h5", "data/garbled.h5", -1, 1);
     bp_err e;
     bp_err_clear(&e);
@@ -637,7 +635,7 @@ START_TEST(write_errors)
     ck_assert_str_eq(e.msg, "data/plain.txt: exists and is not an HDF5 file");
     bp_err_clear(&e);
     ck_assert_int_eq(bp_data_write(d, "data/nodir/x.h5", "g", 0, &e), BP_EIO);
-    ck_assert_msg(strncmp(e.msg, "data/nodir/x.h5: cannot create (", 32) == 0, "%s", e.msg);
+    ck_assert_str_eq(e.msg, "data/nodir/x.h5: cannot create: No such file or directory");
     d->y[4] = 4;
     bp_err_clear(&e);
     ck_assert_int_eq(bp_data_write(d, "data/z.h5", "g", 0, &e), BP_EDATA);

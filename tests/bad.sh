@@ -1,0 +1,153 @@
+#!/bin/sh
+# The bad-input catalogue: every case in tests/bad/cases.txt runs bprun on a broken input and
+# must exit with the expected status (1 or 2, never a crash), print exactly one stderr line,
+# the expected one, and take less than a second. Inputs are the text files in tests/bad/ plus
+# binary ones generated here (gen/: printf; h5/: h5py, skipped without PYTHON_H5).
+# BAD_PRINT=1 prints each case with what bprun actually said, in the table's format.
+. "$BP_SRCDIR/tests/lib.sh"
+cp -R "$BP_SRCDIR/tests/bad" "$T/bad" || exit 1
+chmod -R u+w "$T/bad"
+cd "$T/bad" || exit 1
+mkdir gen
+
+# ---- generated configs ----
+head='experiment: e
+data: {train: "builtin:xor"}
+model: {layers: [2, 2, 1]}
+train: {epochs: 5}'
+rep() { awk -v s="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s", s }'; }
+{ printf '%s\nx: ' "$head"; rep '[' 5000; rep ']' 5000; echo; } > gen/deep.yaml
+{ printf '%s\nx: ' "$head"; rep '[' 400000; echo; } > gen/deep400k.yaml
+{ printf '%s\nx:\n' "$head"; awk 'BEGIN { for (i = 1; i <= 100; i++) printf "%*sk%d:\n", 2 * i, "", i }'; } > gen/deepmap.yaml
+{ printf '%s\n' "$head"; awk 'BEGIN { for (i = 0; i < 60000; i++) printf "# %077d\n", i }'; } > gen/huge.yaml
+{ printf '%s\nx: [1' "$head"; rep ', 1' 150000; echo ']'; } > gen/nodes.yaml
+printf '\211PNG\r\n\032\n\000\000\000\rIHDR\000\000\000\020' > gen/png.yaml
+printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\003\000>\000' > gen/elf.yaml
+printf 'experiment: e\001\n' > gen/ctrl.yaml
+printf 'experiment: e\377\n' > gen/utf8.yaml
+printf 'experiment: e\000\ndata: x\n' > gen/nul.yaml
+printf '\357\273\277' > gen/bom.yaml
+: > gen/empty.h5
+printf 'not an ELF file\n' > notaplugin.so
+cp ok.yaml gen/secret.yaml && chmod 600 gen/secret.yaml
+
+# ---- IDX inputs (3 images of 2x2 uint8, labels 2 0 1) ----
+printf '\000\000\010\003\000\000\000\003\000\000\000\002\000\000\000\002\000\377\001\002\003\004\005\006\007\010\011\012' > gen/img.idx
+printf '\000\000\010\001\000\000\000\003\002\000\001' > gen/lab.idx
+head -c 20 gen/img.idx > gen/trunc.idx
+printf '\001\002\010\003\000\000\000\003\000\000\000\002\000\000\000\002' > gen/magic.idx
+printf '\000\000\077\001\000\000\000\003\002\000\001' > gen/dtype.idx
+printf '\000\000\010\001\000\000\000\002\002\000' > gen/lab2.idx
+printf '\000\000\010\001\000\000\000\003\002\000\001\007' > gen/long.idx
+printf '\000\000\010\002\000\000\000\003\000\000\000\001\002\000\001' > gen/lab2d.idx
+printf '\000\000\010\003\377\377\377\377\377\377\377\377\377\377\377\377' > gen/huge.idx
+printf '\000\000\010\003\000\001\000\000\000\001\000\000\000\000\001\000' > gen/big.idx
+{ printf '\000\000\010\001\000\001\000\000'; head -c 65536 /dev/zero; } > gen/lab64k.idx
+printf '\000\000\010\000' > gen/rank0.idx
+printf '\000\000\015\001\000\000\000\003\000\000\000\000\177\300\000\000\000\000\200\077' > gen/fnan.idx
+printf '\000\000\015\001\000\000\000\003\000\000\000\000\000\000\000\000\000\000\000\000' > gen/flab.idx
+gzip -c gen/img.idx | head -c 24 > gen/bad.idx.gz
+: > gen/empty.idx
+
+# ---- output folders ----
+printf 'x\n' > gen/afile
+mkdir gen/full && printf 'x\n' > gen/full/x
+mkdir gen/ro && chmod 555 gen/ro
+"$BPRUN" run ok.yaml -o gen/r1 --quiet >/dev/null 2>&1 || fail "setup: bprun run ok.yaml failed"
+
+# ---- HDF5 inputs ----
+have_h5=0
+if [ -n "${PYTHON_H5:-}" ]; then
+  mkdir h5 && "$PYTHON_H5" gen_data.py h5 && have_h5=1 || fail "setup: gen_data.py failed"
+  cp h5/data.h5 h5/secret.h5 && chmod 600 h5/secret.h5
+else
+  echo "NOTE: PYTHON_H5 is empty: the cases that read h5py-generated files (h5/) are skipped"
+fi
+
+# "nobody" cases run without privileges: as root through setpriv, else as the user (for whom
+# chmod already denies access).
+nobody=
+if [ "$(id -u)" = 0 ]; then
+  if command -v setpriv >/dev/null 2>&1; then
+    nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    chmod -R a+rX "$T"
+    chmod 600 gen/secret.yaml
+    [ -f h5/secret.h5 ] && chmod 600 h5/secret.h5
+  else
+    nobody=none
+  fi
+fi
+
+# The plugin search path, as messages list it ("a, b, c").
+SEARCHED=$("$BPRUN" plugins 2>/dev/null | sed -n 's/^search path: //p' | sed 's/:/, /g')
+
+# subst TEXT: replaces $BP_FAKE_DIR, $BP_BUILDDIR, $BP_SRCDIR and $SEARCHED
+subst() {
+  printf '%s\n' "$1" | awk -v fake="$BP_FAKE_DIR" -v build="$BP_BUILDDIR" -v src="$BP_SRCDIR" \
+    -v searched="$SEARCHED" '
+    function rep(s, k, v,   i, out) {
+      out = ""
+      while ((i = index(s, k)) > 0) { out = out substr(s, 1, i - 1) v; s = substr(s, i + length(k)) }
+      return out s
+    }
+    { s = rep($0, "$BP_FAKE_DIR", fake); s = rep(s, "$BP_BUILDDIR", build)
+      s = rep(s, "$BP_SRCDIR", src); print rep(s, "$SEARCHED", searched) }'
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+n=0
+skipped=0
+while IFS='|' read -r name cmd want msg; do
+  case $name in ''|'#'*) continue ;; esac
+  if [ "$have_h5" = 0 ]; then
+    needs=0
+    case $cmd in *h5/*) needs=1 ;; esac
+    for w in $cmd; do
+      case $w in *.yaml) [ -f "$w" ] && grep -q 'h5/' "$w" && needs=1 ;; esac
+    done
+    [ "$needs" = 1 ] && { skipped=$((skipped + 1)); continue; }
+  fi
+  n=$((n + 1))
+  pre=
+  case $cmd in
+    'nobody '*)
+      cmd=${cmd#nobody }
+      if [ "$nobody" = none ]; then
+        echo "NOTE: $name skipped: running as root without setpriv"
+        skipped=$((skipped + 1))
+        continue
+      fi
+      pre=$nobody ;;
+  esac
+  cmd=$(subst "$cmd")
+  msg=$(subst "$msg")
+  set -f
+  # shellcheck disable=SC2086
+  set -- $pre "$BPRUN" $cmd
+  set +f
+  t0=$(now_ms)
+  "$@" >"$T/out" 2>"$T/err" </dev/null
+  got=$?
+  ms=$(($(now_ms) - t0))
+  if [ "${BAD_PRINT:-0}" = 1 ]; then
+    printf '%s|%s|%s|%s\n' "$name" "$cmd" "$got" "$(cat "$T/err")"
+    continue
+  fi
+  lines=$(wc -l < "$T/err")
+  if [ "$got" -ne 1 ] && [ "$got" -ne 2 ]; then
+    fail "$name: exited $got (a crash?), expected $want; stderr: $(head -c 600 "$T/err")"
+  elif [ "$lines" -ne 1 ] || ! head -n 1 "$T/err" | grep -q '^bprun: '; then
+    fail "$name: expected one stderr line starting 'bprun: ', got $lines: $(head -c 600 "$T/err")"
+  elif [ "$got" -ne "$want" ]; then
+    fail "$name: exited $got, expected $want; stderr: $(cat "$T/err")"
+  elif [ "$(cat "$T/err")" != "$msg" ]; then
+    fail "$name: stderr differs
+  expected: $msg
+  got:      $(cat "$T/err")"
+  fi
+  [ "$ms" -lt 1000 ] || fail "$name: took $ms ms (limit 1000 ms)"
+done < cases.txt
+echo "bad-input catalogue: $n cases run, $skipped skipped"
+[ "$n" -ge 60 ] || fail "only $n cases ran (expected at least 60)"
+finish

@@ -1,0 +1,61 @@
+/* fuzz_config.c - bytes -> the config reader: YAML text -> node tree -> validated config; the
+ * same bytes as a --set value and as a config file expanded by the sweep module. */
+#include "autoconf.h"
+#include "fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fuzz_common.h"
+#include "sweep.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    bp_err e;
+    char path[4200];
+
+    /* the reader from a string, then the schema */
+    bp_err_clear(&e);
+    bp_node *root = bp_yaml_parse_string((const char *)data, size, "fuzz.yaml", &e);
+    bp_fuzz_check_null(root, &e, "bp_yaml_parse_string");
+    if (root) {
+        bp_node *copy = bp_node_clone(root, &e);
+        bp_fuzz_check_null(copy, &e, "bp_node_clone");
+        bp_err_clear(&e);
+        bp_config *c = bp_config_from_node(root, "fuzz.yaml", &e);
+        bp_fuzz_check_null(c, &e, "bp_config_from_node");
+        if (c) {
+            char *dump = bp_config_dump_string(c);
+            if (!dump)
+                abort();
+            free(dump);
+        }
+        bp_config_free(c);
+        /* the same text as a --set value: into a fresh tree at a fixed key */
+        char *text = malloc(size + 32);
+        if (!text)
+            abort();
+        memcpy(text, "train.optimizer=", 16);
+        memcpy(text + 16, data, size);
+        text[16 + size] = '\0';
+        if (copy && strlen(text) == 16 + size) {   /* no NUL inside */
+            bp_err_clear(&e);
+            int rc = bp_node_apply_override(copy, text, &e);
+            bp_fuzz_check_err(&e, rc, "bp_node_apply_override");
+        }
+        free(text);
+        bp_node_free(copy);
+    }
+
+    /* the whole path a command takes: file -> sweep -> every trial's config */
+    bp_fuzz_path("fuzz.yaml", path, sizeof path);
+    bp_fuzz_write(path, data, size);
+    bp_err_clear(&e);
+    bp_sweep *s = bp_sweep_load(path, NULL, 0, NULL, 0, &e);
+    bp_fuzz_check_null(s, &e, "bp_sweep_load");
+    if (s && (s->n_trials == 0 || !s->trials[0].cfg))
+        abort();
+    bp_sweep_free(s);
+    return 0;
+}
