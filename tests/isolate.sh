@@ -6,6 +6,8 @@
 need_python
 py="$PYTHON_H5 $BP_SRCDIR/tests/h5check.py"
 lib="$BP_BUILDDIR/tests/crash/.libs"
+# under AddressSanitizer, let the crashes reach bprun's own handler in the trial process
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_abort=0:allow_user_segv_handler=1"
 write_config "$T/c.yaml" <<YAML
 experiment: crash
 data: {train: "builtin:xor"}
