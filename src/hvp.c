@@ -316,6 +316,11 @@ int bp_hvp_eval(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_t 
     return BP_OK;
 }
 
+const bp_model *bp_hvp_model(const bp_hvp *h)
+{
+    return h->m;
+}
+
 int bp_hvp_eval_f(bp_hvp *h, const bp_dataset *d, const float *v, float *hv, bp_err *e)
 {
     size_t np = h->m->n_params;

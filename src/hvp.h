@@ -46,6 +46,9 @@ void bp_hvp_free(bp_hvp *h);
 int bp_hvp_eval(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_t *idx, size_t n,
                 const double *v, double *hv, double *grad, double *loss, bp_err *e);
 
+/* The model h was made for. */
+const bp_model *bp_hvp_model(const bp_hvp *h);
+
 /* Float in, float out, at the model's parameters, over all rows of d (double inside). */
 int bp_hvp_eval_f(bp_hvp *h, const bp_dataset *d, const float *v, float *hv, bp_err *e);
 

@@ -1,0 +1,48 @@
+/* diag.h - curvature of the training loss from Hessian-vector products: extreme eigenvalues by
+ * Lanczos with full reorthogonalization, the trace by Hutchinson's estimator.
+ *
+ * Randomness: the Lanczos start vector is drawn (standard normal, normalized) from the stream
+ * (seed, trial, BP_RNG_DIAG, 2 * at) and the Hutchinson probes (Rademacher +-1, one u64 draw per
+ * entry, low bit) from (seed, trial, BP_RNG_DIAG, 2 * at + 1), where `at` is the epoch the
+ * curvature is measured at; so results are a pure function of the trial and the epoch.
+ */
+#ifndef BP_DIAG_H
+#define BP_DIAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+#include "err.h"
+#include "hvp.h"
+
+/* y := A x for a symmetric operator of dimension n; 0 or a negative BP_E* code. */
+typedef int (*bp_linop)(void *ud, const double *x, double *y, bp_err *e);
+
+/* Lanczos: min(steps, n) steps from the start vector, with every new vector orthogonalized
+ * twice against all previous ones; stops early when the Krylov space is invariant (beta <=
+ * 1e-10 * max|T|). The Ritz values (eigenvalues of the tridiagonal T, by Sturm bisection to
+ * full double precision) are written ascending into ritz (capacity steps; MAY be NULL) and
+ * their number into *n_ritz (MAY be NULL); *lmin and *lmax get the extreme ones. steps >= 1. */
+int bp_lanczos(bp_linop op, void *ud, size_t n, int steps, uint64_t seed, uint64_t trial,
+               uint64_t at, double *lmin, double *lmax, double *ritz, int *n_ritz, bp_err *e);
+
+/* Hutchinson: trace ~= (1/s) sum_k z_k^T A z_k over s = samples Rademacher probes; *se (MAY be
+ * NULL) gets the standard error (sample sd / sqrt(s); 0 when s == 1). samples >= 1. */
+int bp_hutchinson(bp_linop op, void *ud, size_t n, int samples, uint64_t seed, uint64_t trial,
+                  uint64_t at, double *trace, double *se, bp_err *e);
+
+/* The curvature summary of a trial at its parameters over the full training set. */
+typedef struct bp_curvature {
+    double lambda_max, lambda_min;  /* extreme Ritz values (NaN when not computed) */
+    double trace, trace_se;         /* Hutchinson (NaN when samples == 0) */
+    double grad_norm;               /* Euclidean norm of the full-batch gradient (double) */
+    double loss;                    /* full-batch mean loss (double) */
+} bp_curvature;
+
+/* Fill c for the model h was made for, over all rows of d: lanczos_steps >= 1 and
+ * trace_samples >= 0. Errors: those of bp_hvp_eval (BP_ERUN: not finite), BP_ENOMEM. */
+int bp_curvature_measure(bp_hvp *h, const bp_dataset *d, int lanczos_steps, int trace_samples,
+                         uint64_t seed, uint64_t trial, uint64_t at, bp_curvature *c, bp_err *e);
+
+#endif
