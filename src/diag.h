@@ -45,4 +45,52 @@ typedef struct bp_curvature {
 int bp_curvature_measure(bp_hvp *h, const bp_dataset *d, int lanczos_steps, int trace_samples,
                          uint64_t seed, uint64_t trial, uint64_t at, bp_curvature *c, bp_err *e);
 
+
+/* ---- per-trial diagnostics (the config's `diagnostics` section; docs/DIAGNOSTICS.md) ---- */
+
+#include "config.h"
+#include "train.h"
+
+/* Verdicts, in the order the rules try them (docs/DIAGNOSTICS.md). "stationary" is given only
+ * when the Hessian is off (a stationary point that cannot be told apart). */
+typedef enum bp_verdict {
+    BP_VERDICT_DIVERGED, BP_VERDICT_MINIMUM, BP_VERDICT_SADDLE, BP_VERDICT_PLATEAU,
+    BP_VERDICT_SATURATED, BP_VERDICT_NOT_CONVERGED, BP_VERDICT_STATIONARY, BP_VERDICT_COUNT
+} bp_verdict;
+extern const char *const bp_verdict_names[BP_VERDICT_COUNT];
+
+typedef struct bp_diag_run bp_diag_run;
+
+/* The diagnostics of one trial of m trained on train. NULL on error: BP_EPLUGIN when the
+ * Hessian is on and an activation lacks its second derivative (bp_hvp_new's message, prefixed
+ * "diagnostics.hessian: "); BP_ENOMEM. The initial weights are m's parameters now. */
+bp_diag_run *bp_diag_run_new(const bp_config *c, const bp_model *m, const bp_dataset *train,
+                             uint64_t seed, uint64_t trial, int nthreads, bp_err *e);
+void bp_diag_run_free(bp_diag_run *d);
+
+/* The extra per-epoch column names (borrowed), in the order bp_diag_run_epoch fills them:
+ * grad_norm, weight_norm, update_ratio, distance, sat_l<l> (layers with an activation plugin),
+ * dead_l<l> (hidden layers), plateau, and with hessian.at every K: lambda_max, lambda_min,
+ * trace -- each when switched on. */
+size_t bp_diag_run_columns(const bp_diag_run *d, const char *const **names);
+
+/* The batch hook's view (bp_batch_fn, phase GRADIENT): adds nb x the batch gradient. */
+void bp_diag_run_batch(bp_diag_run *d, const bp_batch_info *b);
+
+/* After epoch `epoch` with training loss `loss`: fill the extra columns (NaN where not
+ * measurable), then start the next epoch's sums. BP_ENOMEM only; a non-finite Hessian leaves
+ * NaN in the curvature columns. */
+int bp_diag_run_epoch(bp_diag_run *d, const bp_model *m, int epoch, double loss, double *extra,
+                      bp_err *e);
+
+/* End of trial: curvature over the full training set (unless off or diverged) and the verdict. */
+typedef struct bp_diag_result {
+    bp_curvature curv;        /* NaN fields when not measured */
+    double max_hidden_sat;    /* the last epoch's largest hidden-layer saturation (NaN: none) */
+    int plateau_epochs;       /* epochs in a row flagged plateau at the end */
+    bp_verdict verdict;
+} bp_diag_result;
+int bp_diag_run_finish(bp_diag_run *d, const bp_model *m, int diverged, int epoch,
+                       bp_diag_result *r, bp_err *e);
+
 #endif
