@@ -310,6 +310,12 @@ fail:
     return NULL;
 }
 
+void bp_diag_run_rebase(bp_diag_run *d, const bp_model *m)
+{
+    for (size_t i = 0; i < d->np; i++)
+        d->w0[i] = d->wprev[i] = m->params[i];
+}
+
 size_t bp_diag_run_columns(const bp_diag_run *d, const char *const **names)
 {
     *names = (const char *const *)d->name_ptrs;

@@ -68,6 +68,10 @@ bp_diag_run *bp_diag_run_new(const bp_config *c, const bp_model *m, const bp_dat
                              uint64_t seed, uint64_t trial, int nthreads, bp_err *e);
 void bp_diag_run_free(bp_diag_run *d);
 
+/* Take m's parameters now as the initial weights (distance) and the epoch's start (update_ratio):
+ * for a trial continued from saved weights. */
+void bp_diag_run_rebase(bp_diag_run *d, const bp_model *m);
+
 /* The extra per-epoch column names (borrowed), in the order bp_diag_run_epoch fills them:
  * grad_norm, weight_norm, update_ratio, distance, sat_l<l> (layers with an activation plugin),
  * dead_l<l> (hidden layers), plateau, and with hessian.at every K: lambda_max, lambda_min,

@@ -439,6 +439,8 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
     if (o->resume) {
         const bp_trial_record *from = o->resume->rec;
         rc = bp_resume_apply(o->resume, x, j->m, &j->t, e);
+        if (!rc && j->diag)
+            bp_diag_run_rebase(j->diag, j->m);
         for (size_t i = 0; !rc && i < from->n_rows; i++)
             rc = note_row(&j->ec, from->rows + i * BP_COL_COUNT, NULL, e);
         if (!rc)
