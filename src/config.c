@@ -1177,6 +1177,177 @@ static int sec_train(vctx *v, const bp_node *n, const char *key, const bp_mark *
     return rc;
 }
 
+/* ---- diagnostics (docs/CONFIG.md) ---- */
+
+#define DG (&v->c->diagnostics)
+
+static int dg_bool(vctx *v, const bp_node *n, const char *key, int *out)
+{
+    return get_bool(v, n, key, out);
+}
+static int dg_grad_norm(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return dg_bool(v, n, key, &DG->grad_norm);
+}
+static int dg_weight_norm(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return dg_bool(v, n, key, &DG->weight_norm);
+}
+static int dg_update_ratio(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return dg_bool(v, n, key, &DG->update_ratio);
+}
+static int dg_dead_relu(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return dg_bool(v, n, key, &DG->dead_relu);
+}
+static int dg_distance(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return dg_bool(v, n, key, &DG->distance);
+}
+static int sat_threshold(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, 1, 1, &DG->sat_threshold);
+}
+static const vkey sat_keys[] = { { "threshold", 0, "a number", sat_threshold } };
+static int dg_saturation(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    if (n->kind != BP_NODE_MAP)
+        return dg_bool(v, n, key, &DG->saturation);
+    DG->saturation = 1;
+    return check_map(v, n, key, km, sat_keys, N_OF(sat_keys));
+}
+static int pl_window(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 1, &DG->plateau_window);
+}
+static int pl_tol(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &DG->plateau_tol);
+}
+static const vkey plateau_keys[] = {
+    { "window", 0, "an integer", pl_window },
+    { "tol", 0, "a number", pl_tol },
+};
+static int dg_plateau(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    if (n->kind != BP_NODE_MAP) {
+        int on, rc = dg_bool(v, n, key, &on);
+        if (rc == 0 && !on)
+            DG->plateau_window = 0;
+        return rc;
+    }
+    return check_map(v, n, key, km, plateau_keys, N_OF(plateau_keys));
+}
+static int hs_at(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    char t[256];
+    const char *s = NULL;
+    int rc = get_str(v, n, key, "end, off or 'every K'", &s);
+    if (rc < 0)
+        return rc;
+    char *endp;
+    if (!strcmp(s, "end")) {
+        DG->hessian_at = BP_HESSIAN_END;
+    } else if (!strcmp(s, "off")) {
+        DG->hessian_at = BP_HESSIAN_OFF;
+    } else if (!strncmp(s, "every ", 6) && s[6] >= '1' && s[6] <= '9' &&
+               strtol(s + 6, &endp, 10) <= 1000000000 && *endp == '\0') {
+        DG->hessian_at = BP_HESSIAN_EVERY;
+        DG->hessian_every = (int)strtol(s + 6, NULL, 10);
+    } else {
+        return verr(v, &n->mark, key, "expected end, off or 'every K' with an integer K >= 1 "
+                    "(got '%s')", show(s, t, sizeof t));
+    }
+    return 0;
+}
+static int hs_steps(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 1, &DG->lanczos_steps);
+}
+static int hs_samples(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 0, &DG->trace_samples);
+}
+static const vkey hessian_keys[] = {
+    { "at", 0, "end, off or 'every K'", hs_at },
+    { "lanczos_steps", 0, "an integer", hs_steps },
+    { "trace_samples", 0, "an integer", hs_samples },
+};
+static int dg_hessian(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return check_map(v, n, key, km, hessian_keys, N_OF(hessian_keys));
+}
+static int vd_grad_tol(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, INFINITY, 0, &DG->verdict.grad_tol);
+}
+static int vd_eig_tol(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &DG->verdict.eig_tol);
+}
+static int vd_flat_tol(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &DG->verdict.flat_tol);
+}
+static int vd_saturated(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, 1, 0, &DG->verdict.saturated);
+}
+static const vkey verdict_keys[] = {
+    { "grad_tol", 0, "a number", vd_grad_tol },
+    { "eig_tol", 0, "a number", vd_eig_tol },
+    { "flat_tol", 0, "a number", vd_flat_tol },
+    { "saturated", 0, "a number", vd_saturated },
+};
+static int dg_verdict(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return check_map(v, n, key, km, verdict_keys, N_OF(verdict_keys));
+}
+static const vkey diag_keys[] = {
+    { "grad_norm", 0, "true or false", dg_grad_norm },
+    { "weight_norm", 0, "true or false", dg_weight_norm },
+    { "update_ratio", 0, "true or false", dg_update_ratio },
+    { "saturation", 0, "true, false or a map", dg_saturation },
+    { "dead_relu", 0, "true or false", dg_dead_relu },
+    { "distance", 0, "true or false", dg_distance },
+    { "plateau", 0, "true, false or a map", dg_plateau },
+    { "hessian", 0, "a map", dg_hessian },
+    { "verdict", 0, "a map", dg_verdict },
+};
+
+static int sec_diagnostics(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    DG->enabled = 1;
+    if (n->kind == BP_NODE_SCALAR) { /* diagnostics: true / false */
+        int on, rc = get_bool(v, n, key, &on);
+        if (rc < 0)
+            return rc;
+        if (!on)
+            memset(DG, 0, sizeof *DG);
+        return 0;
+    }
+    return check_map(v, n, key, km, diag_keys, N_OF(diag_keys));
+}
+
+#undef DG
+
+static void diag_defaults(bp_config *c)
+{
+    c->diagnostics.grad_norm = c->diagnostics.weight_norm = c->diagnostics.update_ratio = 1;
+    c->diagnostics.dead_relu = c->diagnostics.distance = c->diagnostics.saturation = 1;
+    c->diagnostics.sat_threshold = 0.05;
+    c->diagnostics.plateau_window = 50;
+    c->diagnostics.plateau_tol = 1e-3;
+    c->diagnostics.hessian_at = BP_HESSIAN_END;
+    c->diagnostics.lanczos_steps = 20;
+    c->diagnostics.trace_samples = 10;
+    c->diagnostics.verdict.grad_tol = 1e-3;
+    c->diagnostics.verdict.eig_tol = 1e-3;
+    c->diagnostics.verdict.flat_tol = 1e-6;
+    c->diagnostics.verdict.saturated = 0.9;
+}
+
 /* ---- top level ---- */
 
 static int valid_name(const char *s)
@@ -1222,6 +1393,7 @@ static const vkey top_keys[] = {
     { "model", 1, "a map", sec_model },
     { "train", 1, "a map", sec_train },
     { "output", 0, "a folder", top_output },
+    { "diagnostics", 0, "true, false or a map", sec_diagnostics },
 };
 
 static int default_experiment(vctx *v, const bp_node *root)
@@ -1267,6 +1439,7 @@ bp_config *bp_config_from_node(bp_node *root, const char *path, bp_err *e)
     c->train.batch_size = 32;
     c->train.shuffle = 1;
     bp_lr_defaults(&c->train.schedule, BP_LR_CONSTANT);
+    diag_defaults(c);
     vctx v = { .c = c, .e = e, .path = path };
     int rc = 0;
     if (path && !(c->path = bp_xstrdup(path, e)))
@@ -1292,6 +1465,8 @@ bp_config *bp_config_from_node(bp_node *root, const char *path, bp_err *e)
         goto fail;
     }
     rc = check_map(&v, root, "", &root->mark, top_keys, N_OF(top_keys));
+    if (!c->diagnostics.enabled)
+        memset(&c->diagnostics, 0, sizeof c->diagnostics);
     if (rc == 0 && !c->experiment)
         rc = default_experiment(&v, root);
     if (rc == 0 && !c->output)
@@ -1475,6 +1650,45 @@ static void dump_schedule(FILE *f, const bp_lr_params *p)
     fputc('}', f);
 }
 
+static void dump_diagnostics(FILE *f, const bp_config *c)
+{
+    const char *tf[] = { "false", "true" };
+    fprintf(f, "diagnostics:\n  grad_norm: %s\n  weight_norm: %s\n  update_ratio: %s\n"
+            "  saturation: ", tf[c->diagnostics.grad_norm], tf[c->diagnostics.weight_norm],
+            tf[c->diagnostics.update_ratio]);
+    if (c->diagnostics.saturation) {
+        fputs("{threshold: ", f);
+        dump_num(f, c->diagnostics.sat_threshold);
+        fputs("}", f);
+    } else {
+        fputs("false", f);
+    }
+    fprintf(f, "\n  dead_relu: %s\n  distance: %s\n  plateau: ", tf[c->diagnostics.dead_relu],
+            tf[c->diagnostics.distance]);
+    if (c->diagnostics.plateau_window > 0) {
+        fprintf(f, "{window: %d, tol: ", c->diagnostics.plateau_window);
+        dump_num(f, c->diagnostics.plateau_tol);
+        fputs("}", f);
+    } else {
+        fputs("false", f);
+    }
+    fputs("\n  hessian: {at: ", f);
+    if (c->diagnostics.hessian_at == BP_HESSIAN_EVERY)
+        fprintf(f, "every %d", c->diagnostics.hessian_every);
+    else
+        fputs(c->diagnostics.hessian_at == BP_HESSIAN_OFF ? "off" : "end", f);
+    fprintf(f, ", lanczos_steps: %d, trace_samples: %d}\n  verdict: {grad_tol: ",
+            c->diagnostics.lanczos_steps, c->diagnostics.trace_samples);
+    dump_num(f, c->diagnostics.verdict.grad_tol);
+    fputs(", eig_tol: ", f);
+    dump_num(f, c->diagnostics.verdict.eig_tol);
+    fputs(", flat_tol: ", f);
+    dump_num(f, c->diagnostics.verdict.flat_tol);
+    fputs(", saturated: ", f);
+    dump_num(f, c->diagnostics.verdict.saturated);
+    fputs("}\n", f);
+}
+
 void bp_config_dump(FILE *f, const bp_config *c)
 {
     fputs("experiment: ", f);
@@ -1579,6 +1793,8 @@ void bp_config_dump(FILE *f, const bp_config *c)
     fputs("\noutput: ", f);
     bp_yaml_write_string(f, c->output ? c->output : "runs", 0);
     fputc('\n', f);
+    if (c->diagnostics.enabled)
+        dump_diagnostics(f, c);
 }
 
 char *bp_config_dump_string(const bp_config *c)

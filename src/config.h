@@ -95,6 +95,9 @@ typedef enum bp_es_metric {
 } bp_es_metric;
 extern const char *const bp_es_metric_names[BP_ES_COUNT]; /* "val_loss", "loss", "val_accuracy", "accuracy" */
 
+/* diagnostics.hessian.at */
+typedef enum bp_hessian_at { BP_HESSIAN_END, BP_HESSIAN_EVERY, BP_HESSIAN_OFF } bp_hessian_at;
+
 /* A hyperparameter value given in the config (or filled from a plugin default). */
 typedef struct bp_hpval {
     char *name;
@@ -183,6 +186,26 @@ typedef struct bp_config {
     } train;
 
     char *output;              /* parent folder of run folders; default "runs" */
+
+    /* Added with diagnostics (docs/CONFIG.md `diagnostics`, docs/DIAGNOSTICS.md). Everything is
+     * off (zero) when the section is not given; given, every switch defaults to on. */
+    struct {
+        int enabled;              /* the section was given */
+        int grad_norm, weight_norm, update_ratio, dead_relu, distance, saturation;
+        double sat_threshold;     /* saturation.threshold in (0, 1), default 0.05 */
+        int plateau_window;       /* plateau.window >= 1, default 50; 0 = plateau: false */
+        double plateau_tol;       /* plateau.tol >= 0, default 1e-3 */
+        bp_hessian_at hessian_at; /* hessian.at: end (default), every K, off */
+        int hessian_every;        /* K >= 1 when hessian_at is BP_HESSIAN_EVERY */
+        int lanczos_steps;        /* hessian.lanczos_steps >= 1, default 20 */
+        int trace_samples;        /* hessian.trace_samples >= 0, default 10 */
+        struct {
+            double grad_tol;      /* verdict.grad_tol > 0, default 1e-3 */
+            double eig_tol;       /* verdict.eig_tol >= 0, default 1e-3 */
+            double flat_tol;      /* verdict.flat_tol >= 0, default 1e-6 */
+            double saturated;     /* verdict.saturated in (0, 1], default 0.9 */
+        } verdict;
+    } diagnostics;
 } bp_config;
 
 /* Read a config file, apply --set overrides (in order), validate, and return the config.

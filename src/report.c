@@ -313,6 +313,42 @@ static void print_best(FILE *f, const char *dir, const row *best, const run *r, 
     free(cfg);
 }
 
+/* Diagnostics: counts of the trials' verdict attributes (docs/DIAGNOSTICS.md); nothing when no
+ * trial file has one. */
+static void print_verdicts(FILE *f, const char *dir, const run *r, int md)
+{
+    char names[8][24], path[4096];
+    size_t count[8] = { 0 }, nv = 0, any = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, r->rows[i].trial) >=
+            sizeof path)
+            continue;
+        hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (tf < 0)
+            continue;
+        char *v = read_str_attr(tf, "verdict");
+        H5Fclose(tf);
+        if (!v)
+            continue;
+        size_t k = 0;
+        while (k < nv && strcmp(names[k], v))
+            k++;
+        if (k == nv && nv < 8)
+            snprintf(names[nv++], sizeof names[0], "%s", v);
+        if (k < nv) {
+            count[k]++;
+            any++;
+        }
+        free(v);
+    }
+    if (!any)
+        return;
+    fprintf(f, "\n%sverdicts over %zu trials:", md ? "**Diagnostics** " : "diagnostics: ", any);
+    for (size_t k = 0; k < nv; k++)
+        fprintf(f, "%s %s %zu", k ? "," : "", names[k], count[k]);
+    fputc('\n', f);
+}
+
 int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
 {
     run r = { 0 };
@@ -561,6 +597,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         }
         if (ok && (r.n_axes || r.n > 1))
             print_best(f, dir, &ranked[0], &r, o->format);
+        print_verdicts(f, dir, &r, md);
     }
     free(ranked);
     free(g);

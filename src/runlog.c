@@ -802,6 +802,30 @@ int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e)
     return attr_int(e, t->part, t->file, "/", name, value);
 }
 
+int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_err *e)
+{
+    quiet();
+    return attr_str(e, t->part, t->file, "/", name, value);
+}
+
+int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *const *names,
+                               const double *values, size_t n, bp_err *e)
+{
+    quiet();
+    htri_t has = H5Lexists(t->file, group, H5P_DEFAULT);
+    if (has < 0)
+        return h5fail(e, t->part, group, "cannot look up group");
+    hid_t g = has ? H5Gopen2(t->file, group, H5P_DEFAULT)
+                  : H5Gcreate2(t->file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(e, t->part, group, has ? "cannot open group" : "cannot create group");
+    int rc = BP_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = attr_dbl(e, t->part, g, group, names[i], values[i]);
+    H5Gclose(g);
+    return rc;
+}
+
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
                     double wall_seconds, bp_err *e)
 {

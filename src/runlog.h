@@ -110,6 +110,12 @@ int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std
 /* Set an integer root attribute of the trial file (best_epoch, stopped_early,
  * epochs_to_target: docs/FORMAT.md), replacing an earlier one of that name. */
 int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e);
+/* Added with diagnostics: set a string root attribute (verdict), replacing an earlier one. */
+int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_err *e);
+/* Added with diagnostics: create the group /<group> (once; an existing one is reused) and set
+ * n float64 scalar attributes on it (names[i] = values[i]). */
+int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *const *names,
+                               const double *values, size_t n, bp_err *e);
 /* Record the outcome, flush, fsync, close, rename .part into place, fsync the folder. Frees t
  * (also on error). */
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "backprop.h"
+#include "diag.h"
 #include "resume.h"
 
 static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
@@ -253,11 +254,20 @@ typedef struct epoch_ctx {
     int epochs;
     bp_trial_summary *sum;
     double last[BP_COL_COUNT];
+    bp_diag_run *diag;  /* diagnostics (NULL: off): its columns follow the BP_COL_COUNT ones */
+    size_t n_extra;
+    double *row;        /* BP_COL_COUNT + n_extra */
 } epoch_ctx;
 
-/* Append a row to the trial file and the summary. */
-static int note_row(epoch_ctx *c, const double *v, bp_err *e)
+/* Append a row to the trial file and the summary; extra: the diagnostics columns (NULL: NaN). */
+static int note_row(epoch_ctx *c, const double *v, const double *extra, bp_err *e)
 {
+    if (c->n_extra) {
+        memcpy(c->row, v, BP_COL_COUNT * sizeof *v);
+        for (size_t i = 0; i < c->n_extra; i++)
+            c->row[BP_COL_COUNT + i] = extra ? extra[i] : NAN;
+        v = c->row;
+    }
     int rc = bp_trial_append(c->tf, v, e);
     if (rc)
         return rc;
@@ -270,9 +280,12 @@ static int note_row(epoch_ctx *c, const double *v, bp_err *e)
 
 static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err *e)
 {
-    (void)m;
     epoch_ctx *c = ud;
-    int rc = note_row(c, row->v, e);
+    int rc;
+    if (c->diag && (rc = bp_diag_run_epoch(c->diag, m, (int)row->v[BP_COL_EPOCH],
+                                           row->v[BP_COL_LOSS], c->row + BP_COL_COUNT, e)))
+        return rc;
+    rc = note_row(c, row->v, c->diag ? c->row + BP_COL_COUNT : NULL, e);
     if (rc)
         return rc;
     double vl = row->v[BP_COL_VAL_LOSS];
@@ -297,7 +310,18 @@ static double wall_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int diag_batch(void *ud, bp_trainer *t, const bp_batch_info *b, bp_err *e)
+{
+    (void)t;
+    (void)e;
+    bp_diag_run_batch(ud, b);
+    return 0;
+}
+
 struct bp_trial_job {
+    bp_diag_run *diag;
+    const char **cols;
+    double *row;
     const bp_experiment *x;
     bp_trial_opts o;
     bp_model *m;
@@ -321,6 +345,9 @@ void bp_trial_job_free(bp_trial_job *j)
     if (!j)
         return;
     bp_trial_abandon(j->tf);
+    bp_diag_run_free(j->diag);
+    free(j->cols);
+    free(j->row);
     bp_trainer_release(&j->t);
     bp_model_free(j->m);
     free(j);
@@ -355,6 +382,28 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
     bp_trial_meta meta = { .trial = o->trial, .seed = c->seed, .config_text = c->text,
                            .resolved_config = resolved, .columns = bp_epoch_col_names,
                            .n_columns = BP_COL_COUNT, .threads = o->threads };
+    size_t n_extra = 0;
+    if (c->diagnostics.enabled) {
+        const char *const *dn;
+        if (!(j->diag = bp_diag_run_new(c, j->m, x->train, c->seed, 0, o->threads, e))) {
+            free(resolved);
+            int code = e->code;
+            bp_trial_job_free(j);
+            return code;
+        }
+        n_extra = bp_diag_run_columns(j->diag, &dn);
+        j->cols = bp_xcalloc(BP_COL_COUNT + n_extra, sizeof *j->cols, e);
+        j->row = bp_xcalloc(BP_COL_COUNT + n_extra, sizeof *j->row, e);
+        if (!j->cols || !j->row) {
+            free(resolved);
+            bp_trial_job_free(j);
+            return BP_ENOMEM;
+        }
+        for (size_t i = 0; i < BP_COL_COUNT + n_extra; i++)
+            j->cols[i] = i < BP_COL_COUNT ? bp_epoch_col_names[i] : dn[i - BP_COL_COUNT];
+        meta.columns = j->cols;
+        meta.n_columns = BP_COL_COUNT + n_extra;
+    }
     meta.replace = o->replace;
     if (o->resume) {
         meta.continued_from = o->resume->rec->file;
@@ -366,7 +415,8 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
         bp_trial_job_free(j);
         return e->code;
     }
-    j->ec = (epoch_ctx){ .tf = j->tf, .o = &j->o, .epochs = c->train.epochs, .sum = sum };
+    j->ec = (epoch_ctx){ .tf = j->tf, .o = &j->o, .epochs = c->train.epochs, .sum = sum,
+                         .diag = j->diag, .n_extra = n_extra, .row = j->row };
     for (int i = 0; i < BP_COL_COUNT; i++)
         j->ec.last[i] = NAN;
     j->t = (bp_trainer){ .model = j->m, .train = x->train, .val = x->val, .optimizer = x->opt,
@@ -381,12 +431,18 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
                          .es_restore_best = c->train.early_stopping.restore_best,
                          .final_epochs = c->train.epochs };
     memcpy(j->t.hp, x->opt_hp, sizeof j->t.hp);
+    if (j->diag) {
+        j->t.on_batch = diag_batch;
+        j->t.batch_ud = j->diag;
+    }
     int rc = 0;
     if (o->resume) {
         const bp_trial_record *from = o->resume->rec;
         rc = bp_resume_apply(o->resume, x, j->m, &j->t, e);
+        if (!rc && j->diag)
+            bp_diag_run_rebase(j->diag, j->m);
         for (size_t i = 0; !rc && i < from->n_rows; i++)
-            rc = note_row(&j->ec, from->rows + i * BP_COL_COUNT, e);
+            rc = note_row(&j->ec, from->rows + i * BP_COL_COUNT, NULL, e);
         if (!rc)
             bp_train_replay(&j->t, from->rows, from->n_rows);
         if (!rc && j->t.es_restore_best && j->t.best_epoch > 0 &&
@@ -421,6 +477,24 @@ int bp_trial_advance(bp_trial_job *j, int until, int *alive, bp_err *e)
 const double *bp_trial_job_last(const bp_trial_job *j)
 {
     return j->ec.last;
+}
+
+/* End-of-trial curvature under /diagnostics and the verdict attribute (docs/DIAGNOSTICS.md). */
+static int write_diagnostics(bp_trial_job *j, bp_err *e)
+{
+    bp_diag_result r;
+    int rc = bp_diag_run_finish(j->diag, j->m, j->t.status == BP_TRIAL_DIVERGED, j->t.epochs_done,
+                                &r, e);
+    if (rc)
+        return rc;
+    static const char *const names[] = { "lambda_max", "lambda_min", "trace", "trace_se",
+                                         "grad_norm", "loss", "max_hidden_saturation",
+                                         "plateau_epochs" };
+    double v[] = { r.curv.lambda_max, r.curv.lambda_min, r.curv.trace, r.curv.trace_se,
+                   r.curv.grad_norm, r.curv.loss, r.max_hidden_sat, r.plateau_epochs };
+    if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", names, v, 8, e)))
+        return rc;
+    return bp_trial_set_str(j->tf, "verdict", bp_verdict_names[r.verdict], e);
 }
 
 int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
@@ -469,6 +543,8 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
     if (c->train.early_stopping.patience > 0 &&
         ((rc = bp_trial_set_int(j->tf, "best_epoch", t->best_epoch, e)) ||
          (rc = bp_trial_set_int(j->tf, "stopped_early", t->stopped_early, e))))
+        goto out;
+    if (j->diag && (rc = write_diagnostics(j, e)))
         goto out;
     sum->status = bp_trial_status_names[t->status];
     sum->epochs = t->epochs_done;

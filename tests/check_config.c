@@ -243,7 +243,7 @@ static const bad_case bad[] = {
     { BASE "trian: {}\n", "c.yaml:7:1: trian: unknown key (did you mean 'train'?)" },
     { BASE "model2: 1\n", "c.yaml:7:1: model2: unknown key (did you mean 'model'?)" },
     { BASE "zzz: 1\n",
-      "c.yaml:7:1: zzz: unknown key (valid keys: experiment, seed, data, model, train, output)" },
+      "c.yaml:7:1: zzz: unknown key (valid keys: experiment, seed, data, model, train, output, diagnostics)" },
     { "model:\n  loss: bogus\n  layers: [2, 1]\ndata: {train: builtin:xor}\ntrain: {epochs: 1}\n",
       "c.yaml:2:9: model.loss: unknown value 'bogus' (valid values: mse, cross_entropy, "
       "binary_cross_entropy)" },
@@ -940,7 +940,7 @@ static const bad_set bad_sets[] = {
     { "model.layers.x=1", BP_ECONFIG,
       "--set model.layers.x=1: model.layers.x: model.layers is a sequence, not a map" },
     { "foo.bar=1", BP_ECONFIG,
-      "--set:1:1: foo: unknown key (valid keys: experiment, seed, data, model, train, output)" },
+      "--set:1:1: foo: unknown key (valid keys: experiment, seed, data, model, train, output, diagnostics)" },
     { "train.epoch=1", BP_ECONFIG, "--set:1:1: train.epoch: unknown key (did you mean 'epochs'?)" },
     { "model.layers[3]=0", BP_ECONFIG, "--set:1:1: model.layers[3]: must be >= 1 (got 0)" },
     { "train.epochs=", BP_ECONFIG, "--set:1:1: train.epochs: missing value (expected an integer)" },
