@@ -32,7 +32,12 @@ struct bp_trial_file {
     hid_t file, epochs, mspace;
     hid_t *dsets;
     size_t n_columns;
-    hsize_t rows;
+    hsize_t rows;          /* rows written to the file (acknowledged once flushed) */
+    double *pend;          /* rows appended but not yet written: n_pend x n_columns */
+    double *colbuf;        /* one column of the pending rows, gathered for H5Dwrite */
+    size_t n_pend, cap_pend;
+    double flush_s;        /* BPRUN_FLUSH_MS / 1000: 0 writes and flushes every row */
+    double last_flush;     /* CLOCK_MONOTONIC seconds */
 };
 
 /* HDF5 prints its error stack by default; only main prints. The setting is per thread in a
@@ -505,11 +510,73 @@ static int close_trial(bp_trial_file *t)
 
 static void free_trial(bp_trial_file *t)
 {
+    free(t->pend);
+    free(t->colbuf);
     free(t->dsets);
     free(t->part);
     free(t->final);
     free(t->trials_dir);
     free(t);
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* BPRUN_FLUSH_MS: unset or empty is 0 (flush every row); else an integer 0 .. 60000. */
+static int flush_interval(double *out, bp_err *e)
+{
+    const char *v = getenv("BPRUN_FLUSH_MS");
+    *out = 0.0;
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long ms = strtol(v, &end, 10);
+    if (errno || *end || ms < 0 || ms > 60000)
+        return bp_err_set(e, BP_EUSAGE,
+                          "BPRUN_FLUSH_MS: expected milliseconds from 0 to 60000 (got '%s')", v);
+    *out = (double)ms / 1000.0;
+    return 0;
+}
+
+/* Write the pending rows to /epochs and flush: they are then acknowledged. */
+static int write_pending(bp_trial_file *t, bp_err *e)
+{
+    if (!t->n_pend)
+        return 0;
+    hsize_t start = t->rows, k = t->n_pend, n = t->rows + k;
+    hid_t ms = k == 1 ? t->mspace : H5Screate_simple(1, &k, NULL);
+    if (ms < 0)
+        return h5fail(e, t->part, "/epochs", "cannot append a row");
+    int rc = 0;
+    for (size_t c = 0; c < t->n_columns && !rc; c++) {
+        for (size_t i = 0; i < t->n_pend; i++)
+            t->colbuf[i] = t->pend[i * t->n_columns + c];
+        hid_t fs = H5I_INVALID_HID;
+        if (H5Dset_extent(t->dsets[c], &n) < 0 || (fs = H5Dget_space(t->dsets[c])) < 0 ||
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &k, NULL) < 0 ||
+            H5Dwrite(t->dsets[c], H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, t->colbuf) < 0) {
+            char obj[64];
+            snprintf(obj, sizeof obj, "/epochs (column %zu)", c);
+            rc = h5fail(e, t->part, obj, "cannot append a row");
+        }
+        if (fs >= 0)
+            H5Sclose(fs);
+    }
+    if (ms != t->mspace)
+        H5Sclose(ms);
+    if (rc)
+        return rc;
+    if (H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+        return h5fail(e, t->part, NULL, "cannot flush");
+    t->rows = n;
+    t->n_pend = 0;
+    t->last_flush = t->flush_s > 0 ? mono_now() : 0.0;
+    return 0;
 }
 
 static int good_column(const char *c)
@@ -525,6 +592,10 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
         return NULL;
     t->file = t->epochs = t->mspace = H5I_INVALID_HID;
     hid_t fapl = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    if (flush_interval(&t->flush_s, e)) {
+        free(t);
+        return NULL;
+    }
     t->trials_dir = fmt_alloc(e, "%s/trials", r->dir);
     t->final = fmt_alloc(e, "%s/trials/%04u.h5", r->dir, m->trial);
     t->part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->dir, m->trial);
@@ -612,24 +683,23 @@ fail:
 int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
 {
     quiet();
-    hsize_t start = t->rows, n = t->rows + 1, one = 1;
-    for (size_t c = 0; c < t->n_columns; c++) {
-        hid_t fs = H5I_INVALID_HID;
-        if (H5Dset_extent(t->dsets[c], &n) < 0 || (fs = H5Dget_space(t->dsets[c])) < 0 ||
-            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &one, NULL) < 0 ||
-            H5Dwrite(t->dsets[c], H5T_NATIVE_DOUBLE, t->mspace, fs, H5P_DEFAULT, row + c) < 0) {
-            char obj[64];
-            snprintf(obj, sizeof obj, "/epochs (column %zu)", c);
-            h5fail(e, t->part, obj, "cannot append a row");
-            if (fs >= 0)
-                H5Sclose(fs);
-            return BP_EIO;
-        }
-        H5Sclose(fs);
+    if (t->n_pend == t->cap_pend) {
+        size_t cap = t->cap_pend ? 2 * t->cap_pend : 64;
+        double *p = realloc(t->pend, cap * (t->n_columns ? t->n_columns : 1) * sizeof *p);
+        if (!p)
+            return bp_err_set(e, BP_ENOMEM, "%s: out of memory for the epoch rows", t->part);
+        t->pend = p;
+        double *cb = realloc(t->colbuf, cap * sizeof *cb);
+        if (!cb)
+            return bp_err_set(e, BP_ENOMEM, "%s: out of memory for the epoch rows", t->part);
+        t->colbuf = cb;
+        t->cap_pend = cap;
     }
-    if (H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
-        return h5fail(e, t->part, NULL, "cannot flush");
-    t->rows = n;
+    memcpy(t->pend + t->n_pend * t->n_columns, row, t->n_columns * sizeof *row);
+    t->n_pend++;
+    /* acknowledged: every row older than flush_s, and at least half of all rows */
+    if (t->flush_s <= 0 || t->n_pend >= t->rows || mono_now() - t->last_flush >= t->flush_s)
+        return write_pending(t, e);
     return 0;
 }
 
@@ -733,6 +803,9 @@ int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record
 {
     quiet();
     const char *file = t->part;
+    int rc0 = write_pending(t, e);
+    if (rc0)
+        return rc0;
     if (H5Lexists(t->file, "model", H5P_DEFAULT) > 0 && H5Ldelete(t->file, "model", H5P_DEFAULT) < 0)
         return h5fail(e, file, "/model", "cannot replace the earlier saved model");
     hid_t g = H5Gcreate2(t->file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -774,8 +847,8 @@ int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std
 {
     quiet();
     const char *file = t->part;
-    int rc = 0;
-    if (mean) {
+    int rc = write_pending(t, e);
+    if (!rc && mean) {
         hid_t g = H5Gopen2(t->file, "model", H5P_DEFAULT);
         if (g < 0)
             return h5fail(e, file, "/model", "no saved model to add the standardization to");
@@ -799,7 +872,8 @@ int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std
 int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e)
 {
     quiet();
-    return attr_int(e, t->part, t->file, "/", name, value);
+    int rc = write_pending(t, e);
+    return rc ? rc : attr_int(e, t->part, t->file, "/", name, value);
 }
 
 int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_err *e)
@@ -835,7 +909,9 @@ int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, i
     char finished[32];
     iso_now(finished, sizeof finished);
     const char *f = t->part;
-    int rc = attr_str(e, f, t->file, "/", "status", status ? status : "unknown");
+    int rc = write_pending(t, e);
+    if (!rc)
+        rc = attr_str(e, f, t->file, "/", "status", status ? status : "unknown");
     if (!rc)
         rc = attr_str(e, f, t->file, "/", "message", message);
     if (!rc)
@@ -857,6 +933,9 @@ void bp_trial_abandon(bp_trial_file *t)
     if (!t)
         return;
     quiet();
+    bp_err e;
+    if (t->file >= 0)
+        write_pending(t, &e);
     close_trial(t);
     free_trial(t);
 }
