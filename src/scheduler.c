@@ -749,12 +749,18 @@ static void choose(sched *c)
     int jobs = c->o->jobs;
     const char *why = "as asked with -j";
     if (jobs <= 0) {
+        /* whole trials side by side scale almost perfectly; a trial's kernels only when the
+         * batch is large: so use the threads for trials first, and for kernels only when
+         * there are fewer trials than threads and the model is large */
         if (params * batch < BP_SMALL_MODEL_WORK) {
             jobs = threads;
             why = "small model: trials in parallel";
+        } else if (todo >= (size_t)threads) {
+            jobs = threads;
+            why = "enough trials for every thread: trials in parallel";
         } else {
-            jobs = 1;
-            why = "large model: parallel kernels";
+            jobs = (int)todo;
+            why = "fewer trials than threads: parallel kernels";
         }
     }
     if ((size_t)jobs > todo)

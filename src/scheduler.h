@@ -1,9 +1,10 @@
 /* scheduler.h - run the trials of a sweep: concurrency, progress, failures, resume.
  *
  * Trials run on `jobs` worker threads at once, each trial's kernels on threads/jobs threads.
- * By default (jobs = 0) bprun chooses: small models (where one trial's kernels cannot use
- * several cores well) run min(threads, trials) trials at once with 1 thread each; larger
- * models run one trial at a time with all threads. The choice is printed. Results do not
+ * By default (jobs = 0) bprun chooses: trials side by side scale almost perfectly while one
+ * trial's kernels scale well only for large batches, so min(threads, trials) trials run at
+ * once, and a large model's kernels get the threads left over when there are fewer trials
+ * than threads. The choice is printed. Results do not
  * depend on it: a trial's results are bit-identical however it is scheduled.
  *
  * Trial isolation: with isolation each trial runs in a child process forked from the
