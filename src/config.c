@@ -114,7 +114,7 @@ static int want_scalar(const vctx *v, const bp_node *n, const char *key, const c
     return 0;
 }
 
-static int is_int_text(const char *s)
+int bp_text_is_int(const char *s)
 {
     if (*s == '-' || *s == '+')
         s++;
@@ -127,7 +127,7 @@ static int is_int_text(const char *s)
 }
 
 /* [-+]? (digits [. digits*] | . digits) ([eE] [-+]? digits)? */
-static int is_decimal_text(const char *s)
+int bp_text_is_decimal(const char *s)
 {
     int digits = 0;
     if (*s == '-' || *s == '+')
@@ -171,13 +171,13 @@ static int get_int(const vctx *v, const bp_node *n, const char *key, const char 
     if (n->quoted)
         return verr(v, &n->mark, key, "expected %s (got %s)", what, got(n, g, sizeof g));
     long long val;
-    if (is_int_text(s)) {
+    if (bp_text_is_int(s)) {
         errno = 0;
         val = strtoll(s, NULL, 10);
         if (errno == ERANGE)
             return *s == '-' ? verr(v, &n->mark, key, "must be >= %lld (got %s)", lo, show(s, t, sizeof t))
                              : verr(v, &n->mark, key, "must be <= %lld (got %s)", hi, show(s, t, sizeof t));
-    } else if (is_decimal_text(s)) {
+    } else if (bp_text_is_decimal(s)) {
         double d = strtod(s, NULL);
         if (!isfinite(d) || d != floor(d))
             return verr(v, &n->mark, key, "expected %s (got %s)", what, got(n, g, sizeof g));
@@ -202,10 +202,10 @@ static int get_num(const vctx *v, const bp_node *n, const char *key, const char 
         return rc;
     if (n->quoted)
         return verr(v, &n->mark, key, "expected %s (got %s)", what, got(n, g, sizeof g));
-    double d = is_decimal_text(n->value) ? strtod(n->value, NULL) : NAN;
-    if (is_nonfinite_text(n->value) || (is_decimal_text(n->value) && !isfinite(d)))
+    double d = bp_text_is_decimal(n->value) ? strtod(n->value, NULL) : NAN;
+    if (is_nonfinite_text(n->value) || (bp_text_is_decimal(n->value) && !isfinite(d)))
         return verr(v, &n->mark, key, "must be a finite number (got %s)", got(n, g, sizeof g));
-    if (!is_decimal_text(n->value))
+    if (!bp_text_is_decimal(n->value))
         return verr(v, &n->mark, key, "expected %s (got %s)", what, got(n, g, sizeof g));
     *out = d;
     return 0;
@@ -565,7 +565,7 @@ static int data_validation(vctx *v, const bp_node *n, const char *key, const bp_
 {
     char t[256];
     if (n->kind == BP_NODE_SCALAR && !n->quoted &&
-        (is_decimal_text(n->value) || is_nonfinite_text(n->value))) {
+        (bp_text_is_decimal(n->value) || is_nonfinite_text(n->value))) {
         double f;
         int rc = get_num(v, n, key, "a fraction in [0, 1) or a dataset reference", &f);
         if (rc < 0)

@@ -226,6 +226,12 @@ char *bp_config_dump_string(const bp_config *c);
  * close enough. */
 const char *bp_suggest(const char *word, const char *const *candidates, size_t n);
 
+/* How a plain scalar's text reads as a number: an integer ([-+]?digits), or a decimal
+ * ([-+]? (digits [. digits*] | . digits) ([eE] [-+]? digits)?). Shared by the config and the
+ * sweep readers so both accept the same spellings. */
+int bp_text_is_int(const char *s);
+int bp_text_is_decimal(const char *s);
+
 /* Format a mark as "file:line:col" into buf. */
 const char *bp_mark_str(const bp_mark *m, char *buf, size_t size);
 

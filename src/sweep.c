@@ -109,54 +109,18 @@ static int is_null(const bp_node *n)
     return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
-static int is_int_text(const char *s)
-{
-    if (*s == '-' || *s == '+')
-        s++;
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
-}
-
-static int is_decimal_text(const char *s)
-{
-    int digits = 0;
-    if (*s == '-' || *s == '+')
-        s++;
-    for (; *s >= '0' && *s <= '9'; s++)
-        digits++;
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++)
-            digits++;
-    if (!digits)
-        return 0;
-    if (*s == 'e' || *s == 'E') {
-        s++;
-        if (*s == '-' || *s == '+')
-            s++;
-        if (*s < '0' || *s > '9')
-            return 0;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    return !*s;
-}
-
 /* An integer as the config module reads one: 0 ok, -1 not an integer, -2 out of long long. */
 static int parse_ll(const bp_node *n, long long *out)
 {
     if (n->kind != BP_NODE_SCALAR || n->quoted || is_null(n))
         return -1;
     const char *s = n->value;
-    if (is_int_text(s)) {
+    if (bp_text_is_int(s)) {
         errno = 0;
         *out = strtoll(s, NULL, 10);
         return errno == ERANGE ? -2 : 0;
     }
-    if (!is_decimal_text(s))
+    if (!bp_text_is_decimal(s))
         return -1;
     double d = strtod(s, NULL);
     if (!isfinite(d) || d != floor(d))
@@ -190,7 +154,7 @@ static int get_int(bp_err *e, const bp_node *n, const char *key, long long lo, l
 static int get_num(bp_err *e, const bp_node *n, const char *key, double *out)
 {
     char g[300];
-    if (n->kind != BP_NODE_SCALAR || n->quoted || !is_decimal_text(n->value))
+    if (n->kind != BP_NODE_SCALAR || n->quoted || !bp_text_is_decimal(n->value))
         return serr(e, BP_ECONFIG, &n->mark, key, "expected a number (got %s)", got(n, g, sizeof g));
     *out = strtod(n->value, NULL);
     if (!isfinite(*out))
