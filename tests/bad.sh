@@ -68,13 +68,18 @@ fi
 # chmod already denies access).
 nobody=
 if [ "$(id -u)" = 0 ]; then
-  if command -v setpriv >/dev/null 2>&1; then
-    nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+  probe="setpriv --reuid=65534 --regid=65534 --clear-groups"
+  sgd=$(echo "$BPRUN_PLUGIN_PATH" | cut -d: -f1)/sgd.so
+  if ! command -v setpriv >/dev/null 2>&1; then
+    nobody=none
+  elif ! $probe sh -c "test -x '$BPRUN' && test -r '$sgd'" 2>/dev/null; then
+    # the build tree is in a folder an unprivileged user cannot enter (e.g. under /root)
+    nobody=none
+  else
+    nobody=$probe
     chmod -R a+rX "$T"
     chmod 600 gen/secret.yaml
     [ -f h5/secret.h5 ] && chmod 600 h5/secret.h5
-  else
-    nobody=none
   fi
 fi
 
@@ -114,7 +119,7 @@ while IFS='|' read -r name cmd want msg; do
     'nobody '*)
       cmd=${cmd#nobody }
       if [ "$nobody" = none ]; then
-        echo "NOTE: $name skipped: running as root without setpriv"
+        echo "NOTE: $name skipped: running as root without setpriv, or the build tree is not readable by an unprivileged user"
         skipped=$((skipped + 1))
         continue
       fi
