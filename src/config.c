@@ -43,8 +43,7 @@ static int verr(const vctx *v, const bp_mark *m, const char *key, const char *fm
     return bp_err_set(v->e, BP_ECONFIG, "%s: %s", where, msg);
 }
 
-/* Text for a message: one line, at most ~60 characters. */
-static const char *show(const char *s, char *buf, size_t size)
+const char *bp_text_show(const char *s, char *buf, size_t size)
 {
     size_t o = 0;
     for (size_t i = 0; s[i] && o + 8 < size; i++) {
@@ -70,7 +69,7 @@ static const char *got(const bp_node *n, char *buf, size_t size)
         return "a map";
     if (n->kind == BP_NODE_SEQ)
         return "a sequence";
-    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "", show(n->value, t, sizeof t));
+    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "", bp_text_show(n->value, t, sizeof t));
     return buf;
 }
 
@@ -90,7 +89,7 @@ static const char *join(const char *const *names, size_t n, char *buf, size_t si
 static const char *sub_key(const char *path, const char *key, char *buf, size_t size)
 {
     char t[256];
-    snprintf(buf, size, "%s%s%s", path, *path ? "." : "", show(key, t, sizeof t));
+    snprintf(buf, size, "%s%s%s", path, *path ? "." : "", bp_text_show(key, t, sizeof t));
     return buf;
 }
 
@@ -175,8 +174,8 @@ static int get_int(const vctx *v, const bp_node *n, const char *key, const char 
         errno = 0;
         val = strtoll(s, NULL, 10);
         if (errno == ERANGE)
-            return *s == '-' ? verr(v, &n->mark, key, "must be >= %lld (got %s)", lo, show(s, t, sizeof t))
-                             : verr(v, &n->mark, key, "must be <= %lld (got %s)", hi, show(s, t, sizeof t));
+            return *s == '-' ? verr(v, &n->mark, key, "must be >= %lld (got %s)", lo, bp_text_show(s, t, sizeof t))
+                             : verr(v, &n->mark, key, "must be <= %lld (got %s)", hi, bp_text_show(s, t, sizeof t));
     } else if (bp_text_is_decimal(s)) {
         double d = strtod(s, NULL);
         if (!isfinite(d) || d != floor(d))
@@ -186,9 +185,9 @@ static int get_int(const vctx *v, const bp_node *n, const char *key, const char 
         return verr(v, &n->mark, key, "expected %s (got %s)", what, got(n, g, sizeof g));
     }
     if (val < lo)
-        return verr(v, &n->mark, key, "must be >= %lld (got %s)", lo, show(s, t, sizeof t));
+        return verr(v, &n->mark, key, "must be >= %lld (got %s)", lo, bp_text_show(s, t, sizeof t));
     if (val > hi)
-        return verr(v, &n->mark, key, "must be <= %lld (got %s)", hi, show(s, t, sizeof t));
+        return verr(v, &n->mark, key, "must be <= %lld (got %s)", hi, bp_text_show(s, t, sizeof t));
     *out = val;
     return 0;
 }
@@ -232,7 +231,7 @@ static int bool_hint(const vctx *v, const bp_node *n, const char *key, const cha
 {
     char t[256];
     return verr(v, &n->mark, key, "expected %s (got '%s'; write %s)", what,
-                show(n->value, t, sizeof t), w == -1 ? "true" : "false");
+                bp_text_show(n->value, t, sizeof t), w == -1 ? "true" : "false");
 }
 
 static int get_bool(const vctx *v, const bp_node *n, const char *key, int *out)
@@ -279,8 +278,8 @@ static int get_enum(const vctx *v, const bp_node *n, const char *key, const char
     const char *best = bp_suggest(s, names, count);
     if (best)
         return verr(v, &n->mark, key, "unknown value '%s' (did you mean '%s'?)",
-                    show(s, t, sizeof t), best);
-    return verr(v, &n->mark, key, "unknown value '%s' (valid values: %s)", show(s, t, sizeof t),
+                    bp_text_show(s, t, sizeof t), best);
+    return verr(v, &n->mark, key, "unknown value '%s' (valid values: %s)", bp_text_show(s, t, sizeof t),
                 join(names, count, list, sizeof list));
 }
 
@@ -533,16 +532,16 @@ static int get_dataref(vctx *v, const bp_node *n, const char *key, bp_dataref *o
         return rc;
     if (!strncmp(s, "builtin:", 8)) {
         if (!s[8])
-            return verr(v, &n->mark, key, "expected builtin:NAME (got '%s')", show(s, t, sizeof t));
+            return verr(v, &n->mark, key, "expected builtin:NAME (got '%s')", bp_text_show(s, t, sizeof t));
         rc = set_str(&out->ref, s, v->e);
     } else {
         const char *hash = strchr(s, '#');
         if (hash == s)
             return verr(v, &n->mark, key, "missing the file name before '#' (got '%s')",
-                        show(s, t, sizeof t));
+                        bp_text_show(s, t, sizeof t));
         if (hash && hash[1] != '/')
             return verr(v, &n->mark, key, "the group after '#' must start with '/' (got '%s')",
-                        show(s, t, sizeof t));
+                        bp_text_show(s, t, sizeof t));
         rc = resolve(v, n, s, &out->ref);
     }
     if (rc < 0)
@@ -572,7 +571,7 @@ static int data_validation(vctx *v, const bp_node *n, const char *key, const bp_
             return rc;
         if (f < 0 || f >= 1)
             return verr(v, &n->mark, key, "must be in [0, 1) (got %s)",
-                        show(n->value, t, sizeof t));
+                        bp_text_show(n->value, t, sizeof t));
         v->c->data.val_fraction = f;
         free(v->c->data.validation.mark.src);
         return mark_copy(&v->c->data.validation.mark, &n->mark, v->e);
@@ -700,7 +699,7 @@ static int init_positive(vctx *v, const bp_node *n, const char *key, double *out
     char t[256];
     int rc = get_num(v, n, key, "a number", out);
     if (rc == 0 && !(*out > 0))
-        rc = verr(v, &n->mark, key, "must be > 0 (got %s)", show(n->value, t, sizeof t));
+        rc = verr(v, &n->mark, key, "must be > 0 (got %s)", bp_text_show(n->value, t, sizeof t));
     return rc;
 }
 
@@ -797,11 +796,11 @@ static int model_finish(vctx *v)
     c->model.output_kind = softmax ? BP_OUTPUT_SOFTMAX : BP_OUTPUT_ACTIVATION;
     if (softmax && out->n_hp)
         return verr(v, &out->hp[0].mark, "model.output", "softmax takes no hyperparameters (got "
-                    "'%s')", show(out->hp[0].name, t, sizeof t));
+                    "'%s')", bp_text_show(out->hp[0].name, t, sizeof t));
     int n_out = c->model.sizes[c->model.n_sizes - 1];
     if (loss == BP_LOSS_CROSS_ENTROPY && !softmax)
         return verr(v, &out->mark, "model.output", "loss cross_entropy requires output softmax "
-                    "(got '%s')", show(out->name, t, sizeof t));
+                    "(got '%s')", bp_text_show(out->name, t, sizeof t));
     if (loss != BP_LOSS_CROSS_ENTROPY && softmax)
         return verr(v, &out->mark, "model.output", "softmax output requires loss cross_entropy "
                     "(got loss '%s')", bp_loss_names[loss]);
@@ -812,7 +811,7 @@ static int model_finish(vctx *v)
                     "loss binary_cross_entropy with output sigmoid", n_out);
     if (loss == BP_LOSS_BCE && strcmp(out->name, "sigmoid"))
         return verr(v, &out->mark, "model.output", "loss binary_cross_entropy requires output "
-                    "sigmoid (got '%s')", show(out->name, t, sizeof t));
+                    "sigmoid (got '%s')", bp_text_show(out->name, t, sizeof t));
     return 0;
 }
 
@@ -879,10 +878,10 @@ static int sched_num(vctx *v, const bp_node *n, const char *key, double lo, int 
     if ((lo_open ? !(x > lo) : !(x >= lo)) || (hi_open ? !(x < hi) : !(x <= hi))) {
         if (isinf(hi))
             return verr(v, &n->mark, key, "must be %s %g (got %s)", lo_open ? ">" : ">=", lo,
-                        show(n->value, t, sizeof t));
+                        bp_text_show(n->value, t, sizeof t));
         snprintf(h, sizeof h, "%g", hi);
         return verr(v, &n->mark, key, "must be in %s%g, %s%s (got %s)", lo_open ? "(" : "[", lo,
-                    h, hi_open ? ")" : "]", show(n->value, t, sizeof t));
+                    h, hi_open ? ")" : "]", bp_text_show(n->value, t, sizeof t));
     }
     *out = x;
     return 0;
@@ -1257,7 +1256,7 @@ static int hs_at(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
         DG->hessian_every = (int)strtol(s + 6, NULL, 10);
     } else {
         return verr(v, &n->mark, key, "expected end, off or 'every K' with an integer K >= 1 "
-                    "(got '%s')", show(s, t, sizeof t));
+                    "(got '%s')", bp_text_show(s, t, sizeof t));
     }
     return 0;
 }
@@ -1366,7 +1365,7 @@ static int top_experiment(vctx *v, const bp_node *n, const char *key, const bp_m
         return rc;
     if (!valid_name(s))
         return verr(v, &n->mark, key, "must be a name of letters, digits, '.', '_' and '-' (not "
-                    "'.' or '..') (got '%s')", show(s, t, sizeof t));
+                    "'.' or '..') (got '%s')", bp_text_show(s, t, sizeof t));
     return set_str(&v->c->experiment, s, v->e);
 }
 
@@ -1415,7 +1414,7 @@ static int default_experiment(vctx *v, const bp_node *root)
         bp_mark m = { (char *)v->path, 0, 0 };
         int rc = verr(v, &m, "experiment", "the file name '%s' is not a valid experiment name "
                       "(letters, digits, '.', '_', '-'): set experiment: NAME",
-                      show(name, t, sizeof t));
+                      bp_text_show(name, t, sizeof t));
         free(name);
         return rc;
     }

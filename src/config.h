@@ -231,6 +231,9 @@ const char *bp_suggest(const char *word, const char *const *candidates, size_t n
  * sweep readers so both accept the same spellings. */
 int bp_text_is_int(const char *s);
 int bp_text_is_decimal(const char *s);
+/* s as it appears in a message: one line (control characters as \xNN), cut at 60 characters
+ * with "...". Writes into buf (size >= 8) and returns it. */
+const char *bp_text_show(const char *s, char *buf, size_t size);
 
 /* Format a mark as "file:line:col" into buf. */
 const char *bp_mark_str(const bp_mark *m, char *buf, size_t size);

@@ -55,24 +55,6 @@ typedef struct sctx {
 
 /* ---- messages ---- */
 
-static const char *show(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (size_t i = 0; s[i] && o + 8 < size; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (i == 60) {
-            snprintf(buf + o, size - o, "...");
-            return buf;
-        }
-        if (ch < 0x20 || ch == 0x7f)
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static const char *got(const bp_node *n, char *buf, size_t size)
 {
     char t[256];
@@ -80,7 +62,7 @@ static const char *got(const bp_node *n, char *buf, size_t size)
         return n->n ? "a map" : "{}";
     if (n->kind == BP_NODE_SEQ)
         return n->n ? "a sequence" : "[]";
-    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "", show(n->value, t, sizeof t));
+    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "", bp_text_show(n->value, t, sizeof t));
     return buf;
 }
 
@@ -141,12 +123,12 @@ static int get_int(bp_err *e, const bp_node *n, const char *key, long long lo, l
     if (rc == -2 || *out < lo || *out > hi) {
         if (n->value[0] == '-')
             return serr(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
-                        show(n->value, t, sizeof t));
+                        bp_text_show(n->value, t, sizeof t));
         if (rc == -2 || *out > hi)
             return serr(e, BP_ECONFIG, &n->mark, key, "must be <= %lld (got %s)", hi,
-                        show(n->value, t, sizeof t));
+                        bp_text_show(n->value, t, sizeof t));
         return serr(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
-                    show(n->value, t, sizeof t));
+                    bp_text_show(n->value, t, sizeof t));
     }
     return 0;
 }
@@ -429,7 +411,7 @@ static int axis_set_values(sctx *s, axis *a, bp_node **items, size_t n, int own)
 static const char *seq_key(const char *block, const char *key, char *buf, size_t size)
 {
     char t[256];
-    snprintf(buf, size, "sweep.%s.%s", block, show(key, t, sizeof t));
+    snprintf(buf, size, "sweep.%s.%s", block, bp_text_show(key, t, sizeof t));
     return buf;
 }
 
@@ -514,7 +496,7 @@ static int parse_variants(sctx *s, const bp_node *v)
             axis *a = find_axis(s, m->keys[k]);
             if (a && a->block == BLK_VARIANTS && (size_t)(a - s->ax) >= first)
                 continue;
-            snprintf(disp, sizeof disp, "%s.%s", origin, show(m->keys[k], t, sizeof t));
+            snprintf(disp, sizeof disp, "%s.%s", origin, bp_text_show(m->keys[k], t, sizeof t));
             if (!axis_add(s, s->n_ax, m->keys[k], BLK_VARIANTS, &m->key_marks[k], origin, disp))
                 return s->e->code;
         }
@@ -562,7 +544,7 @@ static int parse_range(sctx *s, axis *a, const bp_node *arg, const char *disp)
 static int parse_param(sctx *s, const char *key, const bp_mark *km, const bp_node *spec)
 {
     char disp[KEY_MAX], sub[KEY_MAX + 300], t[256];
-    snprintf(disp, sizeof disp, "sweep.random.params.%s", show(key, t, sizeof t));
+    snprintf(disp, sizeof disp, "sweep.random.params.%s", bp_text_show(key, t, sizeof t));
     int rc = want_map(s, spec, disp, "a map {uniform|log_uniform|int|choice: ...}");
     if (rc < 0)
         return rc;
@@ -572,7 +554,7 @@ static int parse_param(sctx *s, const char *key, const bp_mark *km, const bp_nod
         int d = 0;
         while (d < D_COUNT && strcmp(spec->keys[i], dist_names[d]))
             d++;
-        snprintf(sub, sizeof sub, "%s.%s", disp, show(spec->keys[i], t, sizeof t));
+        snprintf(sub, sizeof sub, "%s.%s", disp, bp_text_show(spec->keys[i], t, sizeof t));
         if (d == D_COUNT) {
             const char *best = bp_suggest(spec->keys[i], dist_names, D_COUNT);
             if (best)
@@ -615,7 +597,7 @@ static int check_keys(sctx *s, const bp_node *m, const char *path, const char *c
             k++;
         if (k < n)
             continue;
-        snprintf(key, sizeof key, "%s.%s", path, show(m->keys[i], t, sizeof t));
+        snprintf(key, sizeof key, "%s.%s", path, bp_text_show(m->keys[i], t, sizeof t));
         const char *best = bp_suggest(m->keys[i], names, n);
         if (best)
             return serr(s->e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (did you mean "
@@ -696,7 +678,7 @@ static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
             return rc;
         if (!(s->hv.eta > 1))
             return serr(s->e, BP_ECONFIG, &eta->mark, "sweep.halving.eta", "must be > 1 (got %s)",
-                        show(eta->value, t, sizeof t));
+                        bp_text_show(eta->value, t, sizeof t));
     }
     if (keep && !is_null(keep)) {
         double k;
@@ -704,7 +686,7 @@ static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
             return rc;
         if (!(k > 0 && k < 1))
             return serr(s->e, BP_ECONFIG, &keep->mark, "sweep.halving.keep", "must be in (0, 1) "
-                        "(got %s)", show(keep->value, t, sizeof t));
+                        "(got %s)", bp_text_show(keep->value, t, sizeof t));
         s->hv.eta = 1 / k;
     }
     s->hv.val = 1;
