@@ -1303,6 +1303,51 @@ static int dg_verdict(vctx *v, const bp_node *n, const char *key, const bp_mark 
 {
     return check_map(v, n, key, km, verdict_keys, N_OF(verdict_keys));
 }
+static int pa_points(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 2, &DG->path_points);
+}
+static int pa_extend(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, 10, 0, &DG->path_extend);
+}
+static const vkey path_keys[] = {
+    { "points", 0, "an integer", pa_points },
+    { "extend", 0, "a number", pa_extend },
+};
+static int dg_path(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    if (n->kind != BP_NODE_MAP) {
+        int on, rc = dg_bool(v, n, key, &on);
+        if (rc == 0 && !on)
+            DG->path_points = 0;
+        return rc;
+    }
+    if (DG->path_points == 0)
+        DG->path_points = 25;
+    return check_map(v, n, key, km, path_keys, N_OF(path_keys));
+}
+static int mn_loss_tol(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &DG->minima.loss_tol);
+}
+static int mn_dist_tol(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &DG->minima.dist_tol);
+}
+static int mn_permute(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return dg_bool(v, n, key, &DG->minima.permute);
+}
+static const vkey minima_keys[] = {
+    { "loss_tol", 0, "a number", mn_loss_tol },
+    { "dist_tol", 0, "a number", mn_dist_tol },
+    { "permute", 0, "true or false", mn_permute },
+};
+static int dg_minima(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return check_map(v, n, key, km, minima_keys, N_OF(minima_keys));
+}
 static const vkey diag_keys[] = {
     { "grad_norm", 0, "true or false", dg_grad_norm },
     { "weight_norm", 0, "true or false", dg_weight_norm },
@@ -1313,6 +1358,8 @@ static const vkey diag_keys[] = {
     { "plateau", 0, "true, false or a map", dg_plateau },
     { "hessian", 0, "a map", dg_hessian },
     { "verdict", 0, "a map", dg_verdict },
+    { "path", 0, "true, false or a map", dg_path },
+    { "minima", 0, "a map", dg_minima },
 };
 
 static int sec_diagnostics(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
@@ -1345,6 +1392,11 @@ static void diag_defaults(bp_config *c)
     c->diagnostics.verdict.eig_tol = 1e-3;
     c->diagnostics.verdict.flat_tol = 1e-6;
     c->diagnostics.verdict.saturated = 0.9;
+    c->diagnostics.path_points = 25;
+    c->diagnostics.path_extend = 0.25;
+    c->diagnostics.minima.loss_tol = 0.01;
+    c->diagnostics.minima.dist_tol = 0.25;
+    c->diagnostics.minima.permute = 1;
 }
 
 /* ---- top level ---- */
@@ -1685,7 +1737,19 @@ static void dump_diagnostics(FILE *f, const bp_config *c)
     dump_num(f, c->diagnostics.verdict.flat_tol);
     fputs(", saturated: ", f);
     dump_num(f, c->diagnostics.verdict.saturated);
-    fputs("}\n", f);
+    fputs("}\n  path: ", f);
+    if (c->diagnostics.path_points > 0) {
+        fprintf(f, "{points: %d, extend: ", c->diagnostics.path_points);
+        dump_num(f, c->diagnostics.path_extend);
+        fputs("}", f);
+    } else {
+        fputs("false", f);
+    }
+    fputs("\n  minima: {loss_tol: ", f);
+    dump_num(f, c->diagnostics.minima.loss_tol);
+    fputs(", dist_tol: ", f);
+    dump_num(f, c->diagnostics.minima.dist_tol);
+    fprintf(f, ", permute: %s}\n", tf[c->diagnostics.minima.permute]);
 }
 
 void bp_config_dump(FILE *f, const bp_config *c)

@@ -205,6 +205,13 @@ typedef struct bp_config {
             double flat_tol;      /* verdict.flat_tol >= 0, default 1e-6 */
             double saturated;     /* verdict.saturated in (0, 1], default 0.9 */
         } verdict;
+        int path_points;          /* path.points >= 2, default 25; 0 = path: false */
+        double path_extend;       /* path.extend >= 0, default 0.25 */
+        struct {
+            double loss_tol;      /* minima.loss_tol >= 0, default 0.01 */
+            double dist_tol;      /* minima.dist_tol >= 0, default 0.25 (relative) */
+            int permute;          /* minima.permute: match hidden units (default true) */
+        } minima;
     } diagnostics;
 } bp_config;
 

@@ -539,3 +539,27 @@ int bp_diag_run_finish(bp_diag_run *d, const bp_model *m, int diverged, int epoc
     }
     return BP_OK;
 }
+
+int bp_diag_run_path(bp_diag_run *d, const bp_model *m, double *alpha, double *loss, bp_err *e)
+{
+    int K = d->c->diagnostics.path_points;
+    if (K < 2)
+        return 0;
+    double x = d->c->diagnostics.path_extend;
+    size_t bytes = (d->np * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (!p)
+        return bp_err_set(e, BP_ENOMEM, "out of memory for the path of %zu parameters", d->np);
+    bp_model at = *m;
+    at.params = p;
+    for (int k = 0; k < K; k++) {
+        double a = -x + (double)k * (1.0 + 2.0 * x) / (double)(K - 1);
+        for (size_t i = 0; i < d->np; i++)
+            p[i] = (float)(d->w0[i] + a * ((double)m->params[i] - d->w0[i]));
+        double acc;
+        bp_evaluate(&at, d->work, d->train, d->nthreads, &loss[k], &acc);
+        alpha[k] = a;
+    }
+    free(p);
+    return K;
+}

@@ -97,4 +97,12 @@ typedef struct bp_diag_result {
 int bp_diag_run_finish(bp_diag_run *d, const bp_model *m, int diverged, int epoch,
                        bp_diag_result *r, bp_err *e);
 
+/* The loss landscape along the path (diagnostics.path): with w0 the initial weights and w1 m's
+ * parameters now, K = path.points values alpha_k = -x + k (1 + 2x) / (K - 1), x = path.extend,
+ * and loss_k = the full-batch mean training loss at w0 + alpha_k (w1 - w0) (float forward
+ * pass, as evaluation; sums in double). alpha and loss MUST hold path.points doubles each.
+ * Returns K (0 when the path is off; then nothing is written) or BP_ENOMEM. A non-finite loss
+ * is stored as it is. */
+int bp_diag_run_path(bp_diag_run *d, const bp_model *m, double *alpha, double *loss, bp_err *e);
+
 #endif

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "minima.h"
+#include "runlog.h"
+
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
                                                                      "json" };
 
@@ -18,6 +21,10 @@ typedef struct row {
     double loss, val_loss, acc, val_acc, best_val, secs, test_loss, test_acc;
     int32_t to_target;  /* epochs_to_target: > 0 reached, -1 not reached, 0 no target */
     char **params;    /* n_axes values */
+    /* diagnostics, from the trial file (not the index table) */
+    char verdict[24]; /* "" when none */
+    int minimum;      /* the distinct minimum of its point (0 = lowest loss), -1 when none */
+    double dloss;     /* /diagnostics loss attribute (full-batch loss at the final weights) */
 } row;
 
 typedef struct run {
@@ -349,6 +356,193 @@ static void print_verdicts(FILE *f, const char *dir, const run *r, int md)
     fputc('\n', f);
 }
 
+static double read_dbl_attr(hid_t loc, const char *obj, const char *name)
+{
+    double v = NAN;
+    if (H5Aexists_by_name(loc, obj, name, H5P_DEFAULT) <= 0)
+        return NAN;
+    hid_t a = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
+        v = NAN;
+    if (a >= 0)
+        H5Aclose(a);
+    return v;
+}
+
+/* The trials' verdicts and, per sweep point, the distinct minima of its completed trials'
+ * final weights (docs/DIAGNOSTICS.md, "Distinct minima"); rows get verdict and minimum.
+ * Returns the number of rows with a minimum, or BP_ENOMEM. */
+static int find_minima(const char *dir, run *r, bp_err *e)
+{
+    char path[4096];
+    bp_saved_model **sm = calloc(r->n ? r->n : 1, sizeof *sm);
+    bp_minima_opts *mo = calloc(r->n ? r->n : 1, sizeof *mo);
+    const float **w = calloc(r->n ? r->n : 1, sizeof *w);
+    double *loss = calloc(r->n ? r->n : 1, sizeof *loss);
+    size_t *who = calloc(r->n ? r->n : 1, sizeof *who);
+    int *lab = calloc(r->n ? r->n : 1, sizeof *lab), *seen = calloc(r->n ? r->n : 1, sizeof *seen);
+    int rc = 0, any = 0;
+    if (!sm || !mo || !w || !loss || !who || !lab || !seen) {
+        rc = bp_err_set(e, BP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        row *x = &r->rows[i];
+        x->minimum = -1;
+        x->verdict[0] = '\0';
+        x->dloss = NAN;
+        if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
+            continue;
+        hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (tf < 0)
+            continue;
+        char *v = read_str_attr(tf, "verdict");
+        if (v)
+            snprintf(x->verdict, sizeof x->verdict, "%s", v);
+        free(v);
+        x->dloss = read_dbl_attr(tf, "/diagnostics", "loss");
+        mo[i].loss_tol = read_dbl_attr(tf, "/diagnostics", "minima_loss_tol");
+        mo[i].dist_tol = read_dbl_attr(tf, "/diagnostics", "minima_dist_tol");
+        mo[i].permute = read_dbl_attr(tf, "/diagnostics", "minima_permute") != 0;
+        H5Fclose(tf);
+        if (rank_class(x) != 0 || !x->verdict[0] || !isfinite(x->dloss) ||
+            !isfinite(mo[i].loss_tol) || !isfinite(mo[i].dist_tol))
+            continue;
+        bp_err e2;
+        sm[i] = bp_saved_model_read(path, &e2);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        if (seen[i] || !sm[i])
+            continue;
+        size_t n = 0;
+        for (size_t k = i; k < r->n; k++)
+            if (!seen[k] && sm[k] && (!r->n_axes || same_point(r, &r->rows[i], &r->rows[k])) &&
+                sm[k]->n_sizes == sm[i]->n_sizes && sm[k]->n_params == sm[i]->n_params &&
+                !memcmp(sm[k]->sizes, sm[i]->sizes, sm[i]->n_sizes * sizeof(int))) {
+                seen[k] = 1;
+                who[n] = k;
+                w[n] = sm[k]->params;
+                loss[n++] = r->rows[k].dloss;
+            }
+        int ng = bp_minima_group(sm[i]->sizes, sm[i]->n_sizes, w, loss, n, &mo[i], lab, e);
+        if (ng < 0) {
+            rc = ng;
+            goto out;
+        }
+        for (size_t q = 0; q < n; q++)
+            r->rows[who[q]].minimum = lab[q];
+        any += (int)n;
+    }
+    rc = any;
+out:
+    for (size_t i = 0; sm && i < r->n; i++)
+        bp_saved_model_free(sm[i]);
+    free(sm);
+    free(mo);
+    free(w);
+    free(loss);
+    free(who);
+    free(lab);
+    free(seen);
+    return rc;
+}
+
+/* One distinct minimum of a point: its trials, loss range, verdicts. */
+typedef struct minimum {
+    size_t count;
+    double lo, hi;
+    char verdicts[160];
+} minimum;
+
+/* The minima of the point of row `first` (n_min of them, numbered 0..); returns the number of
+ * trials with a minimum. out has room for r->n entries. */
+static size_t point_minima(const run *r, size_t first, minimum *out, size_t *n_min)
+{
+    size_t total = 0, nm = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const row *x = &r->rows[i];
+        if (x->minimum < 0 || (r->n_axes && !same_point(r, &r->rows[first], x)))
+            continue;
+        size_t k = (size_t)x->minimum;
+        while (nm <= k)
+            out[nm++] = (minimum){ 0, INFINITY, -INFINITY, "" };
+        out[k].count++;
+        out[k].lo = fmin(out[k].lo, x->dloss);
+        out[k].hi = fmax(out[k].hi, x->dloss);
+        total++;
+    }
+    for (size_t k = 0; k < nm; k++) { /* verdict counts, in order of first appearance */
+        char names[8][24];
+        size_t cnt[8] = { 0 }, nv = 0, len = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            const row *x = &r->rows[i];
+            if (x->minimum != (int)k || (r->n_axes && !same_point(r, &r->rows[first], x)))
+                continue;
+            size_t v = 0;
+            while (v < nv && strcmp(names[v], x->verdict))
+                v++;
+            if (v == nv && nv < 8)
+                snprintf(names[nv++], sizeof names[0], "%s", x->verdict);
+            if (v < nv)
+                cnt[v]++;
+        }
+        for (size_t v = 0; v < nv && len < sizeof out[k].verdicts; v++) {
+            int wr = snprintf(out[k].verdicts + len, sizeof out[k].verdicts - len, "%s%s %zu",
+                              v ? ", " : "", names[v], cnt[v]);
+            len += wr > 0 ? (size_t)wr : 0;
+        }
+    }
+    *n_min = nm;
+    return total;
+}
+
+static void print_minima(FILE *f, const run *r, int md, minimum *mins)
+{
+    char b[3][40];
+    int *done = calloc(r->n ? r->n : 1, sizeof *done);
+    if (!done)
+        return;
+    int header = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (done[i] || r->rows[i].minimum < 0)
+            continue;
+        for (size_t k = i; k < r->n; k++)
+            if (!r->n_axes || same_point(r, &r->rows[i], &r->rows[k]))
+                done[k] = 1;
+        size_t nm, total = point_minima(r, i, mins, &nm);
+        if (!header) {
+            fprintf(f, "\n%sdistinct minima per point (final weights grouped by loss and distance "
+                    "up to hidden-unit order: diagnostics.minima; loss = full-batch training loss):"
+                    "\n", md ? "**Minima** " : "");
+            header = 1;
+        }
+        fputc('\n', f);
+        if (r->n_axes) {
+            for (size_t j = 0; j < r->n_axes; j++)
+                fprintf(f, "%s%s=%s", j ? " " : "", r->axes[j], r->rows[i].params[j]);
+            fputs(": ", f);
+        }
+        fprintf(f, "%zu solutions, %zu distinct minim%s, the best reached by %.0f%%\n%s", total, nm,
+                nm == 1 ? "um" : "a", 100.0 * (double)mins[0].count / (double)total,
+                md ? "\n" : "");
+        const char *sep = md ? " | " : "  ";
+        if (md)
+            fputs("| minimum | loss | max loss | reached | share | verdicts |\n"
+                  "|---:|---:|---:|---:|---:|---|\n", f);
+        else
+            fprintf(f, "  %-7s%s%-11s%s%-11s%s%7s%s%5s%s%s\n", "minimum", sep, "loss", sep,
+                    "max loss", sep, "reached", sep, "share", sep, "verdicts");
+        for (size_t k = 0; k < nm; k++) {
+            char share[16];
+            snprintf(share, sizeof share, "%.0f%%", 100.0 * (double)mins[k].count / (double)total);
+            fprintf(f, "%s%-7zu%s%-11s%s%-11s%s%7zu%s%5s%s%s%s\n", md ? "| " : "  ", k + 1, sep,
+                    num(mins[k].lo, b[0], 40, 0), sep, num(mins[k].hi, b[1], 40, 0), sep,
+                    mins[k].count, sep, share, sep, mins[k].verdicts, md ? " |" : "");
+        }
+    }
+    free(done);
+}
+
 int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
 {
     run r = { 0 };
@@ -357,13 +551,23 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         run_free(&r);
         return rc;
     }
+    int n_min = find_minima(dir, &r, e);
+    if (n_min < 0) {
+        run_free(&r);
+        return n_min;
+    }
+    int any_verdict = 0;
+    for (size_t i = 0; i < r.n; i++)
+        any_verdict |= r.rows[i].verdict[0] != '\0';
     row *ranked = malloc((r.n ? r.n : 1) * sizeof *ranked);
     group *g = calloc(r.n ? r.n : 1, sizeof *g);
     int *ep = malloc((r.n ? r.n : 1) * sizeof *ep);
-    if (!ranked || !g || !ep) {
+    minimum *mins = malloc((r.n ? r.n : 1) * sizeof *mins);
+    if (!ranked || !g || !ep || !mins) {
         free(ranked);
         free(g);
         free(ep);
+        free(mins);
         run_free(&r);
         return bp_err_set(e, BP_ENOMEM, "out of memory");
     }
@@ -441,12 +645,25 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             }
             fprintf(f, "}, \"epochs\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
                     "\"val_accuracy\": %s, \"best_val_loss\": %s, \"test_accuracy\": %s, "
-                    "\"seconds\": %s, \"epochs_to_target\": %s}%s\n", x->epochs,
+                    "\"seconds\": %s, \"epochs_to_target\": %s%s%s", x->epochs,
                     num(x->loss, b[0], 40, 1),
                     num(x->acc, b[1], 40, 1), num(x->val_loss, b[2], 40, 1),
                     num(x->val_acc, b[3], 40, 1), num(x->best_val, b[4], 40, 1),
                     num(x->test_acc, b[5], 40, 1), num(x->secs, b[6], 40, 1),
-                    to_target(x, b[7], 40, 1), i + 1 < shown ? "," : "");
+                    to_target(x, b[7], 40, 1), any_verdict ? "" : "}",
+                    any_verdict ? "" : i + 1 < shown ? ",\n" : "\n");
+            if (any_verdict) {
+                fputs(", \"verdict\": ", f);
+                if (x->verdict[0])
+                    json_str(f, x->verdict);
+                else
+                    fputs("null", f);
+                if (x->minimum >= 0)
+                    fprintf(f, ", \"minimum\": %d", x->minimum + 1);
+                else
+                    fputs(", \"minimum\": null", f);
+                fprintf(f, "}%s\n", i + 1 < shown ? "," : "");
+            }
         }
         fputs(" ],\n \"groups\": [\n", f);
         for (size_t k = 0; k < ng; k++) {
@@ -467,6 +684,20 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 fprintf(f, ", \"reached_target\": %zu, \"epochs_to_target_mean\": %s, "
                         "\"epochs_to_target_median\": %s", g[k].reached,
                         num(g[k].t_mean, b[5], 40, 1), num(g[k].t_median, b[6], 40, 1));
+            size_t nm, total = point_minima(&r, g[k].first, mins, &nm);
+            if (total) {
+                fprintf(f, ", \"solutions\": %zu, \"best_share\": %s, \"minima\": [", total,
+                        num((double)mins[0].count / (double)total, b[0], 40, 1));
+                for (size_t q = 0; q < nm; q++) {
+                    fprintf(f, "%s{\"minimum\": %zu, \"loss\": %s, \"max_loss\": %s, "
+                            "\"reached\": %zu, \"verdicts\": ", q ? ", " : "", q + 1,
+                            num(mins[q].lo, b[1], 40, 1), num(mins[q].hi, b[2], 40, 1),
+                            mins[q].count);
+                    json_str(f, mins[q].verdicts);
+                    fputc('}', f);
+                }
+                fputc(']', f);
+            }
             fprintf(f, "}%s\n", k + 1 < ng ? "," : "");
         }
         fprintf(f, " ]}\n");
@@ -477,7 +708,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             csv_str(f, r.axes[j]);
         }
         fputs(",status,epochs,loss,accuracy,val_loss,val_accuracy,best_val_loss,test_accuracy,seconds", f);
-        fputs(any_target ? ",epochs_to_target\n" : "\n", f);
+        fputs(any_target ? ",epochs_to_target" : "", f);
+        fputs(any_verdict ? ",verdict,minimum\n" : "\n", f);
         for (size_t i = 0; i < shown; i++) {
             const row *x = &ranked[i];
             fprintf(f, "%zu,%u,%llu", i + 1, x->trial, (unsigned long long)x->seed);
@@ -492,6 +724,11 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             if (any_target)
                 fprintf(f, ",%s", x->to_target > 0 ? to_target(x, b[7], 40, 0)
                                                    : x->to_target < 0 ? "-1" : "");
+            if (any_verdict) {
+                fprintf(f, ",%s,", x->verdict);
+                if (x->minimum >= 0)
+                    fprintf(f, "%d", x->minimum + 1);
+            }
             fputc('\n', f);
         }
     } else {
@@ -598,7 +835,10 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         if (ok && (r.n_axes || r.n > 1))
             print_best(f, dir, &ranked[0], &r, o->format);
         print_verdicts(f, dir, &r, md);
+        if (n_min > 0)
+            print_minima(f, &r, md, mins);
     }
+    free(mins);
     free(ranked);
     free(g);
     free(ep);

@@ -900,6 +900,30 @@ int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *
     return rc;
 }
 
+int bp_trial_set_group_array(bp_trial_file *t, const char *group, const char *name,
+                             const double *values, size_t n, bp_err *e)
+{
+    quiet();
+    htri_t has = H5Lexists(t->file, group, H5P_DEFAULT);
+    hid_t g = H5I_INVALID_HID;
+    if (has > 0) {
+        g = H5Gopen2(t->file, group, H5P_DEFAULT);
+    } else if (has == 0) {
+        hid_t lp = H5Pcreate(H5P_LINK_CREATE);
+        if (lp >= 0 && H5Pset_create_intermediate_group(lp, 1) >= 0)
+            g = H5Gcreate2(t->file, group, lp, H5P_DEFAULT, H5P_DEFAULT);
+        if (lp >= 0)
+            H5Pclose(lp);
+    }
+    if (g < 0)
+        return h5fail(e, t->part, group, "cannot create group");
+    hsize_t dim = n;
+    int rc = write_dataset(e, t->part, g, group, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &dim,
+                           values);
+    H5Gclose(g);
+    return rc;
+}
+
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
                     double wall_seconds, bp_err *e)
 {

@@ -116,6 +116,10 @@ int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_e
  * n float64 scalar attributes on it (names[i] = values[i]). */
 int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *const *names,
                                const double *values, size_t n, bp_err *e);
+/* Added with diagnostics: create the group /<group> (and its parents; existing ones are reused)
+ * and write a 1-D float64 dataset NAME of n values in it (refused if it exists). */
+int bp_trial_set_group_array(bp_trial_file *t, const char *group, const char *name,
+                             const double *values, size_t n, bp_err *e);
 /* Record the outcome, flush, fsync, close, rename .part into place, fsync the folder. Frees t
  * (also on error). */
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,

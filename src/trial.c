@@ -494,6 +494,27 @@ static int write_diagnostics(bp_trial_job *j, bp_err *e)
                    r.curv.grad_norm, r.curv.loss, r.max_hidden_sat, r.plateau_epochs };
     if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", names, v, 8, e)))
         return rc;
+    const bp_config *c = j->x->cfg;
+    static const char *const mnames[] = { "minima_loss_tol", "minima_dist_tol",
+                                          "minima_permute" };
+    double mv[] = { c->diagnostics.minima.loss_tol, c->diagnostics.minima.dist_tol,
+                    c->diagnostics.minima.permute };
+    if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", mnames, mv, 3, e)))
+        return rc;
+    if (c->diagnostics.path_points > 0) {
+        size_t K = (size_t)c->diagnostics.path_points;
+        double *pa = bp_xcalloc(2 * K, sizeof *pa, e);
+        if (!pa)
+            return BP_ENOMEM;
+        rc = bp_diag_run_path(j->diag, j->m, pa, pa + K, e);
+        if (rc > 0)
+            rc = bp_trial_set_group_array(j->tf, "/diagnostics/path", "alpha", pa, K, e);
+        if (!rc)
+            rc = bp_trial_set_group_array(j->tf, "/diagnostics/path", "loss", pa + K, K, e);
+        free(pa);
+        if (rc)
+            return rc;
+    }
     return bp_trial_set_str(j->tf, "verdict", bp_verdict_names[r.verdict], e);
 }
 

@@ -23,7 +23,61 @@ expect_err 2 "bprun: --set:1:1: diagnostics.saturation.threshold: must be in (0,
     run "$cfg" -o "$T/x" --quiet --set diagnostics.saturation.threshold=2
 expect_err 2 "bprun: --set:1:1: diagnostics.verdict.grad_tol: must be > 0 (got 0)" \
     run "$cfg" -o "$T/x" --quiet --set diagnostics.verdict.grad_tol=0
+expect_err 2 "bprun: --set:1:1: diagnostics.path.points: must be >= 2 (got 1)" \
+    run "$cfg" -o "$T/x" --quiet --set diagnostics.path.points=1
+expect_err 2 "bprun: --set:1:1: diagnostics.minima.dist_tol: must be >= 0 (got -1)" \
+    run "$cfg" -o "$T/x" --quiet --set diagnostics.minima.dist_tol=-1
+# distinct minima over 6 restarts: everything in one with huge tolerances, all apart with none
+run_bprun 0 run "$cfg" -o "$T/rs" --quiet --set train.epochs=1500 --set sweep.repeats=6 \
+    --set 'diagnostics={hessian: {lanczos_steps: 9}, path: {points: 5, extend: 0}, minima: {loss_tol: 1e9, dist_tol: 1e9}}' || finish
+run_bprun 0 report "$T/rs" || finish
+grep -qx "6 solutions, 1 distinct minimum, the best reached by 100%" "$T/out" || fail "minima: $(cat "$T/out")"
+run_bprun 0 run "$cfg" -o "$T/rs0" --quiet --set train.epochs=1500 --set sweep.repeats=6 \
+    --set 'diagnostics={hessian: {lanczos_steps: 9}, path: false, minima: {loss_tol: 0, dist_tol: 0}}' || finish
+run_bprun 0 report "$T/rs0" || finish
+grep -qx "6 solutions, 6 distinct minima, the best reached by 17%" "$T/out" || fail "minima 0: $(cat "$T/out")"
+run_bprun 0 run "$cfg" -o "$T/rs1" --quiet --set train.epochs=1500 --set sweep.repeats=6 \
+    --set 'diagnostics={hessian: {lanczos_steps: 9}, path: false}' || finish
+for fmt in text csv markdown json; do
+  run_bprun 0 report "$T/rs1" --format $fmt || finish
+  cp "$T/out" "$T/rs1.$fmt"
+done
+grep -q "^| minimum | loss | max loss | reached | share | verdicts |$" "$T/rs1.markdown" || fail "markdown: $(cat "$T/rs1.markdown")"
 [ -n "$PYTHON_H5" ] || finish
+"$PYTHON_H5" - "$T" <<'PY' || fail "minima report"
+import sys, csv, json, re, h5py
+T = sys.argv[1]
+rows = list(csv.DictReader(open(T + "/rs1.csv")))
+assert len(rows) == 6 and all(r["verdict"] for r in rows), rows
+lab = {int(r["trial"]): int(r["minimum"]) for r in rows}
+loss = {t: h5py.File("%s/rs1/trials/%04d.h5" % (T, t), "r")["diagnostics"].attrs["loss"] for t in lab}
+# members of one minimum are within loss_tol (default 0.01) of its lowest-loss member, and
+# minimum 1 holds the lowest loss
+for m in set(lab.values()):
+    ls = [loss[t] for t in lab if lab[t] == m]
+    assert max(ls) - min(ls) <= 0.01, (m, ls)
+assert min(loss[t] for t in lab if lab[t] == 1) == min(loss.values())
+j = json.load(open(T + "/rs1.json"))
+g = j["groups"][0]
+assert g["solutions"] == 6 and len(g["minima"]) == len(set(lab.values())), g
+assert [m["reached"] for m in g["minima"]] == [list(lab.values()).count(k + 1) for k in range(len(g["minima"]))]
+assert all(r["minimum"] == lab[r["trial"]] for r in j["ranked"])
+txt = open(T + "/rs1.text").read()
+n = len(set(lab.values()))
+assert re.search(r"^6 solutions, %d distinct minim(um|a), the best reached by" % n, txt, re.M), txt
+PY
+"$PYTHON_H5" - "$T" <<'PY' || fail "path"
+import sys, h5py
+T = sys.argv[1]
+f = h5py.File(T + "/ok/trials/0000.h5", "r")
+a, l = f["diagnostics/path/alpha"][()], f["diagnostics/path/loss"][()]
+assert len(a) == 25 and abs(a[0] + 0.25) < 1e-12 and abs(a[4]) < 1e-12 and abs(a[20] - 1) < 1e-12 and abs(a[24] - 1.25) < 1e-12, a
+assert abs(l[20] - f["diagnostics"].attrs["loss"]) <= 1e-5 * (1 + l[20]), (l[20], f["diagnostics"].attrs["loss"])
+assert l[4] > 0.1 and l[20] < 0.01, l
+g = h5py.File(T + "/rs/trials/0000.h5", "r")["diagnostics/path"]
+assert list(g["alpha"][()]) == [0, 0.25, 0.5, 0.75, 1.0], g["alpha"][()]
+assert "path" not in h5py.File(T + "/rs0/trials/0000.h5", "r")["diagnostics"]
+PY
 "$PYTHON_H5" - "$T" <<'PY' || fail "HDF5 contents"
 import sys, h5py, math
 T = sys.argv[1]

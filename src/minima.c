@@ -1,0 +1,190 @@
+#include "autoconf.h"
+#include "minima.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXACT_MAX 8
+
+typedef struct search {
+    const double *cost;
+    size_t n;
+    int used[EXACT_MAX], cur[EXACT_MAX], best[EXACT_MAX];
+    double best_sum;
+} search;
+
+static void dfs(search *s, size_t j, double sum)
+{
+    if (sum >= s->best_sum)
+        return;
+    if (j == s->n) {
+        s->best_sum = sum;
+        memcpy(s->best, s->cur, s->n * sizeof *s->cur);
+        return;
+    }
+    for (size_t k = 0; k < s->n; k++)
+        if (!s->used[k]) {
+            s->used[k] = 1;
+            s->cur[j] = (int)k;
+            dfs(s, j + 1, sum + s->cost[j * s->n + k]);
+            s->used[k] = 0;
+        }
+}
+
+/* perm[j] := the unit of b matched to unit j of a */
+static void assign(const double *cost, size_t n, int *perm, int *used)
+{
+    if (n <= EXACT_MAX) {
+        search s = { .cost = cost, .n = n, .best_sum = INFINITY };
+        for (size_t j = 0; j < n; j++) /* start from the identity: ties keep it */
+            s.best[j] = (int)j;
+        dfs(&s, 0, 0.0);
+        memcpy(perm, s.best, n * sizeof *perm);
+        return;
+    }
+    int *rowdone = used + n;
+    memset(used, 0, 2 * n * sizeof *used);
+    for (size_t step = 0; step < n; step++) {
+        size_t bj = 0, bk = 0;
+        double bc = INFINITY;
+        for (size_t j = 0; j < n; j++)
+            for (size_t k = 0; k < n && !rowdone[j]; k++)
+                if (!used[k] && (cost[j * n + k] < bc || bc == INFINITY)) {
+                    bc = cost[j * n + k];
+                    bj = j;
+                    bk = k;
+                }
+        rowdone[bj] = used[bk] = 1;
+        perm[bj] = (int)bk;
+    }
+}
+
+double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, const float *b,
+                          int permute, float *pb, bp_err *e)
+{
+    size_t np = 0, wmax = 0;
+    for (size_t l = 0; l + 1 < n_sizes; l++) {
+        np += (size_t)sizes[l + 1] * ((size_t)sizes[l] + 1);
+        wmax = (size_t)sizes[l + 1] > wmax ? (size_t)sizes[l + 1] : wmax;
+    }
+    float *p = pb ? pb : malloc(np * sizeof *p), *tmp = malloc(np * sizeof *tmp);
+    double *cost = malloc(wmax * wmax * sizeof *cost);
+    int *perm = malloc(3 * wmax * sizeof *perm);
+    if (!p || !tmp || !cost || !perm) {
+        if (!pb)
+            free(p);
+        free(tmp);
+        free(cost);
+        free(perm);
+        return bp_err_set(e, BP_ENOMEM, "out of memory matching %zu parameters", np);
+    }
+    memcpy(p, b, np * sizeof *p);
+    size_t off = 0; /* start of layer l */
+    for (size_t l = 0; permute && l + 2 < n_sizes; l++) {
+        size_t nin = (size_t)sizes[l], n = (size_t)sizes[l + 1], nn = (size_t)sizes[l + 2];
+        size_t boff = off + n * nin, noff = boff + n; /* b_l, W_{l+1} */
+        for (size_t j = 0; j < n; j++)
+            for (size_t k = 0; k < n; k++) {
+                double c = 0.0, t;
+                for (size_t i = 0; i < nin; i++) {
+                    t = (double)a[off + j * nin + i] - p[off + k * nin + i];
+                    c += t * t;
+                }
+                t = (double)a[boff + j] - p[boff + k];
+                c += t * t;
+                for (size_t r = 0; r < nn; r++) {
+                    t = (double)a[noff + r * n + j] - p[noff + r * n + k];
+                    c += t * t;
+                }
+                cost[j * n + k] = c;
+            }
+        assign(cost, n, perm, perm + wmax);
+        memcpy(tmp, p, np * sizeof *tmp);
+        for (size_t j = 0; j < n; j++) {
+            size_t k = (size_t)perm[j];
+            memcpy(p + off + j * nin, tmp + off + k * nin, nin * sizeof *p);
+            p[boff + j] = tmp[boff + k];
+            for (size_t r = 0; r < nn; r++)
+                p[noff + r * n + j] = tmp[noff + r * n + k];
+        }
+        off = noff;
+    }
+    double s = 0.0;
+    for (size_t i = 0; i < np; i++) {
+        double t = (double)a[i] - p[i];
+        s += t * t;
+    }
+    if (!pb)
+        free(p);
+    free(tmp);
+    free(cost);
+    free(perm);
+    return sqrt(s);
+}
+
+static double norm(const float *w, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)w[i] * w[i];
+    return sqrt(s);
+}
+
+typedef struct by_loss_ctx {
+    const double *loss;
+    size_t i;
+} by_loss_ctx;
+
+static int by_loss(const void *pa, const void *pb)
+{
+    const by_loss_ctx *x = pa, *y = pb;
+    if (x->loss[x->i] != x->loss[y->i])
+        return x->loss[x->i] < x->loss[y->i] ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int bp_minima_group(const int *sizes, size_t n_sizes, const float *const *w,
+                    const double *loss, size_t n, const bp_minima_opts *o, int *label, bp_err *e)
+{
+    size_t np = 0;
+    for (size_t l = 0; l + 1 < n_sizes; l++)
+        np += (size_t)sizes[l + 1] * ((size_t)sizes[l] + 1);
+    by_loss_ctx *ord = malloc((n ? n : 1) * sizeof *ord);
+    size_t *rep = malloc((n ? n : 1) * sizeof *rep);
+    if (!ord || !rep) {
+        free(ord);
+        free(rep);
+        return bp_err_set(e, BP_ENOMEM, "out of memory grouping %zu solutions", n);
+    }
+    for (size_t i = 0; i < n; i++)
+        ord[i] = (by_loss_ctx){ loss, i };
+    qsort(ord, n, sizeof *ord, by_loss);
+    int ng = 0, rc = 0;
+    for (size_t q = 0; q < n && rc >= 0; q++) {
+        size_t i = ord[q].i;
+        double ni = norm(w[i], np);
+        int g = 0;
+        for (; g < ng; g++) {
+            size_t r = rep[g];
+            if (fabs(loss[i] - loss[r]) > o->loss_tol)
+                continue;
+            double nr = norm(w[r], np), d;
+            d = bp_minima_distance(sizes, n_sizes, w[r], w[i], o->permute, NULL, e);
+            if (d < 0) {
+                rc = (int)d;
+                break;
+            }
+            if (d <= o->dist_tol * (nr > ni ? nr : ni))
+                break;
+        }
+        if (rc < 0)
+            break;
+        if (g == ng)
+            rep[ng++] = i;
+        label[i] = g;
+    }
+    free(ord);
+    free(rep);
+    return rc < 0 ? rc : ng;
+}
