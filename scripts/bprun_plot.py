@@ -251,6 +251,7 @@ class Trial:
         self.config = {}
         self.params = {}  # flattened axis key -> parsed value
         self.final = {}  # summary fields
+        self.landscape = None  # (alpha, loss) of /diagnostics/path, or None
 
     @property
     def loss(self):
@@ -282,6 +283,9 @@ def _read_trial_file(t, path):
     with _h5open(path) as f:
         t.status = _text(f.attrs.get("status", "unknown"))
         t.config = parse_block(_text(f.attrs.get("resolved_config", "")))
+        if "diagnostics/path/alpha" in f and "diagnostics/path/loss" in f:
+            t.landscape = (np.asarray(f["diagnostics/path/alpha"][()], dtype=np.float64),
+                      np.asarray(f["diagnostics/path/loss"][()], dtype=np.float64))
         if "epochs" not in f:
             return
         g = f["epochs"]
@@ -848,7 +852,10 @@ def diagnostic_panels(run):
                 extra.append(c)
     extra = [c for c in extra if _finite_any(trials, c)]
     if extra:
-        return [(c, [(c, "-")]) for c in extra], True
+        panels = [(c, [(c, "-")]) for c in extra]
+        if any(t.landscape is not None for t in trials):
+            panels.append((PATH_PANEL, []))
+        return panels, True
     panels = []
     acc = [(c, ls) for c, ls in (("accuracy", "-"), ("val_accuracy", "--"))
            if _finite_any(trials, c)]
@@ -861,6 +868,33 @@ def diagnostic_panels(run):
     if not panels:
         panels = [("loss", [("loss", "-")])]
     return panels, False
+
+
+PATH_PANEL = "loss along the path"
+
+
+def _plot_path(ax, trials, coloring, lw, alpha):
+    """Loss at w0 + a (w1 - w0): a = 0 the initial, a = 1 the final weights."""
+    vals = []
+    for t in trials:
+        if t.landscape is None:
+            continue
+        a, y = t.landscape
+        ok = np.isfinite(y)
+        if not ok.any():
+            continue
+        ax.plot(a[ok], y[ok], color=coloring.colors[t.id], lw=lw, alpha=alpha)
+        vals.append(y[ok])
+    for x in (0.0, 1.0):
+        ax.axvline(x, color="0.5", lw=0.8, ls=":")
+    v = np.concatenate(vals) if vals else np.zeros(0)
+    logy = bool(len(v) and (v > 0).all() and v.max() / v.min() > 100)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title("training loss from initial (0) to final (1) weights" +
+                 (" (log scale)" if logy else ""), fontsize="medium")
+    ax.set_xlabel("alpha: w0 + alpha (w1 - w0)")
+    ax.grid(True, alpha=0.3)
 
 
 def _column_title(name):
@@ -888,6 +922,9 @@ def plot_diagnostics(run, coloring, out):
     alpha, lw = _style(len(trials))
     any_div = any_run = False
     for ax, (title, cols) in zip(flat, panels):
+        if title == PATH_PANEL:
+            _plot_path(ax, trials, coloring, lw, alpha)
+            continue
         vals = []
         for col, ls in cols:
             segs, cs = [], []

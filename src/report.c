@@ -320,40 +320,52 @@ static void print_best(FILE *f, const char *dir, const row *best, const run *r, 
     free(cfg);
 }
 
-/* Diagnostics: counts of the trials' verdict attributes (docs/DIAGNOSTICS.md); nothing when no
- * trial file has one. */
-static void print_verdicts(FILE *f, const char *dir, const run *r, int md)
+/* Diagnostics: counts of the trials' verdicts (docs/DIAGNOSTICS.md), over all trials and, for
+ * a sweep, per point; nothing when no trial file has one. */
+static void count_verdicts(FILE *f, const run *r, const row *point)
 {
-    char names[8][24], path[4096];
-    size_t count[8] = { 0 }, nv = 0, any = 0;
+    char names[8][24];
+    size_t count[8] = { 0 }, nv = 0;
     for (size_t i = 0; i < r->n; i++) {
-        if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, r->rows[i].trial) >=
-            sizeof path)
-            continue;
-        hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (tf < 0)
-            continue;
-        char *v = read_str_attr(tf, "verdict");
-        H5Fclose(tf);
-        if (!v)
+        const row *x = &r->rows[i];
+        if (!x->verdict[0] || (point && !same_point(r, point, x)))
             continue;
         size_t k = 0;
-        while (k < nv && strcmp(names[k], v))
+        while (k < nv && strcmp(names[k], x->verdict))
             k++;
         if (k == nv && nv < 8)
-            snprintf(names[nv++], sizeof names[0], "%s", v);
-        if (k < nv) {
+            snprintf(names[nv++], sizeof names[0], "%s", x->verdict);
+        if (k < nv)
             count[k]++;
-            any++;
-        }
-        free(v);
     }
-    if (!any)
-        return;
-    fprintf(f, "\n%sverdicts over %zu trials:", md ? "**Diagnostics** " : "diagnostics: ", any);
     for (size_t k = 0; k < nv; k++)
         fprintf(f, "%s %s %zu", k ? "," : "", names[k], count[k]);
     fputc('\n', f);
+}
+
+static void print_verdicts(FILE *f, const run *r, int md)
+{
+    size_t any = 0;
+    for (size_t i = 0; i < r->n; i++)
+        any += r->rows[i].verdict[0] != '\0';
+    if (!any)
+        return;
+    fprintf(f, "\n%sverdicts over %zu trials:", md ? "**Diagnostics** " : "diagnostics: ", any);
+    count_verdicts(f, r, NULL);
+    if (!r->n_axes)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t k = 0;
+        while (k < i && !same_point(r, &r->rows[k], &r->rows[i]))
+            k++;
+        if (k < i)
+            continue;
+        fputs(md ? "- " : "  ", f);
+        for (size_t j = 0; j < r->n_axes; j++)
+            fprintf(f, "%s%s=%s", j ? " " : "", r->axes[j], r->rows[i].params[j]);
+        fputc(':', f);
+        count_verdicts(f, r, &r->rows[i]);
+    }
 }
 
 static double read_dbl_attr(hid_t loc, const char *obj, const char *name)
@@ -834,7 +846,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         }
         if (ok && (r.n_axes || r.n > 1))
             print_best(f, dir, &ranked[0], &r, o->format);
-        print_verdicts(f, dir, &r, md);
+        print_verdicts(f, &r, md);
         if (n_min > 0)
             print_minima(f, &r, md, mins);
     }
