@@ -267,8 +267,14 @@ bp_diag_run *bp_diag_run_new(const bp_config *c, const bp_model *m, const bp_dat
     if (!d->names || !d->name_ptrs || !d->sat_layer || !d->dead_layer || !d->gsum || !d->w0 ||
         !d->wprev || !d->loss_hist || !d->work || !d->gf)
         goto fail;
-    if (c->diagnostics.hessian_at != BP_HESSIAN_OFF &&
-        !(d->hvp = bp_hvp_new(m, train->n < 256 ? train->n : 256, e))) {
+    /* the whole training set in one batch when its forward pass fits in 64 MiB (the Lanczos and
+     * Hutchinson products then reuse it: hvp.h), else batches of 256 rows */
+    size_t row_bytes = 0;
+    for (size_t l = 0; l < L; l++)
+        row_bytes += 10 * sizeof(double) * (size_t)m->sizes[l + 1];
+    size_t hcap = train->n <= ((size_t)64 << 20) / (row_bytes ? row_bytes : 1) ? train->n
+                  : train->n < 256 ? train->n : 256;
+    if (c->diagnostics.hessian_at != BP_HESSIAN_OFF && !(d->hvp = bp_hvp_new(m, hcap, e))) {
         if (e->code == BP_EPLUGIN) {
             char msg[BP_ERR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", e->msg);

@@ -12,6 +12,12 @@ struct bp_hvp {
     double *xb, *g, *rg, *wd;   /* cap x sizes[0]; cap x max width (twice); n_params */
     float *zf, *af, *tf;        /* cap x max width */
     double *vec;                /* n_params scratch for the float interface (3 x n_params) */
+    double **gf2;               /* per layer: g_l f_l''(z_l) (hidden layers; cap x sizes[l+1]) */
+    double *wt, *vt;            /* W_l^T and V_l^T per layer, at w_off (n_params each) */
+    /* the forward cache: valid after a full-dataset call in one batch at the model's params */
+    int valid;
+    const bp_dataset *vd;
+    float *pcopy;               /* the parameters it was computed at */
 };
 
 static void free_rows(double **p, size_t n)
@@ -27,7 +33,7 @@ void bp_hvp_free(bp_hvp *h)
 {
     if (!h)
         return;
-    double **sets[] = { h->z, h->a, h->fp, h->fpp, h->rz, h->ra, h->dl, h->rd };
+    double **sets[] = { h->z, h->a, h->fp, h->fpp, h->rz, h->ra, h->dl, h->rd, h->gf2 };
     for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
         free_rows(sets[s], h->L);
     free(h->xb);
@@ -38,6 +44,9 @@ void bp_hvp_free(bp_hvp *h)
     free(h->af);
     free(h->tf);
     free(h->vec);
+    free(h->wt);
+    free(h->vt);
+    free(h->pcopy);
     free(h);
 }
 
@@ -61,7 +70,7 @@ bp_hvp *bp_hvp_new(const bp_model *m, size_t cap, bp_err *e)
     h->cap = cap ? cap : 1;
     h->L = m->n_layers;
     size_t wmax = (size_t)bp_model_max_width(m);
-    double ***sets[] = { &h->z, &h->a, &h->fp, &h->fpp, &h->rz, &h->ra, &h->dl, &h->rd };
+    double ***sets[] = { &h->z, &h->a, &h->fp, &h->fpp, &h->rz, &h->ra, &h->dl, &h->rd, &h->gf2 };
     for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
         if (!(*sets[s] = bp_xcalloc(h->L, sizeof(double *), e)))
             goto fail;
@@ -77,7 +86,11 @@ bp_hvp *bp_hvp_new(const bp_model *m, size_t cap, bp_err *e)
     h->af = bp_xcalloc(h->cap * wmax, sizeof(float), e);
     h->tf = bp_xcalloc(h->cap * wmax, sizeof(float), e);
     h->vec = bp_xcalloc(3 * m->n_params, sizeof(double), e);
-    if (!h->xb || !h->g || !h->rg || !h->wd || !h->zf || !h->af || !h->tf || !h->vec)
+    h->wt = bp_xcalloc(m->n_params, sizeof(double), e);
+    h->vt = bp_xcalloc(m->n_params, sizeof(double), e);
+    h->pcopy = bp_xcalloc(m->n_params, sizeof(float), e);
+    if (!h->xb || !h->g || !h->rg || !h->wd || !h->zf || !h->af || !h->tf || !h->vec || !h->wt ||
+        !h->vt || !h->pcopy)
         goto fail;
     return h;
 fail:
@@ -99,104 +112,138 @@ static double softplus(double x)
     return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-/* y[r, j] (+)= sum_i x[r, i] M[j, i] (M is n_out x n_in, row-major) */
-static void mul_nt(size_t nb, size_t n_out, size_t n_in, const double *x, const double *M,
-                   double *y, int add)
+/* The products below are axpy loops over a contiguous row, in 4-lane double vectors (two SSE2
+ * operations each in the portable build; AVX2 in the x86-64-v3 clone). Each output element is
+ * one chain of adds in ascending order of the summed index, the same in every clone (no fused
+ * multiply-add: -std=c11 keeps -ffp-contract=off), so results do not depend on the CPU. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(BP_NO_CLONES)
+#define BP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define BP_CLONES
+#endif
+
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef double v4d __attribute__((vector_size(32), aligned(8)));
+
+static inline void axpy(size_t n, double c, const double *x, double *y)
 {
-    for (size_t r = 0; r < nb; r++)
-        for (size_t j = 0; j < n_out; j++) {
-            const double *xr = x + r * n_in, *mj = M + j * n_in;
-            double s = 0.0;
-            for (size_t i = 0; i < n_in; i++)
-                s += xr[i] * mj[i];
-            y[r * n_out + j] = add ? y[r * n_out + j] + s : s;
-        }
+    size_t n4 = n & ~(size_t)3, i = 0;
+    v4d cv = { c, c, c, c };
+    for (; i < n4; i += 4) {
+        v4d xv, yv;
+        memcpy(&xv, x + i, sizeof xv);
+        memcpy(&yv, y + i, sizeof yv);
+        yv += cv * xv;
+        memcpy(y + i, &yv, sizeof yv);
+    }
+    for (; i < n; i++)
+        y[i] += c * x[i];
+}
+
+/* Mt (n_in x n_out) := M^T for M (n_out x n_in) */
+static void transpose(size_t n_out, size_t n_in, const double *M, double *Mt)
+{
+    for (size_t j = 0; j < n_out; j++)
+        for (size_t i = 0; i < n_in; i++)
+            Mt[i * n_out + j] = M[j * n_in + i];
+}
+
+/* y[r, j] (+)= sum_i x[r, i] Mt[i, j]  (Mt = M^T, n_in x n_out) */
+BP_CLONES static void mul_nt(size_t nb, size_t n_out, size_t n_in, const double *x,
+                             const double *Mt, double *y, int add)
+{
+    for (size_t r = 0; r < nb; r++) {
+        double *yr = y + r * n_out;
+        if (!add)
+            memset(yr, 0, n_out * sizeof *yr);
+        for (size_t i = 0; i < n_in; i++)
+            axpy(n_out, x[r * n_in + i], Mt + i * n_out, yr);
+    }
 }
 
 /* y[r, i] (+)= sum_j x[r, j] M[j, i] */
-static void mul_nn(size_t nb, size_t n_out, size_t n_in, const double *x, const double *M,
-                   double *y, int add)
+BP_CLONES static void mul_nn(size_t nb, size_t n_out, size_t n_in, const double *x,
+                             const double *M, double *y, int add)
 {
     for (size_t r = 0; r < nb; r++) {
         double *yr = y + r * n_in;
         if (!add)
             memset(yr, 0, n_in * sizeof *yr);
-        for (size_t j = 0; j < n_out; j++) {
-            double c = x[r * n_out + j];
-            const double *mj = M + j * n_in;
-            for (size_t i = 0; i < n_in; i++)
-                yr[i] += c * mj[i];
-        }
+        for (size_t j = 0; j < n_out; j++)
+            axpy(n_in, x[r * n_out + j], M + j * n_in, yr);
     }
 }
 
 /* G[j, i] += sum_r x[r, j] y[r, i]; gb[j] += sum_r x[r, j] (gb may be NULL) */
-static void acc_tn(size_t nb, size_t n_out, size_t n_in, const double *x, const double *y,
-                   double *G, double *gb)
+BP_CLONES static void acc_tn(size_t nb, size_t n_out, size_t n_in, const double *x,
+                             const double *y, double *G, double *gb)
 {
     for (size_t r = 0; r < nb; r++)
         for (size_t j = 0; j < n_out; j++) {
             double c = x[r * n_out + j];
             if (gb)
                 gb[j] += c;
-            double *gj = G + j * n_in;
-            const double *yr = y + r * n_in;
-            for (size_t i = 0; i < n_in; i++)
-                gj[i] += c * yr[i];
+            axpy(n_in, c, y + r * n_in, G + j * n_in);
         }
 }
 
+/* One batch. warm: the forward quantities (a, f', f'', the deltas and g f'') are those of the
+ * previous call (the forward cache) and only the R-passes run (v set, grad and lsum unused). */
 static void batch(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_t *idx,
                   size_t first, size_t nb, const double *v, double *hv, double *grad,
-                  double *lsum)
+                  double *lsum, int warm)
 {
     const bp_model *m = h->m;
     size_t L = h->L - 1, nx = (size_t)m->sizes[0];
-    for (size_t r = 0; r < nb; r++) {
-        size_t src = idx ? idx[first + r] : first + r;
-        for (size_t i = 0; i < nx; i++)
-            h->xb[r * nx + i] = d->X[src * d->d + i];
-    }
+    if (!warm)
+        for (size_t r = 0; r < nb; r++) {
+            size_t src = idx ? idx[first + r] : first + r;
+            for (size_t i = 0; i < nx; i++)
+                h->xb[r * nx + i] = d->X[src * d->d + i];
+        }
     for (size_t l = 0; l <= L; l++) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1], cnt = nb * n_out;
-        const double *in = l ? h->a[l - 1] : h->xb, *W = w + m->w_off[l], *b = w + m->b_off[l];
+        const double *in = l ? h->a[l - 1] : h->xb, *b = w + m->b_off[l];
+        const double *Wt = h->wt + m->w_off[l];
         double *z = h->z[l], *a = h->a[l];
-        mul_nt(nb, n_out, n_in, in, W, z, 0);
-        for (size_t r = 0; r < nb; r++)
-            for (size_t j = 0; j < n_out; j++)
-                z[r * n_out + j] += b[j];
         const bp_act *act = &m->act[l];
-        if (act->fn) {
-            for (size_t i = 0; i < cnt; i++)
-                h->zf[i] = (float)z[i];
-            act->fn->forward(h->zf, h->af, cnt, act->hp);
-            act->fn->derivative(h->zf, h->af, h->tf, cnt, act->hp);
-            for (size_t i = 0; i < cnt; i++) {
-                a[i] = h->af[i];
-                h->fp[l][i] = h->tf[i];
-            }
-            if (v && needs_second(m, l)) {
-                act->fn->second(h->zf, h->af, h->tf, cnt, act->hp);
+        if (!warm) {
+            mul_nt(nb, n_out, n_in, in, Wt, z, 0);
+            for (size_t r = 0; r < nb; r++)
+                for (size_t j = 0; j < n_out; j++)
+                    z[r * n_out + j] += b[j];
+            if (act->fn) {
                 for (size_t i = 0; i < cnt; i++)
-                    h->fpp[l][i] = h->tf[i];
-            }
-        } else {
-            for (size_t r = 0; r < nb; r++) {
-                const double *zr = z + r * n_out;
-                double mx = zr[0], s = 0.0;
-                for (size_t j = 1; j < n_out; j++)
-                    mx = zr[j] > mx ? zr[j] : mx;
-                for (size_t j = 0; j < n_out; j++)
-                    s += (a[r * n_out + j] = exp(zr[j] - mx));
-                for (size_t j = 0; j < n_out; j++)
-                    a[r * n_out + j] /= s;
+                    h->zf[i] = (float)z[i];
+                act->fn->forward(h->zf, h->af, cnt, act->hp);
+                act->fn->derivative(h->zf, h->af, h->tf, cnt, act->hp);
+                for (size_t i = 0; i < cnt; i++) {
+                    a[i] = h->af[i];
+                    h->fp[l][i] = h->tf[i];
+                }
+                if (v && needs_second(m, l)) {
+                    act->fn->second(h->zf, h->af, h->tf, cnt, act->hp);
+                    for (size_t i = 0; i < cnt; i++)
+                        h->fpp[l][i] = h->tf[i];
+                }
+            } else {
+                for (size_t r = 0; r < nb; r++) {
+                    const double *zr = z + r * n_out;
+                    double mx = zr[0], s = 0.0;
+                    for (size_t j = 1; j < n_out; j++)
+                        mx = zr[j] > mx ? zr[j] : mx;
+                    for (size_t j = 0; j < n_out; j++)
+                        s += (a[r * n_out + j] = exp(zr[j] - mx));
+                    for (size_t j = 0; j < n_out; j++)
+                        a[r * n_out + j] /= s;
+                }
             }
         }
         if (v) {
             double *rz = h->rz[l];
-            mul_nt(nb, n_out, n_in, in, v + m->w_off[l], rz, 0);
+            mul_nt(nb, n_out, n_in, in, h->vt + m->w_off[l], rz, 0);
             if (l)
-                mul_nt(nb, n_out, n_in, h->ra[l - 1], W, rz, 1);
+                mul_nt(nb, n_out, n_in, h->ra[l - 1], Wt, rz, 1);
             for (size_t r = 0; r < nb; r++)
                 for (size_t j = 0; j < n_out; j++)
                     rz[r * n_out + j] += v[m->b_off[l] + j];
@@ -220,25 +267,28 @@ static void batch(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_
                     rd[j] = (fp[j] * fp[j] + diff * h->fpp[L][o + j]) * rz[j];
             }
         } else if (m->loss == BP_LOSS_CROSS_ENTROPY) {
-            double mx = z[0], s = 0.0, tsum = 0.0, orz = 0.0;
-            for (size_t j = 1; j < n; j++)
-                mx = z[j] > mx ? z[j] : mx;
-            for (size_t j = 0; j < n; j++)
-                s += exp(z[j] - mx);
-            double lse = mx + log(s);
+            double tsum = 0.0, orz = 0.0;
             for (size_t j = 0; j < n; j++) {
-                double t = target(d, src, n, j);
-                tsum += t;
-                if (t != 0.0)
-                    loss += t * (lse - z[j]);
+                tsum += target(d, src, n, j);
                 if (v)
                     orz += a[j] * rz[j];
             }
-            for (size_t j = 0; j < n; j++) {
-                dl[j] = a[j] * tsum - target(d, src, n, j);
-                if (v)
-                    rd[j] = tsum * a[j] * (rz[j] - orz);
+            if (!warm) {
+                double mx = z[0], s = 0.0;
+                for (size_t j = 1; j < n; j++)
+                    mx = z[j] > mx ? z[j] : mx;
+                for (size_t j = 0; j < n; j++)
+                    s += exp(z[j] - mx);
+                double lse = mx + log(s);
+                for (size_t j = 0; j < n; j++) {
+                    double t = target(d, src, n, j);
+                    if (t != 0.0)
+                        loss += t * (lse - z[j]);
+                    dl[j] = a[j] * tsum - t;
+                }
             }
+            for (size_t j = 0; v && j < n; j++)
+                rd[j] = tsum * a[j] * (rz[j] - orz);
         } else {
             for (size_t j = 0; j < n; j++) {
                 double t = target(d, src, n, j);
@@ -248,12 +298,13 @@ static void batch(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_
                     rd[j] = fp[j] * rz[j];
             }
         }
-        *lsum += loss;
+        if (!warm)
+            *lsum += loss;
     }
     for (size_t l = L + 1; l-- > 0;) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
         const double *in = l ? h->a[l - 1] : h->xb, *W = w + m->w_off[l];
-        if (grad)
+        if (grad && !warm)
             acc_tn(nb, n_out, n_in, h->dl[l], in, grad + m->w_off[l], grad + m->b_off[l]);
         if (v) {
             acc_tn(nb, n_out, n_in, h->rd[l], in, hv + m->w_off[l], hv + m->b_off[l]);
@@ -263,16 +314,20 @@ static void batch(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_
         if (l == 0)
             break;
         size_t cnt = nb * n_in;
-        mul_nn(nb, n_out, n_in, h->dl[l], W, h->g, 0);
+        const double *fp = h->fp[l - 1];
+        if (!warm) {
+            mul_nn(nb, n_out, n_in, h->dl[l], W, h->g, 0);
+            for (size_t i = 0; i < cnt; i++)
+                h->dl[l - 1][i] = h->g[i] * fp[i];
+            if (v)
+                for (size_t i = 0; i < cnt; i++)
+                    h->gf2[l - 1][i] = h->g[i] * h->fpp[l - 1][i];
+        }
         if (v) {
             mul_nn(nb, n_out, n_in, h->rd[l], W, h->rg, 0);
             mul_nn(nb, n_out, n_in, h->dl[l], v + m->w_off[l], h->rg, 1);
-        }
-        const double *fp = h->fp[l - 1];
-        for (size_t i = 0; i < cnt; i++) {
-            h->dl[l - 1][i] = h->g[i] * fp[i];
-            if (v)
-                h->rd[l - 1][i] = h->rg[i] * fp[i] + h->g[i] * h->fpp[l - 1][i] * h->rz[l - 1][i];
+            for (size_t i = 0; i < cnt; i++)
+                h->rd[l - 1][i] = h->rg[i] * fp[i] + h->gf2[l - 1][i] * h->rz[l - 1][i];
         }
     }
 }
@@ -284,11 +339,28 @@ int bp_hvp_eval(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_t 
     size_t np = m->n_params;
     if (n == 0 || n > d->n)
         return bp_err_set(e, BP_ERUN, "hvp: %zu rows requested of a dataset of %zu", n, d->n);
-    if (!w) {
-        for (size_t i = 0; i < np; i++)
-            h->wd[i] = m->params[i];
+    /* warm: Hv alone, over all rows in one batch, at the parameters and data of the previous
+     * full call (the forward pass and the deltas are reused) */
+    int whole = !w && !idx && n == d->n && n <= h->cap;
+    int warm = whole && v && !grad && !loss && h->valid && h->vd == d &&
+               !memcmp(h->pcopy, m->params, np * sizeof *m->params);
+    if (!warm) {
+        h->valid = 0;
+        if (!w) {
+            for (size_t i = 0; i < np; i++)
+                h->wd[i] = m->params[i];
+            w = h->wd;
+        }
+        for (size_t l = 0; l < h->L; l++)
+            transpose((size_t)m->sizes[l + 1], (size_t)m->sizes[l], w + m->w_off[l],
+                      h->wt + m->w_off[l]);
+    } else {
         w = h->wd;
     }
+    if (v)
+        for (size_t l = 0; l < h->L; l++)
+            transpose((size_t)m->sizes[l + 1], (size_t)m->sizes[l], v + m->w_off[l],
+                      h->vt + m->w_off[l]);
     if (v)
         memset(hv, 0, np * sizeof *hv);
     if (grad)
@@ -296,7 +368,12 @@ int bp_hvp_eval(bp_hvp *h, const double *w, const bp_dataset *d, const uint32_t 
     double lsum = 0.0;
     for (size_t first = 0; first < n; first += h->cap) {
         size_t nb = n - first < h->cap ? n - first : h->cap;
-        batch(h, w, d, idx, first, nb, v, hv, grad, &lsum);
+        batch(h, w, d, idx, first, nb, v, hv, grad, &lsum, warm);
+    }
+    if (whole && v && !warm) { /* the buffers now hold this call's forward pass */
+        h->valid = 1;
+        h->vd = d;
+        memcpy(h->pcopy, m->params, np * sizeof *m->params);
     }
     double inv = 1.0 / (double)n;
     int bad = !isfinite(lsum);

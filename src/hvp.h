@@ -16,7 +16,17 @@
  *               (Hv)_{b_l} = (1/n) sum_rows R{delta_l}
  * All arithmetic is in double; the activation plugins are called on float copies of z (their
  * ABI is float), so f, f', f'' carry float rounding. The same pass gives the gradient and the
- * loss, in double, consistent with the product (backprop.h's formulas).
+ * loss, in double, consistent with the product (backprop.h's formulas). The products are
+ * axpy loops over contiguous rows in 4-lane vectors (an AVX2 clone where the CPU has it), each
+ * element summed in a fixed order, so the bits do not depend on the CPU.
+ *
+ * Forward cache: after a call over all rows of a dataset in one batch (idx NULL, n = d->n <=
+ * cap) at the model's parameters (w NULL) with v set, the object keeps that forward pass (a,
+ * f', f'', the deltas). A following call of the same kind that asks for H v alone (grad and
+ * loss NULL), on the same dataset object with the model's parameters bit-identical (compared
+ * at each call), reuses it and runs only the R-passes; it gives the bits of a full call. This
+ * is what Lanczos and Hutchinson do. The dataset's contents MUST NOT change between calls.
+ * Cost (tests/check_hvp's log, scripts/bench-hvp): docs/DIAGNOSTICS.md.
  */
 #ifndef BP_HVP_H
 #define BP_HVP_H
