@@ -1339,10 +1339,15 @@ static int mn_permute(vctx *v, const bp_node *n, const char *key, const bp_mark 
 {
     return dg_bool(v, n, key, &DG->minima.permute);
 }
+static int mn_flip(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return dg_bool(v, n, key, &DG->minima.flip);
+}
 static const vkey minima_keys[] = {
     { "loss_tol", 0, "a number", mn_loss_tol },
     { "dist_tol", 0, "a number", mn_dist_tol },
     { "permute", 0, "true or false", mn_permute },
+    { "flip", 0, "true or false", mn_flip },
 };
 static int dg_minima(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
@@ -1397,6 +1402,7 @@ static void diag_defaults(bp_config *c)
     c->diagnostics.minima.loss_tol = 0.01;
     c->diagnostics.minima.dist_tol = 0.25;
     c->diagnostics.minima.permute = 1;
+    c->diagnostics.minima.flip = 1;
 }
 
 /* ---- top level ---- */
@@ -1749,7 +1755,8 @@ static void dump_diagnostics(FILE *f, const bp_config *c)
     dump_num(f, c->diagnostics.minima.loss_tol);
     fputs(", dist_tol: ", f);
     dump_num(f, c->diagnostics.minima.dist_tol);
-    fprintf(f, ", permute: %s}\n", tf[c->diagnostics.minima.permute]);
+    fprintf(f, ", permute: %s, flip: %s}\n", tf[c->diagnostics.minima.permute],
+            tf[c->diagnostics.minima.flip]);
 }
 
 void bp_config_dump(FILE *f, const bp_config *c)

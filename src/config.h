@@ -211,6 +211,7 @@ typedef struct bp_config {
             double loss_tol;      /* minima.loss_tol >= 0, default 0.01 */
             double dist_tol;      /* minima.dist_tol >= 0, default 0.25 (relative) */
             int permute;          /* minima.permute: match hidden units (default true) */
+            int flip;             /* minima.flip: match sign-flipped units (default true) */
         } minima;
     } diagnostics;
 } bp_config;

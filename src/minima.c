@@ -60,8 +60,17 @@ static void assign(const double *cost, size_t n, int *perm, int *used)
     }
 }
 
+double bp_minima_flip_constant(const char *name)
+{
+    if (!strcmp(name, "tanh") || !strcmp(name, "softsign") || !strcmp(name, "identity"))
+        return 0.0;
+    if (!strcmp(name, "sigmoid"))
+        return 1.0;
+    return NAN;
+}
+
 double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, const float *b,
-                          int permute, float *pb, bp_err *e)
+                          int permute, const double *flip, float *pb, bp_err *e)
 {
     size_t np = 0, wmax = 0;
     for (size_t l = 0; l + 1 < n_sizes; l++) {
@@ -71,7 +80,9 @@ double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, cons
     float *p = pb ? pb : malloc(np * sizeof *p), *tmp = malloc(np * sizeof *tmp);
     double *cost = malloc(wmax * wmax * sizeof *cost);
     int *perm = malloc(3 * wmax * sizeof *perm);
-    if (!p || !tmp || !cost || !perm) {
+    signed char *neg = malloc(wmax * wmax);
+    if (!p || !tmp || !cost || !perm || !neg) {
+        free(neg);
         if (!pb)
             free(p);
         free(tmp);
@@ -81,32 +92,50 @@ double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, cons
     }
     memcpy(p, b, np * sizeof *p);
     size_t off = 0; /* start of layer l */
-    for (size_t l = 0; permute && l + 2 < n_sizes; l++) {
+    for (size_t l = 0; (permute || flip) && l + 2 < n_sizes; l++) {
         size_t nin = (size_t)sizes[l], n = (size_t)sizes[l + 1], nn = (size_t)sizes[l + 2];
         size_t boff = off + n * nin, noff = boff + n; /* b_l, W_{l+1} */
+        size_t nboff = noff + nn * n;                 /* b_{l+1} */
+        double fc = flip ? flip[l] : NAN;
         for (size_t j = 0; j < n; j++)
             for (size_t k = 0; k < n; k++) {
-                double c = 0.0, t;
-                for (size_t i = 0; i < nin; i++) {
-                    t = (double)a[off + j * nin + i] - p[off + k * nin + i];
-                    c += t * t;
+                double c[2] = { 0.0, 0.0 }, t;
+                for (int sg = 0; sg < 2; sg++) {
+                    double s = sg ? -1.0 : 1.0;
+                    for (size_t i = 0; i < nin; i++) {
+                        t = (double)a[off + j * nin + i] - s * p[off + k * nin + i];
+                        c[sg] += t * t;
+                    }
+                    t = (double)a[boff + j] - s * p[boff + k];
+                    c[sg] += t * t;
+                    for (size_t r = 0; r < nn; r++) {
+                        t = (double)a[noff + r * n + j] - s * p[noff + r * n + k];
+                        c[sg] += t * t;
+                    }
                 }
-                t = (double)a[boff + j] - p[boff + k];
-                c += t * t;
-                for (size_t r = 0; r < nn; r++) {
-                    t = (double)a[noff + r * n + j] - p[noff + r * n + k];
-                    c += t * t;
-                }
-                cost[j * n + k] = c;
+                neg[j * n + k] = !isnan(fc) && c[1] < c[0];
+                cost[j * n + k] = neg[j * n + k] ? c[1] : c[0];
+                if (!permute && j != k)
+                    cost[j * n + k] = INFINITY;
             }
-        assign(cost, n, perm, perm + wmax);
+        if (permute) {
+            assign(cost, n, perm, perm + wmax);
+        } else {
+            for (size_t j = 0; j < n; j++)
+                perm[j] = (int)j;
+        }
         memcpy(tmp, p, np * sizeof *tmp);
         for (size_t j = 0; j < n; j++) {
             size_t k = (size_t)perm[j];
-            memcpy(p + off + j * nin, tmp + off + k * nin, nin * sizeof *p);
-            p[boff + j] = tmp[boff + k];
-            for (size_t r = 0; r < nn; r++)
-                p[noff + r * n + j] = tmp[noff + r * n + k];
+            float s = neg[j * n + k] ? -1.0f : 1.0f;
+            for (size_t i = 0; i < nin; i++)
+                p[off + j * nin + i] = s * tmp[off + k * nin + i];
+            p[boff + j] = s * tmp[boff + k];
+            for (size_t r = 0; r < nn; r++) {
+                p[noff + r * n + j] = s * tmp[noff + r * n + k];
+                if (s < 0)
+                    p[nboff + r] += (float)(fc * tmp[noff + r * n + k]);
+            }
         }
         off = noff;
     }
@@ -120,6 +149,7 @@ double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, cons
     free(tmp);
     free(cost);
     free(perm);
+    free(neg);
     return sqrt(s);
 }
 
@@ -170,7 +200,7 @@ int bp_minima_group(const int *sizes, size_t n_sizes, const float *const *w,
             if (fabs(loss[i] - loss[r]) > o->loss_tol)
                 continue;
             double nr = norm(w[r], np), d;
-            d = bp_minima_distance(sizes, n_sizes, w[r], w[i], o->permute, NULL, e);
+            d = bp_minima_distance(sizes, n_sizes, w[r], w[i], o->permute, o->flip, NULL, e);
             if (d < 0) {
                 rc = (int)d;
                 break;

@@ -11,6 +11,13 @@
  * matching); exactly (all permutations, with pruning) for widths <= 8, greedily (cheapest
  * remaining pair first) above. With permute off P is the identity.
  *
+ * Sign flips (flip given): a hidden layer whose activation satisfies f(-z) = c - f(z) (tanh,
+ * softsign, identity: c = 0; sigmoid: c = 1) computes the same function after a unit's incoming
+ * weights and bias and its outgoing weights change sign, the next layer's bias gaining c times
+ * the unit's old outgoing weights. The matching then also tries each unit of b flipped (the
+ * cheaper sign wins per pair), and applies the flips it chose. flip[l] is c for hidden layer l
+ * (l = 0 .. n_sizes-3), NaN for none; flip NULL: no flips.
+ *
  * Grouping: solutions are taken in ascending order of loss (ties by index); each joins the
  * first existing group whose representative r (its first, lowest-loss member) has
  * |loss - loss_r| <= loss_tol and d(r, s) <= dist_tol * max(||r||, ||s||); otherwise it opens
@@ -27,13 +34,18 @@ typedef struct bp_minima_opts {
     double loss_tol;   /* >= 0, absolute */
     double dist_tol;   /* >= 0, relative to the larger weight norm */
     int permute;       /* match hidden units */
+    const double *flip;/* per hidden layer: c of f(-z) = c - f(z), NaN: none; NULL: no flips */
 } bp_minima_opts;
 
+/* c of f(-z) = c - f(z) for the activation plugin NAME (0 for tanh, softsign and identity, 1
+ * for sigmoid), NaN for the others. */
+double bp_minima_flip_constant(const char *name);
+
 /* d(a, b) for parameters in the layout of bp_model with layer sizes sizes[0..n_sizes). The
- * permuted copy of b is written to pb (n_params floats; MAY be NULL). Returns the distance, or
+ * matched (permuted, flipped) copy of b is written to pb (n_params floats; MAY be NULL). Returns the distance, or
  * a negative BP_E* code (BP_ENOMEM). */
 double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, const float *b,
-                          int permute, float *pb, bp_err *e);
+                          int permute, const double *flip, float *pb, bp_err *e);
 
 /* Group n solutions w[i] (n_params floats each, same layout) with losses loss[i] (finite):
  * label[i] := the group of solution i. Returns the number of groups, or BP_ENOMEM. */

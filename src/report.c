@@ -393,8 +393,10 @@ static int find_minima(const char *dir, run *r, bp_err *e)
     double *loss = calloc(r->n ? r->n : 1, sizeof *loss);
     size_t *who = calloc(r->n ? r->n : 1, sizeof *who);
     int *lab = calloc(r->n ? r->n : 1, sizeof *lab), *seen = calloc(r->n ? r->n : 1, sizeof *seen);
+    int *flips = calloc(r->n ? r->n : 1, sizeof *flips);
+    double fc[64];
     int rc = 0, any = 0;
-    if (!sm || !mo || !w || !loss || !who || !lab || !seen) {
+    if (!sm || !mo || !w || !loss || !who || !lab || !seen || !flips) {
         rc = bp_err_set(e, BP_ENOMEM, "out of memory");
         goto out;
     }
@@ -416,6 +418,7 @@ static int find_minima(const char *dir, run *r, bp_err *e)
         mo[i].loss_tol = read_dbl_attr(tf, "/diagnostics", "minima_loss_tol");
         mo[i].dist_tol = read_dbl_attr(tf, "/diagnostics", "minima_dist_tol");
         mo[i].permute = read_dbl_attr(tf, "/diagnostics", "minima_permute") != 0;
+        flips[i] = read_dbl_attr(tf, "/diagnostics", "minima_flip") == 1;
         H5Fclose(tf);
         if (rank_class(x) != 0 || !x->verdict[0] || !isfinite(x->dloss) ||
             !isfinite(mo[i].loss_tol) || !isfinite(mo[i].dist_tol))
@@ -436,6 +439,13 @@ static int find_minima(const char *dir, run *r, bp_err *e)
                 w[n] = sm[k]->params;
                 loss[n++] = r->rows[k].dloss;
             }
+        /* sign flips where every trial of the point allows them and the activations have them */
+        int fl = flips[i] && sm[i]->n_sizes <= 64 + 2;
+        for (size_t q = 0; q < n; q++)
+            fl &= flips[who[q]];
+        for (size_t l = 0; fl && l + 2 < sm[i]->n_sizes; l++)
+            fc[l] = bp_minima_flip_constant(sm[i]->act_names[l]);
+        mo[i].flip = fl ? fc : NULL;
         int ng = bp_minima_group(sm[i]->sizes, sm[i]->n_sizes, w, loss, n, &mo[i], lab, e);
         if (ng < 0) {
             rc = ng;
@@ -456,6 +466,7 @@ out:
     free(who);
     free(lab);
     free(seen);
+    free(flips);
     return rc;
 }
 

@@ -974,6 +974,7 @@ typedef struct index_row {
     double final_loss, final_val_loss, final_accuracy, final_val_accuracy, best_val_loss;
     double wall_seconds, final_test_loss, final_test_accuracy;
     int32_t epochs_to_target;
+    char verdict[STATUS_LEN];
 } index_row;
 
 static hid_t index_row_type(int file)
@@ -1001,6 +1002,7 @@ static hid_t index_row_type(int file)
           H5T_IEEE_F64LE },
         { "epochs_to_target", offsetof(index_row, epochs_to_target), H5T_NATIVE_INT32,
           H5T_STD_I32LE },
+        { "verdict", offsetof(index_row, verdict), st, st },
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (H5Tinsert(t, f[i].name, f[i].off, file ? f[i].disk : f[i].mem) < 0) {
@@ -1042,6 +1044,8 @@ static int write_summary(bp_err *e, const char *file, hid_t f, const bp_trial_su
                               .final_test_accuracy = s->final_test_accuracy,
                               .epochs_to_target = s->epochs_to_target };
         memcpy(buf[i].status, st, strlen(st) < STATUS_LEN ? strlen(st) : STATUS_LEN);
+        size_t vl = strnlen(s->verdict, sizeof s->verdict);
+        memcpy(buf[i].verdict, s->verdict, vl < STATUS_LEN ? vl : STATUS_LEN);
     }
     hid_t mt = H5I_INVALID_HID, ft = H5I_INVALID_HID;
     if (!rc) {
@@ -2014,6 +2018,10 @@ int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
         s->epochs_to_target = *(int *)v;
     free(v);
     v = NULL;
+    char *verdict = NULL;
+    if (!rc && H5Aexists(f, "verdict") > 0 && !(rc = get_str(e, path, f, "verdict", &verdict)))
+        snprintf(s->verdict, sizeof s->verdict, "%s", verdict);
+    free(verdict);
     const char *dnames[] = { "wall_seconds", "test_loss", "test_accuracy" };
     double *dst[] = { &s->wall_seconds, &s->final_test_loss, &s->final_test_accuracy };
     for (int i = 0; i < 3 && !rc; i++) {

@@ -141,6 +141,9 @@ typedef struct bp_trial_summary {
     /* Added with train.target_loss: the first epoch whose training loss reached the target;
      * -1 when a target was set and not reached; 0 when no target was set. */
     int epochs_to_target;
+    /* Added with diagnostics: the trial's verdict (docs/DIAGNOSTICS.md), "" without one; the
+     * index's /summary column `verdict`. */
+    char verdict[16];
 } bp_trial_summary;
 
 /* Open a run folder for a sweep whose resolved trials hash to `hash` (bp_sweep.hash) and print

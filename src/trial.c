@@ -480,7 +480,7 @@ const double *bp_trial_job_last(const bp_trial_job *j)
 }
 
 /* End-of-trial curvature under /diagnostics and the verdict attribute (docs/DIAGNOSTICS.md). */
-static int write_diagnostics(bp_trial_job *j, bp_err *e)
+static int write_diagnostics(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
 {
     bp_diag_result r;
     int rc = bp_diag_run_finish(j->diag, j->m, j->t.status == BP_TRIAL_DIVERGED, j->t.epochs_done,
@@ -496,10 +496,10 @@ static int write_diagnostics(bp_trial_job *j, bp_err *e)
         return rc;
     const bp_config *c = j->x->cfg;
     static const char *const mnames[] = { "minima_loss_tol", "minima_dist_tol",
-                                          "minima_permute" };
+                                          "minima_permute", "minima_flip" };
     double mv[] = { c->diagnostics.minima.loss_tol, c->diagnostics.minima.dist_tol,
-                    c->diagnostics.minima.permute };
-    if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", mnames, mv, 3, e)))
+                    c->diagnostics.minima.permute, c->diagnostics.minima.flip };
+    if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", mnames, mv, 4, e)))
         return rc;
     if (c->diagnostics.path_points > 0) {
         size_t K = (size_t)c->diagnostics.path_points;
@@ -515,6 +515,7 @@ static int write_diagnostics(bp_trial_job *j, bp_err *e)
         if (rc)
             return rc;
     }
+    snprintf(sum->verdict, sizeof sum->verdict, "%s", bp_verdict_names[r.verdict]);
     return bp_trial_set_str(j->tf, "verdict", bp_verdict_names[r.verdict], e);
 }
 
@@ -530,6 +531,7 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
         snprintf(t->message, sizeof t->message, "%s", pruned);
     }
     *sum = *j->sum;
+    sum->verdict[0] = '\0';
     if (x->test && t->status != BP_TRIAL_DIVERGED) {
         bp_work *w = bp_work_new(m, 256, e);
         if (!w) {
@@ -565,7 +567,7 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
         ((rc = bp_trial_set_int(j->tf, "best_epoch", t->best_epoch, e)) ||
          (rc = bp_trial_set_int(j->tf, "stopped_early", t->stopped_early, e))))
         goto out;
-    if (j->diag && (rc = write_diagnostics(j, e)))
+    if (j->diag && (rc = write_diagnostics(j, sum, e)))
         goto out;
     sum->status = bp_trial_status_names[t->status];
     sum->epochs = t->epochs_done;

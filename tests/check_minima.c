@@ -60,8 +60,8 @@ static void check_permuted(const int *sizes, size_t ns, const int *p0, const int
     if (p1)
         permute(sizes, 1, b, p1, c);
     bp_err e;
-    double d0 = bp_minima_distance(sizes, ns, a, c, 0, NULL, &e);
-    double d1 = bp_minima_distance(sizes, ns, a, c, 1, pb, &e);
+    double d0 = bp_minima_distance(sizes, ns, a, c, 0, NULL, NULL, &e);
+    double d1 = bp_minima_distance(sizes, ns, a, c, 1, NULL, pb, &e);
     ck_assert_msg(d0 > 1.0, "unpermuted distance %g", d0);
     ck_assert_msg(d1 == 0.0, "permuted distance %g", d1);
     for (size_t i = 0; i < np; i++)
@@ -94,6 +94,55 @@ START_TEST(greedy_wide)
 }
 END_TEST
 
+/* 2-3-2 network output at x (hidden activation: c = 1 sigmoid, c = 0 tanh; linear output) */
+static void forward(const float *w, double c, const double *x, double *y)
+{
+    double h[3];
+    for (int j = 0; j < 3; j++) {
+        double z = w[6 + j] + w[2 * j] * x[0] + w[2 * j + 1] * x[1];
+        h[j] = c == 1.0 ? 1.0 / (1.0 + exp(-z)) : tanh(z);
+    }
+    for (int r = 0; r < 2; r++)
+        y[r] = w[15 + r] + w[9 + 3 * r] * h[0] + w[9 + 3 * r + 1] * h[1] + w[9 + 3 * r + 2] * h[2];
+}
+
+START_TEST(sign_flips)
+{
+    static const int sizes[] = { 2, 3, 2 }, p[] = { 2, 0, 1 };
+    for (int c = 0; c < 2; c++) {
+        float a[17], b[17], pb[17];
+        random_net(sizes, 3, 3, a);
+        memcpy(b, a, sizeof a);
+        /* flip unit 1: incoming weights and bias, outgoing weights; next bias += c w_out */
+        for (int i = 0; i < 2; i++)
+            b[2 + i] = -a[2 + i];
+        b[7] = -a[7];
+        for (int r = 0; r < 2; r++) {
+            b[9 + 3 * r + 1] = -a[9 + 3 * r + 1];
+            b[15 + r] = a[15 + r] + (float)c * a[9 + 3 * r + 1];
+        }
+        double x[2] = { 0.3, -1.2 }, ya[2], yb[2];
+        forward(a, c, x, ya);
+        forward(b, c, x, yb);
+        for (int r = 0; r < 2; r++) /* the same function */
+            ck_assert_double_eq_tol(ya[r], yb[r], 1e-6);
+        float bp[17];
+        memcpy(bp, b, sizeof b);
+        permute(sizes, 0, b, p, bp);
+        double fl[1] = { c }, none[1] = { NAN };
+        bp_err e;
+        double d0 = bp_minima_distance(sizes, 3, a, bp, 1, none, NULL, &e);
+        double d1 = bp_minima_distance(sizes, 3, a, bp, 1, fl, pb, &e);
+        ck_assert_msg(d0 > 0.5, "without flips %g", d0);
+        ck_assert_msg(d1 < 1e-6, "with flips %g", d1);
+        ck_assert(bp_minima_distance(sizes, 3, a, b, 0, fl, NULL, &e) < 1e-6); /* no permute */
+    }
+    ck_assert(bp_minima_flip_constant("sigmoid") == 1.0);
+    ck_assert(bp_minima_flip_constant("tanh") == 0.0);
+    ck_assert(isnan(bp_minima_flip_constant("relu")));
+}
+END_TEST
+
 START_TEST(grouping)
 {
     static const int sizes[] = { 2, 3, 1 }, p[] = { 1, 2, 0 };
@@ -110,7 +159,7 @@ START_TEST(grouping)
     double loss[] = { 0.10, 0.105, 0.10, 0.2, 0.0 };
     int lab[5];
     bp_err e;
-    bp_minima_opts o = { 0.01, 0.25, 1 };
+    bp_minima_opts o = { 0.01, 0.25, 1, NULL };
     ck_assert_int_eq(bp_minima_group(sizes, 3, w, loss, 5, &o, lab, &e), 4);
     /* by loss: s4 (0.0) opens 0; s0 (0.10, index before s2) opens 1; s2 joins 0? no: loss
      * 0.10 vs 0.0 > tol, so it opens 2; s1 joins 1; s3 (0.2) opens 3 */
@@ -140,6 +189,7 @@ int main(void)
     tcase_add_test(tc, exact_one_layer);
     tcase_add_test(tc, exact_two_layers);
     tcase_add_test(tc, greedy_wide);
+    tcase_add_test(tc, sign_flips);
     tcase_add_test(tc, grouping);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -62,6 +62,13 @@ g = j["groups"][0]
 assert g["solutions"] == 6 and len(g["minima"]) == len(set(lab.values())), g
 assert [m["reached"] for m in g["minima"]] == [list(lab.values()).count(k + 1) for k in range(len(g["minima"]))]
 assert all(r["minimum"] == lab[r["trial"]] for r in j["ranked"])
+# the index's /summary has the verdict column, equal to the trial files' attribute
+summ = h5py.File(T + "/rs1/index.h5", "r")["summary"][()]
+for row in summ:
+    t = int(row["trial"])
+    v = h5py.File("%s/rs1/trials/%04d.h5" % (T, t), "r").attrs["verdict"]
+    assert row["verdict"].decode() == v, (t, row["verdict"], v)
+    assert [r["verdict"] for r in rows if int(r["trial"]) == t] == [v]
 txt = open(T + "/rs1.text").read()
 n = len(set(lab.values()))
 assert re.search(r"^6 solutions, %d distinct minim(um|a), the best reached by" % n, txt, re.M), txt
