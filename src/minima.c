@@ -3,7 +3,12 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <hdf5.h>
+
+#include "runlog.h"
 
 #define EXACT_MAX 8
 
@@ -217,4 +222,97 @@ int bp_minima_group(const int *sizes, size_t n_sizes, const float *const *w,
     free(ord);
     free(rep);
     return rc < 0 ? rc : ng;
+}
+
+static double attr_or_nan(hid_t f, const char *obj, const char *name)
+{
+    double v = NAN;
+    if (H5Lexists(f, obj, H5P_DEFAULT) <= 0 || H5Aexists_by_name(f, obj, name, H5P_DEFAULT) <= 0)
+        return NAN;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
+        v = NAN;
+    if (a >= 0)
+        H5Aclose(a);
+    return v;
+}
+
+int bp_minima_of_run(const char *dir, const unsigned *ids, const size_t *point, size_t n,
+                     int *minimum, double *loss, bp_err *e)
+{
+    size_t n1 = n ? n : 1;
+    bp_saved_model **sm = calloc(n1, sizeof *sm);
+    bp_minima_opts *mo = calloc(n1, sizeof *mo);
+    int *flips = calloc(n1, sizeof *flips), *seen = calloc(n1, sizeof *seen);
+    int *lab = calloc(n1, sizeof *lab);
+    const float **w = calloc(n1, sizeof *w);
+    double *gl = calloc(n1, sizeof *gl);
+    size_t *who = calloc(n1, sizeof *who);
+    double fc[64];
+    int rc = 0, any = 0;
+    if (!sm || !mo || !flips || !seen || !lab || !w || !gl || !who) {
+        rc = bp_err_set(e, BP_ENOMEM, "out of memory grouping %zu trials", n);
+        goto out;
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        minimum[i] = -1;
+        loss[i] = NAN;
+        if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, ids[i]) >= sizeof path)
+            continue;
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f < 0)
+            continue;
+        loss[i] = attr_or_nan(f, "/diagnostics", "loss");
+        mo[i].loss_tol = attr_or_nan(f, "/diagnostics", "minima_loss_tol");
+        mo[i].dist_tol = attr_or_nan(f, "/diagnostics", "minima_dist_tol");
+        mo[i].permute = attr_or_nan(f, "/diagnostics", "minima_permute") == 1.0;
+        flips[i] = attr_or_nan(f, "/diagnostics", "minima_flip") == 1.0;
+        H5Fclose(f);
+        if (!isfinite(loss[i]) || !isfinite(mo[i].loss_tol) || !isfinite(mo[i].dist_tol))
+            continue;
+        bp_err e2;
+        sm[i] = bp_saved_model_read(path, &e2);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (seen[i] || !sm[i])
+            continue;
+        size_t m = 0;
+        int fl = flips[i] && sm[i]->n_sizes <= 64 + 2;
+        for (size_t k = i; k < n; k++)
+            if (!seen[k] && sm[k] && point[k] == point[i] && sm[k]->n_sizes == sm[i]->n_sizes &&
+                sm[k]->n_params == sm[i]->n_params &&
+                !memcmp(sm[k]->sizes, sm[i]->sizes, sm[i]->n_sizes * sizeof(int))) {
+                seen[k] = 1;
+                who[m] = k;
+                w[m] = sm[k]->params;
+                gl[m++] = loss[k];
+                fl &= flips[k];
+            }
+        for (size_t l = 0; fl && l + 2 < sm[i]->n_sizes; l++)
+            fc[l] = bp_minima_flip_constant(sm[i]->act_names[l]);
+        mo[i].flip = fl ? fc : NULL;
+        int ng = bp_minima_group(sm[i]->sizes, sm[i]->n_sizes, w, gl, m, &mo[i], lab, e);
+        if (ng < 0) {
+            rc = ng;
+            goto out;
+        }
+        for (size_t q = 0; q < m; q++)
+            minimum[who[q]] = lab[q];
+        any += (int)m;
+    }
+    rc = any;
+out:
+    for (size_t i = 0; sm && i < n; i++)
+        bp_saved_model_free(sm[i]);
+    free(sm);
+    free(mo);
+    free(flips);
+    free(seen);
+    free(lab);
+    free(w);
+    free(gl);
+    free(who);
+    return rc;
 }

@@ -52,4 +52,15 @@ double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, cons
 int bp_minima_group(const int *sizes, size_t n_sizes, const float *const *w,
                     const double *loss, size_t n, const bp_minima_opts *o, int *label, bp_err *e);
 
+/* The distinct minima of a run folder's trials: ids[i] names trials/<id>.h5 and point[i] its
+ * sweep point (trials with equal point are restarts of one point). Only trial files with the
+ * /diagnostics attributes loss, minima_loss_tol and minima_dist_tol (finite) and a readable
+ * model take part, grouped per point with that point's first such trial's tolerances, with
+ * permutations when its minima_permute is 1 and sign flips (bp_minima_flip_constant of each
+ * hidden layer's activation) when every trial of the point has minima_flip 1. minimum[i] :=
+ * its minimum (0 = lowest loss of its point) or -1, loss[i] := the /diagnostics loss or NaN.
+ * Returns the number of trials with a minimum, or BP_ENOMEM (unreadable files are skipped). */
+int bp_minima_of_run(const char *dir, const unsigned *ids, const size_t *point, size_t n,
+                     int *minimum, double *loss, bp_err *e);
+
 #endif

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "minima.h"
-#include "runlog.h"
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
                                                                      "json" };
@@ -368,35 +367,19 @@ static void print_verdicts(FILE *f, const run *r, int md)
     }
 }
 
-static double read_dbl_attr(hid_t loc, const char *obj, const char *name)
-{
-    double v = NAN;
-    if (H5Aexists_by_name(loc, obj, name, H5P_DEFAULT) <= 0)
-        return NAN;
-    hid_t a = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
-        v = NAN;
-    if (a >= 0)
-        H5Aclose(a);
-    return v;
-}
-
 /* The trials' verdicts and, per sweep point, the distinct minima of its completed trials'
- * final weights (docs/DIAGNOSTICS.md, "Distinct minima"); rows get verdict and minimum.
- * Returns the number of rows with a minimum, or BP_ENOMEM. */
+ * final weights (minima.h); rows get verdict, minimum and dloss. Returns the number of rows
+ * with a minimum, or BP_ENOMEM. */
 static int find_minima(const char *dir, run *r, bp_err *e)
 {
     char path[4096];
-    bp_saved_model **sm = calloc(r->n ? r->n : 1, sizeof *sm);
-    bp_minima_opts *mo = calloc(r->n ? r->n : 1, sizeof *mo);
-    const float **w = calloc(r->n ? r->n : 1, sizeof *w);
-    double *loss = calloc(r->n ? r->n : 1, sizeof *loss);
-    size_t *who = calloc(r->n ? r->n : 1, sizeof *who);
-    int *lab = calloc(r->n ? r->n : 1, sizeof *lab), *seen = calloc(r->n ? r->n : 1, sizeof *seen);
-    int *flips = calloc(r->n ? r->n : 1, sizeof *flips);
-    double fc[64];
-    int rc = 0, any = 0;
-    if (!sm || !mo || !w || !loss || !who || !lab || !seen || !flips) {
+    size_t n1 = r->n ? r->n : 1, m = 0;
+    unsigned *ids = calloc(n1, sizeof *ids);
+    size_t *point = calloc(n1, sizeof *point), *who = calloc(n1, sizeof *who);
+    int *mins = calloc(n1, sizeof *mins);
+    double *loss = calloc(n1, sizeof *loss);
+    int rc = 0;
+    if (!ids || !point || !who || !mins || !loss) {
         rc = bp_err_set(e, BP_ENOMEM, "out of memory");
         goto out;
     }
@@ -414,59 +397,28 @@ static int find_minima(const char *dir, run *r, bp_err *e)
         if (v)
             snprintf(x->verdict, sizeof x->verdict, "%s", v);
         free(v);
-        x->dloss = read_dbl_attr(tf, "/diagnostics", "loss");
-        mo[i].loss_tol = read_dbl_attr(tf, "/diagnostics", "minima_loss_tol");
-        mo[i].dist_tol = read_dbl_attr(tf, "/diagnostics", "minima_dist_tol");
-        mo[i].permute = read_dbl_attr(tf, "/diagnostics", "minima_permute") != 0;
-        flips[i] = read_dbl_attr(tf, "/diagnostics", "minima_flip") == 1;
         H5Fclose(tf);
-        if (rank_class(x) != 0 || !x->verdict[0] || !isfinite(x->dloss) ||
-            !isfinite(mo[i].loss_tol) || !isfinite(mo[i].dist_tol))
+        if (rank_class(x) != 0 || !x->verdict[0])
             continue;
-        bp_err e2;
-        sm[i] = bp_saved_model_read(path, &e2);
+        size_t k = 0;
+        while (k < i && r->n_axes && !same_point(r, &r->rows[k], x))
+            k++;
+        ids[m] = x->trial;
+        point[m] = r->n_axes ? k : 0;
+        who[m++] = i;
     }
-    for (size_t i = 0; i < r->n; i++) {
-        if (seen[i] || !sm[i])
-            continue;
-        size_t n = 0;
-        for (size_t k = i; k < r->n; k++)
-            if (!seen[k] && sm[k] && (!r->n_axes || same_point(r, &r->rows[i], &r->rows[k])) &&
-                sm[k]->n_sizes == sm[i]->n_sizes && sm[k]->n_params == sm[i]->n_params &&
-                !memcmp(sm[k]->sizes, sm[i]->sizes, sm[i]->n_sizes * sizeof(int))) {
-                seen[k] = 1;
-                who[n] = k;
-                w[n] = sm[k]->params;
-                loss[n++] = r->rows[k].dloss;
-            }
-        /* sign flips where every trial of the point allows them and the activations have them */
-        int fl = flips[i] && sm[i]->n_sizes <= 64 + 2;
-        for (size_t q = 0; q < n; q++)
-            fl &= flips[who[q]];
-        for (size_t l = 0; fl && l + 2 < sm[i]->n_sizes; l++)
-            fc[l] = bp_minima_flip_constant(sm[i]->act_names[l]);
-        mo[i].flip = fl ? fc : NULL;
-        int ng = bp_minima_group(sm[i]->sizes, sm[i]->n_sizes, w, loss, n, &mo[i], lab, e);
-        if (ng < 0) {
-            rc = ng;
-            goto out;
-        }
-        for (size_t q = 0; q < n; q++)
-            r->rows[who[q]].minimum = lab[q];
-        any += (int)n;
+    if ((rc = bp_minima_of_run(dir, ids, point, m, mins, loss, e)) < 0)
+        goto out;
+    for (size_t q = 0; q < m; q++) {
+        r->rows[who[q]].minimum = mins[q];
+        r->rows[who[q]].dloss = loss[q];
     }
-    rc = any;
 out:
-    for (size_t i = 0; sm && i < r->n; i++)
-        bp_saved_model_free(sm[i]);
-    free(sm);
-    free(mo);
-    free(w);
-    free(loss);
+    free(ids);
+    free(point);
     free(who);
-    free(lab);
-    free(seen);
-    free(flips);
+    free(mins);
+    free(loss);
     return rc;
 }
 

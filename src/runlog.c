@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "minima.h"
+
 #define EPOCH_CHUNK 256
 #define STATUS_LEN 16
 
@@ -1114,6 +1116,83 @@ void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_a
     r->params = params;
 }
 
+/* Added with diagnostics: /minima (docs/FORMAT.md), once every trial has finished and some
+ * completed trial has a verdict: the distinct minima of each sweep point (minima.h). */
+static int write_minima(bp_err *e, const char *file, hid_t f, const bp_run *r,
+                        const bp_trial_summary *rows, size_t n)
+{
+    size_t m = 0, n1 = n ? n : 1;
+    for (size_t i = 0; i < n; i++)
+        if (!rows[i].status || !strcmp(rows[i].status, "pending") ||
+            !strcmp(rows[i].status, "running"))
+            return 0;
+    unsigned *ids = bp_xcalloc(n1, sizeof *ids, e);
+    size_t *point = bp_xcalloc(n1, sizeof *point, e);
+    int *mins = bp_xcalloc(n1, sizeof *mins, e);
+    double *loss = bp_xcalloc(n1, sizeof *loss, e);
+    int rc = ids && point && mins && loss ? 0 : BP_ENOMEM;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (strcmp(rows[i].status, "completed") || !rows[i].verdict[0])
+            continue;
+        size_t k = 0; /* the point: the first trial with the same swept values */
+        while (k < i && r->params && r->n_axes) {
+            size_t j = 0;
+            while (j < r->n_axes && !strcmp(r->params[rows[k].trial][j], r->params[rows[i].trial][j]))
+                j++;
+            if (j == r->n_axes)
+                break;
+            k++;
+        }
+        ids[m] = rows[i].trial;
+        point[m++] = r->params && r->n_axes ? rows[k].trial : rows[0].trial;
+    }
+    int got = rc ? rc : bp_minima_of_run(r->dir, ids, point, m, mins, loss, e);
+    if (got < 0)
+        rc = got;
+    if (!rc && got > 0) {
+        size_t q = 0;
+        uint32_t *tid = bp_xcalloc((size_t)got, sizeof *tid, e), *pt = bp_xcalloc((size_t)got, sizeof *pt, e);
+        int32_t *mn = bp_xcalloc((size_t)got, sizeof *mn, e);
+        double *ls = bp_xcalloc((size_t)got, sizeof *ls, e);
+        rc = tid && pt && mn && ls ? 0 : BP_ENOMEM;
+        for (size_t i = 0; i < m && !rc; i++)
+            if (mins[i] >= 0) {
+                tid[q] = ids[i];
+                pt[q] = (uint32_t)point[i];
+                mn[q] = mins[i] + 1;
+                ls[q++] = loss[i];
+            }
+        hid_t g = rc ? H5I_INVALID_HID : H5Gcreate2(f, "/minima", H5P_DEFAULT, H5P_DEFAULT,
+                                                   H5P_DEFAULT);
+        if (!rc && g < 0)
+            rc = h5fail(e, file, "/minima", "cannot create group");
+        hsize_t dim = q;
+        if (!rc)
+            rc = write_dataset(e, file, g, "/minima", "trial", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1,
+                               &dim, tid);
+        if (!rc)
+            rc = write_dataset(e, file, g, "/minima", "point", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1,
+                               &dim, pt);
+        if (!rc)
+            rc = write_dataset(e, file, g, "/minima", "minimum", H5T_STD_I32LE, H5T_NATIVE_INT32, 1,
+                               &dim, mn);
+        if (!rc)
+            rc = write_dataset(e, file, g, "/minima", "loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
+                               &dim, ls);
+        if (g >= 0)
+            H5Gclose(g);
+        free(tid);
+        free(pt);
+        free(mn);
+        free(ls);
+    }
+    free(ids);
+    free(point);
+    free(mins);
+    free(loss);
+    return rc;
+}
+
 int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_config,
                        const bp_trial_summary *rows, size_t n, int threads, bp_err *e)
 {
@@ -1144,6 +1223,8 @@ int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_
         rc = write_params(e, part, f, r, rows, n);
     if (!rc)
         rc = write_links(e, part, f, rows, n);
+    if (!rc)
+        rc = write_minima(e, part, f, r, rows, n);
     if (f >= 0 && H5Fclose(f) < 0 && !rc)
         rc = h5fail(e, part, NULL, "cannot close index file");
     if (!rc)

@@ -62,6 +62,10 @@ g = j["groups"][0]
 assert g["solutions"] == 6 and len(g["minima"]) == len(set(lab.values())), g
 assert [m["reached"] for m in g["minima"]] == [list(lab.values()).count(k + 1) for k in range(len(g["minima"]))]
 assert all(r["minimum"] == lab[r["trial"]] for r in j["ranked"])
+# the index's /minima (written when the last trial finished) gives the same grouping
+mg = h5py.File(T + "/rs1/index.h5", "r")["minima"]
+assert {int(t): int(m) for t, m in zip(mg["trial"][()], mg["minimum"][()])} == lab, (mg["minimum"][()], lab)
+assert list(mg["point"][()]) == [0] * 6 and all(abs(mg["loss"][i] - loss[int(t)]) == 0 for i, t in enumerate(mg["trial"][()]))
 # the index's /summary has the verdict column, equal to the trial files' attribute
 summ = h5py.File(T + "/rs1/index.h5", "r")["summary"][()]
 for row in summ:
