@@ -221,8 +221,14 @@ static void full_hessian(const int *sizes, size_t ns, const char *hidden, const 
 
 START_TEST(tiny_full_hessian)
 {
-    int xor[] = { 2, 2, 1 }, t[] = { 2, 3, 3 }, b[] = { 3, 2, 2, 2 };
+    int xor[] = { 2, 2, 1 }, x2[] = { 2, 2, 2 }, t[] = { 2, 3, 3 }, b[] = { 3, 2, 2, 2 };
+    int m[] = { 3, 4, 2 };
     full_hessian(xor, 3, "sigmoid", "sigmoid", BP_LOSS_MSE);
+    full_hessian(xor, 3, "tanh", "sigmoid", BP_LOSS_BCE);
+    full_hessian(x2, 3, "sigmoid", NULL, BP_LOSS_CROSS_ENTROPY); /* softmax needs 2 outputs */
+    full_hessian(m, 3, "tanh", "tanh", BP_LOSS_MSE);
+    full_hessian(m, 3, "sigmoid", NULL, BP_LOSS_CROSS_ENTROPY);
+    full_hessian(m, 3, "softplus", "sigmoid", BP_LOSS_BCE);
     full_hessian(t, 3, "tanh", NULL, BP_LOSS_CROSS_ENTROPY);
     full_hessian(b, 4, "softplus", "sigmoid", BP_LOSS_BCE);
 }
