@@ -1268,10 +1268,15 @@ static int hs_samples(vctx *v, const bp_node *n, const char *key, const bp_mark 
 {
     return sched_int(v, n, key, 0, &DG->trace_samples);
 }
+static int hs_eigen(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 1, &DG->eigenvalues);
+}
 static const vkey hessian_keys[] = {
     { "at", 0, "end, off or 'every K'", hs_at },
     { "lanczos_steps", 0, "an integer", hs_steps },
     { "trace_samples", 0, "an integer", hs_samples },
+    { "eigenvalues", 0, "an integer", hs_eigen },
 };
 static int dg_hessian(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
@@ -1393,6 +1398,7 @@ static void diag_defaults(bp_config *c)
     c->diagnostics.hessian_at = BP_HESSIAN_END;
     c->diagnostics.lanczos_steps = 20;
     c->diagnostics.trace_samples = 10;
+    c->diagnostics.eigenvalues = 1;
     c->diagnostics.verdict.grad_tol = 1e-3;
     c->diagnostics.verdict.eig_tol = 1e-3;
     c->diagnostics.verdict.flat_tol = 1e-6;
@@ -1734,8 +1740,9 @@ static void dump_diagnostics(FILE *f, const bp_config *c)
         fprintf(f, "every %d", c->diagnostics.hessian_every);
     else
         fputs(c->diagnostics.hessian_at == BP_HESSIAN_OFF ? "off" : "end", f);
-    fprintf(f, ", lanczos_steps: %d, trace_samples: %d}\n  verdict: {grad_tol: ",
-            c->diagnostics.lanczos_steps, c->diagnostics.trace_samples);
+    fprintf(f, ", lanczos_steps: %d, trace_samples: %d, eigenvalues: %d}\n  verdict: {grad_tol: ",
+            c->diagnostics.lanczos_steps, c->diagnostics.trace_samples,
+            c->diagnostics.eigenvalues);
     dump_num(f, c->diagnostics.verdict.grad_tol);
     fputs(", eig_tol: ", f);
     dump_num(f, c->diagnostics.verdict.eig_tol);

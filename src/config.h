@@ -199,6 +199,7 @@ typedef struct bp_config {
         int hessian_every;        /* K >= 1 when hessian_at is BP_HESSIAN_EVERY */
         int lanczos_steps;        /* hessian.lanczos_steps >= 1, default 20 */
         int trace_samples;        /* hessian.trace_samples >= 0, default 10 */
+        int eigenvalues;          /* hessian.eigenvalues >= 1 extreme ones kept each side, default 1 */
         struct {
             double grad_tol;      /* verdict.grad_tol > 0, default 1e-3 */
             double eig_tol;       /* verdict.eig_tol >= 0, default 1e-3 */

@@ -164,6 +164,16 @@ static int apply_hvp(void *ud, const double *x, double *y, bp_err *e)
 int bp_curvature_measure(bp_hvp *h, const bp_dataset *d, int lanczos_steps, int trace_samples,
                          uint64_t seed, uint64_t trial, uint64_t at, bp_curvature *c, bp_err *e)
 {
+    return bp_curvature_measure_ritz(h, d, lanczos_steps, trace_samples, seed, trial, at, c, NULL,
+                                     NULL, e);
+}
+
+int bp_curvature_measure_ritz(bp_hvp *h, const bp_dataset *d, int lanczos_steps,
+                              int trace_samples, uint64_t seed, uint64_t trial, uint64_t at,
+                              bp_curvature *c, double *ritz, int *n_ritz, bp_err *e)
+{
+    if (n_ritz)
+        *n_ritz = 0;
     size_t np = bp_hvp_model(h)->n_params;
     double *g = bp_xcalloc(np, sizeof *g, e);
     if (!g)
@@ -176,7 +186,7 @@ int bp_curvature_measure(bp_hvp *h, const bp_dataset *d, int lanczos_steps, int 
         return rc;
     hvp_op o = { h, d };
     if ((rc = bp_lanczos(apply_hvp, &o, np, lanczos_steps, seed, trial, at, &c->lambda_min,
-                         &c->lambda_max, NULL, NULL, e)) != 0)
+                         &c->lambda_max, ritz, n_ritz, e)) != 0)
         return rc;
     if (trace_samples > 0)
         rc = bp_hutchinson(apply_hvp, &o, np, trace_samples, seed, trial, at, &c->trace,
@@ -211,6 +221,7 @@ struct bp_diag_run {
     int plateau_run;
     double last_sat_max;
     bp_hvp *hvp;                     /* NULL with hessian off */
+    double *ritz;                    /* lanczos_steps: the end-of-trial Ritz values */
     bp_work *work;
     float *gf;                       /* float gradient (hessian off) */
 };
@@ -230,6 +241,7 @@ void bp_diag_run_free(bp_diag_run *d)
     bp_hvp_free(d->hvp);
     bp_work_free(d->work);
     free(d->gf);
+    free(d->ritz);
     free(d);
 }
 
@@ -264,8 +276,10 @@ bp_diag_run *bp_diag_run_new(const bp_config *c, const bp_model *m, const bp_dat
     d->loss_hist = bp_xcalloc((size_t)c->diagnostics.plateau_window + 1, sizeof(double), e);
     d->work = bp_work_new(m, train->n < 256 ? train->n : 256, e);
     d->gf = bp_xcalloc(d->np, sizeof *d->gf, e);
+    d->ritz = bp_xcalloc((size_t)(c->diagnostics.lanczos_steps > 0 ? c->diagnostics.lanczos_steps
+                                                                     : 1), sizeof *d->ritz, e);
     if (!d->names || !d->name_ptrs || !d->sat_layer || !d->dead_layer || !d->gsum || !d->w0 ||
-        !d->wprev || !d->loss_hist || !d->work || !d->gf)
+        !d->wprev || !d->loss_hist || !d->work || !d->gf || !d->ritz)
         goto fail;
     /* the whole training set in one batch when its forward pass fits in 64 MiB (the Lanczos and
      * Hutchinson products then reuse it: hvp.h), else batches of 256 rows */
@@ -508,12 +522,17 @@ int bp_diag_run_finish(bp_diag_run *d, const bp_model *m, int diverged, int epoc
     r->curv = (bp_curvature){ NAN, NAN, NAN, NAN, NAN, NAN };
     r->max_hidden_sat = d->last_sat_max;
     r->plateau_epochs = d->plateau_run;
+    r->ritz = NULL;
+    r->n_ritz = 0;
     if (!diverged) {
         if (d->hvp) {
             bp_err e2;
-            int rc = bp_curvature_measure(d->hvp, d->train, c->diagnostics.lanczos_steps,
-                                          c->diagnostics.trace_samples, d->seed, d->trial,
-                                          (uint64_t)epoch, &r->curv, &e2);
+            int rc = bp_curvature_measure_ritz(d->hvp, d->train, c->diagnostics.lanczos_steps,
+                                               c->diagnostics.trace_samples, d->seed, d->trial,
+                                               (uint64_t)epoch, &r->curv, d->ritz, &r->n_ritz,
+                                               &e2);
+            if (r->n_ritz > 0)
+                r->ritz = d->ritz;
             if (rc == BP_ENOMEM)
                 return bp_err_set(e, rc, "%s", e2.msg);
             if (rc)

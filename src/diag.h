@@ -44,6 +44,11 @@ typedef struct bp_curvature {
  * trace_samples >= 0. Errors: those of bp_hvp_eval (BP_ERUN: not finite), BP_ENOMEM. */
 int bp_curvature_measure(bp_hvp *h, const bp_dataset *d, int lanczos_steps, int trace_samples,
                          uint64_t seed, uint64_t trial, uint64_t at, bp_curvature *c, bp_err *e);
+/* The same, also writing all Ritz values (ascending) into ritz (capacity lanczos_steps) and
+ * their number into *n_ritz (0 when Lanczos did not run). */
+int bp_curvature_measure_ritz(bp_hvp *h, const bp_dataset *d, int lanczos_steps,
+                              int trace_samples, uint64_t seed, uint64_t trial, uint64_t at,
+                              bp_curvature *c, double *ritz, int *n_ritz, bp_err *e);
 
 
 /* ---- per-trial diagnostics (the config's `diagnostics` section; docs/DIAGNOSTICS.md) ---- */
@@ -93,6 +98,9 @@ typedef struct bp_diag_result {
     double max_hidden_sat;    /* the last epoch's largest hidden-layer saturation (NaN: none) */
     int plateau_epochs;       /* epochs in a row flagged plateau at the end */
     bp_verdict verdict;
+    const double *ritz;       /* the end-of-trial Ritz values, ascending (borrowed: valid until
+                               * the next call or bp_diag_run_free); NULL when not measured */
+    int n_ritz;
 } bp_diag_result;
 int bp_diag_run_finish(bp_diag_run *d, const bp_model *m, int diverged, int epoch,
                        bp_diag_result *r, bp_err *e);

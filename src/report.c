@@ -321,7 +321,7 @@ static void print_best(FILE *f, const char *dir, const row *best, const run *r, 
 
 /* Diagnostics: counts of the trials' verdicts (docs/DIAGNOSTICS.md), over all trials and, for
  * a sweep, per point; nothing when no trial file has one. */
-static void count_verdicts(FILE *f, const run *r, const row *point)
+static void count_verdicts(FILE *f, const run *r, const row *point, int json)
 {
     char names[8][24];
     size_t count[8] = { 0 }, nv = 0;
@@ -337,6 +337,16 @@ static void count_verdicts(FILE *f, const run *r, const row *point)
         if (k < nv)
             count[k]++;
     }
+    if (json) {
+        fputc('{', f);
+        for (size_t k = 0; k < nv; k++) {
+            fputs(k ? ", " : "", f);
+            json_str(f, names[k]);
+            fprintf(f, ": %zu", count[k]);
+        }
+        fputc('}', f);
+        return;
+    }
     for (size_t k = 0; k < nv; k++)
         fprintf(f, "%s %s %zu", k ? "," : "", names[k], count[k]);
     fputc('\n', f);
@@ -350,7 +360,7 @@ static void print_verdicts(FILE *f, const run *r, int md)
     if (!any)
         return;
     fprintf(f, "\n%sverdicts over %zu trials:", md ? "**Diagnostics** " : "diagnostics: ", any);
-    count_verdicts(f, r, NULL);
+    count_verdicts(f, r, NULL, 0);
     if (!r->n_axes)
         return;
     for (size_t i = 0; i < r->n; i++) {
@@ -363,7 +373,7 @@ static void print_verdicts(FILE *f, const run *r, int md)
         for (size_t j = 0; j < r->n_axes; j++)
             fprintf(f, "%s%s=%s", j ? " " : "", r->axes[j], r->rows[i].params[j]);
         fputc(':', f);
-        count_verdicts(f, r, &r->rows[i]);
+        count_verdicts(f, r, &r->rows[i], 0);
     }
 }
 
@@ -672,6 +682,10 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                     fputc('}', f);
                 }
                 fputc(']', f);
+            }
+            if (any_verdict) {
+                fputs(", \"verdicts\": ", f);
+                count_verdicts(f, &r, &r.rows[g[k].first], 1);
             }
             fprintf(f, "}%s\n", k + 1 < ng ? "," : "");
         }

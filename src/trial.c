@@ -501,6 +501,22 @@ static int write_diagnostics(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
                     c->diagnostics.minima.permute, c->diagnostics.minima.flip };
     if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", mnames, mv, 4, e)))
         return rc;
+    if (c->diagnostics.eigenvalues > 1 && r.ritz && r.n_ritz > 0) {
+        size_t k = (size_t)(c->diagnostics.eigenvalues < r.n_ritz ? c->diagnostics.eigenvalues
+                                                                    : r.n_ritz);
+        double top[64], *tp = k <= 64 ? top : bp_xcalloc(k, sizeof *tp, e);
+        if (!tp)
+            return BP_ENOMEM;
+        for (size_t i = 0; i < k; i++)
+            tp[i] = r.ritz[r.n_ritz - 1 - (int)i];
+        rc = bp_trial_set_group_array(j->tf, "/diagnostics", "eigenvalues_top", tp, k, e);
+        if (!rc)
+            rc = bp_trial_set_group_array(j->tf, "/diagnostics", "eigenvalues_bottom", r.ritz, k, e);
+        if (tp != top)
+            free(tp);
+        if (rc)
+            return rc;
+    }
     if (c->diagnostics.path_points > 0) {
         size_t K = (size_t)c->diagnostics.path_points;
         double *pa = bp_xcalloc(2 * K, sizeof *pa, e);

@@ -43,7 +43,22 @@ for fmt in text csv markdown json; do
   cp "$T/out" "$T/rs1.$fmt"
 done
 grep -q "^| minimum | loss | max loss | reached | share | verdicts |$" "$T/rs1.markdown" || fail "markdown: $(cat "$T/rs1.markdown")"
+# all nine eigenvalues of the 2-2-1 net's Hessian (nine Lanczos steps: exact)
+run_bprun 0 run "$cfg" -o "$T/eig" --quiet --set train.epochs=500 \
+    --set 'diagnostics={hessian: {lanczos_steps: 9, eigenvalues: 9, trace_samples: 400}, path: false}' || finish
+expect_err 2 "bprun: --set:1:1: diagnostics.hessian.eigenvalues: must be >= 1 (got 0)" \
+    run "$cfg" -o "$T/x" --quiet --set diagnostics.hessian.eigenvalues=0
 [ -n "$PYTHON_H5" ] || finish
+"$PYTHON_H5" - "$T" <<'PY' || fail "eigenvalues"
+import sys, h5py
+g = h5py.File(sys.argv[1] + "/eig/trials/0000.h5", "r")["diagnostics"]
+top, bot, a = list(g["eigenvalues_top"][()]), list(g["eigenvalues_bottom"][()]), g.attrs
+assert len(top) == 9 and top == sorted(top, reverse=True) and bot == sorted(top), (top, bot)
+assert top[0] == a["lambda_max"] and bot[0] == a["lambda_min"]
+# the eigenvalues sum to the trace; Hutchinson estimates it
+assert abs(sum(top) - a["trace"]) <= 4 * a["trace_se"], (sum(top), a["trace"], a["trace_se"])
+assert "eigenvalues_top" not in h5py.File(sys.argv[1] + "/ok/trials/0000.h5", "r")["diagnostics"]
+PY
 "$PYTHON_H5" - "$T" <<'PY' || fail "minima report"
 import sys, csv, json, re, h5py
 T = sys.argv[1]
@@ -60,6 +75,8 @@ assert min(loss[t] for t in lab if lab[t] == 1) == min(loss.values())
 j = json.load(open(T + "/rs1.json"))
 g = j["groups"][0]
 assert g["solutions"] == 6 and len(g["minima"]) == len(set(lab.values())), g
+vs = [r["verdict"] for r in rows]
+assert g["verdicts"] == {v: vs.count(v) for v in vs}, g["verdicts"]
 assert [m["reached"] for m in g["minima"]] == [list(lab.values()).count(k + 1) for k in range(len(g["minima"]))]
 assert all(r["minimum"] == lab[r["trial"]] for r in j["ranked"])
 # the index's /minima (written when the last trial finished) gives the same grouping
