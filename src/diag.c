@@ -283,7 +283,7 @@ bp_diag_run *bp_diag_run_new(const bp_config *c, const bp_model *m, const bp_dat
         goto fail;
     /* the whole training set in one batch when its forward pass fits in 64 MiB (the Lanczos and
      * Hutchinson products then reuse it: hvp.h), else batches of 256 rows */
-    size_t row_bytes = 0;
+    size_t row_bytes = 8 * (size_t)m->sizes[0];
     for (size_t l = 0; l < L; l++)
         row_bytes += 10 * sizeof(double) * (size_t)m->sizes[l + 1];
     size_t hcap = train->n <= ((size_t)64 << 20) / (row_bytes ? row_bytes : 1) ? train->n
