@@ -42,8 +42,8 @@ typedef struct bp_minima_opts {
 double bp_minima_flip_constant(const char *name);
 
 /* d(a, b) for parameters in the layout of bp_model with layer sizes sizes[0..n_sizes). The
- * matched (permuted, flipped) copy of b is written to pb (n_params floats; MAY be NULL). Returns the distance, or
- * a negative BP_E* code (BP_ENOMEM). */
+ * matched (permuted, flipped) copy of b is written to pb (n_params floats; MAY be NULL).
+ * Returns the distance, or a negative BP_E* code (BP_ENOMEM). */
 double bp_minima_distance(const int *sizes, size_t n_sizes, const float *a, const float *b,
                           int permute, const double *flip, float *pb, bp_err *e);
 

@@ -497,8 +497,8 @@ static void print_minima(FILE *f, const run *r, int md, minimum *mins)
         size_t nm, total = point_minima(r, i, mins, &nm);
         if (!header) {
             fprintf(f, "\n%sdistinct minima per point (final weights grouped by loss and distance "
-                    "up to hidden-unit order: diagnostics.minima; loss = full-batch training loss):"
-                    "\n", md ? "**Minima** " : "");
+                    "up to hidden-unit order and sign: diagnostics.minima; loss = full-batch "
+                    "training loss):\n", md ? "**Minima** " : "");
             header = 1;
         }
         fputc('\n', f);
