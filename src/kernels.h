@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 /* C[m x n] = A[m x k] * B[n x k]^T + bias (bias[n] added to every row; may be NULL).
  * Forward pass: Z = A_prev W^T + b. */
 void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
@@ -35,7 +37,13 @@ void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, floa
 /* sum of squares / sum, in double, over n floats, in a fixed blocked order. */
 double bp_sumsq(const float *x, size_t n);
 
-/* The kernel implementation in use ("builtin"), for provenance. */
+/* Checks the BPRUN_KERNELS environment variable ('builtin', 'blas' or unset) and, for the
+ * CBLAS path, that OpenBLAS runs single-threaded. Call once before training; 0 or
+ * BP_EUSAGE (bad value, or 'blas' in a build without BLAS) / BP_ERUN, with a message. */
+int bp_kernels_check(bp_err *e);
+
+/* The kernel implementation in use, for provenance: "builtin", or a line starting "blas: "
+ * naming the tile size, the threshold and the OpenBLAS build and core. Borrowed, static. */
 const char *bp_kernels_name(void);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "backprop.h"
 #include "diag.h"
+#include "kernels.h"
 #include "resume.h"
 
 static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
@@ -69,6 +70,9 @@ int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_expe
                                  uint64_t split_seed, bp_experiment **out, bp_err *e)
 {
     *out = NULL;
+    int krc = bp_kernels_check(e);
+    if (krc)
+        return krc;
     bp_experiment *x = bp_xcalloc(1, sizeof *x, e);
     if (!x)
         return BP_ENOMEM;
