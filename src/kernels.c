@@ -247,8 +247,10 @@ static void ax_pick(ax_fn **f, tile_shape *s)
     (void)l;
 }
 
-static void builtin_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
-                       size_t ldb, const float *bias, float *C, size_t ldc, int nthreads)
+/* The tile loops are orphaned worksharing loops: inside a parallel region the team shares
+ * the tiles, outside one the calling thread runs them all. */
+static void nt_team(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                    size_t ldb, const float *bias, float *C, size_t ldc)
 {
     nt_fn *f;
     tile_shape sh;
@@ -256,16 +258,7 @@ static void builtin_nt(size_t m, size_t n, size_t k, const float *A, size_t lda,
     size_t TI = sh.ti, TJ = sh.tj;
     size_t ti = (m + TI - 1) / TI, tj = (n + TJ - 1) / TJ;
     long tiles = (long)(ti * tj);
-    int nt = threads_for(m * n * k, nthreads);
-    if (nt <= 1) {
-        for (long t = 0; t < tiles; t++) {
-            size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
-            f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, A, lda, B, ldb,
-              bias, C, ldc);
-        }
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp for schedule(static)
     for (long t = 0; t < tiles; t++) {
         size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
         f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, A, lda, B, ldb, bias,
@@ -273,9 +266,8 @@ static void builtin_nt(size_t m, size_t n, size_t k, const float *A, size_t lda,
     }
 }
 
-static void axpy_gemm(size_t m, size_t n, size_t k, float alpha, const float *A, size_t sa_i,
-                      size_t sa_p, const float *B, size_t ldb, float *C, size_t ldc,
-                      int nthreads)
+static void ax_team(size_t m, size_t n, size_t k, float alpha, const float *A, size_t sa_i,
+                    size_t sa_p, const float *B, size_t ldb, float *C, size_t ldc)
 {
     ax_fn *f;
     tile_shape sh;
@@ -283,16 +275,7 @@ static void axpy_gemm(size_t m, size_t n, size_t k, float alpha, const float *A,
     size_t TI = sh.ti, TJ = sh.tj;
     size_t ti = (m + TI - 1) / TI, tj = (n + TJ - 1) / TJ;
     long tiles = (long)(ti * tj);
-    int nt = threads_for(m * n * k, nthreads);
-    if (nt <= 1) {
-        for (long t = 0; t < tiles; t++) {
-            size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
-            f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha, A, sa_i,
-              sa_p, B, ldb, C, ldc);
-        }
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp for schedule(static)
     for (long t = 0; t < tiles; t++) {
         size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
         f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha, A, sa_i, sa_p,
@@ -377,22 +360,13 @@ static void blas_tile(gemm_op op, size_t i0, size_t mi, size_t j0, size_t nj, si
     }
 }
 
-static void blas_gemm(gemm_op op, size_t m, size_t n, size_t k, float alpha, const float *A,
+static void blas_team(gemm_op op, size_t m, size_t n, size_t k, float alpha, const float *A,
                       size_t lda, const float *B, size_t ldb, const float *bias, float *C,
-                      size_t ldc, int nthreads)
+                      size_t ldc)
 {
     size_t TI = BP_BLAS_ROWS, TJ = BP_BLAS_TILE, ti = (m + TI - 1) / TI, tj = (n + TJ - 1) / TJ;
     long tiles = (long)(ti * tj);
-    int nt = tiles > 1 ? threads_for(m * n * k, nthreads) : 1;
-    if (nt <= 1) {
-        for (long t = 0; t < tiles; t++) {
-            size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
-            blas_tile(op, i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha,
-                      A, lda, B, ldb, bias, C, ldc);
-        }
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp for schedule(static)
     for (long t = 0; t < tiles; t++) {
         size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
         blas_tile(op, i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha, A,
@@ -426,40 +400,99 @@ static int use_blas(size_t layer_work)
 #endif
 }
 
+/* The epilogue of a product: fn on fixed blocks of BP_EP_ROWS rows, shared by the team (an
+ * orphaned worksharing loop, like the tile loops). */
+#define BP_EP_ROWS 16
+
+static void epilogue(size_t m, bp_rows_fn *fn, void *ud)
+{
+    long blocks = (long)((m + BP_EP_ROWS - 1) / BP_EP_ROWS);
+#pragma omp for schedule(static)
+    for (long b = 0; b < blocks; b++) {
+        size_t i0 = (size_t)b * BP_EP_ROWS;
+        fn(ud, i0, m - i0 < BP_EP_ROWS ? m - i0 : BP_EP_ROWS);
+    }
+}
+
 void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
                 size_t ldb, const float *bias, float *C, size_t ldc, int nthreads)
 {
+    bp_gemm_nt_ep(m, n, k, A, lda, B, ldb, bias, C, ldc, nthreads, NULL, NULL);
+}
+
+typedef struct product_args {
+    gemm_op op;
+    int blas;
+    size_t m, n, k;
+    float alpha;
+    const float *A, *B, *bias;
+    size_t lda, ldb, ldc;
+    float *C;
+    bp_rows_fn *fn;
+    void *ud;
+} product_args;
+
+/* the tiles, then the epilogue; run by every thread of a team, or by the caller alone */
+static void product_body(const product_args *p)
+{
 #ifdef BP_HAVE_CBLAS
-    if (m && n && use_blas(n * k)) {
-        blas_gemm(OP_NT, m, n, k, 1.0f, A, lda, B, ldb, bias, C, ldc, nthreads);
+    if (p->blas)
+        blas_team(p->op, p->m, p->n, p->k, p->alpha, p->A, p->lda, p->B, p->ldb, p->bias, p->C,
+                  p->ldc);
+#endif
+    if (!p->blas && p->op == OP_NT)
+        nt_team(p->m, p->n, p->k, p->A, p->lda, p->B, p->ldb, p->bias, p->C, p->ldc);
+    else if (!p->blas) /* the axpy form; strides of a(i,p): tn (1, lda), nn (lda, 1) */
+        ax_team(p->m, p->n, p->k, p->alpha, p->A, p->op == OP_TN ? 1 : p->lda,
+                p->op == OP_TN ? p->lda : 1, p->B, p->ldb, p->C, p->ldc);
+    if (p->fn)
+        epilogue(p->m, p->fn, p->ud);
+}
+
+/* One product and its epilogue (if any), in one parallel region when it runs on several
+ * threads; serially, without entering a region, otherwise. */
+static void product(gemm_op op, size_t m, size_t n, size_t k, float alpha, const float *A,
+                    size_t lda, const float *B, size_t ldb, const float *bias, float *C,
+                    size_t ldc, int nthreads, bp_rows_fn *fn, void *ud)
+{
+    product_args p = { .op = op, .m = m, .n = n, .k = k, .alpha = alpha, .A = A, .B = B,
+                       .bias = bias, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .fn = fn,
+                       .ud = ud };
+#ifdef BP_HAVE_CBLAS
+    p.blas = m && n && use_blas(op == OP_TN ? m * n : n * k);
+#endif
+    int nt = threads_for(m * n * k, nthreads);
+    if (nt <= 1) {
+        product_body(&p);
         return;
     }
-#endif
-    builtin_nt(m, n, k, A, lda, B, ldb, bias, C, ldc, nthreads);
+#pragma omp parallel num_threads(nt)
+    product_body(&p);
+}
+
+void bp_gemm_nt_ep(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                   size_t ldb, const float *bias, float *C, size_t ldc, int nthreads,
+                   bp_rows_fn *fn, void *ud)
+{
+    product(OP_NT, m, n, k, 1.0f, A, lda, B, ldb, bias, C, ldc, nthreads, fn, ud);
+}
+
+void bp_gemm_nn_ep(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                   size_t ldb, float *C, size_t ldc, int nthreads, bp_rows_fn *fn, void *ud)
+{
+    product(OP_NN, m, n, k, 1.0f, A, lda, B, ldb, NULL, C, ldc, nthreads, fn, ud);
 }
 
 void bp_gemm_tn(size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
                 const float *B, size_t ldb, float *C, size_t ldc, int nthreads)
 {
-#ifdef BP_HAVE_CBLAS
-    if (m && n && use_blas(m * n)) {
-        blas_gemm(OP_TN, m, n, k, alpha, A, lda, B, ldb, NULL, C, ldc, nthreads);
-        return;
-    }
-#endif
-    axpy_gemm(m, n, k, alpha, A, 1, lda, B, ldb, C, ldc, nthreads);
+    product(OP_TN, m, n, k, alpha, A, lda, B, ldb, NULL, C, ldc, nthreads, NULL, NULL);
 }
 
 void bp_gemm_nn(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int nthreads)
 {
-#ifdef BP_HAVE_CBLAS
-    if (m && n && use_blas(n * k)) {
-        blas_gemm(OP_NN, m, n, k, 1.0f, A, lda, B, ldb, NULL, C, ldc, nthreads);
-        return;
-    }
-#endif
-    axpy_gemm(m, n, k, 1.0f, A, lda, 1, B, ldb, C, ldc, nthreads);
+    bp_gemm_nn_ep(m, n, k, A, lda, B, ldb, C, ldc, nthreads, NULL, NULL);
 }
 
 void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, float *out)

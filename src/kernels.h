@@ -21,6 +21,19 @@
 void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
                 size_t ldb, const float *bias, float *C, size_t ldc, int nthreads);
 
+/* An epilogue over output rows [i0, i0 + mi): called after the whole product is done, once
+ * per fixed block of rows (16; the blocks do not depend on the thread count), by the threads
+ * of the product's team, concurrently on disjoint blocks. It MUST only touch those rows (of
+ * C and of arrays shaped like C) and MUST give each element a value that depends only on
+ * the element's own inputs, so the results stay bit-identical for any thread count. */
+typedef void bp_rows_fn(void *ud, size_t i0, size_t mi);
+
+/* bp_gemm_nt, then fn over the rows of C (NULL: none), in the same parallel region: the
+ * forward pass applies the activation there. */
+void bp_gemm_nt_ep(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                   size_t ldb, const float *bias, float *C, size_t ldc, int nthreads,
+                   bp_rows_fn *fn, void *ud);
+
 /* C[m x n] = alpha * A[k x m]^T * B[k x n]  (C overwritten).
  * Weight gradient: dW = (1/nb) delta^T A_prev. */
 void bp_gemm_tn(size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
@@ -30,6 +43,11 @@ void bp_gemm_tn(size_t m, size_t n, size_t k, float alpha, const float *A, size_
  * Back-propagated error: delta_prev = delta W (before multiplying by f'). */
 void bp_gemm_nn(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int nthreads);
+
+/* bp_gemm_nn, then fn over the rows of C (NULL: none), in the same parallel region: the
+ * backward pass multiplies by f'(Z) there. */
+void bp_gemm_nn_ep(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                   size_t ldb, float *C, size_t ldc, int nthreads, bp_rows_fn *fn, void *ud);
 
 /* out[j] = alpha * sum_i A[i][j] over m rows (fixed order). Bias gradient. */
 void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, float *out);
