@@ -7,7 +7,7 @@
 
 #include "kernels.h"
 
-static float *alloc_floats(size_t n, bp_err *e)
+static float *alloc_floats(size_t n, size_t *total, bp_err *e)
 {
     size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
     float *p = aligned_alloc(64, bytes ? bytes : 64);
@@ -15,6 +15,7 @@ static float *alloc_floats(size_t n, bp_err *e)
         bp_err_set(e, BP_ENOMEM, "out of memory for %zu floats", n);
     else
         memset(p, 0, bytes);
+    *total += bytes ? bytes : 64;
     return p;
 }
 
@@ -33,17 +34,22 @@ bp_work *bp_work_new(const bp_model *m, size_t cap, bp_err *e)
         goto fail;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t sz = cap * (size_t)m->sizes[l + 1];
-        if (!(w->Z[l] = alloc_floats(sz, e)) || !(w->A[l] = alloc_floats(sz, e)) ||
-            !(w->D[l] = alloc_floats(sz, e)) || !(w->T[l] = alloc_floats(sz, e)))
+        if (!(w->Z[l] = alloc_floats(sz, &w->bytes, e)) ||
+            !(w->A[l] = alloc_floats(sz, &w->bytes, e)) ||
+            !(w->D[l] = alloc_floats(sz, &w->bytes, e)) ||
+            !(w->T[l] = alloc_floats(sz, &w->bytes, e)))
             goto fail;
     }
     size_t k = (size_t)m->sizes[m->n_layers];
-    if (!(w->Xb = alloc_floats(cap * (size_t)m->sizes[0], e)) || !(w->Yb = alloc_floats(cap * k, e)))
+    if (!(w->Xb = alloc_floats(cap * (size_t)m->sizes[0], &w->bytes, e)) ||
+        !(w->Yb = alloc_floats(cap * k, &w->bytes, e)))
         goto fail;
     w->yb = bp_xcalloc(cap, sizeof *w->yb, e);
     w->loss_row = bp_xcalloc(cap, sizeof *w->loss_row, e);
     if (!w->yb || !w->loss_row)
         goto fail;
+    w->bytes += sizeof *w + 4 * m->n_layers * sizeof *w->Z + cap * (sizeof *w->yb +
+                                                                      sizeof *w->loss_row);
     return w;
 fail:
     bp_work_free(w);

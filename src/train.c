@@ -173,6 +173,11 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (t->best_epoch > 0) /* continued: the best epoch's parameters are not known */
             memcpy(t->best_params, m->params, np * sizeof *m->params);
     }
+    size_t wb = n * sizeof *order + np * sizeof *grad + w->bytes +
+                (size_t)opt->n_state * np * sizeof(float) +
+                (t->best_params ? np * sizeof *t->best_params : 0);
+    if (wb > t->work_bytes)
+        t->work_bytes = wb;
     if (opt->init_state && t->step == 0)
         opt->init_state(t->opt_state, m->params, np, t->hp);
     if (li < 0 && t->schedule && t->schedule->kind != BP_LR_CONSTANT) {

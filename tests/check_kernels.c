@@ -162,6 +162,13 @@ START_TEST(blas_path)
         ck_assert_msg(!memcmp(row, one + 2 * m * n + i * n, n * sizeof *row),
                       "nn row %zu alone differs", i);
     }
+    /* the builtin path on the same problem: within 1e-5 (1 + k) of the CBLAS path */
+    ck_assert_int_eq(setenv("BPRUN_KERNELS", "builtin", 1), 0);
+    products(m, n, k, A, B, bias, At, Bkn, got, 2);
+    ck_assert_int_eq(setenv("BPRUN_KERNELS", "blas", 1), 0);
+    for (size_t i = 0; i < 3 * m * n; i++)
+        ck_assert_msg(fabsf(got[i] - one[i]) <= 1e-5f * (float)(1 + k),
+                      "builtin and blas differ at %zu: %g vs %g", i, got[i], one[i]);
     /* against double precision (the builtin path meets the same bound: check_core) */
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++) {
