@@ -2,7 +2,8 @@
 # Per-trial cost records (docs/FORMAT.md): samples_per_second, peak_rss_bytes and work_bytes in
 # the trial file, the same values in the index's /summary and in bprun report. The trial's
 # working memory grows by exactly the batch workspace when the batch grows; BPRUN_KERNELS is
-# checked and the kernels in use are named in the provenance.
+# checked and the kernels in use are named in the provenance; a parallel optimizer step that
+# fails reports the plugin's message.
 . "$BP_SRCDIR/tests/lib.sh"
 need_python
 
@@ -52,6 +53,19 @@ for r in rep["ranked"]:
     assert r["work_bytes"] == a["work_bytes"] and r["peak_rss_bytes"] == a["peak_rss_bytes"], r
     assert abs(r["samples_per_second"] - a["samples_per_second"]) <= 1e-9 * r["samples_per_second"], r
 PY
+# an elementwise optimizer steps on parameter slices across threads (65920 parameters: 5
+# slices); a failing step ends the trial with the message of the first failing slice
+write_config "$T/rp.yaml" <<'YAML'
+experiment: rp
+data: {train: "builtin:encoder:256"}
+model: {layers: [256, 128, 256], output: sigmoid, loss: mse}
+train: {epochs: 2, batch_size: full, optimizer: {name: rprop, step_size_min: 2, step_size_max: 1}}
+YAML
+for th in 1 2; do
+  run_bprun 1 run "$T/rp.yaml" -o "$T/rp$th" --quiet --threads "$th" || finish
+  grep -qx 'note: trial 0000 failed: optimizer rprop failed at epoch 1: rprop: step_size_min must not exceed step_size_max (got 2 > 1)' "$T/out" \
+    || fail "failed note at $th threads: $(cat "$T/out")"
+done
 # the kernels: a bad BPRUN_KERNELS is refused; the one in use is in the provenance
 BPRUN_KERNELS=fast expect_err 2 "bprun: BPRUN_KERNELS: expected 'builtin' or 'blas' (got 'fast') (in trial 0: train.batch_size=8)" run "$T/c.yaml" -o "$T/bad" --quiet
 BPRUN_KERNELS=builtin run_bprun 0 run "$T/c.yaml" -o "$T/b" --quiet || finish
