@@ -4,6 +4,7 @@
 #include "autoconf.h"
 #include "kernels.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,7 +460,12 @@ static void product(gemm_op op, size_t m, size_t n, size_t k, float alpha, const
                        .bias = bias, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .fn = fn,
                        .ud = ud };
 #ifdef BP_HAVE_CBLAS
-    p.blas = m && n && use_blas(op == OP_TN ? m * n : n * k);
+    size_t most = m > n ? m : n; /* CBLAS takes int sizes */
+    most = most > k ? most : k;
+    most = most > lda ? most : lda;
+    most = most > ldb ? most : ldb;
+    most = most > ldc ? most : ldc;
+    p.blas = m && n && most <= INT_MAX && use_blas(op == OP_TN ? m * n : n * k);
 #endif
     int nt = threads_for(m * n * k, nthreads);
     if (nt <= 1) {

@@ -7,6 +7,16 @@
  * in a fixed order. nthreads <= 1 runs serially without entering an OpenMP region; small
  * problems run serially whatever nthreads is.
  *
+ * Two implementations, one contract. The builtin kernels: register tiles per CPU level
+ * (x86-64-v4, x86-64-v3, portable; BPRUN_KERNEL_LEVEL=0|1 forces a lower one, for tests), all
+ * giving the same bits. In a build configured with BLAS (BP_HAVE_CBLAS: OpenBLAS), products
+ * whose layer has at least 64 multiply-adds per output row go to cblas_sgemm, single-threaded,
+ * one call per fixed 16 x 64 output tile (edge row tiles of nt and nn padded to 16 rows, so a
+ * row's bits do not depend on the batch's row count); the environment variable BPRUN_KERNELS
+ * (builtin | blas, default blas) selects the path at run time. Both paths keep the determinism
+ * above; they differ from each other by float rounding only (within 1e-5 (1 + k) per element
+ * for operands in [-1, 1]: tests/check_kernels).
+ *
  * Matrices are row-major with explicit leading dimensions.
  */
 #ifndef BP_KERNELS_H
