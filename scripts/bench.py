@@ -282,6 +282,10 @@ def main():
                 add("W3 b%d" % b, label, "samples/s",
                     [n / t for t in peer(lambda: torch_run(a, spec, th))])
 
+    if "SCALING" in only:
+        scaling(a, R, e3)
+        return
+
     if "W4" in only:
         lrs = ", ".join("%.6g" % v for v in W4_LRS)
         cfg = W4 % {"data": d2, "epochs": e4, "opt": "{name: sgd, lr: 0.1}", "lrs": lrs}
@@ -298,6 +302,30 @@ def fmt(v):
     if v >= 1e3:
         return "%.1fk" % (v / 1e3)
     return "%.3g" % v
+
+
+def scaling(a, R, e3):
+    """W3 b256 at 1, 2, 4, 8, 16 threads (as far as the machine has cores): samples/s of the
+    trial's wall time, speedup and parallel efficiency against 1 thread."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n = 60000 * e3
+    cfg = W3 % {"data": a.fashion + "#/train", "epochs": e3, "batch": 256}
+    print("W3 b256, %d epoch(s), %d repeats, %d cores; OMP_WAIT_POLICY=%s; load average "
+          "before: %s" % (e3, R, cores, os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+                          " ".join("%.2f" % x for x in os.getloadavg())))
+    print()
+    print("| threads | samples/s median | min - max | speedup | efficiency |")
+    print("|---|---|---|---|---|")
+    base = None
+    for th in (1, 2, 4, 8, 16):
+        if th > cores:
+            break
+        vals = [n / t for t in [bprun_trial(a, cfg, "w3s", th) for _ in range(R)]]
+        med, lo, hi = stats(vals)
+        base = base or med
+        print("| %d | %s | %s - %s | %.2fx | %.0f%% |" % (th, fmt(med), fmt(lo), fmt(hi),
+                                                        med / base, 100 * med / base / th))
+        sys.stdout.flush()
 
 
 def print_table(rows, a, ep):

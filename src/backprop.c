@@ -7,7 +7,7 @@
 
 #include "kernels.h"
 
-static float *alloc_floats(size_t n, bp_err *e)
+static float *alloc_floats(size_t n, size_t *total, bp_err *e)
 {
     size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
     float *p = aligned_alloc(64, bytes ? bytes : 64);
@@ -15,6 +15,7 @@ static float *alloc_floats(size_t n, bp_err *e)
         bp_err_set(e, BP_ENOMEM, "out of memory for %zu floats", n);
     else
         memset(p, 0, bytes);
+    *total += bytes ? bytes : 64;
     return p;
 }
 
@@ -33,17 +34,22 @@ bp_work *bp_work_new(const bp_model *m, size_t cap, bp_err *e)
         goto fail;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t sz = cap * (size_t)m->sizes[l + 1];
-        if (!(w->Z[l] = alloc_floats(sz, e)) || !(w->A[l] = alloc_floats(sz, e)) ||
-            !(w->D[l] = alloc_floats(sz, e)) || !(w->T[l] = alloc_floats(sz, e)))
+        if (!(w->Z[l] = alloc_floats(sz, &w->bytes, e)) ||
+            !(w->A[l] = alloc_floats(sz, &w->bytes, e)) ||
+            !(w->D[l] = alloc_floats(sz, &w->bytes, e)) ||
+            !(w->T[l] = alloc_floats(sz, &w->bytes, e)))
             goto fail;
     }
     size_t k = (size_t)m->sizes[m->n_layers];
-    if (!(w->Xb = alloc_floats(cap * (size_t)m->sizes[0], e)) || !(w->Yb = alloc_floats(cap * k, e)))
+    if (!(w->Xb = alloc_floats(cap * (size_t)m->sizes[0], &w->bytes, e)) ||
+        !(w->Yb = alloc_floats(cap * k, &w->bytes, e)))
         goto fail;
     w->yb = bp_xcalloc(cap, sizeof *w->yb, e);
     w->loss_row = bp_xcalloc(cap, sizeof *w->loss_row, e);
     if (!w->yb || !w->loss_row)
         goto fail;
+    w->bytes += sizeof *w + 4 * m->n_layers * sizeof *w->Z + cap * (sizeof *w->yb +
+                                                                      sizeof *w->loss_row);
     return w;
 fail:
     bp_work_free(w);
@@ -87,7 +93,7 @@ void bp_gather(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t firs
     }
 }
 
-static void softmax_rows(float *Z, float *A, size_t nb, size_t n)
+static void softmax_rows(const float *Z, float *A, size_t nb, size_t n)
 {
     for (size_t r = 0; r < nb; r++) {
         const float *z = Z + r * n;
@@ -107,18 +113,32 @@ static void softmax_rows(float *Z, float *A, size_t nb, size_t n)
     }
 }
 
+/* epilogues run on row blocks by the threads of the product (kernels.h) */
+typedef struct rows_ctx {
+    const bp_act *act;
+    const float *Z;
+    float *A, *D, *T;
+    size_t n;
+} rows_ctx;
+
+static void forward_rows(void *ud, size_t i0, size_t mi)
+{
+    const rows_ctx *c = ud;
+    size_t o = i0 * c->n;
+    if (c->act->fn)
+        c->act->fn->forward(c->Z + o, c->A + o, mi * c->n, c->act->hp);
+    else
+        softmax_rows(c->Z + o, c->A + o, mi, c->n);
+}
+
 void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nthreads)
 {
     const float *in = X;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
-        bp_gemm_nt(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l), w->Z[l],
-                   n_out, nthreads);
-        const bp_act *act = &m->act[l];
-        if (act->fn)
-            act->fn->forward(w->Z[l], w->A[l], nb * n_out, act->hp);
-        else
-            softmax_rows(w->Z[l], w->A[l], nb, n_out);
+        rows_ctx c = { .act = &m->act[l], .Z = w->Z[l], .A = w->A[l], .n = n_out };
+        bp_gemm_nt_ep(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                      w->Z[l], n_out, nthreads, forward_rows, &c);
         in = w->A[l];
     }
 }
@@ -241,6 +261,17 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
     return sum;
 }
 
+/* delta_prev = (delta W) * f'(Z_prev) on rows [i0, i0 + mi) */
+static void backward_rows(void *ud, size_t i0, size_t mi)
+{
+    const rows_ctx *c = ud;
+    size_t o = i0 * c->n, cnt = mi * c->n;
+    float *Dp = c->D + o, *fp = c->T + o;
+    c->act->fn->derivative(c->Z + o, c->A + o, fp, cnt, c->act->hp);
+    for (size_t i = 0; i < cnt; i++)
+        Dp[i] *= fp[i];
+}
+
 void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
                  int nthreads)
 {
@@ -253,12 +284,10 @@ void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float
         bp_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
         if (l == 0)
             break;
-        float *Dp = w->D[l - 1], *fp = w->T[l - 1];
-        bp_gemm_nn(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, Dp, n_in, nthreads);
-        const bp_act *act = &m->act[l - 1];
-        act->fn->derivative(w->Z[l - 1], w->A[l - 1], fp, nb * n_in, act->hp);
-        for (size_t i = 0; i < nb * n_in; i++)
-            Dp[i] *= fp[i];
+        rows_ctx c = { .act = &m->act[l - 1], .Z = w->Z[l - 1], .A = w->A[l - 1],
+                       .D = w->D[l - 1], .T = w->T[l - 1], .n = n_in };
+        bp_gemm_nn_ep(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, w->D[l - 1], n_in,
+                      nthreads, backward_rows, &c);
     }
 }
 

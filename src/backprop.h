@@ -29,6 +29,7 @@ typedef struct bp_work {
     int32_t *yb;           /* gathered labels (cap), or */
     float *Yb;             /* gathered target rows (cap x k) */
     double *loss_row;      /* per-sample loss of the last bp_loss_batch */
+    size_t bytes;          /* added with the cost records: bytes bp_work_new allocated */
 } bp_work;
 
 bp_work *bp_work_new(const bp_model *m, size_t cap, bp_err *e);

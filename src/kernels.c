@@ -4,11 +4,24 @@
 #include "autoconf.h"
 #include "kernels.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef BP_HAVE_CBLAS
+#include <cblas.h>
+#include <pthread.h>
+#endif
+
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+
+/* CBLAS path: output tile edge, and the smallest n*k (nt, nn) or m*n (tn) that uses it;
+ * both measured, docs/PERFORMANCE.md */
+#define BP_BLAS_ROWS 16
+#define BP_BLAS_TILE 64
+#define BP_BLAS_MIN_WORK 64
 
 /* below this many multiply-adds a kernel runs on the calling thread */
 #define BP_PAR_MIN_WORK (1u << 15)
@@ -235,8 +248,10 @@ static void ax_pick(ax_fn **f, tile_shape *s)
     (void)l;
 }
 
-void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
-                size_t ldb, const float *bias, float *C, size_t ldc, int nthreads)
+/* The tile loops are orphaned worksharing loops: inside a parallel region the team shares
+ * the tiles, outside one the calling thread runs them all. */
+static void nt_team(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                    size_t ldb, const float *bias, float *C, size_t ldc)
 {
     nt_fn *f;
     tile_shape sh;
@@ -244,16 +259,7 @@ void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const 
     size_t TI = sh.ti, TJ = sh.tj;
     size_t ti = (m + TI - 1) / TI, tj = (n + TJ - 1) / TJ;
     long tiles = (long)(ti * tj);
-    int nt = threads_for(m * n * k, nthreads);
-    if (nt <= 1) {
-        for (long t = 0; t < tiles; t++) {
-            size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
-            f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, A, lda, B, ldb,
-              bias, C, ldc);
-        }
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp for schedule(static)
     for (long t = 0; t < tiles; t++) {
         size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
         f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, A, lda, B, ldb, bias,
@@ -261,9 +267,8 @@ void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const 
     }
 }
 
-static void axpy_gemm(size_t m, size_t n, size_t k, float alpha, const float *A, size_t sa_i,
-                      size_t sa_p, const float *B, size_t ldb, float *C, size_t ldc,
-                      int nthreads)
+static void ax_team(size_t m, size_t n, size_t k, float alpha, const float *A, size_t sa_i,
+                    size_t sa_p, const float *B, size_t ldb, float *C, size_t ldc)
 {
     ax_fn *f;
     tile_shape sh;
@@ -271,16 +276,7 @@ static void axpy_gemm(size_t m, size_t n, size_t k, float alpha, const float *A,
     size_t TI = sh.ti, TJ = sh.tj;
     size_t ti = (m + TI - 1) / TI, tj = (n + TJ - 1) / TJ;
     long tiles = (long)(ti * tj);
-    int nt = threads_for(m * n * k, nthreads);
-    if (nt <= 1) {
-        for (long t = 0; t < tiles; t++) {
-            size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
-            f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha, A, sa_i,
-              sa_p, B, ldb, C, ldc);
-        }
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp for schedule(static)
     for (long t = 0; t < tiles; t++) {
         size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
         f(i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha, A, sa_i, sa_p,
@@ -288,16 +284,221 @@ static void axpy_gemm(size_t m, size_t n, size_t k, float alpha, const float *A,
     }
 }
 
+/* ---- the CBLAS path: fixed BP_BLAS_ROWS x BP_BLAS_TILE output tiles in absolute index
+ * space, one single-threaded cblas_sgemm per tile over the whole reduction dimension; our
+ * OpenMP threads take whole tiles. A tile's call (its shape and operands) does not depend on
+ * the thread count, so neither do its bits. */
+
+typedef enum { OP_NT, OP_TN, OP_NN } gemm_op;
+
+#ifdef BP_HAVE_CBLAS
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static int blas_single; /* 1 when OpenBLAS confirmed it runs on the calling thread only */
+static char blas_name[320];
+
+static void blas_init(void)
+{
+    openblas_set_num_threads(1);
+    blas_single = openblas_get_num_threads() == 1;
+    int r = snprintf(blas_name, sizeof blas_name,
+                     "blas: cblas_sgemm single-threaded on %dx%d output tiles where a layer has >= %d "
+                     "multiply-adds per row, builtin below (%s%s%s)",
+                     BP_BLAS_ROWS, BP_BLAS_TILE, BP_BLAS_MIN_WORK,
+#ifdef HAVE_OPENBLAS_GET_CONFIG
+                     openblas_get_config(), "; core ", openblas_get_corename()
+#else
+                     "CBLAS", "", ""
+#endif
+    );
+    if (r < 0 || (size_t)r >= sizeof blas_name)
+        snprintf(blas_name, sizeof blas_name, "blas: cblas_sgemm");
+}
+
+/* One output tile [i0, i0+mi) x [j0, j0+nj). For nt and nn the rows are batch rows, and
+ * OpenBLAS's bits for a row depend on the M of the call (measured: M <= 9 and many odd M
+ * differ from M = 64), so an edge tile of those is padded to BP_BLAS_ROWS rows with zero rows:
+ * every call has M = BP_BLAS_ROWS, and a row's bits do not depend on how many rows the batch
+ * has (bp_evaluate's promise). Without memory for the padding the tile runs unpadded: the
+ * same bits for any thread count, only that promise is lost. */
+static void blas_tile(gemm_op op, size_t i0, size_t mi, size_t j0, size_t nj, size_t k,
+                      float alpha, const float *A, size_t lda, const float *B, size_t ldb,
+                      const float *bias, float *C, size_t ldc)
+{
+    float cpad[BP_BLAS_ROWS * BP_BLAS_TILE], *apad = NULL;
+    float *c = C + i0 * ldc + j0;
+    const float *a = op == OP_TN ? A + i0 : A + i0 * lda;
+    size_t ldcc = ldc, ldaa = lda, M = mi;
+    if (op != OP_TN && mi < BP_BLAS_ROWS && k &&
+        (apad = calloc(BP_BLAS_ROWS * k, sizeof *apad))) {
+        for (size_t i = 0; i < mi; i++)
+            memcpy(apad + i * k, a + i * lda, k * sizeof *apad);
+        a = apad;
+        ldaa = k;
+        c = cpad;
+        ldcc = nj;
+        M = BP_BLAS_ROWS;
+    }
+    float beta = 0.0f;
+    if (bias) {
+        for (size_t i = 0; i < M; i++)
+            memcpy(c + i * ldcc, bias + j0, nj * sizeof *c);
+        beta = 1.0f;
+    }
+    int Mi = (int)M, N = (int)nj, K = (int)k;
+    if (op == OP_NT)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Mi, N, K, alpha, a, (int)ldaa,
+                    B + j0 * ldb, (int)ldb, beta, c, (int)ldcc);
+    else if (op == OP_TN)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Mi, N, K, alpha, a, (int)ldaa,
+                    B + j0, (int)ldb, beta, c, (int)ldcc);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Mi, N, K, alpha, a, (int)ldaa,
+                    B + j0, (int)ldb, beta, c, (int)ldcc);
+    if (apad) {
+        for (size_t i = 0; i < mi; i++)
+            memcpy(C + (i0 + i) * ldc + j0, cpad + i * nj, nj * sizeof *cpad);
+        free(apad);
+    }
+}
+
+static void blas_team(gemm_op op, size_t m, size_t n, size_t k, float alpha, const float *A,
+                      size_t lda, const float *B, size_t ldb, const float *bias, float *C,
+                      size_t ldc)
+{
+    size_t TI = BP_BLAS_ROWS, TJ = BP_BLAS_TILE, ti = (m + TI - 1) / TI, tj = (n + TJ - 1) / TJ;
+    long tiles = (long)(ti * tj);
+#pragma omp for schedule(static)
+    for (long t = 0; t < tiles; t++) {
+        size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
+        blas_tile(op, i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha, A,
+                  lda, B, ldb, bias, C, ldc);
+    }
+}
+#endif
+
+/* 1: BPRUN_KERNELS=builtin; 0: unset or "blas"; -1: anything else */
+static int env_builtin(void)
+{
+    const char *v = getenv("BPRUN_KERNELS");
+    if (!v || !*v || strcmp(v, "blas") == 0)
+        return 0;
+    return strcmp(v, "builtin") == 0 ? 1 : -1;
+}
+
+/* The CBLAS path for a product whose output rows are independent of the batch size (nt, nn:
+ * n x k fixed by the layer) or for the gradient (tn): chosen from the layer's sizes, so the
+ * choice (and a row's bits) never depends on how many rows a batch has. */
+static int use_blas(size_t layer_work)
+{
+#ifdef BP_HAVE_CBLAS
+    if (env_builtin() != 0 || layer_work < BP_BLAS_MIN_WORK)
+        return 0;
+    pthread_once(&blas_once, blas_init);
+    return blas_single;
+#else
+    (void)layer_work;
+    return 0;
+#endif
+}
+
+/* The epilogue of a product: fn on fixed blocks of BP_EP_ROWS rows, shared by the team (an
+ * orphaned worksharing loop, like the tile loops). */
+#define BP_EP_ROWS 16
+
+static void epilogue(size_t m, bp_rows_fn *fn, void *ud)
+{
+    long blocks = (long)((m + BP_EP_ROWS - 1) / BP_EP_ROWS);
+#pragma omp for schedule(static)
+    for (long b = 0; b < blocks; b++) {
+        size_t i0 = (size_t)b * BP_EP_ROWS;
+        fn(ud, i0, m - i0 < BP_EP_ROWS ? m - i0 : BP_EP_ROWS);
+    }
+}
+
+void bp_gemm_nt(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                size_t ldb, const float *bias, float *C, size_t ldc, int nthreads)
+{
+    bp_gemm_nt_ep(m, n, k, A, lda, B, ldb, bias, C, ldc, nthreads, NULL, NULL);
+}
+
+typedef struct product_args {
+    gemm_op op;
+    int blas;
+    size_t m, n, k;
+    float alpha;
+    const float *A, *B, *bias;
+    size_t lda, ldb, ldc;
+    float *C;
+    bp_rows_fn *fn;
+    void *ud;
+} product_args;
+
+/* the tiles, then the epilogue; run by every thread of a team, or by the caller alone */
+static void product_body(const product_args *p)
+{
+#ifdef BP_HAVE_CBLAS
+    if (p->blas)
+        blas_team(p->op, p->m, p->n, p->k, p->alpha, p->A, p->lda, p->B, p->ldb, p->bias, p->C,
+                  p->ldc);
+#endif
+    if (!p->blas && p->op == OP_NT)
+        nt_team(p->m, p->n, p->k, p->A, p->lda, p->B, p->ldb, p->bias, p->C, p->ldc);
+    else if (!p->blas) /* the axpy form; strides of a(i,p): tn (1, lda), nn (lda, 1) */
+        ax_team(p->m, p->n, p->k, p->alpha, p->A, p->op == OP_TN ? 1 : p->lda,
+                p->op == OP_TN ? p->lda : 1, p->B, p->ldb, p->C, p->ldc);
+    if (p->fn)
+        epilogue(p->m, p->fn, p->ud);
+}
+
+/* One product and its epilogue (if any), in one parallel region when it runs on several
+ * threads; serially, without entering a region, otherwise. */
+static void product(gemm_op op, size_t m, size_t n, size_t k, float alpha, const float *A,
+                    size_t lda, const float *B, size_t ldb, const float *bias, float *C,
+                    size_t ldc, int nthreads, bp_rows_fn *fn, void *ud)
+{
+    product_args p = { .op = op, .m = m, .n = n, .k = k, .alpha = alpha, .A = A, .B = B,
+                       .bias = bias, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .fn = fn,
+                       .ud = ud };
+#ifdef BP_HAVE_CBLAS
+    size_t most = m > n ? m : n; /* CBLAS takes int sizes */
+    most = most > k ? most : k;
+    most = most > lda ? most : lda;
+    most = most > ldb ? most : ldb;
+    most = most > ldc ? most : ldc;
+    p.blas = m && n && most <= INT_MAX && use_blas(op == OP_TN ? m * n : n * k);
+#endif
+    int nt = threads_for(m * n * k, nthreads);
+    if (nt <= 1) {
+        product_body(&p);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    product_body(&p);
+}
+
+void bp_gemm_nt_ep(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                   size_t ldb, const float *bias, float *C, size_t ldc, int nthreads,
+                   bp_rows_fn *fn, void *ud)
+{
+    product(OP_NT, m, n, k, 1.0f, A, lda, B, ldb, bias, C, ldc, nthreads, fn, ud);
+}
+
+void bp_gemm_nn_ep(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                   size_t ldb, float *C, size_t ldc, int nthreads, bp_rows_fn *fn, void *ud)
+{
+    product(OP_NN, m, n, k, 1.0f, A, lda, B, ldb, NULL, C, ldc, nthreads, fn, ud);
+}
+
 void bp_gemm_tn(size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
                 const float *B, size_t ldb, float *C, size_t ldc, int nthreads)
 {
-    axpy_gemm(m, n, k, alpha, A, 1, lda, B, ldb, C, ldc, nthreads);
+    product(OP_TN, m, n, k, alpha, A, lda, B, ldb, NULL, C, ldc, nthreads, NULL, NULL);
 }
 
 void bp_gemm_nn(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int nthreads)
 {
-    axpy_gemm(m, n, k, 1.0f, A, lda, 1, B, ldb, C, ldc, nthreads);
+    bp_gemm_nn_ep(m, n, k, A, lda, B, ldb, C, ldc, nthreads, NULL, NULL);
 }
 
 void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, float *out)
@@ -319,7 +520,37 @@ double bp_sumsq(const float *x, size_t n)
     return s;
 }
 
+int bp_kernels_check(bp_err *e)
+{
+    const char *v = getenv("BPRUN_KERNELS");
+    if (env_builtin() < 0)
+        return bp_err_set(e, BP_EUSAGE, "BPRUN_KERNELS: expected 'builtin' or 'blas' (got '%s')",
+                          v);
+#ifdef BP_HAVE_CBLAS
+    if (env_builtin() == 0) {
+        pthread_once(&blas_once, blas_init);
+        if (!blas_single)
+            return bp_err_set(e, BP_ERUN, "OpenBLAS refused to run single-threaded "
+                              "(openblas_get_num_threads() = %d after "
+                              "openblas_set_num_threads(1)); set BPRUN_KERNELS=builtin",
+                              openblas_get_num_threads());
+    }
+#else
+    if (v && strcmp(v, "blas") == 0)
+        return bp_err_set(e, BP_EUSAGE, "BPRUN_KERNELS=blas: this bprun was built without "
+                          "BLAS (configure --with-blas; Debian: apt-get install libopenblas-dev)");
+#endif
+    return BP_OK;
+}
+
 const char *bp_kernels_name(void)
 {
+#ifdef BP_HAVE_CBLAS
+    if (env_builtin() != 0)
+        return "builtin";
+    pthread_once(&blas_once, blas_init);
+    return blas_name;
+#else
     return "builtin";
+#endif
 }

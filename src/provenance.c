@@ -12,6 +12,8 @@
 #include <yaml.h>
 #include <zlib.h>
 
+#include "kernels.h"
+
 static void cpu_model(char *buf, size_t n)
 {
     snprintf(buf, n, "unknown");
@@ -85,7 +87,7 @@ char *bp_provenance_text(int threads)
         { "zlib", zlibVersion() },
         { "openmp", omp },
         { "threads", thr },
-        { "kernels", "builtin" },
+        { "kernels", bp_kernels_name() },
         { "started", started },
 #ifdef BP_GIT_DESCRIBE
         { "git", BP_GIT_DESCRIBE },

@@ -19,6 +19,7 @@ typedef struct row {
     int32_t epochs;
     double loss, val_loss, acc, val_acc, best_val, secs, test_loss, test_acc;
     int32_t to_target;  /* epochs_to_target: > 0 reached, -1 not reached, 0 no target */
+    double sps, rss, work; /* samples/s, peak RSS and working memory in bytes; 0: unknown */
     char **params;    /* n_axes values */
     /* diagnostics, from the trial file (not the index table) */
     char verdict[24]; /* "" when none */
@@ -129,6 +130,13 @@ static int load(const char *dir, run *r, bp_err *e)
     /* older indexes have no epochs_to_target: it reads as 0 (no target) */
     if (ft >= 0 && H5Tget_member_index(ft, "epochs_to_target") >= 0)
         H5Tinsert(mt, "epochs_to_target", offsetof(row, to_target), H5T_NATIVE_INT32);
+    /* older indexes have no cost records: they read as 0 (unknown) */
+    if (ft >= 0 && H5Tget_member_index(ft, "samples_per_second") >= 0)
+        H5Tinsert(mt, "samples_per_second", offsetof(row, sps), H5T_NATIVE_DOUBLE);
+    if (ft >= 0 && H5Tget_member_index(ft, "peak_rss_bytes") >= 0)
+        H5Tinsert(mt, "peak_rss_bytes", offsetof(row, rss), H5T_NATIVE_DOUBLE);
+    if (ft >= 0 && H5Tget_member_index(ft, "work_bytes") >= 0)
+        H5Tinsert(mt, "work_bytes", offsetof(row, work), H5T_NATIVE_DOUBLE);
     if (ft >= 0)
         H5Tclose(ft);
     hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
@@ -225,6 +233,28 @@ static const char *fixed(double v, int decimals, char *buf, size_t n)
         snprintf(buf, n, "-");
     else
         snprintf(buf, n, "%.*f", decimals, v);
+    return buf;
+}
+
+/* a cost record for the text tables: "-" when unknown (0); bytes in MiB */
+static const char *cost(double v, int mib, char *buf, size_t n)
+{
+    if (!(v > 0))
+        snprintf(buf, n, "-");
+    else if (mib)
+        snprintf(buf, n, "%.1fM", v / 1048576.0);
+    else
+        snprintf(buf, n, "%.0f", v);
+    return buf;
+}
+
+/* a cost record for csv and json: empty / null when unknown (0) */
+static const char *cost_num(double v, char *buf, size_t n, int json)
+{
+    if (!(v > 0))
+        snprintf(buf, n, "%s", json ? "null" : "");
+    else
+        snprintf(buf, n, "%.17g", v);
     return buf;
 }
 
@@ -605,7 +635,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             g[k].t_median = m % 2 ? ep[m / 2] : 0.5 * (ep[m / 2 - 1] + ep[m / 2]);
         }
     }
-    char b[8][40];
+    char b[8][40], c[3][40];
     const char *metric = "final val_loss (or loss without validation data)";
     if (o->format == BP_REPORT_JSON) {
         fprintf(f, "{\"run\": ");
@@ -630,13 +660,15 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             }
             fprintf(f, "}, \"epochs\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
                     "\"val_accuracy\": %s, \"best_val_loss\": %s, \"test_accuracy\": %s, "
-                    "\"seconds\": %s, \"epochs_to_target\": %s%s%s", x->epochs,
+                    "\"seconds\": %s, \"epochs_to_target\": %s, \"samples_per_second\": %s, "
+                    "\"peak_rss_bytes\": %s, \"work_bytes\": %s%s%s", x->epochs,
                     num(x->loss, b[0], 40, 1),
                     num(x->acc, b[1], 40, 1), num(x->val_loss, b[2], 40, 1),
                     num(x->val_acc, b[3], 40, 1), num(x->best_val, b[4], 40, 1),
                     num(x->test_acc, b[5], 40, 1), num(x->secs, b[6], 40, 1),
-                    to_target(x, b[7], 40, 1), any_verdict ? "" : "}",
-                    any_verdict ? "" : i + 1 < shown ? ",\n" : "\n");
+                    to_target(x, b[7], 40, 1), cost_num(x->sps, c[0], 40, 1),
+                    cost_num(x->rss, c[1], 40, 1), cost_num(x->work, c[2], 40, 1),
+                    any_verdict ? "" : "}", any_verdict ? "" : i + 1 < shown ? ",\n" : "\n");
             if (any_verdict) {
                 fputs(", \"verdict\": ", f);
                 if (x->verdict[0])
@@ -696,7 +728,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             fputc(',', f);
             csv_str(f, r.axes[j]);
         }
-        fputs(",status,epochs,loss,accuracy,val_loss,val_accuracy,best_val_loss,test_accuracy,seconds", f);
+        fputs(",status,epochs,loss,accuracy,val_loss,val_accuracy,best_val_loss,test_accuracy,seconds"
+              ",samples_per_second,peak_rss_bytes,work_bytes", f);
         fputs(any_target ? ",epochs_to_target" : "", f);
         fputs(any_verdict ? ",verdict,minimum\n" : "\n", f);
         for (size_t i = 0; i < shown; i++) {
@@ -706,10 +739,12 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 fputc(',', f);
                 csv_str(f, x->params[j]);
             }
-            fprintf(f, ",%s,%d,%s,%s,%s,%s,%s,%s,%s", x->status, x->epochs,
+            fprintf(f, ",%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s", x->status, x->epochs,
                     num(x->loss, b[0], 40, 0), num(x->acc, b[1], 40, 0), num(x->val_loss, b[2], 40, 0),
                     num(x->val_acc, b[3], 40, 0), num(x->best_val, b[4], 40, 0),
-                    num(x->test_acc, b[5], 40, 0), num(x->secs, b[6], 40, 0));
+                    num(x->test_acc, b[5], 40, 0), num(x->secs, b[6], 40, 0),
+                    cost_num(x->sps, c[0], 40, 0), cost_num(x->rss, c[1], 40, 0),
+                    cost_num(x->work, c[2], 40, 0));
             if (any_target)
                 fprintf(f, ",%s", x->to_target > 0 ? to_target(x, b[7], 40, 0)
                                                    : x->to_target < 0 ? "-1" : "");
@@ -741,14 +776,15 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         fprintf(f, "%s%-11s%s%6s", sep, "status", sep, "epochs");
         if (any_target)
             fprintf(f, "%s%9s", sep, "to_target");
-        fprintf(f, "%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep, "loss", sep, "acc", sep,
-                "val_loss", sep, "val_acc", sep, "test_acc", sep, "seconds", md ? " |" : "");
+        fprintf(f, "%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s%9s%s%9s%s%9s%s\n", sep, "loss", sep,
+                "acc", sep, "val_loss", sep, "val_acc", sep, "test_acc", sep, "seconds", sep,
+                "samples/s", sep, "peak_rss", sep, "work_mem", md ? " |" : "");
         if (md) {
             fputs("|---|---|", f);
             for (size_t j = 0; j < r.n_axes && j < 16; j++)
                 fputs("---|", f);
             fputs(any_target ? "---|---:|---:|" : "---|---:|", f);
-            fputs("---:|---:|---:|---:|---:|---:|\n", f);
+            fputs("---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
         }
         for (size_t i = 0; i < shown; i++) {
             const row *x = &ranked[i];
@@ -760,11 +796,13 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             fprintf(f, "%s%-11s%s%6d", sep, x->status, sep, x->epochs);
             if (any_target)
                 fprintf(f, "%s%9s", sep, to_target(x, b[6], 40, 0));
-            fprintf(f, "%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s\n", sep,
+            fprintf(f, "%s%-11s%s%-8s%s%-11s%s%-8s%s%-8s%s%8s%s%9s%s%9s%s%9s%s\n", sep,
                     isnan(x->loss) && x->epochs > 0 ? "nan" : num(x->loss, b[0], 40, 0), sep,
                     fixed(x->acc, 4, b[1], 40),
                     sep, num(x->val_loss, b[2], 40, 0), sep, fixed(x->val_acc, 4, b[3], 40), sep,
-                    fixed(x->test_acc, 4, b[4], 40), sep, fixed(x->secs, 2, b[5], 40), md ? " |" : "");
+                    fixed(x->test_acc, 4, b[4], 40), sep, fixed(x->secs, 2, b[5], 40), sep,
+                    cost(x->sps, 0, c[0], 40), sep, cost(x->rss, 1, c[1], 40), sep,
+                    cost(x->work, 1, c[2], 40), md ? " |" : "");
         }
         size_t notes = 0;
         for (size_t i = 0; i < r.n && notes < 20; i++) {

@@ -878,6 +878,13 @@ int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e)
     return rc ? rc : attr_int(e, t->part, t->file, "/", name, value);
 }
 
+int bp_trial_set_double(bp_trial_file *t, const char *name, double value, bp_err *e)
+{
+    quiet();
+    int rc = write_pending(t, e);
+    return rc ? rc : attr_dbl(e, t->part, t->file, "/", name, value);
+}
+
 int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_err *e)
 {
     quiet();
@@ -977,6 +984,7 @@ typedef struct index_row {
     double wall_seconds, final_test_loss, final_test_accuracy;
     int32_t epochs_to_target;
     char verdict[STATUS_LEN];
+    double samples_per_second, peak_rss_bytes, work_bytes;
 } index_row;
 
 static hid_t index_row_type(int file)
@@ -1004,6 +1012,11 @@ static hid_t index_row_type(int file)
           H5T_IEEE_F64LE },
         { "epochs_to_target", offsetof(index_row, epochs_to_target), H5T_NATIVE_INT32,
           H5T_STD_I32LE },
+        { "samples_per_second", offsetof(index_row, samples_per_second), H5T_NATIVE_DOUBLE,
+          H5T_IEEE_F64LE },
+        { "peak_rss_bytes", offsetof(index_row, peak_rss_bytes), H5T_NATIVE_DOUBLE,
+          H5T_IEEE_F64LE },
+        { "work_bytes", offsetof(index_row, work_bytes), H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE },
         { "verdict", offsetof(index_row, verdict), st, st },
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
@@ -1044,7 +1057,10 @@ static int write_summary(bp_err *e, const char *file, hid_t f, const bp_trial_su
                               .wall_seconds = s->wall_seconds,
                               .final_test_loss = s->final_test_loss,
                               .final_test_accuracy = s->final_test_accuracy,
-                              .epochs_to_target = s->epochs_to_target };
+                              .epochs_to_target = s->epochs_to_target,
+                              .samples_per_second = s->samples_per_second,
+                              .peak_rss_bytes = s->peak_rss_bytes,
+                              .work_bytes = s->work_bytes };
         memcpy(buf[i].status, st, strlen(st) < STATUS_LEN ? strlen(st) : STATUS_LEN);
         size_t vl = strnlen(s->verdict, sizeof s->verdict);
         memcpy(buf[i].verdict, s->verdict, vl < STATUS_LEN ? vl : STATUS_LEN);
@@ -2103,9 +2119,11 @@ int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
     if (!rc && H5Aexists(f, "verdict") > 0 && !(rc = get_str(e, path, f, "verdict", &verdict)))
         snprintf(s->verdict, sizeof s->verdict, "%s", verdict);
     free(verdict);
-    const char *dnames[] = { "wall_seconds", "test_loss", "test_accuracy" };
-    double *dst[] = { &s->wall_seconds, &s->final_test_loss, &s->final_test_accuracy };
-    for (int i = 0; i < 3 && !rc; i++) {
+    const char *dnames[] = { "wall_seconds", "test_loss", "test_accuracy", "samples_per_second",
+                             "peak_rss_bytes", "work_bytes" };
+    double *dst[] = { &s->wall_seconds, &s->final_test_loss, &s->final_test_accuracy,
+                      &s->samples_per_second, &s->peak_rss_bytes, &s->work_bytes };
+    for (int i = 0; i < 6 && !rc; i++) {
         if (H5Aexists(f, dnames[i]) <= 0)
             continue;
         if (!(rc = get_attr(e, path, f, dnames[i], H5T_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), &v, &n)))

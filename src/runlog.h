@@ -110,6 +110,9 @@ int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std
 /* Set an integer root attribute of the trial file (best_epoch, stopped_early,
  * epochs_to_target: docs/FORMAT.md), replacing an earlier one of that name. */
 int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e);
+/* Added with the cost records: set a float64 root attribute (samples_per_second,
+ * peak_rss_bytes, work_bytes: docs/FORMAT.md), replacing an earlier one of that name. */
+int bp_trial_set_double(bp_trial_file *t, const char *name, double value, bp_err *e);
 /* Added with diagnostics: set a string root attribute (verdict), replacing an earlier one. */
 int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_err *e);
 /* Added with diagnostics: create the group /<group> (once; an existing one is reused) and set
@@ -144,6 +147,10 @@ typedef struct bp_trial_summary {
     /* Added with diagnostics: the trial's verdict (docs/DIAGNOSTICS.md), "" without one; the
      * index's /summary column `verdict`. */
     char verdict[16];
+    /* Added with the cost records (docs/FORMAT.md): training samples per second of wall
+     * time, the process's peak resident set and the trial's own working memory, in bytes;
+     * 0 when not measured (a trial that did not run, a file from an older bprun). */
+    double samples_per_second, peak_rss_bytes, work_bytes;
 } bp_trial_summary;
 
 /* Open a run folder for a sweep whose resolved trials hash to `hash` (bp_sweep.hash) and print

@@ -111,6 +111,43 @@ static int batch_hook(bp_trainer *t, const bp_batch_info *b, bp_err *e)
     return 1;
 }
 
+/* An elementwise optimizer (BP_OPT_ELEMENTWISE) steps on fixed slices of this many parameters
+ * shared by the threads: every parameter gets the bits of one serial call. */
+#define STEP_SLICE 16384
+
+/* opt->step over all parameters; 0 or -1 with the message of the first failing slice */
+static int opt_step(const bp_optimizer *opt, const bp_step_args *a, int nthreads)
+{
+    size_t n = a->n, slices = (n + STEP_SLICE - 1) / STEP_SLICE;
+    if (!(opt->flags & BP_OPT_ELEMENTWISE) || nthreads <= 1 || slices < 2)
+        return opt->step(a);
+    long first_bad = -1;
+#pragma omp parallel num_threads(nthreads)
+    {
+        char err[BP_ERR_MSG_MAX];
+#pragma omp for schedule(static)
+        for (long s = 0; s < (long)slices; s++) {
+            size_t off = (size_t)s * STEP_SLICE;
+            bp_step_args b = *a;
+            b.w = a->w + off;
+            b.g = a->g + off;
+            b.state = a->state ? a->state + off : NULL;
+            b.n = n - off < STEP_SLICE ? n - off : STEP_SLICE;
+            b.err = err;
+            b.err_size = sizeof err;
+            err[0] = '\0';
+            if (opt->step(&b) != 0) {
+#pragma omp critical(bp_opt_step)
+                if (first_bad < 0 || s < first_bad) {
+                    first_bad = s;
+                    snprintf(a->err, a->err_size, "%s", err);
+                }
+            }
+        }
+    }
+    return first_bad < 0 ? 0 : -1;
+}
+
 int bp_train(bp_trainer *t, bp_err *e)
 {
     bp_model *m = t->model;
@@ -136,6 +173,11 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (t->best_epoch > 0) /* continued: the best epoch's parameters are not known */
             memcpy(t->best_params, m->params, np * sizeof *m->params);
     }
+    size_t wb = n * sizeof *order + np * sizeof *grad + w->bytes +
+                (size_t)opt->n_state * np * sizeof(float) +
+                (t->best_params ? np * sizeof *t->best_params : 0);
+    if (wb > t->work_bytes)
+        t->work_bytes = wb;
     if (opt->init_state && t->step == 0)
         opt->init_state(t->opt_state, m->params, np, t->hp);
     if (li < 0 && t->schedule && t->schedule->kind != BP_LR_CONSTANT) {
@@ -190,7 +232,7 @@ int bp_train(bp_trainer *t, bp_err *e)
             bp_step_args a = { .w = m->params, .g = grad, .state = t->opt_state, .n = np,
                                .t = ++t->step, .hp = t->hp, .err = errbuf,
                                .err_size = sizeof errbuf, .state_stride = np };
-            if (opt->step(&a) != 0) {
+            if (opt_step(opt, &a, t->nthreads) != 0) {
                 t->epochs_done = ep - 1;
                 t->status = BP_TRIAL_FAILED;
                 snprintf(t->message, sizeof t->message, "optimizer %s failed at epoch %d: %s",

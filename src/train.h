@@ -142,6 +142,9 @@ typedef struct bp_trainer {
     /* Added for trace and lr-find (NULL = off): the batch hook and its user data. */
     bp_batch_fn on_batch;
     void *batch_ud;
+    /* Added with the cost records (out): the bytes bp_train allocated (sample order, gradient,
+     * optimizer state, best parameters, batch workspace), the largest over its calls. */
+    size_t work_bytes;
 } bp_trainer;
 
 /* Rebuild the early-stopping and target state from rows already trained (n rows of

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "backprop.h"
 #include "diag.h"
+#include "kernels.h"
 #include "resume.h"
 
 static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
@@ -69,6 +71,9 @@ int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_expe
                                  uint64_t split_seed, bp_experiment **out, bp_err *e)
 {
     *out = NULL;
+    int krc = bp_kernels_check(e);
+    if (krc)
+        return krc;
     bp_experiment *x = bp_xcalloc(1, sizeof *x, e);
     if (!x)
         return BP_ENOMEM;
@@ -331,6 +336,7 @@ struct bp_trial_job {
     bp_trial_summary *sum;
     bp_trial_summary own_sum;
     double t0;
+    int epochs_at_start; /* epochs done before this process trained (continued trials) */
 };
 
 static int es_col_of(bp_es_metric m)
@@ -456,6 +462,7 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
         bp_trial_job_free(j);
         return rc;
     }
+    j->epochs_at_start = j->t.epochs_done;
     *out = j;
     return BP_OK;
 }
@@ -535,6 +542,23 @@ static int write_diagnostics(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
     return bp_trial_set_str(j->tf, "verdict", bp_verdict_names[r.verdict], e);
 }
 
+/* samples/s of wall time, the process's peak RSS, the trial's working memory: the model's
+ * parameters plus what bp_train allocated (docs/FORMAT.md) */
+static int cost_records(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
+{
+    double samples = (double)(j->t.epochs_done - j->epochs_at_start) * (double)j->x->train->n;
+    struct rusage ru;
+    sum->samples_per_second = sum->wall_seconds > 0 ? samples / sum->wall_seconds : 0.0;
+    sum->peak_rss_bytes = getrusage(RUSAGE_SELF, &ru) == 0 ? 1024.0 * (double)ru.ru_maxrss : 0.0;
+    sum->work_bytes = (double)(j->m->n_params * sizeof *j->m->params + j->t.work_bytes);
+    int rc = bp_trial_set_double(j->tf, "samples_per_second", sum->samples_per_second, e);
+    if (!rc)
+        rc = bp_trial_set_double(j->tf, "peak_rss_bytes", sum->peak_rss_bytes, e);
+    if (!rc)
+        rc = bp_trial_set_double(j->tf, "work_bytes", sum->work_bytes, e);
+    return rc;
+}
+
 int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
 {
     const bp_experiment *x = j->x;
@@ -592,6 +616,8 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
     sum->final_val_loss = j->ec.last[BP_COL_VAL_LOSS];
     sum->final_val_accuracy = j->ec.last[BP_COL_VAL_ACCURACY];
     sum->wall_seconds = wall_now() - j->t0;
+    if ((rc = cost_records(j, sum, e)))
+        goto out;
     snprintf(sum->message, sizeof sum->message, "%s", t->message);
     rc = bp_trial_finish(j->tf, sum->status, t->message, t->epochs_done, sum->wall_seconds, e);
     j->tf = NULL;

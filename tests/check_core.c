@@ -65,7 +65,9 @@ START_TEST(gemm_tn_nn_match_reference)
                     ref += (double)A[i * k + p] * B[p * n + j];
                 ck_assert_msg(fabs(C1[i * n + j] - 0.5 * ref) <= 1e-5 * (1 + k), "tn");
                 ck_assert_msg(fabs(C2[i * n + j] - ref) <= 1e-5 * (1 + k), "nn");
-                ck_assert(C1[i * n + j] == 0.5f * C2[i * n + j]);
+                /* the builtin tn and nn share one loop; a CBLAS runs two different ones */
+                if (strcmp(bp_kernels_name(), "builtin") == 0)
+                    ck_assert(C1[i * n + j] == 0.5f * C2[i * n + j]);
             }
         free(At); free(A); free(B); free(C1); free(C2);
     }

@@ -1,5 +1,6 @@
 /* Unit tests for runlog: run folders, trial files, the index, saved models, kills. */
 #include "autoconf.h"
+#include "kernels.h"
 #include "runlog.h"
 
 #include <check.h>
@@ -762,7 +763,8 @@ START_TEST(provenance_lines)
     snprintf(want, sizeof want, "\nzlib: %s\n", zlibVersion());
     ck_assert_ptr_nonnull(strstr(p, want));
     ck_assert_ptr_nonnull(strstr(p, "\nthreads: 3\n"));
-    ck_assert_ptr_nonnull(strstr(p, "\nkernels: builtin\n"));
+    snprintf(want, sizeof want, "\nkernels: %.100s", bp_kernels_name());
+    ck_assert_ptr_nonnull(strstr(p, want));
     ck_assert_ptr_nonnull(strstr(p, "\ncompiler: " BP_CC_VERSION "\n"));
     ck_assert_ptr_nonnull(strstr(p, "\nlibyaml: "));
     ck_assert_ptr_nonnull(strstr(p, "\ncpu: "));
