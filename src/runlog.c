@@ -36,7 +36,8 @@ struct bp_trial_file {
     double *pend;          /* rows appended but not yet written: n_pend x n_columns */
     double *colbuf;        /* one column of the pending rows, gathered for H5Dwrite */
     size_t n_pend, cap_pend;
-    double flush_s;        /* BPRUN_FLUSH_MS / 1000: 0 writes and flushes every row */
+    double flush_s;        /* flush interval in seconds (BPRUN_FLUSH_MS / 1000, default
+                            * BP_FLUSH_MS_DEFAULT): 0 writes and flushes every row */
     double last_flush;     /* CLOCK_MONOTONIC seconds */
 };
 
@@ -526,11 +527,12 @@ static double mono_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* BPRUN_FLUSH_MS: unset or empty is 0 (flush every row); else an integer 0 .. 60000. */
+/* BPRUN_FLUSH_MS: unset or empty is BP_FLUSH_MS_DEFAULT; else an integer 0 .. 60000 (0: flush
+ * every row). */
 static int flush_interval(double *out, bp_err *e)
 {
     const char *v = getenv("BPRUN_FLUSH_MS");
-    *out = 0.0;
+    *out = BP_FLUSH_MS_DEFAULT / 1000.0;
     if (!v || !*v)
         return 0;
     char *end;
@@ -701,6 +703,17 @@ int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
     if (t->flush_s <= 0 || t->n_pend >= t->rows || mono_now() - t->last_flush >= t->flush_s)
         return write_pending(t, e);
     return 0;
+}
+
+int bp_trial_flush(bp_trial_file *t, bp_err *e)
+{
+    quiet();
+    return write_pending(t, e);
+}
+
+uint64_t bp_trial_rows_acked(const bp_trial_file *t)
+{
+    return (uint64_t)t->rows;
 }
 
 static int write_dataset(bp_err *e, const char *file, hid_t loc, const char *obj,
@@ -879,13 +892,17 @@ int bp_trial_set_int(bp_trial_file *t, const char *name, int value, bp_err *e)
 int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_err *e)
 {
     quiet();
-    return attr_str(e, t->part, t->file, "/", name, value);
+    int rc = write_pending(t, e);
+    return rc ? rc : attr_str(e, t->part, t->file, "/", name, value);
 }
 
 int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *const *names,
                                const double *values, size_t n, bp_err *e)
 {
     quiet();
+    int rc0 = write_pending(t, e);
+    if (rc0)
+        return rc0;
     htri_t has = H5Lexists(t->file, group, H5P_DEFAULT);
     if (has < 0)
         return h5fail(e, t->part, group, "cannot look up group");
