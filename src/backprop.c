@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "small.h"
 
 static float *alloc_floats(size_t n, bp_err *e)
 {
@@ -112,8 +113,12 @@ void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nt
     const float *in = X;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
-        bp_gemm_nt(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l), w->Z[l],
-                   n_out, nthreads);
+        if (bp_small_use(nb, n_out, n_in))
+            bp_small_gemm_nt(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                             w->Z[l], n_out);
+        else
+            bp_gemm_nt(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                       w->Z[l], n_out, nthreads);
         const bp_act *act = &m->act[l];
         if (act->fn)
             act->fn->forward(w->Z[l], w->A[l], nb * n_out, act->hp);
@@ -248,13 +253,21 @@ void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float
     for (size_t l = m->n_layers; l-- > 0;) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
         const float *in = l ? w->A[l - 1] : X;
-        bp_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l], n_in,
-                   nthreads);
+        if (bp_small_use(n_out, n_in, nb))
+            bp_small_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l],
+                             n_in);
+        else
+            bp_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l], n_in,
+                       nthreads);
         bp_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
         if (l == 0)
             break;
         float *Dp = w->D[l - 1], *fp = w->T[l - 1];
-        bp_gemm_nn(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, Dp, n_in, nthreads);
+        if (bp_small_use(nb, n_in, n_out))
+            bp_small_gemm_nn(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, Dp, n_in);
+        else
+            bp_gemm_nn(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, Dp, n_in,
+                       nthreads);
         const bp_act *act = &m->act[l - 1];
         act->fn->derivative(w->Z[l - 1], w->A[l - 1], fp, nb * n_in, act->hp);
         for (size_t i = 0; i < nb * n_in; i++)
