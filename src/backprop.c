@@ -259,7 +259,10 @@ void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float
         else
             bp_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l], n_in,
                        nthreads);
-        bp_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
+        if (bp_small_use(nb, n_out, 1))
+            bp_small_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
+        else
+            bp_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
         if (l == 0)
             break;
         float *Dp = w->D[l - 1], *fp = w->T[l - 1];

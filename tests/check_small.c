@@ -1,6 +1,7 @@
 /* check_small: the small-shape products (src/small.h) give exactly the bits of kernels.h, with
  * 1 and 2 kernel threads, on every shape up to 9 x 9 x 19 (k on both sides of 8 and 16), with
- * strided (ld > width) operands, alpha 1 and 1/nb, and signed zeros; and the size rule. */
+ * strided (ld > width) operands, alpha 1 and 1/nb, and signed zeros (colsum likewise); and the
+ * size rule. */
 #include "autoconf.h"
 #include "small.h"
 
@@ -17,7 +18,8 @@ static void rnd(float *p, size_t n, unsigned *s)
         *s = *s * 1103515245u + 12345u;
         unsigned r = *s >> 8;
         /* every 16th value a zero of either sign; the rest in [-1, 1) with 16 bits */
-        p[i] = (r & 15) == 0 ? ((r & 16) ? -0.0f : 0.0f) : (float)((r >> 5) & 0xffff) / 32768.0f - 1.0f;
+        p[i] = (r & 15) == 0 ? ((r & 16) ? -0.0f : 0.0f)
+                             : (float)((r >> 5) & 0xffff) / 32768.0f - 1.0f;
     }
 }
 
@@ -65,6 +67,12 @@ START_TEST(same_bits_as_kernels)
                     bp_gemm_nn(m, n, k, A, lda, B, ldb2, C1, ldc, th);
                     bp_small_gemm_nn(m, n, k, A, lda, B, ldb2, C2, ldc);
                     same(C1, C2, sizeof C1 / sizeof *C1, "nn", m, n, k);
+                    /* colsum: A m x n */
+                    memset(C1, 0, sizeof C1);
+                    memset(C2, 0, sizeof C2);
+                    bp_colsum(m, n, alpha, A, lda, C1);
+                    bp_small_colsum(m, n, alpha, A, lda, C2);
+                    same(C1, C2, sizeof C1 / sizeof *C1, "colsum", m, n, k);
                     shapes++;
                 }
     ck_assert_uint_eq(shapes, 9 * 9 * 19 * 2);
