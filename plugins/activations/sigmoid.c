@@ -13,6 +13,14 @@ static void sigmoid_forward(const float *z, float *a, size_t n, const double *hp
      * arrays (z and a may be one array), so they vectorize: one division after each call was
      * most of the time left beside expf. */
     enum { BLK = 64 };
+    if (n < 16) { /* a few units (XOR's 2-2-1): the plain loop, the same operations */
+        for (size_t i = 0; i < n; i++) {
+            float x = z[i];
+            float ex = expf(x >= 0.0f ? -x : x);
+            a[i] = (x >= 0.0f ? 1.0f : ex) / (1.0f + ex);
+        }
+        return;
+    }
     float e[BLK], num[BLK];
     for (size_t i0 = 0; i0 < n; i0 += BLK) {
         size_t nb = n - i0 < BLK ? n - i0 : BLK;
