@@ -11,7 +11,7 @@
 
 
 /* below this many multiply-adds a kernel runs on the calling thread */
-#define BP_PAR_MIN_WORK (1u << 17)
+#define BP_PAR_MIN_WORK (1u << 19)
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
