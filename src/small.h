@@ -61,9 +61,15 @@ static inline void bp_small_axpy(size_t m, size_t n, size_t k, float alpha, cons
 {
     for (size_t i = 0; i < m; i++) {
         float *c = C + i * ldc;
-        for (size_t j = 0; j < n; j++)
-            c[j] = 0.0f;
-        for (size_t p = 0; p < k; p++) {
+        if (!k) {
+            for (size_t j = 0; j < n; j++)
+                c[j] = alpha * 0.0f;
+            continue;
+        }
+        float a0 = A[i * sa_i];
+        for (size_t j = 0; j < n; j++) /* the sum starts from +0, as in kernels.h */
+            c[j] = 0.0f + a0 * B[j];
+        for (size_t p = 1; p < k; p++) {
             float av = A[p * sa_p + i * sa_i];
             const float *b = B + p * ldb;
             for (size_t j = 0; j < n; j++)
@@ -90,9 +96,9 @@ static inline void bp_small_gemm_nn(size_t m, size_t n, size_t k, const float *A
 static inline void bp_small_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda,
                                    float *out)
 {
-    for (size_t j = 0; j < n; j++)
-        out[j] = 0.0f;
-    for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) /* from +0, as in kernels.h */
+        out[j] = m ? 0.0f + A[j] : 0.0f;
+    for (size_t i = 1; i < m; i++)
         for (size_t j = 0; j < n; j++)
             out[j] += A[i * lda + j];
     if (alpha != 1.0f)

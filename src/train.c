@@ -165,8 +165,15 @@ int bp_train(bp_trainer *t, bp_err *e)
         int diverged = 0;
         for (size_t first = 0; first < n; first += bs) {
             size_t nb = n - first < bs ? n - first : bs, c = 0;
-            bp_gather(w, tr, order, first, nb);
-            bp_forward(m, w, w->Xb, nb, t->nthreads);
+            const float *xb = w->Xb;
+            if (nb == 1 && !t->on_batch && tr->kind == BP_TARGET_LABELS) {
+                /* online: the row itself is the batch input (no copy), the label is gathered */
+                xb = tr->X + (size_t)order[first] * tr->d;
+                w->yb[0] = tr->y[order[first]];
+            } else {
+                bp_gather(w, tr, order, first, nb);
+            }
+            bp_forward(m, w, xb, nb, t->nthreads);
             double bl = bp_loss_batch(m, w, tr, nb, &c, 1);
             for (size_t r = 0; r < nb; r++)
                 loss_sum += w->loss_row[r];
@@ -176,7 +183,7 @@ int bp_train(bp_trainer *t, bp_err *e)
                 diverged = 1;
                 break;
             }
-            bp_backward(m, w, w->Xb, nb, grad, t->nthreads);
+            bp_backward(m, w, xb, nb, grad, t->nthreads);
             if (t->clip == BP_CLIP_NORM)
                 bp_clip_norm(grad, np, t->clip_max);
             else if (t->clip == BP_CLIP_VALUE)
