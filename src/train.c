@@ -166,10 +166,15 @@ int bp_train(bp_trainer *t, bp_err *e)
         for (size_t first = 0; first < n; first += bs) {
             size_t nb = n - first < bs ? n - first : bs, c = 0;
             const float *xb = w->Xb;
-            if (nb == 1 && !t->on_batch && tr->kind == BP_TARGET_LABELS) {
-                /* online: the row itself is the batch input (no copy), the label is gathered */
-                xb = tr->X + (size_t)order[first] * tr->d;
-                w->yb[0] = tr->y[order[first]];
+            if (nb == 1 && !t->on_batch) {
+                /* online: the row itself is the batch input (no copy); the target is gathered */
+                size_t src = order[first];
+                xb = tr->X + src * tr->d;
+                if (tr->kind == BP_TARGET_LABELS)
+                    w->yb[0] = tr->y[src];
+                else
+                    for (size_t j = 0; j < tr->k; j++)
+                        w->Yb[j] = tr->Y[src * tr->k + j];
             } else {
                 bp_gather(w, tr, order, first, nb);
             }
