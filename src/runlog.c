@@ -690,7 +690,6 @@ fail:
 
 int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
 {
-    quiet();
     if (t->n_pend == t->cap_pend) {
         size_t cap = t->cap_pend ? 2 * t->cap_pend : 64;
         double *p = realloc(t->pend, cap * (t->n_columns ? t->n_columns : 1) * sizeof *p);
@@ -706,8 +705,10 @@ int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
     memcpy(t->pend + t->n_pend * t->n_columns, row, t->n_columns * sizeof *row);
     t->n_pend++;
     /* acknowledged: every row older than flush_s, and at least half of all rows */
-    if (t->flush_s <= 0 || t->n_pend >= t->rows || mono_now() - t->last_flush >= t->flush_s)
+    if (t->flush_s <= 0 || t->n_pend >= t->rows || mono_now() - t->last_flush >= t->flush_s) {
+        quiet(); /* only when HDF5 is called: it takes HDF5's global lock */
         return write_pending(t, e);
+    }
     return 0;
 }
 
