@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "small.h"
 
 static float *alloc_floats(size_t n, size_t *total, bp_err *e)
 {
@@ -114,6 +115,14 @@ static void softmax_rows(const float *Z, float *A, size_t nb, size_t n)
 }
 
 /* epilogues run on row blocks by the threads of the product (kernels.h) */
+/* The inline products of small.h give the bits of the builtin kernels, not of the CBLAS path:
+ * used only for layers the CBLAS path does not take (a choice from the layer's sizes), so a
+ * row's bits never depend on the batch size. */
+static int small_ok(size_t nb, size_t n_out, size_t n_in)
+{
+    return bp_small_use(nb, n_out, n_in) && !bp_kernels_blas_layer(n_out * n_in);
+}
+
 typedef struct rows_ctx {
     const bp_act *act;
     const float *Z;
@@ -137,8 +146,13 @@ void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nt
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
         rows_ctx c = { .act = &m->act[l], .Z = w->Z[l], .A = w->A[l], .n = n_out };
-        bp_gemm_nt_ep(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
-                      w->Z[l], n_out, nthreads, forward_rows, &c);
+        if (small_ok(nb, n_out, n_in)) {
+            bp_small_gemm_nt(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                             w->Z[l], n_out);
+            forward_rows(&c, 0, nb);
+        } else
+            bp_gemm_nt_ep(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                          w->Z[l], n_out, nthreads, forward_rows, &c);
         in = w->A[l];
     }
 }
@@ -279,15 +293,27 @@ void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float
     for (size_t l = m->n_layers; l-- > 0;) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
         const float *in = l ? w->A[l - 1] : X;
-        bp_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l], n_in,
-                   nthreads);
-        bp_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
+        if (small_ok(nb, n_out, n_in))
+            bp_small_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l],
+                             n_in);
+        else
+            bp_gemm_tn(n_out, n_in, nb, scale, w->D[l], n_out, in, n_in, grad + m->w_off[l], n_in,
+                       nthreads);
+        if (bp_small_use(nb, n_out, 1))
+            bp_small_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
+        else
+            bp_colsum(nb, n_out, scale, w->D[l], n_out, grad + m->b_off[l]);
         if (l == 0)
             break;
         rows_ctx c = { .act = &m->act[l - 1], .Z = w->Z[l - 1], .A = w->A[l - 1],
                        .D = w->D[l - 1], .T = w->T[l - 1], .n = n_in };
-        bp_gemm_nn_ep(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, w->D[l - 1], n_in,
-                      nthreads, backward_rows, &c);
+        if (small_ok(nb, n_in, n_out)) {
+            bp_small_gemm_nn(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, w->D[l - 1],
+                             n_in);
+            backward_rows(&c, 0, nb);
+        } else
+            bp_gemm_nn_ep(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, w->D[l - 1],
+                          n_in, nthreads, backward_rows, &c);
     }
 }
 

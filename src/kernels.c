@@ -24,7 +24,7 @@
 #define BP_BLAS_MIN_WORK 64
 
 /* below this many multiply-adds a kernel runs on the calling thread */
-#define BP_PAR_MIN_WORK (1u << 15)
+#define BP_PAR_MIN_WORK (1u << 19)
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
@@ -391,7 +391,7 @@ static int env_builtin(void)
 static int use_blas(size_t layer_work)
 {
 #ifdef BP_HAVE_CBLAS
-    if (env_builtin() != 0 || layer_work < BP_BLAS_MIN_WORK)
+    if (layer_work < BP_BLAS_MIN_WORK || env_builtin() != 0)
         return 0;
     pthread_once(&blas_once, blas_init);
     return blas_single;
@@ -399,6 +399,11 @@ static int use_blas(size_t layer_work)
     (void)layer_work;
     return 0;
 #endif
+}
+
+int bp_kernels_blas_layer(size_t layer_work)
+{
+    return use_blas(layer_work);
 }
 
 /* The epilogue of a product: fn on fixed blocks of BP_EP_ROWS rows, shared by the team (an

@@ -59,6 +59,12 @@ void bp_gemm_nn(size_t m, size_t n, size_t k, const float *A, size_t lda, const 
 void bp_gemm_nn_ep(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
                    size_t ldb, float *C, size_t ldc, int nthreads, bp_rows_fn *fn, void *ud);
 
+/* 1 when the products of a layer with layer_work = n_out * n_in weights take the CBLAS path
+ * (a build with BLAS, BPRUN_KERNELS not 'builtin', layer_work at least the measured threshold),
+ * else 0. Depends on the layer's sizes only, never on the batch's rows: callers that compute
+ * products another way (small.h) use it to keep a row's bits independent of the batch. */
+int bp_kernels_blas_layer(size_t layer_work);
+
 /* out[j] = alpha * sum_i A[i][j] over m rows (fixed order). Bias gradient. */
 void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, float *out);
 

@@ -38,7 +38,8 @@ struct bp_trial_file {
     double *pend;          /* rows appended but not yet written: n_pend x n_columns */
     double *colbuf;        /* one column of the pending rows, gathered for H5Dwrite */
     size_t n_pend, cap_pend;
-    double flush_s;        /* BPRUN_FLUSH_MS / 1000: 0 writes and flushes every row */
+    double flush_s;        /* flush interval in seconds (BPRUN_FLUSH_MS / 1000, default
+                            * BP_FLUSH_MS_DEFAULT): 0 writes and flushes every row */
     double last_flush;     /* CLOCK_MONOTONIC seconds */
 };
 
@@ -521,18 +522,25 @@ static void free_trial(bp_trial_file *t)
     free(t);
 }
 
+/* The flush policy's clock: a coarse one (a few ms resolution) is plenty for intervals of
+ * BPRUN_FLUSH_MS and costs a memory read, not a clock read per epoch. */
 static double mono_now(void)
 {
     struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* BPRUN_FLUSH_MS: unset or empty is 0 (flush every row); else an integer 0 .. 60000. */
+/* BPRUN_FLUSH_MS: unset or empty is BP_FLUSH_MS_DEFAULT; else an integer 0 .. 60000 (0: flush
+ * every row). */
 static int flush_interval(double *out, bp_err *e)
 {
     const char *v = getenv("BPRUN_FLUSH_MS");
-    *out = 0.0;
+    *out = BP_FLUSH_MS_DEFAULT / 1000.0;
     if (!v || !*v)
         return 0;
     char *end;
@@ -684,7 +692,6 @@ fail:
 
 int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
 {
-    quiet();
     if (t->n_pend == t->cap_pend) {
         size_t cap = t->cap_pend ? 2 * t->cap_pend : 64;
         double *p = realloc(t->pend, cap * (t->n_columns ? t->n_columns : 1) * sizeof *p);
@@ -700,9 +707,22 @@ int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
     memcpy(t->pend + t->n_pend * t->n_columns, row, t->n_columns * sizeof *row);
     t->n_pend++;
     /* acknowledged: every row older than flush_s, and at least half of all rows */
-    if (t->flush_s <= 0 || t->n_pend >= t->rows || mono_now() - t->last_flush >= t->flush_s)
+    if (t->flush_s <= 0 || t->n_pend >= t->rows || mono_now() - t->last_flush >= t->flush_s) {
+        quiet(); /* only when HDF5 is called: it takes HDF5's global lock */
         return write_pending(t, e);
+    }
     return 0;
+}
+
+int bp_trial_flush(bp_trial_file *t, bp_err *e)
+{
+    quiet();
+    return write_pending(t, e);
+}
+
+uint64_t bp_trial_rows_acked(const bp_trial_file *t)
+{
+    return (uint64_t)t->rows;
 }
 
 static int write_dataset(bp_err *e, const char *file, hid_t loc, const char *obj,
@@ -888,13 +908,17 @@ int bp_trial_set_double(bp_trial_file *t, const char *name, double value, bp_err
 int bp_trial_set_str(bp_trial_file *t, const char *name, const char *value, bp_err *e)
 {
     quiet();
-    return attr_str(e, t->part, t->file, "/", name, value);
+    int rc = write_pending(t, e);
+    return rc ? rc : attr_str(e, t->part, t->file, "/", name, value);
 }
 
 int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *const *names,
                                const double *values, size_t n, bp_err *e)
 {
     quiet();
+    int rc0 = write_pending(t, e);
+    if (rc0)
+        return rc0;
     htri_t has = H5Lexists(t->file, group, H5P_DEFAULT);
     if (has < 0)
         return h5fail(e, t->part, group, "cannot look up group");

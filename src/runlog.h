@@ -6,13 +6,15 @@
  *                         /trials/<id>: external link to trials/<id>.h5
  *   RUN/trials/<id>.h5    attrs: format_version, trial, seed, status, message, epochs_done,
  *                         wall_seconds, resolved_config, provenance; /epochs/<column>: 1-D
- *                         float64, chunked, extended and flushed after every epoch;
+ *                         float64, chunked, one row per epoch (written and flushed as
+ *                         bp_trial_append says);
  *                         /model: sizes, activations, output, loss, params (flat float32),
  *                         layer_<l> (activation hyperparameters); /model/optimizer: name,
  *                         step, hyperparameters, state.
  * A trial file is written as trials/<id>.h5.part and renamed to trials/<id>.h5 when the trial
  * ends, after the file and the folder are fsync'ed, so a file that looks complete is complete.
- * A killed writer leaves a .part file that opens, with every appended row exact.
+ * A killed writer leaves a .part file that opens, with every acknowledged row (see
+ * bp_trial_append) exact.
  * Trial ids are printed as 4 digits or more (%04u).
  *
  * Lock: bp_run_create and bp_run_open take a POSIX write lock on RUN/.lock (created if missing)
@@ -77,8 +79,25 @@ typedef struct bp_trial_meta {
 /* Creates trials/<id>.h5.part (BP_EEXIST when trials/<id>.h5 exists: a finished trial file is
  * never overwritten). Column names MUST be non-empty, unique, without '/'. */
 bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e);
-/* Append one row (n_columns values) to /epochs and flush the file. */
+/* Flush policy. BPRUN_FLUSH_MS=T (milliseconds, an integer 0 .. 60000; unset or empty:
+ * BP_FLUSH_MS_DEFAULT; anything else makes bp_trial_create fail with BP_EUSAGE
+ * "BPRUN_FLUSH_MS: expected milliseconds from 0 to 60000 (got 'x')") is read when the trial
+ * file is created. A row is acknowledged once it is written to the file and the file flushed
+ * (H5Fflush): from then on it survives a kill of the writer. */
+#define BP_FLUSH_MS_DEFAULT 1000
+/* Append one row (n_columns values) to /epochs. With T = 0 the row is written and the file
+ * flushed before the call returns. Otherwise rows are kept in memory and written with one flush
+ * when this append comes at least T ms after the previous flush, or when the rows kept would be
+ * at least as many as those acknowledged (so the 1st, 2nd, 4th, 8th, ... row is acknowledged at
+ * once). So when append returns, every row appended T ms or more before this append, and at
+ * least half of all rows, are acknowledged. Every other function here that writes to
+ * the file (save_model, save_extras, set_*, finish, abandon) first writes and flushes the rows
+ * kept, so the file never holds a model, an attribute or a status newer than its rows. */
 int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e);
+/* Added with the buffered flush policy: write and flush the rows kept now (0 when none). */
+int bp_trial_flush(bp_trial_file *t, bp_err *e);
+/* Added with the buffered flush policy: the number of rows acknowledged so far. */
+uint64_t bp_trial_rows_acked(const bp_trial_file *t);
 /* Save the model (layout, activation names and hyperparameters, parameters) and optimizer
  * (name, hyperparameter names and values, step count, state of n_state floats per parameter)
  * under /model. Replaces an earlier save. */

@@ -207,8 +207,20 @@ int bp_train(bp_trainer *t, bp_err *e)
         int diverged = 0;
         for (size_t first = 0; first < n; first += bs) {
             size_t nb = n - first < bs ? n - first : bs, c = 0;
-            bp_gather(w, tr, order, first, nb);
-            bp_forward(m, w, w->Xb, nb, t->nthreads);
+            const float *xb = w->Xb;
+            if (nb == 1 && !t->on_batch) {
+                /* online: the row itself is the batch input (no copy); the target is gathered */
+                size_t src = order[first];
+                xb = tr->X + src * tr->d;
+                if (tr->kind == BP_TARGET_LABELS)
+                    w->yb[0] = tr->y[src];
+                else
+                    for (size_t j = 0; j < tr->k; j++)
+                        w->Yb[j] = tr->Y[src * tr->k + j];
+            } else {
+                bp_gather(w, tr, order, first, nb);
+            }
+            bp_forward(m, w, xb, nb, t->nthreads);
             double bl = bp_loss_batch(m, w, tr, nb, &c, 1);
             for (size_t r = 0; r < nb; r++)
                 loss_sum += w->loss_row[r];
@@ -218,7 +230,7 @@ int bp_train(bp_trainer *t, bp_err *e)
                 diverged = 1;
                 break;
             }
-            bp_backward(m, w, w->Xb, nb, grad, t->nthreads);
+            bp_backward(m, w, xb, nb, grad, t->nthreads);
             if (t->clip == BP_CLIP_NORM)
                 bp_clip_norm(grad, np, t->clip_max);
             else if (t->clip == BP_CLIP_VALUE)

@@ -821,8 +821,10 @@ START_TEST(append_is_cheap)
 }
 END_TEST
 
-/* Child: create a trial, append rows forever, report each flushed row on the pipe. With
- * stop_at, it pauses (waiting on a second pipe) after that many rows instead. */
+/* Child: create a trial, append rows forever; after each append report on the pipe how many
+ * rows it has appended and how many of them bp_trial_rows_acked says are acknowledged. With
+ * stop_at, it flushes (bp_trial_flush), reports, and pauses (waiting on a second pipe) after
+ * that many rows instead. */
 static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd)
 {
     bp_err e;
@@ -830,11 +832,16 @@ static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd
     bp_trial_file *t = bp_trial_create(r, &md, &e);
     if (!t)
         _exit(3);
-    uint32_t created = 0xffffffffu;
-    if (write(wfd, &created, sizeof created) != sizeof created)
+    uint32_t created[2] = { 0xffffffffu, 0 };
+    if (write(wfd, created, sizeof created) != sizeof created)
         _exit(4);
     for (uint32_t i = 0;; i++) {
         if (stop_at >= 0 && i == (uint32_t)stop_at) {
+            if (bp_trial_flush(t, &e) != 0)
+                _exit(5);
+            uint32_t rep[2] = { i, (uint32_t)bp_trial_rows_acked(t) };
+            if (write(wfd, rep, sizeof rep) != sizeof rep)
+                _exit(4);
             char c;
             if (read(hold_fd, &c, 1) < 0)
                 _exit(6);
@@ -843,57 +850,88 @@ static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd
         double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
         if (bp_trial_append(t, row, &e) != 0)
             _exit(5);
-        if (write(wfd, &i, sizeof i) != sizeof i)
+        uint32_t rep[2] = { i + 1, (uint32_t)bp_trial_rows_acked(t) };
+        if (write(wfd, rep, sizeof rep) != sizeof rep)
             _exit(4);
     }
 }
 
-/* Opens a .part file a killed writer left and checks the reported rows; returns their count. */
-static size_t check_part(const char *file, size_t reported)
+/* Opens a .part file a killed writer left: every column has between `acked` (the rows the writer
+ * reported acknowledged) and `appended` rows, the acknowledged ones exact. Returns acked. */
+static size_t check_part(const char *file, size_t acked, size_t appended)
 {
     hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert_msg(f >= 0, "%s does not open", file);
     char *s = attr_text(f, "status");
     ck_assert_str_eq(s, "running");
     free(s);
-    size_t cap = reported + 2;
+    size_t cap = appended + 2;
     double *buf = malloc(cap * sizeof *buf);
     ck_assert_ptr_nonnull(buf);
     for (size_t c = 0; c < 3; c++) {
         char name[64];
         snprintf(name, sizeof name, "/epochs/%s", cols3[c]);
         size_t n = read_col(f, name, buf, cap);
-        ck_assert_msg(n == reported || n == reported + 1, "%s: %zu rows, %zu reported", name, n,
-                      reported);
-        for (size_t i = 0; i < reported; i++)
+        ck_assert_msg(n >= acked && n <= appended + 1, "%s: %zu rows, %zu acknowledged of %zu",
+                      name, n, acked, appended);
+        for (size_t i = 0; i < acked; i++)
             ck_assert_msg(buf[i] == cell(i, c), "%s row %zu", name, i);
     }
     free(buf);
     H5Fclose(f);
-    return reported;
+    return acked;
 }
 
-static size_t drain(int fd, int *created)
+/* Reads the child's reports until EOF: *appended and the acknowledged count of the last one. */
+static size_t drain(int fd, int *created, size_t *appended)
 {
-    uint32_t v;
-    size_t rows = 0;
+    uint32_t v[2];
+    size_t acked = 0;
     *created = 0;
-    while (read(fd, &v, sizeof v) == sizeof v) {
-        if (v == 0xffffffffu)
+    *appended = 0;
+    while (read(fd, v, sizeof v) == sizeof v) {
+        if (v[0] == 0xffffffffu) {
             *created = 1;
-        else
-            rows = (size_t)v + 1;
+        } else {
+            *appended = v[0];
+            acked = v[1];
+        }
     }
-    return rows;
+    return acked;
 }
 
-START_TEST(killed_writer_leaves_readable_rows)
+/* BPRUN_FLUSH_MS for one test (NULL: unset); restored by flush_env_restore. */
+static char *saved_flush_env;
+static void flush_env(const char *v)
 {
+    const char *old = getenv("BPRUN_FLUSH_MS");
+    free(saved_flush_env);
+    saved_flush_env = old ? strdup(old) : NULL;
+    if (v)
+        ck_assert_int_eq(setenv("BPRUN_FLUSH_MS", v, 1), 0);
+    else
+        ck_assert_int_eq(unsetenv("BPRUN_FLUSH_MS"), 0);
+}
+
+static void flush_env_restore(void)
+{
+    if (saved_flush_env)
+        setenv("BPRUN_FLUSH_MS", saved_flush_env, 1);
+    else
+        unsetenv("BPRUN_FLUSH_MS");
+    free(saved_flush_env);
+    saved_flush_env = NULL;
+}
+
+/* Kills 20 writers at random moments under one flush policy (NULL: the default). */
+static void kill_writers(const char *policy, int every_row)
+{
+    flush_env(policy);
     bp_err e;
     bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
     ck_assert_ptr_nonnull(r);
     unsigned seed = 12345;
-    size_t checked = 0, total_rows = 0;
+    size_t checked = 0, total_rows = 0, total_appended = 0;
     for (unsigned k = 0; k < 20; k++) {
         int p[2];
         ck_assert_int_eq(pipe(p), 0);
@@ -912,25 +950,137 @@ START_TEST(killed_writer_leaves_readable_rows)
         ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
         ck_assert(WIFSIGNALED(wst));
         int created;
-        size_t rows = drain(p[0], &created);
+        size_t appended, acked = drain(p[0], &created, &appended);
         close(p[0]);
         if (!created)
             continue;
+        /* the policy: all rows (T = 0), else at least half of them */
+        if (every_row)
+            ck_assert_uint_eq(acked, appended);
+        else
+            ck_assert_uint_ge(2 * acked, appended);
         char rel[64];
         snprintf(rel, sizeof rel, "run/trials/%04u.h5.part", k);
-        total_rows += check_part(path("%s", rel), rows);
+        total_rows += check_part(path("%s", rel), acked, appended);
+        total_appended += appended;
         checked++;
     }
-    fprintf(stderr, "check_runlog: %zu of 20 killed writers checked, %zu rows exact\n", checked,
-            total_rows);
+    fprintf(stderr, "check_runlog: BPRUN_FLUSH_MS=%s: %zu of 20 killed writers checked, %zu of "
+            "%zu rows acknowledged and exact\n", policy ? policy : "(default)", checked,
+            total_rows, total_appended);
     ck_assert_uint_ge(checked, 15);
     ck_assert_uint_gt(total_rows, 0);
+    bp_run_close(r);
+    flush_env_restore();
+}
+
+START_TEST(killed_writer_leaves_readable_rows)
+{
+    kill_writers("0", 1);
+}
+END_TEST
+
+START_TEST(killed_buffered_writer_leaves_readable_rows)
+{
+    kill_writers(NULL, 0);
+}
+END_TEST
+
+/* The default policy keeps rows and acknowledges the 1st, 2nd, 4th, 8th, ...; everything kept is
+ * written before the model, an attribute, or the end. */
+START_TEST(buffered_flush_policy)
+{
+    flush_env(NULL);
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    bp_trial_meta md = meta(0);
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    ck_assert_ptr_nonnull(t);
+    static const uint64_t want[12] = { 1, 2, 2, 4, 4, 4, 4, 8, 8, 8, 8, 8 };
+    for (size_t i = 0; i < 12; i++) {
+        double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+        ck_assert_uint_eq(bp_trial_rows_acked(t), want[i]);
+    }
+    /* an attribute write acknowledges the kept rows first */
+    ck_assert_int_eq(bp_trial_set_int(t, "best_epoch", 3, &e), 0);
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 12);
+    double row[3] = { cell(12, 0), cell(12, 1), cell(12, 2) };
+    ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 12);
+    ck_assert_int_eq(bp_trial_flush(t, &e), 0);
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 13);
+    ck_assert_int_eq(bp_trial_flush(t, &e), 0);   /* nothing kept: no-op */
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 13);
+    for (size_t i = 13; i < 20; i++) {
+        double rw[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, rw, &e), 0);
+    }
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 13);
+    /* finishing writes every row kept */
+    ck_assert_int_eq(bp_trial_finish(t, "completed", "", 20, 0, &e), 0);
+    double buf[20];
+    hid_t f = H5Fopen(path("%s", "run/trials/0000.h5"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_uint_eq(read_col(f, "/epochs/accuracy", buf, 20), 20);
+    for (size_t i = 0; i < 20; i++)
+        ck_assert(buf[i] == cell(i, 2));
+    H5Fclose(f);
+    bp_run_close(r);
+    flush_env_restore();
+}
+END_TEST
+
+/* With T ms: a row appended T ms after the last flush acknowledges everything kept; T = 0 flushes
+ * every row; a bad value is refused with its message. */
+START_TEST(flush_interval_env)
+{
+    bp_err e;
+    bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
+    flush_env("30");
+    bp_trial_meta md = meta(0);
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    ck_assert_ptr_nonnull(t);
+    for (size_t i = 0; i < 3; i++) {
+        double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+    }
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 2);
+    struct timespec ts = { 0, 40 * 1000000L };
+    nanosleep(&ts, NULL);
+    double row[3] = { cell(3, 0), cell(3, 1), cell(3, 2) };
+    ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 4);
+    bp_trial_abandon(t);
+    hid_t f = H5Fopen(path("%s", "run/trials/0000.h5.part"), H5F_ACC_RDONLY, H5P_DEFAULT);
+    double buf[8];
+    ck_assert_uint_eq(read_col(f, "/epochs/val_loss", buf, 8), 4);
+    H5Fclose(f);
+
+    flush_env("0");
+    md = meta(1);
+    t = bp_trial_create(r, &md, &e);
+    ck_assert_ptr_nonnull(t);
+    for (size_t i = 0; i < 5; i++) {
+        double rw[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, rw, &e), 0);
+        ck_assert_uint_eq(bp_trial_rows_acked(t), i + 1);
+    }
+    bp_trial_abandon(t);
+    flush_env_restore();
+
+    flush_env("60001");
+    md = meta(2);
+    ck_assert_ptr_null(bp_trial_create(r, &md, &e));
+    ck_assert_int_eq(e.code, BP_EUSAGE);
+    ck_assert_str_eq(e.msg, "BPRUN_FLUSH_MS: expected milliseconds from 0 to 60000 (got '60001')");
+    flush_env_restore();
     bp_run_close(r);
 }
 END_TEST
 
 START_TEST(readable_while_writing)
 {
+    flush_env(NULL);
     bp_err e;
     bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
     int p[2], hold[2];
@@ -945,17 +1095,19 @@ START_TEST(readable_while_writing)
     }
     close(p[1]);
     close(hold[0]);
-    uint32_t v = 0;
-    while (v != 39)
-        ck_assert_int_eq(read(p[0], &v, sizeof v), sizeof v);
+    uint32_t v[2] = { 0, 0 };
+    /* after 40 appends and a flush the writer reports 40 acknowledged rows */
+    while (!(v[0] == 40 && v[1] == 40))
+        ck_assert_int_eq(read(p[0], v, sizeof v), sizeof v);
     /* the writer still has the file open: another process can read it */
-    check_part(path("%s", "run/trials/0000.h5.part"), 40);
+    check_part(path("%s", "run/trials/0000.h5.part"), 40, 40);
     ck_assert_int_eq(write(hold[1], "x", 1), 1);
     int wst;
     ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
     close(p[0]);
     close(hold[1]);
     bp_run_close(r);
+    flush_env_restore();
 }
 END_TEST
 
@@ -1058,6 +1210,9 @@ static Suite *runlog_suite(void)
     tcase_add_test(tc, provenance_lines);
     tcase_add_test(tc, append_is_cheap);
     tcase_add_test(tc, killed_writer_leaves_readable_rows);
+    tcase_add_test(tc, killed_buffered_writer_leaves_readable_rows);
+    tcase_add_test(tc, buffered_flush_policy);
+    tcase_add_test(tc, flush_interval_env);
     tcase_add_test(tc, readable_while_writing);
     tcase_add_test(tc, concurrent_trials);
     const char *py = getenv("PYTHON_H5");

@@ -25,7 +25,9 @@ wait_for() {
 pid=$!
 wait_for run/trials/0000.h5.part || fail "the first run did not start: $(cat first.err)"
 [ "$(cat run/.lock 2>/dev/null)" = "$pid" ] || fail "run/.lock holds '$(cat run/.lock 2>/dev/null)', expected $pid"
-ls -l run/trials > before.txt
+# names and inodes: the running trial's .part grows and changes as it trains (its rows are
+# flushed in bursts), but a refused run must neither create, remove nor replace a file
+ls -i1 run/trials > before.txt
 # refuse ARGS...: bprun must refuse at once (a broken lock would let it train: timeout)
 refuse() {
   timeout 20 "$BPRUN" "$@" >"$T/out" 2>"$T/err"
@@ -36,7 +38,7 @@ refuse() {
 refuse run slow.yaml -o run --quiet
 refuse run slow.yaml -o run --quiet --force
 refuse run slow.yaml -o run --quiet --set train.epochs=7
-ls -l run/trials > after.txt
+ls -i1 run/trials > after.txt
 cmp -s before.txt after.txt || fail "the refused runs changed run/trials"
 kill -0 "$pid" 2>/dev/null || fail "the first run died: $(cat first.err)"
 # report reads a running run without the lock

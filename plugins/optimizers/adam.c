@@ -30,6 +30,39 @@ static const bp_hparam adam_hparams[] = {
  * The bias corrections are computed in double, as torch does in Python. Rounding follows
  * torch's CPU kernels on machines with FMA: `x.add(y, alpha=c)` is fmaf(c, y, x) (see sgd.c),
  * `x.addcmul(y, z, value=c)` is fmaf(c*y, z, x), `x.addcdiv(y, z, value=c)` is x + (c*y)/z. */
+/* The update loop, also compiled for x86-64-v3 and picked at run time: fmaf (one rounding by
+ * definition) becomes an instruction instead of a libm call, sqrtf needs no errno (its argument
+ * is >= 0 or NaN), so the loop vectorizes, with the same bits (see sgd.c). */
+#define ADAM_LOOP(NAME, ATTR)                                                                  \
+    ATTR static void NAME(float *restrict w, const float *restrict gr, float *restrict m,       \
+                          float *restrict v, float *restrict vmax, size_t n, float neg_step,    \
+                          float bc2_sqrt, float b1, float one_b1, float b2, float one_b2,       \
+                          float eps, float wd, int use_wd, int amsgrad)                         \
+    {                                                                                          \
+        for (size_t i = 0; i < n; i++) {                                                       \
+            float g = gr[i];                                                                   \
+            if (use_wd)                                                                        \
+                g = fmaf(wd, w[i], g);                                                         \
+            m[i] = fmaf(one_b1, g, m[i] * b1);                                                 \
+            v[i] = fmaf(one_b2 * g, g, v[i] * b2);                                             \
+            float vh = v[i];                                                                   \
+            if (amsgrad) {                                                                     \
+                /* torch.maximum propagates NaN */                                             \
+                vmax[i] = isnan(vh) || vh > vmax[i] ? vh : vmax[i];                            \
+                vh = vmax[i];                                                                  \
+            }                                                                                  \
+            float denom = sqrtf(vh) / bc2_sqrt + eps;                                          \
+            w[i] = w[i] + neg_step * m[i] / denom;                                             \
+        }                                                                                      \
+    }
+
+ADAM_LOOP(adam_loop, )
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define ADAM_V3 1
+ADAM_LOOP(adam_loop_v3, __attribute__((target("arch=x86-64-v3"),
+                                       optimize("tree-vectorize", "no-math-errno"))))
+#endif
+
 static int adam_step(const bp_step_args *a)
 {
     const double *hp = a->hp;
@@ -44,21 +77,15 @@ static int adam_step(const bp_step_args *a)
     const size_t n = a->n;
     const size_t s = a->state_stride ? a->state_stride : n;
     float *w = a->w, *m = a->state, *v = a->state + s, *vmax = a->state + 2 * s;
-    for (size_t i = 0; i < n; i++) {
-        float g = a->g[i];
-        if (use_wd)
-            g = fmaf(wd, w[i], g);
-        m[i] = fmaf(one_b1, g, m[i] * b1);
-        v[i] = fmaf(one_b2 * g, g, v[i] * b2);
-        float vh = v[i];
-        if (amsgrad) {
-            /* torch.maximum propagates NaN */
-            vmax[i] = isnan(vh) || vh > vmax[i] ? vh : vmax[i];
-            vh = vmax[i];
-        }
-        float denom = sqrtf(vh) / bc2_sqrt + eps;
-        w[i] = w[i] + neg_step * m[i] / denom;
+#ifdef ADAM_V3
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        adam_loop_v3(w, a->g, m, v, vmax, n, neg_step, bc2_sqrt, b1, one_b1, b2, one_b2, eps,
+                     wd, use_wd, amsgrad);
+        return 0;
     }
+#endif
+    adam_loop(w, a->g, m, v, vmax, n, neg_step, bc2_sqrt, b1, one_b1, b2, one_b2, eps, wd, use_wd,
+              amsgrad);
     return 0;
 }
 

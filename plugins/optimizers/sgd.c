@@ -27,6 +27,39 @@ static const bp_hparam sgd_hparams[] = {
  * Each `x.add(y, alpha=c)` of torch runs as a fused multiply-add on CPUs with FMA (ATen's
  * vectorized add kernel uses vec::fmadd), so it is fmaf(c, y, x) here: the same bits as torch
  * on such CPUs, and the same bits on every machine (fmaf rounds once, by definition). */
+/* The update loop. fmaf rounds once by definition, so a build where it is one instruction
+ * gives the same bits as one where it is a libm call: on x86-64 the loop is also compiled for
+ * x86-64-v3 (FMA, AVX2) and picked at run time, which inlines and vectorizes it (a libm call per
+ * element was a fifth of a W2 step, docs/PERFORMANCE.md). */
+#define SGD_LOOP(NAME, ATTR)                                                                  \
+    ATTR static void NAME(float *restrict w, const float *restrict grad, float *restrict buf, \
+                          size_t n, int first, float neg_lr, float mom, float keep, float wd,  \
+                          int use_wd, int use_mom, int nesterov)                               \
+    {                                                                                         \
+        if (!use_wd && !use_mom) {                                                            \
+            for (size_t i = 0; i < n; i++)                                                    \
+                w[i] = fmaf(neg_lr, grad[i], w[i]);                                           \
+            return;                                                                           \
+        }                                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                      \
+            float g = grad[i];                                                                \
+            if (use_wd)                                                                       \
+                g = fmaf(wd, w[i], g);                                                        \
+            if (use_mom) {                                                                    \
+                float b = first ? g : fmaf(keep, g, buf[i] * mom);                            \
+                buf[i] = b;                                                                   \
+                g = nesterov ? fmaf(mom, b, g) : b;                                           \
+            }                                                                                 \
+            w[i] = fmaf(neg_lr, g, w[i]);                                                     \
+        }                                                                                     \
+    }
+
+SGD_LOOP(sgd_loop, )
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SGD_V3 1
+SGD_LOOP(sgd_loop_v3, __attribute__((target("arch=x86-64-v3"), optimize("tree-vectorize"))))
+#endif
+
 static int sgd_step(const bp_step_args *a)
 {
     const double *hp = a->hp;
@@ -43,19 +76,15 @@ static int sgd_step(const bp_step_args *a)
     const float keep = (float)(1.0 - hp[DAMPENING]);
     const float wd = (float)hp[WEIGHT_DECAY];
     const int use_wd = hp[WEIGHT_DECAY] != 0.0, use_mom = hp[MOMENTUM] != 0.0;
-    float *w = a->w, *buf = a->state;
-    const float *grad = a->g;
-    for (size_t i = 0; i < a->n; i++) {
-        float g = grad[i];
-        if (use_wd)
-            g = fmaf(wd, w[i], g);
-        if (use_mom) {
-            float b = a->t == 1 ? g : fmaf(keep, g, buf[i] * mom);
-            buf[i] = b;
-            g = nesterov ? fmaf(mom, b, g) : b;
-        }
-        w[i] = fmaf(neg_lr, g, w[i]);
+#ifdef SGD_V3
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        sgd_loop_v3(a->w, a->g, a->state, a->n, a->t == 1, neg_lr, mom, keep, wd, use_wd,
+                    use_mom, nesterov);
+        return 0;
     }
+#endif
+    sgd_loop(a->w, a->g, a->state, a->n, a->t == 1, neg_lr, mom, keep, wd, use_wd, use_mom,
+             nesterov);
     return 0;
 }
 

@@ -1,0 +1,267 @@
+/* check_small: the small-shape products (src/small.h) give exactly the bits of kernels.h, with
+ * 1 and 2 kernel threads, on every shape up to 9 x 9 x 19 (k from 0) (k on both sides of 8 and 16), with
+ * strided (ld > width) operands, alpha 1 and 1/nb, and signed zeros (colsum likewise); and the
+ * size rule. And online training (batch 1: the row is the batch input, no gather) gives the
+ * same bits as the gathered path (forced by a batch hook) for matrix and label targets. */
+#include "autoconf.h"
+#include "small.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "backprop.h"
+#include "kernels.h"
+#include "model.h"
+#include "plugin.h"
+#include "train.h"
+
+static void rnd(float *p, size_t n, unsigned *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        *s = *s * 1103515245u + 12345u;
+        unsigned r = *s >> 8;
+        /* every 16th value a zero of either sign; the rest in [-1, 1) with 16 bits */
+        p[i] = (r & 15) == 0 ? ((r & 16) ? -0.0f : 0.0f)
+                             : (float)((r >> 5) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
+#define LD_PAD 3
+#define MAXD 24
+
+static void same(const float *a, const float *b, size_t n, const char *what, size_t m,
+                 size_t nn, size_t k)
+{
+    ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "%s differs from kernels.h at %zu x %zu x %zu",
+                  what, m, nn, k);
+}
+
+START_TEST(same_bits_as_kernels)
+{
+    /* small.h gives the builtin kernels' bits (the CBLAS path sums in its own order) */
+    ck_assert_int_eq(setenv("BPRUN_KERNELS", "builtin", 1), 0);
+    static float A[MAXD * (MAXD + LD_PAD)], B[MAXD * (MAXD + LD_PAD)], bias[MAXD];
+    static float C1[MAXD * (MAXD + LD_PAD)], C2[MAXD * (MAXD + LD_PAD)];
+    unsigned s = 7;
+    size_t shapes = 0;
+    for (size_t m = 1; m <= 9; m++)
+        for (size_t n = 1; n <= 9; n++)
+            for (size_t k = 0; k <= 19; k++)
+                for (int th = 1; th <= 2; th++) {
+                    size_t lda = k + LD_PAD, ldb = k + LD_PAD, ldc = n + LD_PAD;
+                    rnd(A, sizeof A / sizeof *A, &s);
+                    rnd(B, sizeof B / sizeof *B, &s);
+                    rnd(bias, MAXD, &s);
+                    /* nt: A m x k, B n x k */
+                    memset(C1, 0, sizeof C1);
+                    memset(C2, 0, sizeof C2);
+                    bp_gemm_nt(m, n, k, A, lda, B, ldb, (k & 1) ? bias : NULL, C1, ldc, th);
+                    bp_small_gemm_nt(m, n, k, A, lda, B, ldb, (k & 1) ? bias : NULL, C2, ldc);
+                    same(C1, C2, sizeof C1 / sizeof *C1, "nt", m, n, k);
+                    /* tn: A k x m (lda >= m), B k x n */
+                    float alpha = (k & 1) ? 1.0f : k ? 1.0f / (float)k : 0.5f;
+                    size_t lda2 = m + LD_PAD, ldb2 = n + LD_PAD;
+                    memset(C1, 0, sizeof C1);
+                    memset(C2, 0, sizeof C2);
+                    bp_gemm_tn(m, n, k, alpha, A, lda2, B, ldb2, C1, ldc, th);
+                    bp_small_gemm_tn(m, n, k, alpha, A, lda2, B, ldb2, C2, ldc);
+                    same(C1, C2, sizeof C1 / sizeof *C1, "tn", m, n, k);
+                    /* nn: A m x k, B k x n */
+                    memset(C1, 0, sizeof C1);
+                    memset(C2, 0, sizeof C2);
+                    bp_gemm_nn(m, n, k, A, lda, B, ldb2, C1, ldc, th);
+                    bp_small_gemm_nn(m, n, k, A, lda, B, ldb2, C2, ldc);
+                    same(C1, C2, sizeof C1 / sizeof *C1, "nn", m, n, k);
+                    /* colsum: A m x n */
+                    memset(C1, 0, sizeof C1);
+                    memset(C2, 0, sizeof C2);
+                    bp_colsum(m, n, alpha, A, lda, C1);
+                    bp_small_colsum(m, n, alpha, A, lda, C2);
+                    same(C1, C2, sizeof C1 / sizeof *C1, "colsum", m, n, k);
+                    shapes++;
+                }
+    ck_assert_uint_eq(shapes, 9 * 9 * 20 * 2);
+}
+END_TEST
+
+/* A row's forward pass gives the same bits alone (a product small enough for small.h) as in a
+ * batch (kernels.h), with the default kernels: in a BLAS build the 16 x 4 layer takes the CBLAS
+ * path, which backprop.c must then use for the single row too. */
+START_TEST(row_independent_of_batch)
+{
+    unsetenv("BPRUN_KERNELS");
+    bp_err e;
+    char *dirs[1] = { PLUGIN_DIR };
+    bp_registry *r = bp_registry_new(dirs, 1, &e);
+    ck_assert_ptr_nonnull(r);
+    const bp_loaded *sig = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
+    ck_assert_msg(sig != NULL, "%s", e.msg);
+    int sizes[3] = { 16, 4, 3 };
+    bp_model *m = bp_model_new(sizes, 3, &e);
+    ck_assert_ptr_nonnull(m);
+    m->act[0].name = "sigmoid";
+    m->act[0].fn = sig->desc->u.activation;
+    m->act[0].n_hp = 0;
+    m->act[1].name = "softmax";
+    m->act[1].fn = NULL;
+    m->softmax = 1;
+    m->loss = BP_LOSS_CROSS_ENTROPY;
+    bp_model_init(m, BP_INIT_UNIFORM, 1.0, 1.0, 3, 0);
+    enum { NB = 40 };
+    ck_assert(!bp_small_use(NB, 4, 16) && bp_small_use(1, 4, 16));
+    static float X[NB * 16], H[NB * 4], O[NB * 3];
+    unsigned s = 11;
+    rnd(X, NB * 16, &s);
+    bp_work *w = bp_work_new(m, NB, &e);
+    ck_assert_ptr_nonnull(w);
+    bp_forward(m, w, X, NB, 1);
+    memcpy(H, w->A[0], sizeof H);
+    memcpy(O, w->A[1], sizeof O);
+    for (size_t i = 0; i < NB; i++) {
+        bp_forward(m, w, X + i * 16, 1, 1);
+        ck_assert_msg(memcmp(w->A[0], H + i * 4, 4 * sizeof(float)) == 0,
+                      "hidden row %zu differs alone and in a batch", i);
+        ck_assert_msg(memcmp(w->A[1], O + i * 3, 3 * sizeof(float)) == 0,
+                      "output row %zu differs alone and in a batch", i);
+    }
+    bp_work_free(w);
+    bp_model_free(m);
+    bp_registry_free(r);
+}
+END_TEST
+
+/* A product whose sum is -0 + -0: kernels.h starts every sum from +0, so the result is +0. */
+START_TEST(signed_zero)
+{
+    float a[2] = { -0.0f, 1.0f }, b[2] = { 1.0f, -0.0f }, c = 1.0f;
+    bp_small_gemm_nt(1, 1, 2, a, 2, b, 2, NULL, &c, 1);
+    ck_assert(c == 0.0f && !signbit(c));
+    float d = 1.0f;
+    bp_small_gemm_tn(1, 1, 1, 1.0f, a, 1, b, 1, &d, 1);
+    ck_assert(d == 0.0f && !signbit(d));
+}
+END_TEST
+
+START_TEST(size_rule)
+{
+    ck_assert(bp_small_use(1, 2, 2));
+    ck_assert(bp_small_use(1, 128, 16));
+    ck_assert(!bp_small_use(1, 128, 17));
+    ck_assert(!bp_small_use(32, 128, 64));
+}
+END_TEST
+
+static int noop_hook(void *ud, bp_trainer *t, const bp_batch_info *b, bp_err *e)
+{
+    (void)t;
+    (void)b;
+    (void)e;
+    ++*(int *)ud;
+    return 0;
+}
+
+/* Trains a 2-3-k sigmoid net on d online for 30 epochs (shuffled, SGD with momentum) with or
+ * without a batch hook; returns the parameters and optimizer state (malloc'd). */
+static float *train_online(const bp_dataset *d, bp_registry *r, int hook, float **state,
+                           size_t *np)
+{
+    bp_err e;
+    const bp_loaded *sig = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
+    const bp_loaded *sgd = bp_registry_get(r, "sgd", BP_OPTIMIZER, &e);
+    ck_assert_msg(sig && sgd, "%s", e.msg);
+    int sizes[3] = { (int)d->d, 3, d->kind == BP_TARGET_LABELS ? (int)d->k : 1 };
+    bp_model *m = bp_model_new(sizes, 3, &e);
+    ck_assert_ptr_nonnull(m);
+    for (size_t l = 0; l < 2; l++) {
+        m->act[l].name = "sigmoid";
+        m->act[l].fn = sig->desc->u.activation;
+        m->act[l].n_hp = 0;
+    }
+    if (d->kind == BP_TARGET_LABELS) {
+        m->act[1].name = "softmax";
+        m->act[1].fn = NULL;
+        m->softmax = 1;
+        m->loss = BP_LOSS_CROSS_ENTROPY;
+    } else {
+        m->loss = BP_LOSS_MSE;
+    }
+    bp_model_init(m, BP_INIT_UNIFORM, 1.0, 1.0, 3, 0);
+    int calls = 0;
+    bp_trainer t = { .model = m, .train = d, .optimizer = sgd, .epochs = 30, .batch_size = 1,
+                     .shuffle = 1, .seed = 5, .trial = 0, .nthreads = 1 };
+    t.hp[0] = 0.5; /* lr */
+    t.hp[1] = 0.9; /* momentum */
+    if (hook) {
+        t.on_batch = noop_hook;
+        t.batch_ud = &calls;
+    }
+    ck_assert_int_eq(bp_train(&t, &e), 0);
+    ck_assert_int_eq(t.status, BP_TRIAL_COMPLETED);
+    ck_assert_int_eq(calls, hook ? 2 * 30 * (int)d->n : 0);
+    *np = m->n_params;
+    float *p = malloc(m->n_params * sizeof *p);
+    *state = malloc(m->n_params * sizeof **state);
+    ck_assert(p && *state);
+    memcpy(p, m->params, m->n_params * sizeof *p);
+    memcpy(*state, t.opt_state, m->n_params * sizeof **state);
+    bp_trainer_release(&t);
+    bp_model_free(m);
+    return p;
+}
+
+START_TEST(online_same_as_gathered)
+{
+    bp_err e;
+    char *dirs[1] = { PLUGIN_DIR };
+    bp_registry *r = bp_registry_new(dirs, 1, &e);
+    ck_assert_ptr_nonnull(r);
+    bp_dataset *xor = bp_data_generate("builtin:xor", &e);
+    ck_assert_ptr_nonnull(xor);
+    bp_dataset *lab = bp_data_new("labels", 6, 2, BP_TARGET_LABELS, 3, &e);
+    ck_assert_ptr_nonnull(lab);
+    for (size_t i = 0; i < 6; i++) {
+        lab->X[2 * i] = (float)i / 6.0f;
+        lab->X[2 * i + 1] = (float)(i % 2);
+        lab->y[i] = (int32_t)(i % 3);
+    }
+    const bp_dataset *ds[2] = { xor, lab };
+    for (int k = 0; k < 2; k++) {
+        size_t n1, n2;
+        float *s1, *s2;
+        float *p1 = train_online(ds[k], r, 0, &s1, &n1);
+        float *p2 = train_online(ds[k], r, 1, &s2, &n2);
+        ck_assert_uint_eq(n1, n2);
+        ck_assert_msg(memcmp(p1, p2, n1 * sizeof *p1) == 0, "dataset %d: parameters differ", k);
+        ck_assert_msg(memcmp(s1, s2, n1 * sizeof *s1) == 0, "dataset %d: momentum differs", k);
+        /* and training moved the parameters */
+        ck_assert(p1[0] != 0.0f || p1[1] != 0.0f);
+        free(p1);
+        free(p2);
+        free(s1);
+        free(s2);
+    }
+    bp_data_free(xor);
+    bp_data_free(lab);
+    bp_registry_free(r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("small");
+    TCase *tc = tcase_create("small");
+    tcase_add_test(tc, same_bits_as_kernels);
+    tcase_add_test(tc, signed_zero);
+    tcase_add_test(tc, size_rule);
+    tcase_add_test(tc, row_independent_of_batch);
+    tcase_add_test(tc, online_same_as_gathered);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
