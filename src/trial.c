@@ -262,7 +262,23 @@ typedef struct epoch_ctx {
     bp_diag_run *diag;  /* diagnostics (NULL: off): its columns follow the BP_COL_COUNT ones */
     size_t n_extra;
     double *row;        /* BP_COL_COUNT + n_extra */
+    double next_line;   /* CLOCK_MONOTONIC seconds: the next per-epoch line is due */
 } epoch_ctx;
+
+/* Per-epoch lines on standard error: the first and the last epoch, and at most one a second
+ * in between (10,000 XOR epochs are not 10,000 lines; a slow epoch still gets its line). */
+#define EPOCH_LINE_S 1.0
+
+static double line_clock(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* Append a row to the trial file and the summary; extra: the diagnostics columns (NULL: NaN). */
 static int note_row(epoch_ctx *c, const double *v, const double *extra, bp_err *e)
@@ -297,7 +313,10 @@ static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err
     if (c->o->progress)
         c->o->progress(c->o->progress_ud, c->o->trial, (int)row->v[BP_COL_EPOCH], c->epochs,
                        row->v[BP_COL_LOSS]);
-    if (!c->o->quiet) {
+    int ep = (int)row->v[BP_COL_EPOCH];
+    double now = c->o->quiet ? 0.0 : line_clock();
+    if (!c->o->quiet && (ep <= 1 || ep >= c->epochs || now >= c->next_line)) {
+        c->next_line = now + EPOCH_LINE_S;
         fprintf(stderr, "trial %04u epoch %*d/%d  loss %.6g  acc %.4f", c->o->trial,
                 c->epochs >= 1000 ? 5 : 3, (int)row->v[BP_COL_EPOCH], c->epochs,
                 row->v[BP_COL_LOSS], row->v[BP_COL_ACCURACY]);
