@@ -21,6 +21,7 @@ typedef struct done_msg {
 static int started, rank_, size_ = 1;
 static pthread_mutex_t mpi_mu = PTHREAD_MUTEX_INITIALIZER;
 
+#ifndef BP_HAVE_MPI
 static long env_long(const char *name)
 {
     const char *v = getenv(name);
@@ -28,6 +29,7 @@ static long env_long(const char *name)
     long n = v && *v ? strtol(v, &end, 10) : -1;
     return v && *v && !*end ? n : -1;
 }
+#endif
 
 static int launched(void)
 {
