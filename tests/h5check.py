@@ -10,8 +10,10 @@
   h5check.py same A.h5 B.h5           exit 0 when two trial files or two index files hold the
                                       same results: every group, dataset, attribute and link,
                                       bit for bit, except what records time and place (VOLATILE:
-                                      provenance, started, finished, created, wall_seconds, the
-                                      epoch column 'seconds', the summary field wall_seconds);
+                                      provenance, started, finished, created, wall_seconds,
+                                      continued_from and continued_at of a trial continued on
+                                      resume, the epoch column 'seconds', the summary field
+                                      wall_seconds);
                                       else print the first difference and exit 1
 """
 import hashlib
@@ -43,7 +45,8 @@ def digest(path):
     return h.hexdigest()
 
 
-VOLATILE_ATTRS = {"provenance", "started", "finished", "created", "wall_seconds"}
+VOLATILE_ATTRS = {"provenance", "started", "finished", "created", "wall_seconds",
+                  "continued_from", "continued_at"}
 
 
 def _same_value(x, y):

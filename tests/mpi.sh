@@ -2,7 +2,8 @@
 # MPI (./configure --with-mpi; docs/CLUSTER.md): `mpirun -np 2` and `-np 3` (oversubscribed)
 # runs of a sweep give trial files and an index equal to a single-process run's (tests/
 # h5check.py same: all but timings and provenance); every trial is run exactly once; a run
-# whose trial files were partly lost resumes under mpirun and reruns only those; errors
+# whose trial files were partly lost resumes under mpirun and reruns only those; a run whose
+# rank was killed resumes to the same results; isolated trials work under MPI; errors
 # before the trials run are printed once (by rank 0); sweep.halving is refused.
 . "$BP_SRCDIR/tests/lib.sh"
 [ -n "${BP_MPIRUN:-}" ] || skip "bprun was built without MPI (./configure --with-mpi)"
@@ -52,6 +53,28 @@ mpi 2 run s.yaml -o np3 -t 1 >res.out 2>res.err || fail "resume under mpirun: $(
 grep -qxF "bprun: resuming np3: 14 finished trials kept" res.err || fail "resume said: $(cat res.err)"
 [ "$(grep -c '^trial [0-9]* completed' res.err)" = 2 ] || fail "resume ran: $(cat res.err)"
 same_run np3
+
+# a rank killed with SIGKILL: mpirun stops the job; run again, it resumes (finished trials
+# kept, interrupted ones continued) to the same results
+long="--set train.epochs=600 --sweep train.optimizer.lr=0.05,0.2"
+# shellcheck disable=SC2086
+run_bprun 0 run s.yaml -o longref -t 1 --quiet $long || finish
+# shellcheck disable=SC2086
+mpi 2 run s.yaml -o kill -t 1 --quiet $long >kill.out 2>kill.err &
+mp=$!
+i=0
+while [ "$(ls kill/trials 2>/dev/null | grep -c '\.h5$')" -lt 2 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+# the rank with the highest pid: not the first started (rank 0, normally)
+victim=$(pgrep -P "$mp" | sort -n | tail -n 1)
+[ -n "$victim" ] && kill -9 "$victim"
+wait "$mp"
+[ -n "$victim" ] || fail "no rank to kill: the run ended before 2 trial files were written"
+# shellcheck disable=SC2086
+mpi 2 run s.yaml -o kill -t 1 $long >kill.out 2>kill.err || fail "resume after a killed rank: $(cat kill.err)"
+grep -q "^bprun: resuming kill: " kill.err || echo "note: the killed run had finished no trial" >&2
+for f in longref/index.h5 longref/trials/*.h5; do
+  $py same "$f" "kill/${f#longref/}" >&2 || fail "kill: ${f#longref/} differs after the resume"
+done
 
 # two threads per rank, trials in isolated child processes
 mpi 2 run s.yaml -o iso -t 2 -j 2 --isolate >iso.out 2>iso.err || fail "mpirun --isolate: $(cat iso.err)"
