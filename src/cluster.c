@@ -19,7 +19,9 @@ typedef struct done_msg {
 } done_msg;
 
 static int started, rank_, size_ = 1;
-static pthread_mutex_t mpi_mu = PTHREAD_MUTEX_INITIALIZER;
+#ifdef BP_HAVE_MPI
+static pthread_mutex_t mpi_mu = PTHREAD_MUTEX_INITIALIZER; /* MPI_THREAD_SERIALIZED */
+#endif
 
 #ifndef BP_HAVE_MPI
 static long env_long(const char *name)
