@@ -4,6 +4,7 @@
 # and over; afterwards every trial file and the index equal a single-process run's (tests/
 # h5check.py same: all but timings and provenance). merge records missing trials as pending
 # and says how many; a killed shard resumes; every misuse is a one-line error.
+# Without MPI built, a bprun started by mpirun with several processes refuses to run.
 . "$BP_SRCDIR/tests/lib.sh"
 need_python
 py="$PYTHON_H5 $BP_SRCDIR/tests/h5check.py"
@@ -114,6 +115,15 @@ expect_err 2 "bprun: --shard: the sweep uses sweep.halving, whose rounds need ev
 # a shard of a different config is refused like any resume
 run_bprun 2 run s.yaml -o sh --shard 1/3 --set train.epochs=41 --quiet
 grep -q "^bprun: sh: holds a run of a different config" "$T/err" || fail "changed config: $(cat "$T/err")"
+# a bprun built without MPI, started by mpirun with 2 processes (as OpenMPI tells them)
+if [ -z "${BP_MPIRUN:-}" ]; then
+  OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 "$BPRUN" run s.yaml -o nompi -q >"$T/out" 2>"$T/err"
+  rc=$?
+  [ $rc = 2 ] || fail "non-MPI bprun under mpirun: exit $rc"
+  [ "$(cat "$T/err")" = "bprun: started by an MPI launcher with 2 processes, but this bprun was built without MPI (./configure --with-mpi); every process would run the whole sweep" ] \
+    || fail "non-MPI bprun under mpirun said: $(cat "$T/err")"
+  [ -e nompi ] && fail "non-MPI bprun under mpirun created its folder"
+fi
 mkdir notrun empty
 echo x > notrun/file
 expect_err 2 "bprun: nothere: no such run folder" merge nothere
