@@ -65,9 +65,15 @@ mp=$!
 i=0
 while [ "$(ls kill/trials 2>/dev/null | grep -c '\.h5$')" -lt 2 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
 # the rank with the highest pid: not the first started (rank 0, normally)
-victim=$(pgrep -P "$mp" | sort -n | tail -n 1)
+ranks=$(pgrep -P "$mp" | sort -n)
+victim=$(echo "$ranks" | tail -n 1)
 [ -n "$victim" ] && kill -9 "$victim"
 wait "$mp"
+# mpirun may exit before the other ranks have stopped (they end their epoch on SIGTERM)
+for r in $ranks; do
+  i=0
+  while kill -0 "$r" 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+done
 [ -n "$victim" ] || fail "no rank to kill: the run ended before 2 trial files were written"
 # shellcheck disable=SC2086
 mpi 2 run s.yaml -o kill -t 1 $long >kill.out 2>kill.err || fail "resume after a killed rank: $(cat kill.err)"
