@@ -59,8 +59,9 @@ same_run np3
 long="--set train.epochs=600 --sweep train.optimizer.lr=0.05,0.2"
 # shellcheck disable=SC2086
 run_bprun 0 run s.yaml -o longref -t 1 --quiet $long || finish
+# mpirun itself in the background (not through mpi(), a subshell), so that $! is its pid
 # shellcheck disable=SC2086
-mpi 2 run s.yaml -o kill -t 1 --quiet $long >kill.out 2>kill.err &
+"$BP_MPIRUN" --oversubscribe -np 2 -x BPRUN_PLUGIN_PATH -x OMP_WAIT_POLICY "$BPRUN" run s.yaml -o kill -t 1 --quiet $long >kill.out 2>kill.err &
 mp=$!
 i=0
 while [ "$(ls kill/trials 2>/dev/null | grep -c '\.h5$')" -lt 2 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
@@ -75,6 +76,7 @@ for r in $ranks; do
   while kill -0 "$r" 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
 done
 [ -n "$victim" ] || fail "no rank to kill: the run ended before 2 trial files were written"
+[ "$(echo "$ranks" | wc -l)" = 2 ] || fail "mpirun -np 2 has children: $ranks"
 # shellcheck disable=SC2086
 mpi 2 run s.yaml -o kill -t 1 $long >kill.out 2>kill.err || fail "resume after a killed rank: $(cat kill.err)"
 grep -q "^bprun: resuming kill: " kill.err || echo "note: the killed run had finished no trial" >&2
