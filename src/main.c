@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backprop.h"
+#include "cluster.h"
 #include "config.h"
 #include "data.h"
 #include "err.h"
@@ -43,6 +44,7 @@ static const char usage_main[] =
     "  run CONFIG        train the experiment, write results to a run folder (HDF5)\n"
     "  validate CONFIG   check the config, data and plugins; print the resolved config\n"
     "  report RUN        ranked trials, a summary per sweep point, the best setting\n"
+    "  merge RUN         rebuild a run's index from its trial files (after --shard runs)\n"
     "  plugins [NAME]    list the optimizer and activation plugins found, or show one\n"
     "  eval MODEL DATA   loss and accuracy of saved weights on a dataset\n"
     "  import KIND ...   convert CSV, IDX or a built-in dataset to bprun's HDF5 layout\n"
@@ -62,13 +64,18 @@ static const char usage_main[] =
 static const char usage_run[] =
     "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
     "                 [-j N] [--threads N] [--trial ID] [--fail-fast] [--quiet] [--force]\n"
-    "                 [--plugin-path DIR]... [--continue FROM]\n"
+    "                 [--plugin-path DIR]... [--continue FROM] [--shard I/N]\n"
     "\n"
     "Train the experiment CONFIG describes - every trial of its sweep - and write its run\n"
     "folder: index.h5 and trials/NNNN.h5 (per-epoch history, final weights, optimizer state,\n"
     "provenance), then print the ranked report. Running the same config into an existing\n"
     "run folder resumes it: finished trials are kept, the others run again; a folder made by\n"
     "a different config is refused.\n"
+    "\n"
+    "On a cluster (docs/CLUSTER.md): `mpirun -np N bprun run CONFIG` (bprun built with\n"
+    "./configure --with-mpi) spreads the trials over N ranks, each asking for the next trial\n"
+    "when it finished one and using its own -j/--threads; rank 0 writes the index. Without\n"
+    "MPI, --shard I/N in each of N jobs (a job array) and then `bprun merge RUN`.\n"
     "\n"
     "  -c, --continue FROM    continue a completed or interrupted trial: FROM is a trial\n"
     "                         file, a run folder (its trial 0000) or RUN#ID. The new run\n"
@@ -87,6 +94,9 @@ static const char usage_run[] =
     "  -t, --threads N        threads in all (default: OMP_NUM_THREADS or all cores)\n"
     "  -T, --trial ID         run only trial ID of the sweep (results identical to the sweep's)\n"
     "  -F, --fail-fast        stop at the first trial that fails or diverges\n"
+    "  -S, --shard I/N        run only share I of N (trials whose id mod N is I-1); shards may\n"
+    "                         run at once on one folder; then `bprun merge RUN` (each shard\n"
+    "                         also rebuilds the index when it ends)\n"
     "      --isolate          run each trial in its own process, so a crashing plugin fails only\n"
     "                         its trial (default: on when a plugin is the user's own - named by\n"
     "                         path or found outside bprun's plugin folders)\n"
@@ -96,6 +106,20 @@ static const char usage_run[] =
     "  -f, --force            start over: replace an existing run folder's results\n"
     "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
     "  -h, --help             show this help\n";
+
+static const char usage_merge[] =
+    "usage: bprun merge RUN [--quiet]\n"
+    "\n"
+    "Rebuild RUN/index.h5 from the trial files in RUN/trials: after `bprun run --shard I/N`\n"
+    "jobs, or while they still run (it takes the folder's lock briefly, like a shard). Trials\n"
+    "without a finished file are recorded as pending and counted. Once every trial is done,\n"
+    "the index equals the one a single `bprun run` writes. Safe to run again at any time.\n"
+    "\n"
+    "  -q, --quiet            print nothing but errors\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 the index was written (trials may be missing: see the message); 1 the\n"
+    "folder is in use or cannot be written; 2 RUN is not a run folder or has no trial files.\n";
 
 static const char usage_validate[] =
     "usage: bprun validate CONFIG [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
@@ -232,6 +256,7 @@ typedef struct cli {
     char **sweeps;
     size_t n_sweeps;
     int jobs, fail_fast, isolate;
+    int shard_i, shard_n;    /* --shard I/N */
     long trial;
     double timeout;
     char **plugin_dirs;
@@ -281,6 +306,23 @@ static int parse_threads(const char *s, int *out)
     return 0;
 }
 
+/* "I/N" with integers 1 <= I <= N */
+static int parse_shard(const char *s, int *i, int *n)
+{
+    char *end, *end2;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (errno || end == s || *end != '/' || !(end[1] >= '0' && end[1] <= '9') ||
+        !(s[0] >= '0' && s[0] <= '9'))
+        return -1;
+    long b = strtol(end + 1, &end2, 10);
+    if (errno || *end2 || a < 1 || b < 1 || a > b || b > 1000000)
+        return -1;
+    *i = (int)a;
+    *n = (int)b;
+    return 0;
+}
+
 /* Common options; returns optind, or -1 after printing a usage error (exit 2), or -2 for help.
  * allowed: the short letters of the options this command takes. */
 static int parse_common(int argc, char **argv, const char *cmd, const char *usage,
@@ -294,6 +336,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         { "trial", required_argument, NULL, 'T' }, { "fail-fast", no_argument, NULL, 'F' },
         { "continue", required_argument, NULL, 'c' }, { "isolate", no_argument, NULL, 'I' },
         { "no-isolate", no_argument, NULL, 'N' }, { "trial-timeout", required_argument, NULL, 'L' },
+        { "shard", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' }
     };
     struct option opts[sizeof all / sizeof all[0] + 1];
@@ -348,6 +391,10 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         }
         case 'F':
             c->fail_fast = 1;
+            break;
+        case 'S':
+            if (parse_shard(optarg, &c->shard_i, &c->shard_n))
+                return usage_error(cmd, "--shard: expected I/N, integers with 1 <= I <= N (got '%s')", optarg), -1;
             break;
         case 'c':
             c->from = optarg;
@@ -445,7 +492,7 @@ out:
 static int cmd_run(int argc, char **argv)
 {
     cli c = { .trial = -1, .isolate = -1 };
-    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFcINL", &c), rc = 0;
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFcINLS", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
@@ -457,8 +504,19 @@ static int cmd_run(int argc, char **argv)
     bp_err e;
     bp_err_clear(&e);
     bp_registry *reg = NULL;
+    bp_sweep *sw = NULL;
     char dir[4096];
-    bp_sweep *sw = bp_sweep_load(argv[i], c.sets, c.n_sets, c.sweeps, c.n_sweeps, &e);
+    /* under mpirun: only rank 0 prints (the others print nothing but their own errors) */
+    if (bp_mpi_start(&argc, &argv, &e))
+        goto error;
+    int lead = bp_mpi_rank() == 0;
+    if (!lead)
+        c.quiet = 1;
+    if (c.from && bp_mpi_size() > 1) {
+        bp_err_set(&e, BP_EUSAGE, "--continue cannot be used under mpirun (it runs one trial)");
+        goto error;
+    }
+    sw = bp_sweep_load(argv[i], c.sets, c.n_sets, c.sweeps, c.n_sweeps, &e);
     if (!sw || !(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)))
         goto error;
     const bp_config *c0 = sw->trials[0].cfg;
@@ -483,7 +541,8 @@ static int cmd_run(int argc, char **argv)
     bp_sched_opts so = { .run_dir = dir, .threads = default_threads(c.threads), .jobs = c.jobs,
                          .quiet = c.quiet, .fail_fast = c.fail_fast, .force = c.force,
                          .only = c.trial, .stop = &stop_signal, .isolate = c.isolate,
-                         .trial_timeout = c.timeout };
+                         .trial_timeout = c.timeout, .shard_i = c.shard_i,
+                         .shard_n = c.shard_n };
     bp_sched_result res;
     if (!c.quiet)
         fprintf(stderr, "bprun: %s: %zu trial%s, output %s\n", c0->experiment, sw->n_trials,
@@ -491,21 +550,48 @@ static int cmd_run(int argc, char **argv)
     if (bp_sched_run(sw, reg, &so, &res, &e))
         goto error;
     bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
-    if (bp_report(dir, &ro, stdout, &e))
+    if (lead && bp_report(dir, &ro, stdout, &e))
         goto error;
-    printf("output: %s\n", dir);
+    if (lead)
+        printf("output: %s\n", dir);
     if (stop_signal > 0)
         rc = stop_signal == SIGINT ? 130 : 143;
     else
         rc = res.failed || res.interrupted || (stop_signal < 0) ? 1 : 0;
     goto done;
 error:
-    rc = fail(&e);
+    rc = bp_mpi_rank() == 0 ? fail(&e) : bp_err_exit_status(e.code);
 done:
+    fflush(stdout);
+    bp_mpi_stop();
     bp_registry_free(reg);
     bp_sweep_free(sw);
     cli_free(&c);
     return rc;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    cli c = { .trial = -1 };
+    int i = parse_common(argc, argv, "merge", usage_merge, "q", &c);
+    cli_free(&c);
+    if (i < 0)
+        return i == -2 ? 0 : 2;
+    if (argc - i != 1)
+        return usage_error("merge", "%s", argc - i ? "expected one RUN folder" : "missing RUN");
+    bp_err e;
+    bp_err_clear(&e);
+    bp_merge_result mr;
+    if (bp_run_merge(argv[i], 120.0, &mr, &e))
+        return fail(&e);
+    if (!c.quiet) {
+        printf("merged %s/index.h5: %zu trial%s, %zu finished", argv[i], mr.n_trials,
+               mr.n_trials == 1 ? "" : "s", mr.finished);
+        if (mr.missing)
+            printf(", %zu not finished (recorded as pending)", mr.missing);
+        printf("\n");
+    }
+    return 0;
 }
 
 static void describe(const char *what, const bp_dataset *d)
@@ -1121,6 +1207,7 @@ int main(int argc, char **argv)
         const char *what = argc > 2 ? argv[2] : "";
         const char *u = !strcmp(what, "run") ? usage_run : !strcmp(what, "validate") ? usage_validate
                       : !strcmp(what, "report") ? usage_report
+                      : !strcmp(what, "merge") ? usage_merge
                       : !strcmp(what, "plugins") ? usage_plugins : !strcmp(what, "eval") ? usage_eval
                       : !strcmp(what, "import") ? usage_import : !strcmp(what, "trace") ? usage_trace
                       : !strcmp(what, "lr-find") ? usage_lrfind : argc > 2 ? NULL : usage_main;
@@ -1141,13 +1228,15 @@ int main(int argc, char **argv)
         return cmd_import(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "trace"))
         return cmd_trace(argc - 1, argv + 1);
     if (!strcmp(cmd, "lr-find"))
         return cmd_lrfind(argc - 1, argv + 1);
     static const char *const cmds[] = { "run", "validate", "report", "plugins", "eval", "import",
-                                        "trace", "lr-find", "help" };
-    const char *s = bp_suggest(cmd, cmds, 9);
+                                        "trace", "lr-find", "merge", "help" };
+    const char *s = bp_suggest(cmd, cmds, 10);
     fprintf(stderr, "bprun: unknown command '%s'%s%s%s\nTry 'bprun --help'.\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     return 2;

@@ -363,8 +363,10 @@ static int remove_ours(bp_err *e, const char *dir)
  * bp_run_close. The kernel drops it when the process ends, however it ends, so a killed run
  * never blocks the next one. The file keeps the holder's pid, for people; messages take the
  * pid from the lock itself. */
-static int lock_run(bp_err *e, const char *dir, int *fd_out)
+static int lock_run_wait(bp_err *e, const char *dir, int *fd_out, double wait_s)
 {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     char *path = fmt_alloc(e, "%s/.lock", dir);
     if (!path)
         return BP_ENOMEM;
@@ -389,6 +391,13 @@ static int lock_run(bp_err *e, const char *dir, int *fd_out)
         }
         if (q.l_type == F_UNLCK && tries < 10)
             continue;   /* the holder exited in between: try again */
+        struct timespec t1, nap = { 0, 20000000 };
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec) < wait_s) {
+            nanosleep(&nap, NULL);   /* a shard or `bprun merge` holds it briefly: wait */
+            tries = 0;
+            continue;
+        }
         close(fd);
         free(path);
         return bp_err_set(e, BP_ERUN, "%s: in use by another bprun (pid %ld); wait for it or "
@@ -406,6 +415,11 @@ static int lock_run(bp_err *e, const char *dir, int *fd_out)
     return 0;
 }
 
+static int lock_run(bp_err *e, const char *dir, int *fd_out)
+{
+    return lock_run_wait(e, dir, fd_out, 0);
+}
+
 static int has_lock_file(const char *dir)
 {
     char path[4200];
@@ -414,17 +428,21 @@ static int has_lock_file(const char *dir)
            lstat(path, &st) == 0;
 }
 
-bp_run *bp_run_create(const char *dir, int force, bp_err *e)
+/* bp_run_create; lock_fd >= 0: the caller took the folder's lock already (it is kept, or
+ * released on failure) */
+static bp_run *run_create(const char *dir, int force, int lock_fd, bp_err *e)
 {
-    quiet();
     if (!dir || !*dir) {
         bp_err_set(e, BP_EUSAGE, "empty run folder name");
         return NULL;
     }
     bp_run *r = bp_xcalloc(1, sizeof *r, e);
-    if (!r)
+    if (!r) {
+        if (lock_fd >= 0)
+            close(lock_fd);
         return NULL;
-    r->lock_fd = -1;
+    }
+    r->lock_fd = lock_fd;
     if (!(r->dir = bp_xstrdup(dir, e)))
         goto fail;
     for (size_t n = strlen(r->dir); n > 1 && r->dir[n - 1] == '/'; n--)
@@ -449,7 +467,7 @@ bp_run *bp_run_create(const char *dir, int force, bp_err *e)
         goto fail;
     }
     /* locked before looking again: another bprun may be writing here, or may just have */
-    if (lock_run(e, r->dir, &r->lock_fd) || dir_is_empty(e, r->dir, &empty))
+    if ((r->lock_fd < 0 && lock_run(e, r->dir, &r->lock_fd)) || dir_is_empty(e, r->dir, &empty))
         goto fail;
     if (!empty && !force) {
         bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
@@ -476,6 +494,45 @@ bp_run *bp_run_create(const char *dir, int force, bp_err *e)
 fail:
     bp_run_close(r);
     return NULL;
+}
+
+bp_run *bp_run_create(const char *dir, int force, bp_err *e)
+{
+    quiet();
+    return run_create(dir, force, -1, e);
+}
+
+void bp_run_unlock(bp_run *r)
+{
+    if (r && r->lock_fd >= 0) {
+        close(r->lock_fd);
+        r->lock_fd = -1;
+    }
+}
+
+bp_run *bp_run_attach(const char *dir, bp_err *e)
+{
+    quiet();
+    struct stat st;
+    char *tdir = fmt_alloc(e, "%s/trials", dir);
+    if (!tdir)
+        return NULL;
+    if (stat(tdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        bp_err_set(e, BP_EIO, "%s: not a run folder (no trials/ folder); is it on a file system "
+                   "every rank sees?", dir);
+        free(tdir);
+        return NULL;
+    }
+    free(tdir);
+    bp_run *r = bp_xcalloc(1, sizeof *r, e);
+    if (!r)
+        return NULL;
+    r->lock_fd = -1;
+    if (!(r->dir = bp_xstrdup(dir, e))) {
+        free(r);
+        return NULL;
+    }
+    return r;
 }
 
 const char *bp_run_dir(const bp_run *r)
@@ -2055,42 +2112,52 @@ static int first_difference(const char *what, const char *a, const char *b, char
     }
 }
 
-bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const char *resolved,
-                    int force, int *resumed, bp_err *e)
+/* The folder's index.h5 records the sweep `hash`; else an error naming the first change. */
+static int same_sweep(bp_err *e, const char *dir, const char *index, const char *hash,
+                      const char *table, const char *resolved)
 {
-    quiet();
+    char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL;
+    hid_t f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int rc = f < 0 ? bp_err_set(e, BP_EEXIST, "%s: cannot read the run's index; use --force "
+                                "to start over, or -o to choose another folder", index)
+                   : get_str(e, index, f, "sweep_hash", &old_hash);
+    if (!rc)
+        rc = get_str(e, index, f, "sweep_table", &old_table);
+    if (!rc)
+        rc = get_str(e, index, f, "resolved_config", &old_resolved);
+    if (f >= 0)
+        H5Fclose(f);
+    if (!rc && strcmp(old_hash, hash) != 0) {
+        char diff[600] = "the trials' configs differ";
+        if (!first_difference("trial table", old_table, table, diff, sizeof diff))
+            first_difference("config", old_resolved, resolved, diff, sizeof diff);
+        rc = bp_err_set(e, BP_EEXIST, "%s: holds a run of a different config (%s); use "
+                        "--force to start over, or -o to choose another folder", dir, diff);
+    }
+    free(old_hash);
+    free(old_table);
+    free(old_resolved);
+    return rc;
+}
+
+/* bp_run_open; lock_fd >= 0: the lock is taken already */
+static bp_run *run_open(const char *dir, const char *hash, const char *table,
+                        const char *resolved, int force, int lock_fd, int *resumed, bp_err *e)
+{
     *resumed = 0;
     char *index = fmt_alloc(e, "%s/index.h5", dir);
-    if (!index)
+    if (!index) {
+        if (lock_fd >= 0)
+            close(lock_fd);
         return NULL;
+    }
     struct stat st;
     if (!force && stat(index, &st) == 0) {
-        char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL;
-        int lock_fd = -1;
-        if (lock_run(e, dir, &lock_fd)) {
+        if (lock_fd < 0 && lock_run(e, dir, &lock_fd)) {
             free(index);
             return NULL;
         }
-        hid_t f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT);
-        int rc = f < 0 ? bp_err_set(e, BP_EEXIST, "%s: cannot read the run's index; use --force "
-                                    "to start over, or -o to choose another folder", index)
-                       : get_str(e, index, f, "sweep_hash", &old_hash);
-        if (!rc)
-            rc = get_str(e, index, f, "sweep_table", &old_table);
-        if (!rc)
-            rc = get_str(e, index, f, "resolved_config", &old_resolved);
-        if (f >= 0)
-            H5Fclose(f);
-        if (!rc && strcmp(old_hash, hash) != 0) {
-            char diff[600] = "the trials' configs differ";
-            if (!first_difference("trial table", old_table, table, diff, sizeof diff))
-                first_difference("config", old_resolved, resolved, diff, sizeof diff);
-            rc = bp_err_set(e, BP_EEXIST, "%s: holds a run of a different config (%s); use "
-                            "--force to start over, or -o to choose another folder", dir, diff);
-        }
-        free(old_hash);
-        free(old_table);
-        free(old_resolved);
+        int rc = same_sweep(e, dir, index, hash, table, resolved);
         free(index);
         bp_run *r = rc ? NULL : bp_xcalloc(1, sizeof *r, e);
         if (!r || !(r->dir = bp_xstrdup(dir, e))) {
@@ -2103,7 +2170,48 @@ bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const 
         return r;
     }
     free(index);
-    return bp_run_create(dir, force, e);
+    return run_create(dir, force, lock_fd, e);
+}
+
+bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const char *resolved,
+                    int force, int *resumed, bp_err *e)
+{
+    quiet();
+    return run_open(dir, hash, table, resolved, force, -1, resumed, e);
+}
+
+bp_run *bp_run_open_shared(const char *dir, const char *hash, const char *table,
+                           const char *resolved, double wait_s, int *resumed, bp_err *e)
+{
+    quiet();
+    *resumed = 0;
+    if (!dir || !*dir) {
+        bp_err_set(e, BP_EUSAGE, "empty run folder name");
+        return NULL;
+    }
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        int empty = 1;
+        if (!S_ISDIR(st.st_mode)) {
+            bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder; use -o to choose another "
+                       "folder", dir);
+            return NULL;
+        }
+        /* no lock file is put into a folder that is no run folder */
+        if (dir_is_empty(e, dir, &empty))
+            return NULL;
+        if (!empty && !has_lock_file(dir)) {
+            bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
+                       "replace it, or -o to choose another folder", dir);
+            return NULL;
+        }
+    } else if (mkdir_p(e, dir)) {
+        return NULL;
+    }
+    int lock_fd = -1;
+    if (lock_run_wait(e, dir, &lock_fd, wait_s))
+        return NULL;
+    return run_open(dir, hash, table, resolved, 0, lock_fd, resumed, e);
 }
 
 int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
@@ -2242,5 +2350,193 @@ int bp_trial_salvage(bp_run *r, unsigned trial, const char *status, const char *
     free(part);
     free(final);
     free(tdir);
+    return rc;
+}
+
+/* ---- rebuilding the index from the trial files (bprun merge) ---- */
+
+static int read_index_rows(bp_err *e, const char *index, hid_t f, index_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    hid_t d = H5Dopen2(f, "summary", H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+    hid_t mt = index_row_type(0);
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    int rc = 0;
+    if (d < 0 || sp < 0 || mt < 0 || np < 0)
+        rc = h5fail(e, index, "/summary", "cannot open the summary table");
+    else if (!(*rows = bp_xcalloc(np > 0 ? (size_t)np : 1, sizeof **rows, e)))
+        rc = BP_ENOMEM;
+    else if (np > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) < 0)
+        rc = h5fail(e, index, "/summary", "cannot read the summary table");
+    else
+        *n = (size_t)np;
+    if (rc) {
+        free(*rows);
+        *rows = NULL;
+    }
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+/* /params (n x n_axes strings) into out (n * n_axes, malloc'd copies) */
+static int read_index_params(bp_err *e, const char *index, hid_t f, size_t n, size_t na,
+                             char ***out)
+{
+    *out = NULL;
+    hid_t d = H5Dopen2(f, "params", H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+    hid_t t = vlstr_type();
+    hsize_t dims[2] = { 0, 0 };
+    int rc = 0;
+    char **buf = NULL;
+    if (d < 0 || sp < 0 || t < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
+        H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || dims[0] != n || dims[1] != na) {
+        rc = h5fail(e, index, "/params", "cannot read the swept values (not n_trials x n_axes)");
+        goto out;
+    }
+    if (!(buf = bp_xcalloc(n * na, sizeof *buf, e)) || !(*out = bp_xcalloc(n * na, sizeof **out, e))) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        rc = h5fail(e, index, "/params", "cannot read the swept values");
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    for (size_t i = 0; i < n * na && !rc; i++)
+        if (!((*out)[i] = bp_xstrdup(buf[i] ? buf[i] : "", e)))
+            rc = BP_ENOMEM;
+    H5Dvlen_reclaim(t, sp, H5P_DEFAULT, buf);
+out:
+    free(buf);
+    if (rc && *out) {
+        free_strs(*out, n * na);
+        *out = NULL;
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e)
+{
+    quiet();
+    memset(res, 0, sizeof *res);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return bp_err_set(e, BP_EUSAGE, "%s: no such run folder", dir);
+    if (!S_ISDIR(st.st_mode))
+        return bp_err_set(e, BP_EUSAGE, "%s: not a folder", dir);
+    char *index = fmt_alloc(e, "%s/index.h5", dir);
+    if (!index)
+        return BP_ENOMEM;
+    if (stat(index, &st) != 0) {
+        free(index);
+        return bp_err_set(e, BP_EUSAGE, "%s: not a bprun run folder (no index.h5)", dir);
+    }
+    int lock_fd = -1, rc = lock_run_wait(e, dir, &lock_fd, wait_s), threads = 1;
+    char *config = NULL, *resolved = NULL, *hash = NULL, *table = NULL, **axes = NULL;
+    char **params = NULL, ***by_trial = NULL;
+    size_t n = 0, na = 0;
+    index_row *old = NULL;
+    bp_trial_summary *rows = NULL;
+    void *v = NULL;
+    size_t nv = 0;
+    hid_t f = H5I_INVALID_HID;
+    if (rc)
+        goto out;
+    if ((f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        rc = h5fail(e, index, NULL, "cannot open the index");
+        goto out;
+    }
+    if ((rc = get_str(e, index, f, "config", &config)) ||
+        (rc = get_str(e, index, f, "resolved_config", &resolved)) ||
+        (rc = get_attr(e, index, f, "threads", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int), &v, &nv)))
+        goto out;
+    threads = nv ? *(int *)v : 1;
+    if (H5Aexists(f, "sweep_hash") > 0 &&
+        ((rc = get_str(e, index, f, "sweep_hash", &hash)) ||
+         (rc = get_str(e, index, f, "sweep_table", &table)) ||
+         (rc = get_strs(e, index, f, "axes", &axes, &na))))
+        goto out;
+    if ((rc = read_index_rows(e, index, f, &old, &n)))
+        goto out;
+    if (na && H5Lexists(f, "params", H5P_DEFAULT) > 0 &&
+        (rc = read_index_params(e, index, f, n, na, &params)))
+        goto out;
+    H5Fclose(f);
+    f = H5I_INVALID_HID;
+    if (!(rows = bp_xcalloc(n ? n : 1, sizeof *rows, e)) ||
+        !(by_trial = bp_xcalloc(n ? n : 1, sizeof *by_trial, e))) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (old[i].trial >= n) {
+            rc = bp_err_set(e, BP_EIO, "%s#/summary: row %zu names trial %u of %zu", index, i,
+                            (unsigned)old[i].trial, n);
+            break;
+        }
+        if (params)
+            by_trial[old[i].trial] = &params[i * na];
+        char *path = fmt_alloc(e, "%s/trials/%04u.h5", dir, (unsigned)old[i].trial);
+        if (!path) {
+            rc = BP_ENOMEM;
+            break;
+        }
+        if (access(path, F_OK) == 0) {
+            rc = bp_trial_read_summary(path, &rows[i], e);
+            res->finished++;
+        } else {
+            bp_trial_summary *r = &rows[i];
+            memset(r, 0, sizeof *r);
+            r->trial = old[i].trial;
+            r->seed = old[i].seed;
+            r->status = "pending";
+            r->final_loss = r->final_val_loss = r->final_accuracy = r->final_val_accuracy = NAN;
+            r->best_val_loss = r->wall_seconds = r->final_test_loss = NAN;
+            r->final_test_accuracy = NAN;
+            res->missing++;
+        }
+        free(path);
+    }
+    if (rc)
+        goto out;
+    res->n_trials = n;
+    if (!res->finished) {
+        rc = bp_err_set(e, BP_EUSAGE, "%s: no finished trial files (trials/NNNN.h5) yet; "
+                        "nothing to merge", dir);
+        goto out;
+    }
+    bp_run r = { .dir = (char *)dir, .lock_fd = -1 };
+    bp_run_set_sweep(&r, hash, table, na, axes, params ? (char *const *const *)by_trial : NULL);
+    rc = bp_run_write_index(&r, config, resolved, rows, n, threads, e);
+out:
+    if (f >= 0)
+        H5Fclose(f);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    free(index);
+    free(config);
+    free(resolved);
+    free(hash);
+    free(table);
+    free_strs(axes, na);
+    if (params)
+        free_strs(params, n * na);
+    free(by_trial);
+    free(old);
+    free(rows);
+    free(v);
     return rc;
 }

@@ -182,6 +182,41 @@ typedef struct bp_trial_summary {
  * as bp_run_create does. */
 bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const char *resolved,
                     int force, int *resumed, bp_err *e);
+/* Added for job-array shards (docs/CLUSTER.md): bp_run_open without force for processes that
+ * share one folder. The folder (and its parents) is created when missing; a non-empty folder
+ * without .lock or index.h5 is refused as bp_run_create does. The lock on RUN/.lock is taken
+ * FIRST, waiting up to wait_s seconds while another process holds it (then BP_ERUN as
+ * above), so concurrent shards never race on creating the folder or its index. The caller
+ * MUST hold it only briefly (to write the first index) and release it with bp_run_unlock;
+ * each trial file MUST then have exactly one writer (disjoint shares of the trials). */
+bp_run *bp_run_open_shared(const char *dir, const char *hash, const char *table,
+                           const char *resolved, double wait_s, int *resumed, bp_err *e);
+/* Release the run folder's lock now (bp_run_close would); trial files can still be written.
+ * Accepts NULL and an unlocked run. */
+void bp_run_unlock(bp_run *r);
+/* Added for MPI ranks other than 0: a handle on a run folder that another process (rank 0)
+ * opened and holds locked. No lock is taken and nothing is checked but that DIR/trials/
+ * exists (else BP_EIO naming DIR). Only trial files (bp_trial_create, bp_trial_salvage) MAY
+ * be written through it; never the index. */
+bp_run *bp_run_attach(const char *dir, bp_err *e);
+
+/* Added for `bprun merge RUN` (docs/CLUSTER.md): rebuild RUN/index.h5 from the trial files
+ * that exist. The config, resolved config, threads, sweep hash, table, axes and /params are
+ * taken from the existing index.h5 (so the result equals the index a single process writes);
+ * each summary row is read from trials/<id>.h5 when that file exists (finished, whatever its
+ * status), and is a `pending` row (the old row's trial and seed, NaN metrics) otherwise.
+ * Takes the folder's lock, waiting up to wait_s seconds, so it is safe while shards run;
+ * a run holding the lock longer fails it with BP_ERUN ("in use by another bprun"). Errors
+ * (BP_EUSAGE): DIR missing or not a folder; no index.h5 ("DIR: not a bprun run folder (no
+ * index.h5)"); no finished trial file ("DIR: no finished trial files (trials/NNNN.h5) yet;
+ * nothing to merge"). res gets the counts. */
+typedef struct bp_merge_result {
+    size_t n_trials;   /* rows of the index */
+    size_t finished;   /* rows read from trial files */
+    size_t missing;    /* rows recorded as pending */
+} bp_merge_result;
+int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e);
+
 /* Record the sweep in the index bp_run_write_index writes next: attrs sweep_hash,
  * sweep_table, axes (list of key paths), and /params (n_trials x n_axes text, the swept values
  * of each row: row i holds params[rows[i].trial]). Borrowed until the run is closed. */

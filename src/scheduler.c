@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "resume.h"
 #include "runlog.h"
 #include "trial.h"
@@ -48,6 +49,8 @@ typedef struct sched {
     int failed;                   /* an error outside the trials: stop */
     bp_err err;
     char *resolved0;
+    int rank, size;               /* MPI (cluster.h): this rank and the number of ranks */
+    int local_left;               /* rank 0 under MPI: its worker threads still running */
 } sched;
 
 static double now(void)
@@ -190,6 +193,8 @@ static void record(sched *c, size_t id, const bp_trial_summary *sum)
             *c->o->stop = -1;
     }
     print_finished(c, sum);
+    if (c->rank > 0 || c->o->shard_n > 0)
+        return;   /* rank 0 writes the index; a shard only at its start and end, locked */
     bp_err ie;
     bp_err_clear(&ie);
     if (write_index(c, &ie) && !c->failed) {
@@ -408,13 +413,43 @@ out:
     return rc;
 }
 
+/* The next trial for this worker: from this process's list, or (ranks > 0) from rank 0. */
+static long next_trial(sched *c)
+{
+    long id = -1;
+    if (c->rank > 0) {
+        pthread_mutex_lock(&c->mu);
+        int stopping = c->failed || (c->o->stop && *c->o->stop);
+        pthread_mutex_unlock(&c->mu);
+        if (stopping || (id = bp_mpi_next()) < 0 || (size_t)id >= c->s->n_trials)
+            return -1;
+        pthread_mutex_lock(&c->mu);
+        c->running++;
+        c->rows[id].status = "running";
+        pthread_mutex_unlock(&c->mu);
+        return id;
+    }
+    pthread_mutex_lock(&c->mu);
+    id = take_next(c);
+    pthread_mutex_unlock(&c->mu);
+    return id;
+}
+
+/* A trial this process ran ended: record it (ranks > 0: and tell rank 0). */
+static void end_trial(sched *c, size_t id, int rc, const bp_trial_summary *sum, const bp_err *e)
+{
+    pthread_mutex_lock(&c->mu);
+    record_result(c, id, rc, sum, e);
+    pthread_mutex_unlock(&c->mu);
+    if (c->rank > 0)
+        bp_mpi_done((long)id, rc, e);
+}
+
 static void *worker(void *arg)
 {
     sched *c = arg;
     for (;;) {
-        pthread_mutex_lock(&c->mu);
-        long id = take_next(c);
-        pthread_mutex_unlock(&c->mu);
+        long id = next_trial(c);
         if (id < 0)
             return NULL;
         bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
@@ -425,9 +460,7 @@ static void *worker(void *arg)
         bp_err e;
         bp_err_clear(&e);
         int rc = bp_experiment_run_trial(c->x[id], c->run, &to, &sum, &e);
-        pthread_mutex_lock(&c->mu);
-        record_result(c, (size_t)id, rc, &sum, &e);
-        pthread_mutex_unlock(&c->mu);
+        end_trial(c, (size_t)id, rc, &sum, &e);
     }
 }
 
@@ -575,16 +608,12 @@ static void child_done(sched *c, child *ch, int status)
     snprintf(path, sizeof path, "%s/trials/%04zu.h5", c->o->run_dir, ch->id);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         int rc = bp_trial_read_summary(path, &sum, &e);
-        pthread_mutex_lock(&c->mu);
-        record_result(c, ch->id, rc, &sum, &e);
-        pthread_mutex_unlock(&c->mu);
+        end_trial(c, ch->id, rc, &sum, &e);
         return;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && ch->err_code) {
         bp_err_set(&e, ch->err_code, "%s", ch->err);
-        pthread_mutex_lock(&c->mu);
-        record_result(c, ch->id, ch->err_code, &sum, &e);
-        pthread_mutex_unlock(&c->mu);
+        end_trial(c, ch->id, ch->err_code, &sum, &e);
         return;
     }
     char msg[BP_ERR_MSG_MAX];
@@ -613,9 +642,7 @@ static void child_done(sched *c, child *ch, int status)
     }
     sum.status = "failed";
     snprintf(sum.message, sizeof sum.message, "%s", msg);
-    pthread_mutex_lock(&c->mu);
-    record_result(c, ch->id, 0, &sum, &e);
-    pthread_mutex_unlock(&c->mu);
+    end_trial(c, ch->id, 0, &sum, &e);
 }
 
 static void run_isolated(sched *c)
@@ -632,9 +659,7 @@ static void run_isolated(sched *c)
     }
     for (;;) {
         while (n < c->jobs) {
-            pthread_mutex_lock(&c->mu);
-            long id = take_next(c);
-            pthread_mutex_unlock(&c->mu);
+            long id = next_trial(c);
             if (id < 0)
                 break;
             int fds[2];
@@ -645,7 +670,14 @@ static void run_isolated(sched *c)
                 bp_err_set(&c->err, BP_ERUN, "cannot create a pipe: %s", strerror(errno));
                 break;
             }
+            /* under mu: rank 0's MPI thread reads and writes HDF5 files under mu, and a
+             * child forked while another thread holds HDF5's lock would hang in it */
+            pthread_mutex_lock(&c->mu);
             pid_t pid = fork();
+            if (pid == 0)
+                pthread_mutex_init(&c->mu, NULL);
+            else
+                pthread_mutex_unlock(&c->mu);
             if (pid == 0) {
                 close(fds[0]);
                 for (int k = 0; k < n; k++)
@@ -695,6 +727,101 @@ static void run_isolated(sched *c)
     }
     free(ch);
     free(pf);
+}
+
+/* ---- MPI, rank 0: hand out trials to the other ranks, record what they ran ---- */
+
+static long serve_next(void *ud, int rank)
+{
+    (void)rank;
+    sched *c = ud;
+    pthread_mutex_lock(&c->mu);
+    long id = take_next(c);
+    pthread_mutex_unlock(&c->mu);
+    return id;
+}
+
+static void serve_done(void *ud, int rank, long id, int rc, const bp_err *e)
+{
+    sched *c = ud;
+    bp_trial_summary sum;
+    bp_err re = *e;
+    if (id < 0 || (size_t)id >= c->s->n_trials)
+        return;
+    /* all under mu, HDF5 included: see run_isolated's fork */
+    pthread_mutex_lock(&c->mu);
+    if (!rc) {
+        char path[4096];
+        if (trial_path(path, sizeof path, c->o->run_dir, (unsigned)id, ""))
+            rc = bp_err_set(&re, BP_EUSAGE, "%s: path too long", c->o->run_dir);
+        else
+            rc = bp_trial_read_summary(path, &sum, &re);
+    }
+    if (rc)
+        bp_err_prefix(&re, "rank %d", rank);
+    if (!rc)
+        c->done_epochs += sum.epochs;
+    record_result(c, (size_t)id, rc, &sum, &re);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static int serve_local_done(void *ud)
+{
+    sched *c = ud;
+    pthread_mutex_lock(&c->mu);
+    int d = c->local_left == 0;
+    pthread_mutex_unlock(&c->mu);
+    return d;
+}
+
+static void *local_worker(void *arg)
+{
+    sched *c = arg;
+    worker(c);
+    pthread_mutex_lock(&c->mu);
+    c->local_left--;
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void *local_isolated(void *arg)
+{
+    sched *c = arg;
+    run_isolated(c);
+    pthread_mutex_lock(&c->mu);
+    c->local_left--;
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Rank 0 of several: n threads run fn (this rank's trials) while this thread serves the
+ * other ranks until all are done. */
+static int run_rank0(sched *c, void *(*fn)(void *), int n, bp_err *e)
+{
+    pthread_t *th = bp_xcalloc((size_t)n, sizeof *th, e);
+    if (!th)
+        return BP_ENOMEM;
+    int started = 0;
+    c->local_left = n;
+    for (int j = 0; j < n; j++) {
+        if (pthread_create(&th[j], NULL, fn, c) != 0)
+            break;
+        started++;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->local_left -= n - started;
+    if (!started) {
+        c->failed = 1;
+        bp_err_set(&c->err, BP_ERUN, "cannot start a worker thread");
+    }
+    pthread_mutex_unlock(&c->mu);
+    bp_mpi_server sv = { .ud = c, .next = serve_next, .done = serve_done,
+                         .local_done = serve_local_done };
+    bp_mpi_serve(&sv);
+    for (int j = 0; j < started; j++)
+        pthread_join(th[j], NULL);
+    free(th);
+    return 0;
 }
 
 /* a plugin that is not one of bprun's own (installed, or in the build tree) */
@@ -819,12 +946,21 @@ int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e
     return BP_OK;
 }
 
-int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched_result *res,
+/* A shard waits this long for the folder's lock (held briefly by other shards and merges). */
+#define BP_SHARD_LOCK_WAIT 120.0
+
+int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sched_result *res,
                  bp_err *e)
 {
     memset(res, 0, sizeof *res);
     res->n_trials = s->n_trials;
-    sched c = { .s = s, .o = o, .res = res, .best_id = -1 };
+    bp_sched_opts lo = *o_in;
+    const bp_sched_opts *o = &lo;
+    sched c = { .s = s, .o = o, .res = res, .best_id = -1, .rank = bp_mpi_rank(),
+                .size = bp_mpi_size() };
+    if (c.rank > 0)
+        lo.quiet = 1;   /* rank 0 reports every trial */
+    int sharded = o->shard_n > 0;
     int rc = BP_OK, mu_ok = 0;
     size_t n = s->n_trials;
     char *table = NULL;
@@ -852,8 +988,27 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep has trials 0 to %zu", o->only, n - 1);
         goto out;
     }
+    if (sharded && (o->shard_i < 1 || o->shard_i > o->shard_n)) {
+        rc = bp_err_set(e, BP_EUSAGE, "--shard %d/%d: expected I/N with 1 <= I <= N", o->shard_i,
+                        o->shard_n);
+        goto out;
+    }
+    if ((sharded || c.size > 1) && s->halving.n_rungs) {
+        rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.halving, whose rounds need every "
+                        "trial's results; run it in one process", sharded ? "--shard" : "mpirun");
+        goto out;
+    }
+    if (sharded && (o->force || o->only >= 0 || c.size > 1)) {
+        rc = bp_err_set(e, BP_EUSAGE, "--shard cannot be used with %s", o->force ? "--force "
+                        "(remove the run folder before the first shard starts)" : o->only >= 0 ?
+                        "--trial" : "mpirun (the ranks share the trials already)");
+        goto out;
+    }
     /* everything that can be checked is checked before anything runs */
-    if ((rc = bp_sched_prepare(s, reg, c.x, e)))
+    rc = bp_sched_prepare(s, reg, c.x, e);
+    if (c.size > 1)
+        rc = bp_mpi_agree(rc, e);
+    if (rc)
         goto out;
     for (size_t i = 0; i < n; i++) {
         pending_row(&c.rows[i], &s->trials[i]);
@@ -871,22 +1026,38 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
     bp_sweep_print(tf, s);
     fclose(tf);
     int resumed = 0;
-    if (!(c.run = bp_run_open(o->run_dir, s->hash, table, c.resolved0, o->force, &resumed, e))) {
-        rc = e->code;
-        goto out;
+    if (c.rank == 0) {
+        c.run = sharded ? bp_run_open_shared(o->run_dir, s->hash, table, c.resolved0,
+                                             BP_SHARD_LOCK_WAIT, &resumed, e)
+                        : bp_run_open(o->run_dir, s->hash, table, c.resolved0, o->force,
+                                      &resumed, e);
+        rc = c.run ? 0 : (e->code ? e->code : BP_ERUN);
     }
+    if (c.size > 1) {
+        /* the others attach once rank 0 has the folder (created, locked, resumed or reset) */
+        rc = bp_mpi_agree(rc, e);
+        if (!rc && c.rank > 0) {
+            resumed = 1;
+            if (!(c.run = bp_run_attach(o->run_dir, e)))
+                rc = e->code;
+        }
+        rc = bp_mpi_agree(rc, e);
+    }
+    if (rc)
+        goto out;
     bp_run_set_sweep(c.run, s->hash, table, s->n_axes, s->axes, (char *const *const *)param_rows);
     for (size_t i = 0; i < n; i++) {
         char path[4096];
-        c.todo[i] = o->only < 0 || (size_t)o->only == i;
+        c.todo[i] = (o->only < 0 || (size_t)o->only == i) &&
+                    (!sharded || i % (size_t)o->shard_n == (size_t)o->shard_i - 1);
         if (trial_path(path, sizeof path, o->run_dir, (unsigned)i, "")) {
             rc = bp_err_set(e, BP_EUSAGE, "%s: path too long", o->run_dir);
-            goto out;
+            break;
         }
         if (resumed && access(path, F_OK) == 0) {
             bp_trial_summary sum;
             if ((rc = bp_trial_read_summary(path, &sum, e)))
-                goto out;
+                break;
             if (strcmp(sum.status, "interrupted") != 0) {
                 c.rows[i] = sum;
                 if (c.todo[i])
@@ -919,12 +1090,17 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
             res->skipped++;
         }
     }
-    if (pthread_mutex_init(&c.mu, NULL) != 0) {
+    if (!rc && pthread_mutex_init(&c.mu, NULL) != 0)
         rc = bp_err_set(e, BP_ERUN, "cannot create a mutex");
-        goto out;
-    }
-    mu_ok = 1;
-    if ((rc = write_index(&c, e)))
+    else if (!rc)
+        mu_ok = 1;
+    if (!rc && c.rank == 0)
+        rc = write_index(&c, e);
+    if (sharded)
+        bp_run_unlock(c.run);   /* the other shards may open the folder now */
+    if (c.size > 1)
+        rc = bp_mpi_agree(rc, e);
+    if (rc)
         goto out;
     c.tty = isatty(STDERR_FILENO);
     c.per_epoch_lines = n == 1 && !o->quiet;
@@ -932,6 +1108,12 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
     if (!o->quiet && res->resumed)
         fprintf(stderr, "bprun: resuming %s: %zu finished trial%s kept\n", o->run_dir,
                 res->resumed, res->resumed == 1 ? "" : "s");
+    if (!o->quiet && c.size > 1)
+        fprintf(stderr, "bprun: %d MPI ranks take the trials one at a time as they finish; per "
+                "rank:\n", c.size);
+    if (!o->quiet && sharded)
+        fprintf(stderr, "bprun: shard %d/%d: trials whose id mod %d is %d\n", o->shard_i,
+                o->shard_n, o->shard_n, o->shard_i - 1);
     choose(&c);
     if (s->halving.n_rungs) {
         /* rounds keep their trainers in memory between rungs: no child processes */
@@ -950,13 +1132,21 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
             fprintf(stderr, "bprun: each trial in its own process (%s)\n",
                     o->isolate > 0 ? "--isolate" : o->trial_timeout > 0 ? "--trial-timeout"
                                                                          : "a user's plugin");
-        run_isolated(&c);
+        if (c.size > 1 && c.rank == 0)
+            run_rank0(&c, local_isolated, 1, &c.err);
+        else
+            run_isolated(&c);
         goto joined;
     }
-    pthread_t *th = bp_xcalloc((size_t)c.jobs, sizeof *th, e);
+    if (c.size > 1 && c.rank == 0) {
+        if (run_rank0(&c, local_worker, c.jobs, &c.err))
+            c.failed = 1;
+        goto joined;
+    }
+    pthread_t *th = bp_xcalloc((size_t)c.jobs, sizeof *th, &c.err);
     if (!th) {
-        rc = BP_ENOMEM;
-        goto out;
+        c.failed = 1;
+        goto joined;
     }
     int started = 0;
     for (int j = 1; j < c.jobs; j++) {
@@ -969,18 +1159,33 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched
         pthread_join(th[j], NULL);
     free(th);
 joined:
+    if (c.rank > 0)
+        bp_mpi_finished();
     if (c.tty && !o->quiet && !c.per_epoch_lines)
         fputs("\r\033[K", stderr);
     if (c.failed) {
         *e = c.err;
         rc = e->code ? e->code : BP_ERUN;
         bp_err clear;
-        write_index(&c, &clear);
+        bp_merge_result mr;
+        if (sharded)
+            bp_run_merge(o->run_dir, BP_SHARD_LOCK_WAIT, &mr, &clear);
+        else if (c.rank == 0)
+            write_index(&c, &clear);
         goto out;
     }
     if (o->stop && *o->stop > 0)
         res->interrupted = 1;
-    rc = write_index(&c, e);
+    if (sharded) {
+        /* the index from every shard's finished trials, under the lock; a shard that finished
+         * no trial leaves the index as it is */
+        bp_merge_result mr;
+        rc = bp_run_merge(o->run_dir, BP_SHARD_LOCK_WAIT, &mr, e);
+        if (rc == BP_EUSAGE && mr.n_trials && !mr.finished)
+            rc = BP_OK;
+    } else if (c.rank == 0) {
+        rc = write_index(&c, e);
+    }
 out:
     if (mu_ok)
         pthread_mutex_destroy(&c.mu);

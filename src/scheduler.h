@@ -29,6 +29,17 @@
  * metrics, never on -j or timing; a resumed run takes its finished trials' rows from their
  * files and reaches the same decisions (trials interrupted between rounds are redone).
  * --trial is refused (BP_EUSAGE) with halving.
+ *
+ * MPI (cluster.h, when bp_mpi_size() > 1; every rank calls bp_sched_run with the same sweep
+ * and options): every rank prepares the trials; rank 0 opens the run folder (lock, resume,
+ * --force) and writes the index; the other ranks attach to it. Trials are handed out one at a
+ * time: a worker thread of any rank asks for the next trial when it finished one (rank 0's
+ * main thread answers while rank 0's own workers train trials too), and each rank runs its
+ * trials with its own threads (-j/--threads per rank) and writes their files itself. Rank 0
+ * reads each finished trial's summary from its file, so the index and every trial file equal
+ * a single-process run's (timings and provenance aside). Errors before the trials run are
+ * agreed on: every rank returns the same code and message. Ranks other than 0 print nothing
+ * but errors. sweep.halving is refused (BP_EUSAGE) under MPI and with shards.
  */
 #ifndef BP_SCHEDULER_H
 #define BP_SCHEDULER_H
@@ -54,6 +65,13 @@ typedef struct bp_sched_opts {
     double trial_timeout;         /* seconds; > 0: a trial running longer is killed and
                                    * recorded as failed (needs isolation, which it turns on) */
     volatile sig_atomic_t *stop;  /* set by signal handlers */
+    /* Added for job arrays (docs/CLUSTER.md): shard_n > 0 runs only the trials i with
+     * i mod shard_n == shard_i - 1 (1 <= shard_i <= shard_n, checked: BP_EUSAGE). Shards of
+     * one sweep MAY run at once on one folder: a shard holds the folder's lock only while it
+     * opens the folder (writing the first index when it is new) and while it rebuilds the
+     * index from the trial files at its end (bp_run_merge); it never takes another shard's
+     * trials. Refused with --force, --trial and sweep.halving. 0: no sharding. */
+    int shard_i, shard_n;
 } bp_sched_opts;
 
 typedef struct bp_sched_result {

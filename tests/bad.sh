@@ -1,8 +1,9 @@
 #!/bin/sh
 # The bad-input catalogue: every case in tests/bad/cases.txt runs bprun on a broken input and
 # must exit with the expected status (1 or 2, never a crash), print exactly one stderr line,
-# the expected one, and take less than a second. Inputs are the text files in tests/bad/ plus
-# binary ones generated here (gen/: printf; h5/: h5py, skipped without PYTHON_H5).
+# the expected one, and end within 20 s (a hang guard; the slowest case is printed: speed is
+# measured, not asserted). Inputs are the text files in tests/bad/ plus binary ones generated
+# here (gen/: printf; h5/: h5py, skipped without PYTHON_H5).
 # BAD_PRINT=1 prints each case with what bprun actually said, in the table's format.
 . "$BP_SRCDIR/tests/lib.sh"
 cp -R "$BP_SRCDIR/tests/bad" "$T/bad" || exit 1
@@ -99,6 +100,7 @@ subst() {
       s = rep(s, "$BP_SRCDIR", src); print rep(s, "$SEARCHED", searched) }'
 }
 
+slowest_ms=0 slowest=-
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 n=0
@@ -151,8 +153,10 @@ while IFS='|' read -r name cmd want msg; do
   expected: $msg
   got:      $(cat "$T/err")"
   fi
-  [ "$ms" -lt 1000 ] || fail "$name: took $ms ms (limit 1000 ms)"
+  # a hang guard, not a speed target (those live in scripts/bench): the slowest case is printed
+  [ "$ms" -lt 20000 ] || fail "$name: took $ms ms (a hang? limit 20 s)"
+  [ "$ms" -le "$slowest_ms" ] || { slowest_ms=$ms; slowest=$name; }
 done < cases.txt
-echo "bad-input catalogue: $n cases run, $skipped skipped"
+echo "bad-input catalogue: $n cases run, $skipped skipped; slowest: $slowest ($slowest_ms ms)"
 [ "$n" -ge 60 ] || fail "only $n cases ran (expected at least 60)"
 finish

@@ -7,6 +7,14 @@
                                       recompute loss and accuracy of the saved weights with numpy
   h5check.py epochs TRIAL.h5 COLUMN   print one per-epoch column, one value per line
   h5check.py attr FILE NAME           print a root attribute
+  h5check.py same A.h5 B.h5           exit 0 when two trial files or two index files hold the
+                                      same results: every group, dataset, attribute and link,
+                                      bit for bit, except what records time and place (VOLATILE:
+                                      provenance, started, finished, created, wall_seconds,
+                                      continued_from and continued_at of a trial continued on
+                                      resume, the epoch column 'seconds', the summary field
+                                      wall_seconds);
+                                      else print the first difference and exit 1
 """
 import hashlib
 import sys
@@ -35,6 +43,77 @@ def digest(path):
         for a in ("status", "epochs_done", "seed", "trial"):
             h.update(repr(f.attrs[a]).encode())
     return h.hexdigest()
+
+
+VOLATILE_ATTRS = {"provenance", "started", "finished", "created", "wall_seconds",
+                  "continued_from", "continued_at"}
+
+
+def _same_value(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.names or y.dtype.names:
+        if x.dtype.names != y.dtype.names or x.shape != y.shape:
+            return "fields or shape differ"
+        for n in x.dtype.names:
+            if n == "wall_seconds":
+                continue
+            why = _same_value(x[n], y[n])
+            if why:
+                return "field " + n + ": " + why
+        return None
+    if x.shape != y.shape:
+        return "shape %s != %s" % (x.shape, y.shape)
+    if x.dtype.kind == "f" and y.dtype.kind == "f":
+        same = (x == y) | (np.isnan(x) & np.isnan(y))
+        return None if np.all(same) and x.dtype == y.dtype else "values differ"
+    return None if np.array_equal(x, y) else "values differ: %.100r != %.100r" % (x.ravel()[:4], y.ravel()[:4])
+
+
+def same(pa, pb):
+    """The first difference between two bprun files (None when they are the same)."""
+    with h5py.File(pa, "r") as a, h5py.File(pb, "r") as b:
+        def attrs(obj_a, obj_b, where):
+            ka = {k for k in obj_a.attrs.keys() if k not in VOLATILE_ATTRS}
+            kb = {k for k in obj_b.attrs.keys() if k not in VOLATILE_ATTRS}
+            if ka != kb:
+                return "%s: attributes %s vs %s" % (where, sorted(ka), sorted(kb))
+            for k in sorted(ka):
+                why = _same_value(obj_a.attrs[k], obj_b.attrs[k])
+                if why:
+                    return "%s: attribute %s: %s" % (where, k, why)
+            return None
+
+        def walk(ga, gb, where):
+            why = attrs(ga, gb, where or "/")
+            if why:
+                return why
+            na, nb = sorted(ga.keys()), sorted(gb.keys())
+            if na != nb:
+                return "%s: members %s vs %s" % (where or "/", na, nb)
+            for n in na:
+                path = where + "/" + n
+                la, lb = ga.get(n, getlink=True), gb.get(n, getlink=True)
+                if isinstance(la, h5py.ExternalLink) or isinstance(lb, h5py.ExternalLink):
+                    if not (isinstance(la, h5py.ExternalLink) and isinstance(lb, h5py.ExternalLink)
+                            and la.filename == lb.filename and la.path == lb.path):
+                        return path + ": links differ"
+                    continue
+                oa, ob = ga[n], gb[n]
+                if isinstance(oa, h5py.Group) != isinstance(ob, h5py.Group):
+                    return path + ": group vs dataset"
+                if isinstance(oa, h5py.Group):
+                    why = walk(oa, ob, path)
+                elif path == "/epochs/seconds":
+                    continue
+                else:
+                    why = attrs(oa, ob, path) or _same_value(oa[()], ob[()])
+                    if why and not why.startswith(path):
+                        why = path + ": " + why
+                if why:
+                    return why
+            return None
+
+        return walk(a, b, "")
 
 
 def act(name, z):
@@ -113,6 +192,11 @@ def main():
         with h5py.File(sys.argv[2], "r") as f:
             for v in f["epochs"][sys.argv[3]][()]:
                 print(repr(float(v)))
+    elif cmd == "same":
+        why = same(sys.argv[2], sys.argv[3])
+        if why:
+            print("%s vs %s: %s" % (sys.argv[2], sys.argv[3], why))
+            raise SystemExit(1)
     elif cmd == "attr":
         with h5py.File(sys.argv[2], "r") as f:
             v = f.attrs[sys.argv[3]]

@@ -1,0 +1,104 @@
+#!/bin/sh
+# MPI (./configure --with-mpi; docs/CLUSTER.md): `mpirun -np 2` and `-np 3` (oversubscribed)
+# runs of a sweep give trial files and an index equal to a single-process run's (tests/
+# h5check.py same: all but timings and provenance); every trial is run exactly once; a run
+# whose trial files were partly lost resumes under mpirun and reruns only those; a run whose
+# rank was killed resumes to the same results; isolated trials work under MPI; errors
+# before the trials run are printed once (by rank 0); sweep.halving is refused.
+. "$BP_SRCDIR/tests/lib.sh"
+[ -n "${BP_MPIRUN:-}" ] || skip "bprun was built without MPI (./configure --with-mpi)"
+need_python
+py="$PYTHON_H5 $BP_SRCDIR/tests/h5check.py"
+# OpenMPI refuses root without these; set here only, not globally
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# no network and no binding needed for ranks on this machine
+export OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
+mpi() {
+  np=$1
+  shift
+  "$BP_MPIRUN" --oversubscribe -np "$np" -x BPRUN_PLUGIN_PATH -x OMP_WAIT_POLICY "$BPRUN" "$@"
+}
+cd "$T" || exit 1
+write_config s.yaml <<'YAML'
+experiment: mpi
+seed: 5
+data: {train: "builtin:spirals", standardize: true, validation: 0.2}
+model: {layers: [2, 16, 1], activation: tanh, output: sigmoid, loss: binary_cross_entropy}
+train: {epochs: 60, batch_size: 32, shuffle: true, optimizer: {name: sgd, lr: 0.1, momentum: 0.9}}
+sweep: {grid: {train.optimizer.lr: [0.02, 0.05, 0.1, 0.2], train.optimizer.momentum: [0, 0.9]}, repeats: 2}
+YAML
+run_bprun 0 run s.yaml -o ref -t 1 --quiet || finish
+
+# same_run DIR: every file of DIR equals ref's
+same_run() {
+  for f in ref/index.h5 ref/trials/*.h5; do
+    $py same "$f" "$1/${f#ref/}" >&2 || fail "$1: ${f#ref/} differs from the single-process run"
+  done
+  [ "$(ls "$1"/trials | wc -l)" = 16 ] || fail "$1: $(ls "$1"/trials | wc -l) trial files, expected 16"
+}
+
+for np in 2 3; do
+  mpi "$np" run s.yaml -o "np$np" -t 1 >"np$np.out" 2>"np$np.err" || fail "mpirun -np $np: $(cat "np$np.err")"
+  same_run "np$np"
+  # rank 0 reports each trial once; the others print nothing
+  [ "$(grep -c '^trial [0-9]* completed' "np$np.err")" = 16 ] || fail "-np $np: trial lines: $(cat "np$np.err")"
+  grep -qxF "bprun: $np MPI ranks take the trials one at a time as they finish; per rank:" "np$np.err" \
+    || fail "-np $np: no MPI line: $(cat "np$np.err")"
+  [ "$(grep -c '^run np' "np$np.out")" = 1 ] || fail "-np $np: the report is not printed once: $(cat "np$np.out")"
+done
+
+# trials lost (a rank died with them): the run resumes under mpirun and reruns only those
+rm np3/trials/0003.h5 np3/trials/0010.h5
+mpi 2 run s.yaml -o np3 -t 1 >res.out 2>res.err || fail "resume under mpirun: $(cat res.err)"
+grep -qxF "bprun: resuming np3: 14 finished trials kept" res.err || fail "resume said: $(cat res.err)"
+[ "$(grep -c '^trial [0-9]* completed' res.err)" = 2 ] || fail "resume ran: $(cat res.err)"
+same_run np3
+
+# a rank killed with SIGKILL: mpirun stops the job; run again, it resumes (finished trials
+# kept, interrupted ones continued) to the same results
+long="--set train.epochs=600 --sweep train.optimizer.lr=0.05,0.2"
+# shellcheck disable=SC2086
+run_bprun 0 run s.yaml -o longref -t 1 --quiet $long || finish
+# mpirun itself in the background (not through mpi(), a subshell), so that $! is its pid
+# shellcheck disable=SC2086
+"$BP_MPIRUN" --oversubscribe -np 2 -x BPRUN_PLUGIN_PATH -x OMP_WAIT_POLICY "$BPRUN" run s.yaml -o kill -t 1 --quiet $long >kill.out 2>kill.err &
+mp=$!
+i=0
+while [ "$(ls kill/trials 2>/dev/null | grep -c '\.h5$')" -lt 2 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+# the rank with the highest pid: not the first started (rank 0, normally)
+ranks=$(pgrep -P "$mp" | sort -n)
+victim=$(echo "$ranks" | tail -n 1)
+[ -n "$victim" ] && kill -9 "$victim"
+wait "$mp"
+# mpirun may exit before the other ranks have stopped (they end their epoch on SIGTERM)
+for r in $ranks; do
+  i=0
+  while kill -0 "$r" 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+done
+[ -n "$victim" ] || fail "no rank to kill: the run ended before 2 trial files were written"
+[ "$(echo "$ranks" | wc -l)" = 2 ] || fail "mpirun -np 2 has children: $ranks"
+# shellcheck disable=SC2086
+mpi 2 run s.yaml -o kill -t 1 $long >kill.out 2>kill.err || fail "resume after a killed rank: $(cat kill.err)"
+grep -q "^bprun: resuming kill: " kill.err || echo "note: the killed run had finished no trial" >&2
+for f in longref/index.h5 longref/trials/*.h5; do
+  $py same "$f" "kill/${f#longref/}" >&2 || fail "kill: ${f#longref/} differs after the resume"
+done
+
+# two threads per rank, trials in isolated child processes
+mpi 2 run s.yaml -o iso -t 2 -j 2 --isolate >iso.out 2>iso.err || fail "mpirun --isolate: $(cat iso.err)"
+run_bprun 0 run s.yaml -o isoref -t 2 -j 2 --quiet || finish
+for f in isoref/index.h5 isoref/trials/*.h5; do
+  $py same "$f" "iso/${f#isoref/}" >&2 || fail "iso: ${f#isoref/} differs"
+done
+
+# an error before the trials run: one message (rank 0's), exit 2, nothing written
+mpi 2 run s.yaml -o bad -t 1 -q --set data.train=nothere.h5 >bad.out 2>bad.err
+rc=$?
+[ $rc = 2 ] || fail "config error under mpirun: exit $rc, expected 2"
+[ "$(grep -c '^bprun: ' bad.err)" = 1 ] || fail "config error printed $(grep -c '^bprun: ' bad.err) times: $(cat bad.err)"
+mpi 2 run s.yaml -o bad -t 1 -q --set 'sweep.halving={rungs: [20, 40, 60], eta: 2, metric: loss}' >bad.out 2>bad.err
+grep -qxF "bprun: mpirun: the sweep uses sweep.halving, whose rounds need every trial's results; run it in one process" bad.err \
+  || fail "halving under mpirun: $(cat bad.err)"
+[ "$(grep -c '^bprun: ' bad.err)" = 1 ] || fail "halving error printed $(grep -c '^bprun: ' bad.err) times"
+[ -e bad ] && fail "a refused MPI run created its folder"
+finish

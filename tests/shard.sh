@@ -1,0 +1,142 @@
+#!/bin/sh
+# Job arrays without MPI (docs/CLUSTER.md): `bprun run --shard I/N` runs the trials whose id
+# mod N is I-1; shards 1/3, 2/3, 3/3 run at once on one folder while `bprun merge` runs over
+# and over; afterwards every trial file and the index equal a single-process run's (tests/
+# h5check.py same: all but timings and provenance). merge records missing trials as pending
+# and says how many; a killed shard resumes; every misuse is a one-line error.
+# Without MPI built, a bprun started by mpirun with several processes refuses to run.
+. "$BP_SRCDIR/tests/lib.sh"
+need_python
+py="$PYTHON_H5 $BP_SRCDIR/tests/h5check.py"
+cd "$T" || exit 1
+write_config s.yaml <<'YAML'
+experiment: shard
+seed: 3
+data: {train: "builtin:spirals", standardize: true}
+model: {layers: [2, 16, 1], activation: tanh, output: sigmoid, loss: binary_cross_entropy}
+train: {epochs: 40, batch_size: 32, shuffle: true, optimizer: {name: sgd, lr: 0.1, momentum: 0.9}}
+sweep: {grid: {train.optimizer.lr: [0.02, 0.05, 0.1, 0.2]}, repeats: 2}
+YAML
+run_bprun 0 run s.yaml -o ref -t 1 --quiet || finish
+
+# same_run DIR: every file of DIR equals ref's
+same_run() {
+  for f in ref/index.h5 ref/trials/*.h5; do
+    $py same "$f" "$1/${f#ref/}" >&2 || fail "$1: ${f#ref/} differs from the single-process run"
+  done
+  [ -z "$(ls "$1"/trials/*.part "$1"/index.h5.part 2>/dev/null)" ] || fail "$1: .part files left"
+}
+
+# the three shards at once on one new folder, merges running meanwhile
+for k in 1 2 3; do
+  "$BPRUN" run s.yaml -o sh --shard "$k/3" -t 1 --quiet >"sh$k.out" 2>"sh$k.err" &
+  eval "pid$k=\$!"
+done
+merges=0
+while kill -0 "$pid1" 2>/dev/null || kill -0 "$pid2" 2>/dev/null || kill -0 "$pid3" 2>/dev/null; do
+  if [ -e sh/index.h5 ]; then
+    "$BPRUN" merge sh >merge.out 2>merge.err
+    rc=$?
+    # 2: no trial finished yet
+    if [ $rc -ne 0 ] && ! { [ $rc -eq 2 ] && grep -qxF "bprun: sh: no finished trial files (trials/NNNN.h5) yet; nothing to merge" merge.err; }; then
+      fail "merge during the shards exited $rc: $(cat merge.err)"
+    fi
+    merges=$((merges + 1))
+  fi
+  sleep 0.05
+done
+for k in 1 2 3; do
+  eval "wait \$pid$k" || fail "shard $k/3 failed: $(cat "sh$k.err")"
+done
+echo "shard: $merges merges while the shards ran" >&2
+# each shard rebuilt the index at its end: the last one left the complete index
+same_run sh
+run_bprun 0 merge sh || finish
+grep -qxF "merged sh/index.h5: 8 trials, 8 finished" "$T/out" || fail "merge said: $(cat "$T/out")"
+same_run sh
+# a second merge changes nothing
+run_bprun 0 merge sh -q || finish
+[ -s "$T/out" ] && fail "merge --quiet printed: $(cat "$T/out")"
+same_run sh
+
+# shards one after another; merge with trials missing records them as pending
+run_bprun 0 run s.yaml -o part --shard 2/3 -t 1 --quiet || finish
+grep -qxF "bprun: shard 2/3: trials whose id mod 3 is 1" "$T/err" && fail "--quiet printed the shard line"
+run_bprun 0 merge part || finish
+grep -qxF "merged part/index.h5: 8 trials, 3 finished, 5 not finished (recorded as pending)" "$T/out" \
+  || fail "merge with missing trials said: $(cat "$T/out")"
+got=$("$PYTHON_H5" -c '
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")["summary"][()]
+print(" ".join("%d:%s" % (r["trial"], r["status"].decode()) for r in s))' part/index.h5)
+[ "$got" = "0:pending 1:completed 2:pending 3:pending 4:completed 5:pending 6:pending 7:completed" ] \
+  || fail "index after shard 2/3: $got"
+ls part/trials > files.txt
+[ "$(tr '\n' ' ' < files.txt)" = "0001.h5 0004.h5 0007.h5 " ] || fail "shard 2/3 wrote: $(cat files.txt)"
+run_bprun 0 run s.yaml -o part --shard 3/3 -t 1 || finish
+grep -qxF "bprun: shard 3/3: trials whose id mod 3 is 2" "$T/err" || fail "no shard line: $(cat "$T/err")"
+run_bprun 0 run s.yaml -o part --shard 1/3 -t 1 --quiet || finish
+run_bprun 0 merge part || finish
+grep -qxF "merged part/index.h5: 8 trials, 8 finished" "$T/out" || fail "merge said: $(cat "$T/out")"
+same_run part
+
+# a shard killed with SIGKILL mid-trial resumes: its interrupted trial is continued
+# (bit-identical), the other shard's files are untouched
+long="--set train.epochs=1500 --sweep train.optimizer.lr=0.05,0.1"
+# shellcheck disable=SC2086
+run_bprun 0 run s.yaml -o longref -t 1 --quiet $long || finish
+# shellcheck disable=SC2086
+"$BPRUN" run s.yaml -o kill --shard 1/2 -t 1 --quiet $long >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ ! -e kill/trials/0000.h5.part ] && [ $i -lt 200 ]; do sleep 0.02; i=$((i + 1)); done
+sleep 0.1
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+for k in 2 1; do
+  # shellcheck disable=SC2086
+  run_bprun 0 run s.yaml -o kill --shard "$k/2" -t 1 --quiet $long || fail "shard $k/2 after the kill"
+done
+for f in longref/index.h5 longref/trials/*.h5; do
+  $py same "$f" "kill/${f#longref/}" >&2 || fail "kill: ${f#longref/} differs after resuming the shard"
+done
+
+# misuse: one line each, exit 2
+for bad in 0/3 4/3 a/3 1/0 1/ /3 1/3x 3 -1/3 1/-3; do
+  expect_err 2 "bprun run: --shard: expected I/N, integers with 1 <= I <= N (got '$bad')" \
+    run s.yaml -o bad --shard "$bad"
+done
+expect_err 2 "bprun: --shard cannot be used with --force (remove the run folder before the first shard starts)" \
+  run s.yaml -o sh --shard 1/3 --force
+expect_err 2 "bprun: --shard cannot be used with --trial" run s.yaml -o bad --shard 1/3 --trial 2
+expect_err 2 "bprun: --shard: the sweep uses sweep.halving, whose rounds need every trial's results; run it in one process" \
+  run s.yaml -o bad --shard 1/2 --set 'sweep.halving={rungs: [10, 20, 40], eta: 2, metric: loss}'
+[ -e bad ] && fail "a refused shard created its folder"
+# a shard of a different config is refused like any resume
+run_bprun 2 run s.yaml -o sh --shard 1/3 --set train.epochs=41 --quiet
+grep -q "^bprun: sh: holds a run of a different config" "$T/err" || fail "changed config: $(cat "$T/err")"
+# a bprun built without MPI, started by mpirun with 2 processes (as OpenMPI tells them)
+if [ -z "${BP_MPIRUN:-}" ]; then
+  OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 "$BPRUN" run s.yaml -o nompi -q >"$T/out" 2>"$T/err"
+  rc=$?
+  [ $rc = 2 ] || fail "non-MPI bprun under mpirun: exit $rc"
+  [ "$(cat "$T/err")" = "bprun: started by an MPI launcher with 2 processes, but this bprun was built without MPI (./configure --with-mpi); every process would run the whole sweep" ] \
+    || fail "non-MPI bprun under mpirun said: $(cat "$T/err")"
+  [ -e nompi ] && fail "non-MPI bprun under mpirun created its folder"
+fi
+mkdir notrun empty
+echo x > notrun/file
+expect_err 2 "bprun: nothere: no such run folder" merge nothere
+expect_err 2 "bprun: notrun: not a bprun run folder (no index.h5)" merge notrun
+expect_err 2 "bprun: empty: not a bprun run folder (no index.h5)" merge empty
+expect_err 2 "bprun: s.yaml: not a folder" merge s.yaml
+expect_err 2 "bprun merge: missing RUN" merge
+expect_err 2 "bprun merge: expected one RUN folder" merge sh part
+# a run folder whose trial files are gone
+rm part/trials/*.h5
+expect_err 2 "bprun: part: no finished trial files (trials/NNNN.h5) yet; nothing to merge" merge part
+# a shard into a folder that is no run folder is refused before anything is written
+expect_err 2 "bprun: notrun: run folder exists and is not empty; use --force to replace it, or -o to choose another folder" \
+  run s.yaml -o notrun --shard 1/2
+[ -e notrun/.lock ] && fail "a refused shard left notrun/.lock"
+finish
