@@ -11,9 +11,10 @@
                                       same results: every group, dataset, attribute and link,
                                       bit for bit, except what records time and place (VOLATILE:
                                       provenance, started, finished, created, wall_seconds,
+                                      the cost records samples_per_second and peak_rss_bytes,
                                       continued_from and continued_at of a trial continued on
-                                      resume, the epoch column 'seconds', the summary field
-                                      wall_seconds);
+                                      resume, the epoch column 'seconds', the summary fields
+                                      wall_seconds, samples_per_second, peak_rss_bytes);
                                       else print the first difference and exit 1
 """
 import hashlib
@@ -46,7 +47,8 @@ def digest(path):
 
 
 VOLATILE_ATTRS = {"provenance", "started", "finished", "created", "wall_seconds",
-                  "continued_from", "continued_at"}
+                  "continued_from", "continued_at", "samples_per_second", "peak_rss_bytes"}
+VOLATILE_FIELDS = {"wall_seconds", "samples_per_second", "peak_rss_bytes"}
 
 
 def _same_value(x, y):
@@ -55,7 +57,7 @@ def _same_value(x, y):
         if x.dtype.names != y.dtype.names or x.shape != y.shape:
             return "fields or shape differ"
         for n in x.dtype.names:
-            if n == "wall_seconds":
+            if n in VOLATILE_FIELDS:
                 continue
             why = _same_value(x[n], y[n])
             if why:
