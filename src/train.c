@@ -192,8 +192,11 @@ int bp_train(bp_trainer *t, bp_err *e)
     t->status = BP_TRIAL_RUNNING;
     t->message[0] = '\0';
     char errbuf[BP_ERR_MSG_MAX];
+    /* one clock read an epoch: an epoch's seconds run from the previous epoch's read (its
+     * bookkeeping and logging included) to this one's */
+    double t0 = now_seconds();
     for (int ep = t->epochs_done + 1; ep <= t->epochs; ep++) {
-        double t0 = now_seconds(), loss_sum = 0.0;
+        double loss_sum = 0.0;
         size_t correct = 0, seen = 0;
         if (li >= 0)
             t->hp[li] = t->sched.lr;
@@ -265,7 +268,9 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (t->val && !diverged)
             bp_evaluate(m, w, t->val, t->nthreads, &row.v[BP_COL_VAL_LOSS],
                         &row.v[BP_COL_VAL_ACCURACY]);
-        row.v[BP_COL_SECONDS] = now_seconds() - t0;
+        double t1 = now_seconds();
+        row.v[BP_COL_SECONDS] = t1 - t0;
+        t0 = t1;
         if (!diverged && !isfinite(row.v[BP_COL_LOSS]))
             diverged = 1;
         t->epochs_done = ep;
