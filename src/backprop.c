@@ -234,6 +234,26 @@ static int row_correct(const float *o, const bp_dataset *d, const float *Yrow, i
     return argmax(o, n) == want;
 }
 
+/* the output error term of one row (fp: f'(z) of the row, for mse) */
+static inline void out_delta(const bp_model *m, const float *o, const bp_dataset *d,
+                             const float *Yrow, int32_t label, size_t n, const float *fp,
+                             float *dl)
+{
+    if (m->loss == BP_LOSS_MSE) {
+        for (size_t j = 0; j < n; j++)
+            dl[j] = (o[j] - target_at(d, Yrow, label, n, j)) * fp[j];
+    } else if (m->loss == BP_LOSS_CROSS_ENTROPY) {
+        float tsum = 0.0f;
+        for (size_t j = 0; j < n; j++)
+            tsum += target_at(d, Yrow, label, n, j);
+        for (size_t j = 0; j < n; j++)
+            dl[j] = o[j] * tsum - target_at(d, Yrow, label, n, j);
+    } else {
+        for (size_t j = 0; j < n; j++)
+            dl[j] = o[j] - target_at(d, Yrow, label, n, j);
+    }
+}
+
 double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t nb, size_t *correct,
                int want_delta)
 {
@@ -252,23 +272,8 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
         w->loss_row[r] = l;
         sum += l;
         ok += (size_t)row_correct(o, d, Yrow, label, n);
-        if (!want_delta)
-            continue;
-        float *dl = D + r * n;
-        if (m->loss == BP_LOSS_MSE) {
-            const float *fp = w->T[L] + r * n;
-            for (size_t j = 0; j < n; j++)
-                dl[j] = (o[j] - target_at(d, Yrow, label, n, j)) * fp[j];
-        } else if (m->loss == BP_LOSS_CROSS_ENTROPY) {
-            float tsum = 0.0f;
-            for (size_t j = 0; j < n; j++)
-                tsum += target_at(d, Yrow, label, n, j);
-            for (size_t j = 0; j < n; j++)
-                dl[j] = o[j] * tsum - target_at(d, Yrow, label, n, j);
-        } else {
-            for (size_t j = 0; j < n; j++)
-                dl[j] = o[j] - target_at(d, Yrow, label, n, j);
-        }
+        if (want_delta)
+            out_delta(m, o, d, Yrow, label, n, w->T[L] + r * n, D + r * n);
     }
     if (correct)
         *correct = ok;
@@ -344,9 +349,18 @@ double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const f
             softmax_rows(w->Z[l], w->A[l], 1, n_out);
         in = w->A[l];
     }
-    size_t ok = 0;
-    double loss = bp_loss_batch(m, w, d, 1, &ok, 1);
-    *correct = (int)ok;
+    /* bp_loss_batch's row (its sum of one row from +0 is the row's loss: a row loss is never
+     * -0, it is a sum from +0) */
+    size_t n = (size_t)m->sizes[L + 1];
+    const float *z = w->Z[L], *out = w->A[L];
+    const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb : NULL;
+    int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[0] : 0;
+    if (m->loss == BP_LOSS_MSE)
+        m->act[L].fn->derivative(z, out, w->T[L], n, m->act[L].hp);
+    double loss = row_loss(m, z, out, d, Yrow, label, n);
+    w->loss_row[0] = loss;
+    *correct = row_correct(out, d, Yrow, label, n);
+    out_delta(m, out, d, Yrow, label, n, w->T[L], w->D[L]);
     for (size_t l = L + 1; l-- > 0;) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
         const float *a = l ? w->A[l - 1] : x, *D = w->D[l];
