@@ -234,6 +234,26 @@ static int row_correct(const float *o, const bp_dataset *d, const float *Yrow, i
     return argmax(o, n) == want;
 }
 
+/* the output error term of one row (fp: f'(z) of the row, for mse) */
+static inline void out_delta(const bp_model *m, const float *o, const bp_dataset *d,
+                             const float *Yrow, int32_t label, size_t n, const float *fp,
+                             float *dl)
+{
+    if (m->loss == BP_LOSS_MSE) {
+        for (size_t j = 0; j < n; j++)
+            dl[j] = (o[j] - target_at(d, Yrow, label, n, j)) * fp[j];
+    } else if (m->loss == BP_LOSS_CROSS_ENTROPY) {
+        float tsum = 0.0f;
+        for (size_t j = 0; j < n; j++)
+            tsum += target_at(d, Yrow, label, n, j);
+        for (size_t j = 0; j < n; j++)
+            dl[j] = o[j] * tsum - target_at(d, Yrow, label, n, j);
+    } else {
+        for (size_t j = 0; j < n; j++)
+            dl[j] = o[j] - target_at(d, Yrow, label, n, j);
+    }
+}
+
 double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t nb, size_t *correct,
                int want_delta)
 {
@@ -252,23 +272,8 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
         w->loss_row[r] = l;
         sum += l;
         ok += (size_t)row_correct(o, d, Yrow, label, n);
-        if (!want_delta)
-            continue;
-        float *dl = D + r * n;
-        if (m->loss == BP_LOSS_MSE) {
-            const float *fp = w->T[L] + r * n;
-            for (size_t j = 0; j < n; j++)
-                dl[j] = (o[j] - target_at(d, Yrow, label, n, j)) * fp[j];
-        } else if (m->loss == BP_LOSS_CROSS_ENTROPY) {
-            float tsum = 0.0f;
-            for (size_t j = 0; j < n; j++)
-                tsum += target_at(d, Yrow, label, n, j);
-            for (size_t j = 0; j < n; j++)
-                dl[j] = o[j] * tsum - target_at(d, Yrow, label, n, j);
-        } else {
-            for (size_t j = 0; j < n; j++)
-                dl[j] = o[j] - target_at(d, Yrow, label, n, j);
-        }
+        if (want_delta)
+            out_delta(m, o, d, Yrow, label, n, w->T[L] + r * n, D + r * n);
     }
     if (correct)
         *correct = ok;
@@ -315,6 +320,74 @@ void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float
             bp_gemm_nn_ep(nb, n_in, n_out, w->D[l], n_out, bp_model_w(m, l), n_in, w->D[l - 1],
                           n_in, nthreads, backward_rows, &c);
     }
+}
+
+int bp_online_ok(const bp_model *m)
+{
+    for (size_t l = 0; l < m->n_layers; l++) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        if (!small_ok(1, n_out, n_in) || (l && !m->act[l - 1].fn))
+            return 0;
+    }
+    return m->loss != BP_LOSS_MSE || m->act[m->n_layers - 1].fn != NULL;
+}
+
+/* The chains of bp_forward, bp_loss_batch and bp_backward for nb = 1 on small.h's products:
+ * bp_small_gemm_tn with k = 1 and alpha 1 is 0 + d * x, bp_small_colsum is 0 + d. */
+double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *x,
+                     float *grad, int *correct)
+{
+    const float *in = x;
+    size_t L = m->n_layers - 1;
+    for (size_t l = 0; l <= L; l++) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        bp_small_gemm_nt(1, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                         w->Z[l], n_out);
+        if (m->act[l].fn)
+            m->act[l].fn->forward(w->Z[l], w->A[l], n_out, m->act[l].hp);
+        else
+            softmax_rows(w->Z[l], w->A[l], 1, n_out);
+        in = w->A[l];
+    }
+    /* bp_loss_batch's row (its sum of one row from +0 is the row's loss: a row loss is never
+     * -0, it is a sum from +0) */
+    size_t n = (size_t)m->sizes[L + 1];
+    const float *z = w->Z[L], *out = w->A[L];
+    const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb : NULL;
+    int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[0] : 0;
+    if (m->loss == BP_LOSS_MSE)
+        m->act[L].fn->derivative(z, out, w->T[L], n, m->act[L].hp);
+    double loss = row_loss(m, z, out, d, Yrow, label, n);
+    w->loss_row[0] = loss;
+    *correct = row_correct(out, d, Yrow, label, n);
+    out_delta(m, out, d, Yrow, label, n, w->T[L], w->D[L]);
+    for (size_t l = L + 1; l-- > 0;) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        const float *a = l ? w->A[l - 1] : x, *D = w->D[l];
+        float *gw = grad + m->w_off[l], *gb = grad + m->b_off[l];
+        for (size_t o = 0; o < n_out; o++) {
+            float dv = D[o];
+            float *g = gw + o * n_in;
+            for (size_t i = 0; i < n_in; i++)
+                g[i] = 0.0f + dv * a[i];
+            gb[o] = 0.0f + dv;
+        }
+        if (l == 0)
+            break;
+        const float *W = bp_model_w(m, l);
+        float *Dp = w->D[l - 1], *fp = w->T[l - 1];
+        for (size_t i = 0; i < n_in; i++)
+            Dp[i] = 0.0f + D[0] * W[i];
+        for (size_t o = 1; o < n_out; o++) {
+            const float *wr = W + o * n_in;
+            for (size_t i = 0; i < n_in; i++)
+                Dp[i] += D[o] * wr[i];
+        }
+        m->act[l - 1].fn->derivative(w->Z[l - 1], w->A[l - 1], fp, n_in, m->act[l - 1].hp);
+        for (size_t i = 0; i < n_in; i++)
+            Dp[i] *= fp[i];
+    }
+    return loss;
 }
 
 void bp_evaluate(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads, double *loss,

@@ -53,6 +53,16 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
 void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
                  int nthreads);
 
+/* Online steps without the batch bookkeeping. bp_online_ok: 1 when every product of m for one
+ * row takes small.h's functions (small_ok: a choice from the layer sizes only, never the thread
+ * count) and every hidden layer has an activation plugin. bp_online_row (only when bp_online_ok)
+ * MUST give the bits of bp_forward + bp_loss_batch(want_delta 1) + bp_backward with nb = 1: the
+ * row's loss returned (also in w->loss_row[0]), *correct 0 or 1, the gradient in grad, w->Z/A/D
+ * filled. Targets from w->yb[0] or w->Yb as bp_loss_batch; x is the row (sizes[0] floats). */
+int bp_online_ok(const bp_model *m);
+double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *x,
+                     float *grad, int *correct);
+
 /* Mean loss and accuracy of m over a whole dataset (batches of w->cap). Row results do not
  * depend on how rows are grouped into batches, and the sums run row by row, so the result is
  * the same for any w->cap. */

@@ -17,7 +17,8 @@
 
 #include "minima.h"
 
-#define EPOCH_CHUNK 256
+#define EPOCH_CHUNK 256       /* rows of an /epochs chunk, at least ... */
+#define EPOCH_CHUNK_MAX 8192  /* ... and at most (bp_trial_meta.epochs_hint) */
 #define STATUS_LEN 16
 
 struct bp_run {
@@ -711,6 +712,8 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
     if (attr_strs(e, t->part, t->epochs, "/epochs", "columns", m->columns, m->n_columns))
         goto fail;
     hsize_t zero = 0, unlim = H5S_UNLIMITED, chunk = EPOCH_CHUNK, one = 1;
+    while (chunk < EPOCH_CHUNK_MAX && m->epochs_hint > 0 && chunk * 8 < (hsize_t)m->epochs_hint)
+        chunk *= 2;
     if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
         (space = H5Screate_simple(1, &zero, &unlim)) < 0 ||
         (t->mspace = H5Screate_simple(1, &one, NULL)) < 0) {

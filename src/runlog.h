@@ -74,6 +74,11 @@ typedef struct bp_trial_meta {
      * continued) is replaced when this trial finishes (by the atomic rename); otherwise an
      * existing trial file is an error. */
     int replace;
+    /* Added for issue 6 (MAY be 0): the epochs the trial plans. It sets the length of the
+     * /epochs chunks: epochs / 8 rounded up to a power of two, from 256 (also for 0) to 8192
+     * rows, so a long run writes its rows in fewer, larger chunks (one write each) while a
+     * short trial file stays small. Only the storage layout: the values are the same. */
+    int epochs_hint;
 } bp_trial_meta;
 
 /* Creates trials/<id>.h5.part (BP_EEXIST when trials/<id>.h5 exists: a finished trial file is

@@ -87,8 +87,10 @@ static void fmt_hms(double s, char *buf, size_t n)
 /* the live line (terminal only); caller holds mu */
 static void print_live(sched *c, int force)
 {
+    if (!c->tty || c->o->quiet || c->per_epoch_lines)
+        return; /* before the clock read: on_progress calls this every epoch */
     double t = now();
-    if (!c->tty || c->o->quiet || c->per_epoch_lines || (!force && t - c->last_print < 0.2))
+    if (!force && t - c->last_print < 0.2)
         return;
     c->last_print = t;
     char el[32], eta[32] = "--:--", line[512];

@@ -155,7 +155,7 @@ int bp_train(bp_trainer *t, bp_err *e)
     const bp_optimizer *opt = t->optimizer->desc->u.optimizer;
     size_t n = tr->n, np = m->n_params;
     size_t bs = t->batch_size > 0 && (size_t)t->batch_size < n ? (size_t)t->batch_size : n;
-    int rc = BP_OK, li = lr_index(opt);
+    int rc = BP_OK, li = lr_index(opt), online = bs == 1 && !t->on_batch && bp_online_ok(m);
     uint32_t *order = bp_xcalloc(n, sizeof *order, e);
     float *grad = bp_xcalloc(np, sizeof *grad, e);
     bp_work *w = bp_work_new(m, bs, e);
@@ -192,8 +192,11 @@ int bp_train(bp_trainer *t, bp_err *e)
     t->status = BP_TRIAL_RUNNING;
     t->message[0] = '\0';
     char errbuf[BP_ERR_MSG_MAX];
+    /* one clock read an epoch: an epoch's seconds run from the previous epoch's read (its
+     * bookkeeping and logging included) to this one's */
+    double t0 = now_seconds();
     for (int ep = t->epochs_done + 1; ep <= t->epochs; ep++) {
-        double t0 = now_seconds(), loss_sum = 0.0;
+        double loss_sum = 0.0;
         size_t correct = 0, seen = 0;
         if (li >= 0)
             t->hp[li] = t->sched.lr;
@@ -220,17 +223,30 @@ int bp_train(bp_trainer *t, bp_err *e)
             } else {
                 bp_gather(w, tr, order, first, nb);
             }
-            bp_forward(m, w, xb, nb, t->nthreads);
-            double bl = bp_loss_batch(m, w, tr, nb, &c, 1);
-            for (size_t r = 0; r < nb; r++)
-                loss_sum += w->loss_row[r];
-            correct += c;
-            seen += nb;
-            if (!isfinite(bl)) {
-                diverged = 1;
-                break;
+            double bl;
+            if (online) { /* the same bits without the batch bookkeeping (backprop.h) */
+                int c1;
+                bl = bp_online_row(m, w, tr, xb, grad, &c1);
+                loss_sum += bl;
+                correct += (size_t)c1;
+                seen++;
+                if (!isfinite(bl)) {
+                    diverged = 1;
+                    break;
+                }
+            } else {
+                bp_forward(m, w, xb, nb, t->nthreads);
+                bl = bp_loss_batch(m, w, tr, nb, &c, 1);
+                for (size_t r = 0; r < nb; r++)
+                    loss_sum += w->loss_row[r];
+                correct += c;
+                seen += nb;
+                if (!isfinite(bl)) {
+                    diverged = 1;
+                    break;
+                }
+                bp_backward(m, w, xb, nb, grad, t->nthreads);
             }
-            bp_backward(m, w, xb, nb, grad, t->nthreads);
             if (t->clip == BP_CLIP_NORM)
                 bp_clip_norm(grad, np, t->clip_max);
             else if (t->clip == BP_CLIP_VALUE)
@@ -265,7 +281,9 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (t->val && !diverged)
             bp_evaluate(m, w, t->val, t->nthreads, &row.v[BP_COL_VAL_LOSS],
                         &row.v[BP_COL_VAL_ACCURACY]);
-        row.v[BP_COL_SECONDS] = now_seconds() - t0;
+        double t1 = now_seconds();
+        row.v[BP_COL_SECONDS] = t1 - t0;
+        t0 = t1;
         if (!diverged && !isfinite(row.v[BP_COL_LOSS]))
             diverged = 1;
         t->epochs_done = ep;

@@ -406,7 +406,8 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
     }
     bp_trial_meta meta = { .trial = o->trial, .seed = c->seed, .config_text = c->text,
                            .resolved_config = resolved, .columns = bp_epoch_col_names,
-                           .n_columns = BP_COL_COUNT, .threads = o->threads };
+                           .n_columns = BP_COL_COUNT, .threads = o->threads,
+                           .epochs_hint = c->train.epochs };
     size_t n_extra = 0;
     if (c->diagnostics.enabled) {
         const char *const *dn;

@@ -397,6 +397,52 @@ START_TEST(trial_abandon_keeps_part)
 }
 END_TEST
 
+/* bp_trial_meta.epochs_hint: the /epochs chunk length (epochs / 8 up to a power of two,
+ * 256 .. 8192); the rows read back the same whatever the chunks. */
+static hsize_t chunk_for(int hint, unsigned id)
+{
+    bp_err e;
+    char rd[64], tf[96];
+    snprintf(rd, sizeof rd, "run%u", id);
+    snprintf(tf, sizeof tf, "run%u/trials/%04u.h5.part", id, id);
+    bp_run *r = bp_run_create(path("%s", rd), 0, &e);
+    ck_assert_msg(r != NULL, "%s", e.msg);
+    bp_trial_meta md = meta(id);
+    md.epochs_hint = hint;
+    bp_trial_file *t = bp_trial_create(r, &md, &e);
+    ck_assert_msg(t != NULL, "%s", e.msg);
+    for (size_t i = 0; i < 300; i++) {
+        double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+    }
+    bp_trial_abandon(t);
+    hid_t f = H5Fopen(path("%s", tf), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t d = H5Dopen2(f, "/epochs/loss", H5P_DEFAULT), p = H5Dget_create_plist(d);
+    hsize_t chunk = 0;
+    ck_assert_int_eq(H5Pget_chunk(p, 1, &chunk), 1);
+    H5Pclose(p);
+    H5Dclose(d);
+    double buf[300];
+    ck_assert_uint_eq(read_col(f, "/epochs/accuracy", buf, 300), 300);
+    for (size_t i = 0; i < 300; i++)
+        ck_assert(buf[i] == cell(i, 2));
+    H5Fclose(f);
+    bp_run_close(r);
+    return chunk;
+}
+
+START_TEST(trial_chunk_from_epochs_hint)
+{
+    ck_assert_uint_eq(chunk_for(0, 1), 256);
+    ck_assert_uint_eq(chunk_for(2048, 2), 256);
+    ck_assert_uint_eq(chunk_for(2049, 3), 512);
+    ck_assert_uint_eq(chunk_for(10000, 4), 2048);
+    ck_assert_uint_eq(chunk_for(65536, 5), 8192);
+    ck_assert_uint_eq(chunk_for(1000000, 6), 8192);
+}
+END_TEST
+
 START_TEST(trial_create_errors)
 {
     bp_err e;
@@ -1202,6 +1248,7 @@ static Suite *runlog_suite(void)
     tcase_add_test(tc, run_create_errors);
     tcase_add_test(tc, trial_write_and_finish);
     tcase_add_test(tc, trial_abandon_keeps_part);
+    tcase_add_test(tc, trial_chunk_from_epochs_hint);
     tcase_add_test(tc, trial_create_errors);
     tcase_add_test(tc, model_round_trip);
     tcase_add_test(tc, model_softmax_and_replace);

@@ -249,6 +249,109 @@ START_TEST(online_same_as_gathered)
 }
 END_TEST
 
+/* bp_online_row against bp_forward + bp_loss_batch + bp_backward with nb = 1, bit for bit (the
+ * loss, the correct count, the gradient and every layer's Z, A, D), for mse, cross entropy with
+ * softmax and binary cross entropy, 2 and 3 layers; and bp_online_ok's size rule. */
+static void online_row_case(bp_registry *r, const bp_dataset *d, const int *sizes, size_t ns,
+                            bp_loss loss, int softmax)
+{
+    bp_err e;
+    const bp_loaded *sig = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
+    const bp_loaded *th = bp_registry_get(r, "tanh", BP_ACTIVATION, &e);
+    ck_assert_msg(sig && th, "%s", e.msg);
+    bp_model *m = bp_model_new(sizes, ns, &e);
+    ck_assert_ptr_nonnull(m);
+    for (size_t l = 0; l + 1 < ns; l++) {
+        const bp_loaded *a = l % 2 ? sig : th;
+        m->act[l].name = a->desc->name;
+        m->act[l].fn = a->desc->u.activation;
+        m->act[l].n_hp = 0;
+    }
+    if (softmax) {
+        m->act[ns - 2].name = "softmax";
+        m->act[ns - 2].fn = NULL;
+        m->softmax = 1;
+    } else {
+        m->act[ns - 2].name = "sigmoid";
+        m->act[ns - 2].fn = sig->desc->u.activation;
+    }
+    m->loss = loss;
+    bp_model_init(m, BP_INIT_UNIFORM, 1.0, 1.0, 7, 0);
+    ck_assert_int_eq(bp_online_ok(m), 1);
+    bp_work *w1 = bp_work_new(m, 1, &e), *w2 = bp_work_new(m, 1, &e);
+    float *g1 = calloc(m->n_params, sizeof *g1), *g2 = calloc(m->n_params, sizeof *g2);
+    ck_assert(w1 && w2 && g1 && g2);
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t idx = (uint32_t)i;
+        bp_gather(w1, d, &idx, 0, 1);
+        bp_gather(w2, d, &idx, 0, 1);
+        size_t c1 = 0;
+        int c2 = -1;
+        bp_forward(m, w1, w1->Xb, 1, 1);
+        double l1 = bp_loss_batch(m, w1, d, 1, &c1, 1);
+        bp_backward(m, w1, w1->Xb, 1, g1, 1);
+        double l2 = bp_online_row(m, w2, d, d->X + i * d->d, g2, &c2);
+        ck_assert_msg(memcmp(&l1, &l2, sizeof l1) == 0, "row %zu: loss %.17g != %.17g", i, l1, l2);
+        ck_assert_msg(memcmp(&w1->loss_row[0], &w2->loss_row[0], sizeof l1) == 0, "row %zu", i);
+        ck_assert_int_eq((int)c1, c2);
+        ck_assert_msg(memcmp(g1, g2, m->n_params * sizeof *g1) == 0, "row %zu: gradient", i);
+        for (size_t l = 0; l + 1 < ns; l++) {
+            size_t n = (size_t)sizes[l + 1] * sizeof(float);
+            ck_assert_msg(memcmp(w1->Z[l], w2->Z[l], n) == 0, "row %zu layer %zu: Z", i, l);
+            ck_assert_msg(memcmp(w1->A[l], w2->A[l], n) == 0, "row %zu layer %zu: A", i, l);
+            ck_assert_msg(memcmp(w1->D[l], w2->D[l], n) == 0, "row %zu layer %zu: D", i, l);
+        }
+    }
+    free(g1);
+    free(g2);
+    bp_work_free(w1);
+    bp_work_free(w2);
+    bp_model_free(m);
+}
+
+START_TEST(online_row_same_as_general)
+{
+    bp_err e;
+    char *dirs[1] = { PLUGIN_DIR };
+    bp_registry *r = bp_registry_new(dirs, 1, &e);
+    ck_assert_ptr_nonnull(r);
+    bp_dataset *xor = bp_data_generate("builtin:xor", &e);
+    ck_assert_ptr_nonnull(xor);
+    bp_dataset *lab = bp_data_new("labels", 6, 3, BP_TARGET_LABELS, 3, &e);
+    ck_assert_ptr_nonnull(lab);
+    for (size_t i = 0; i < 18; i++)
+        lab->X[i] = (float)((int)(i * 7 % 11) - 5) / 3.0f;
+    for (size_t i = 0; i < 6; i++)
+        lab->y[i] = (int32_t)(i % 3);
+    int s221[3] = { 2, 2, 1 }, s2531[4] = { 2, 5, 3, 1 }, s343[3] = { 3, 4, 3 },
+        s3753[4] = { 3, 7, 5, 3 };
+    online_row_case(r, xor, s221, 3, BP_LOSS_MSE, 0);
+    online_row_case(r, xor, s2531, 4, BP_LOSS_MSE, 0);
+    online_row_case(r, xor, s2531, 4, BP_LOSS_BCE, 0);
+    online_row_case(r, lab, s343, 3, BP_LOSS_CROSS_ENTROPY, 1);
+    online_row_case(r, lab, s3753, 4, BP_LOSS_CROSS_ENTROPY, 1);
+    /* a layer of more than BP_SMALL_MAX_WORK multiply-adds: the general path */
+    int big[3] = { 64, 64, 1 };
+    bp_model *m = bp_model_new(big, 3, &e);
+    ck_assert_ptr_nonnull(m);
+    const bp_loaded *sig = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
+    ck_assert_ptr_nonnull(sig);
+    m->act[0].fn = m->act[1].fn = sig->desc->u.activation;
+    ck_assert_int_eq(bp_online_ok(m), 0);
+    big[0] = 7; /* 7 x 8 x 1: small, and below the CBLAS path (BP_BLAS_MIN_WORK 64) */
+    big[1] = 8;
+    bp_model_free(m);
+    m = bp_model_new(big, 3, &e);
+    ck_assert_ptr_nonnull(m);
+    m->act[0].fn = m->act[1].fn = sig->desc->u.activation;
+    ck_assert_int_eq(bp_online_ok(m), 1);
+    bp_model_free(m);
+    bp_data_free(xor);
+    bp_data_free(lab);
+    bp_registry_free(r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("small");
@@ -258,6 +361,7 @@ int main(void)
     tcase_add_test(tc, size_rule);
     tcase_add_test(tc, row_independent_of_batch);
     tcase_add_test(tc, online_same_as_gathered);
+    tcase_add_test(tc, online_row_same_as_general);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
