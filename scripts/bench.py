@@ -86,13 +86,18 @@ def run(cmd, env=None):
     return p.stdout
 
 
-def bprun_trial(a, cfg_text, name, threads):
+def bprun_trial(a, cfg_text, name, threads, loop=None):
+    """The trial's wall_seconds; with a list `loop`, also appends the sum of its epochs/seconds
+    column (every epoch's training and per-epoch logging, without the trial file's creation,
+    final save and fsyncs)."""
     cfg = os.path.join(a.work, name + ".yaml")
     with open(cfg, "w") as f:
         f.write(cfg_text)
     out = os.path.join(a.work, "runs", name)
     run([a.bprun, "run", cfg, "-o", out, "--force", "-q", "--threads", str(threads)])
     with h5py.File(os.path.join(out, "trials", "0000.h5"), "r") as f:
+        if loop is not None:
+            loop.append(float(np.sum(f["epochs/seconds"][()])))
         return float(f.attrs["wall_seconds"])
 
 
@@ -242,8 +247,10 @@ def main():
 
     if "W1" in only:
         n = 4 * e1
+        loop = []
         add("W1", "bprun (1 thread)", "samples/s",
-            [n / t for t in rep(lambda: bprun_trial(a, W1 % {"epochs": e1}, "w1", 1))])
+            [n / t for t in rep(lambda: bprun_trial(a, W1 % {"epochs": e1}, "w1", 1, loop))])
+        add("W1", "bprun (1 thread), epoch loop", "samples/s", [n / t for t in loop])
         # PyTorch runs a tenth of the epochs (per-sample cost does not depend on the count)
         add("W1", "PyTorch (1 thread, epochs/10)", "samples/s",
             [n / 10 / t for t in peer(lambda: torch_run(a, {"w": "w1", "epochs": e1 // 10}, 1))])
@@ -336,12 +343,17 @@ def print_table(rows, a, ep):
     print("| workload | system | unit | median | min - max | bprun / this |")
     print("|---|---|---|---|---|---|")
     best = {}
+    fann = {}
     for wl, system, unit, vals in rows:
-        if system.startswith("bprun"):
+        if system.startswith("bprun") and "epoch loop" not in system:
             best.setdefault(wl, []).append(statistics.median(vals))
+        if system.startswith("FANN") and "not the same" not in system:
+            fann[wl] = statistics.median(vals)
     for wl, system, unit, vals in rows:
         med, lo, hi = stats(vals)
-        if system.startswith("bprun"):
+        if "epoch loop" in system:  # its own ratio, against FANN's training loop
+            ratio = "%.2fx FANN" % (med / fann[wl]) if wl in fann else ""
+        elif system.startswith("bprun"):
             ratio = ""
         else:
             b = best.get(wl)

@@ -59,7 +59,7 @@ static const char usage_main[] =
     "Exit status: 0 success; 1 run-time failure (I/O, a trial that failed or diverged);\n"
     "2 usage, config, data or plugin error; 130/143 interrupted by SIGINT/SIGTERM.\n"
     "Documentation: README.md, docs/CONFIG.md, docs/DATA.md, docs/FORMAT.md, docs/PLUGINS.md,\n"
-    "man bprun.\n";
+    "docs/DIAGNOSTICS.md, docs/PERFORMANCE.md, docs/CLUSTER.md, man bprun.\n";
 
 static const char usage_run[] =
     "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
@@ -105,7 +105,15 @@ static const char usage_run[] =
     "  -q, --quiet            print nothing but errors and the final report\n"
     "  -f, --force            start over: replace an existing run folder's results\n"
     "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
-    "  -h, --help             show this help\n";
+    "  -h, --help             show this help\n"
+    "\n"
+    "environment:\n"
+    "  BPRUN_PLUGIN_PATH      plugin folders searched after --plugin-path (colon-separated)\n"
+    "  BPRUN_FLUSH_MS         write and flush the per-epoch rows at most every this many ms\n"
+    "                         (default 1000; 0: every epoch); docs/FORMAT.md\n"
+    "  BPRUN_KERNELS          builtin or blas (default blas in a build with OpenBLAS)\n"
+    "  OMP_NUM_THREADS        the default of --threads; OMP_WAIT_POLICY=passive helps on a\n"
+    "                         machine shared with other jobs (docs/PERFORMANCE.md)\n";
 
 static const char usage_merge[] =
     "usage: bprun merge RUN [--quiet]\n"
