@@ -1,9 +1,15 @@
 #include "autoconf.h"
 #include "hvp.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kernels.h"
+#ifdef BP_HAVE_CBLAS
+#include <cblas.h>
+#endif
 
 struct bp_hvp {
     const bp_model *m;
@@ -148,10 +154,33 @@ static void transpose(size_t n_out, size_t n_in, const double *M, double *Mt)
             Mt[i * n_out + j] = M[j * n_in + i];
 }
 
+/* cblas_dgemm (single-threaded, as the float products) for a layer the CBLAS path takes
+ * (bp_kernels_blas_layer: a choice from the layer's sizes and BPRUN_KERNELS only, so the bits
+ * never depend on the thread count); the loops below otherwise. */
+static int use_dgemm(size_t nb, size_t n_out, size_t n_in)
+{
+#ifdef BP_HAVE_CBLAS
+    return nb <= INT_MAX && n_out <= INT_MAX && n_in <= INT_MAX &&
+           bp_kernels_blas_layer(n_out * n_in);
+#else
+    (void)nb;
+    (void)n_out;
+    (void)n_in;
+    return 0;
+#endif
+}
+
 /* y[r, j] (+)= sum_i x[r, i] Mt[i, j]  (Mt = M^T, n_in x n_out) */
 BP_CLONES static void mul_nt(size_t nb, size_t n_out, size_t n_in, const double *x,
                              const double *Mt, double *y, int add)
 {
+#ifdef BP_HAVE_CBLAS
+    if (use_dgemm(nb, n_out, n_in)) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n_out, (int)n_in,
+                    1.0, x, (int)n_in, Mt, (int)n_out, add ? 1.0 : 0.0, y, (int)n_out);
+        return;
+    }
+#endif
     for (size_t r = 0; r < nb; r++) {
         double *yr = y + r * n_out;
         if (!add)
@@ -165,6 +194,13 @@ BP_CLONES static void mul_nt(size_t nb, size_t n_out, size_t n_in, const double 
 BP_CLONES static void mul_nn(size_t nb, size_t n_out, size_t n_in, const double *x,
                              const double *M, double *y, int add)
 {
+#ifdef BP_HAVE_CBLAS
+    if (use_dgemm(nb, n_out, n_in)) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n_in, (int)n_out,
+                    1.0, x, (int)n_out, M, (int)n_in, add ? 1.0 : 0.0, y, (int)n_in);
+        return;
+    }
+#endif
     for (size_t r = 0; r < nb; r++) {
         double *yr = y + r * n_in;
         if (!add)
@@ -178,6 +214,17 @@ BP_CLONES static void mul_nn(size_t nb, size_t n_out, size_t n_in, const double 
 BP_CLONES static void acc_tn(size_t nb, size_t n_out, size_t n_in, const double *x,
                              const double *y, double *G, double *gb)
 {
+#ifdef BP_HAVE_CBLAS
+    if (use_dgemm(nb, n_out, n_in)) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n_out, (int)n_in, (int)nb, 1.0,
+                    x, (int)n_out, y, (int)n_in, 1.0, G, (int)n_in);
+        if (gb)
+            for (size_t r = 0; r < nb; r++)
+                for (size_t j = 0; j < n_out; j++)
+                    gb[j] += x[r * n_out + j];
+        return;
+    }
+#endif
     for (size_t r = 0; r < nb; r++)
         for (size_t j = 0; j < n_out; j++) {
             double c = x[r * n_out + j];

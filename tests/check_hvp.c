@@ -92,9 +92,13 @@ static void grad_at(bp_hvp *h, fixture *f, const double *w, double *g)
     ck_assert_int_eq(bp_hvp_eval(h, w, &f->d, NULL, f->d.n, NULL, NULL, g, NULL, &e), 0);
 }
 
+/* 1: layers of 72 weights (9-8-9-k), which a BLAS build multiplies with cblas_dgemm (the
+ * products of layers the CBLAS path takes); 0: 3-5-4-k, the loops */
+static int wide;
+
 static void check_fd(const char *hidden, const char *output, bp_loss loss, size_t k)
 {
-    int sizes[] = { 3, 5, 4, (int)k };
+    int sizes[] = { wide ? 9 : 3, wide ? 8 : 5, wide ? 9 : 4, (int)k };
     fixture f;
     make(&f, sizes, 4, hidden, output, loss, 21);
     bp_err e;
@@ -167,6 +171,16 @@ START_TEST(hv_vs_fd)
 }
 END_TEST
 
+START_TEST(hv_vs_fd_wide)
+{
+    wide = 1;
+    check_fd("tanh", "tanh", BP_LOSS_MSE, 2);
+    check_fd("sigmoid", NULL, BP_LOSS_CROSS_ENTROPY, 3);
+    check_fd("softplus", "sigmoid", BP_LOSS_BCE, 2);
+    wide = 0;
+}
+END_TEST
+
 /* Full Hessian by central differences of gradients (columns) vs columns H e_i. */
 static void full_hessian(const int *sizes, size_t ns, const char *hidden, const char *output,
                          bp_loss loss)
@@ -231,6 +245,9 @@ START_TEST(tiny_full_hessian)
     full_hessian(m, 3, "softplus", "sigmoid", BP_LOSS_BCE);
     full_hessian(t, 3, "tanh", NULL, BP_LOSS_CROSS_ENTROPY);
     full_hessian(b, 4, "softplus", "sigmoid", BP_LOSS_BCE);
+    /* layers of 72 weights: cblas_dgemm in a BLAS build */
+    int w9[] = { 9, 8, 9, 2 };
+    full_hessian(w9, 4, "tanh", NULL, BP_LOSS_CROSS_ENTROPY);
 }
 END_TEST
 
@@ -430,6 +447,7 @@ int main(void)
     TCase *tc = tcase_create("hvp");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, hv_vs_fd, 0, (int)(sizeof acts / sizeof acts[0]));
+    tcase_add_test(tc, hv_vs_fd_wide);
     tcase_add_test(tc, tiny_full_hessian);
     tcase_add_test(tc, float_interface_and_rows);
     tcase_add_test(tc, missing_second);
