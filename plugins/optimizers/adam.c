@@ -33,26 +33,42 @@ static const bp_hparam adam_hparams[] = {
 /* The update loop, also compiled for x86-64-v3 and picked at run time: fmaf (one rounding by
  * definition) becomes an instruction instead of a libm call, sqrtf needs no errno (its argument
  * is >= 0 or NaN), so the loop vectorizes, with the same bits (see sgd.c). */
+/* One loop per combination of the flags (a flag tested inside the loop keeps it scalar). The
+ * plugin is built with -fno-math-errno (mk/plugins.am; the optimize attribute below does not
+ * reach sqrtf): sqrtf's errno is never read, its value is the same. */
+#define ADAM_BODY(WD, AMS)                                                                     \
+    for (size_t i = 0; i < n; i++) {                                                           \
+        float g = gr[i];                                                                       \
+        if (WD)                                                                                \
+            g = fmaf(wd, w[i], g);                                                             \
+        m[i] = fmaf(one_b1, g, m[i] * b1);                                                     \
+        v[i] = fmaf(one_b2 * g, g, v[i] * b2);                                                 \
+        float vh = v[i];                                                                       \
+        if (AMS) {                                                                             \
+            /* torch.maximum propagates NaN */                                                 \
+            vmax[i] = isnan(vh) || vh > vmax[i] ? vh : vmax[i];                                \
+            vh = vmax[i];                                                                      \
+        }                                                                                      \
+        float denom = sqrtf(vh) / bc2_sqrt + eps;                                              \
+        w[i] = w[i] + neg_step * m[i] / denom;                                                 \
+    }
 #define ADAM_LOOP(NAME, ATTR)                                                                  \
     ATTR static void NAME(float *restrict w, const float *restrict gr, float *restrict m,       \
                           float *restrict v, float *restrict vmax, size_t n, float neg_step,    \
                           float bc2_sqrt, float b1, float one_b1, float b2, float one_b2,       \
                           float eps, float wd, int use_wd, int amsgrad)                         \
     {                                                                                          \
-        for (size_t i = 0; i < n; i++) {                                                       \
-            float g = gr[i];                                                                   \
+        if (amsgrad) {                                                                         \
             if (use_wd)                                                                        \
-                g = fmaf(wd, w[i], g);                                                         \
-            m[i] = fmaf(one_b1, g, m[i] * b1);                                                 \
-            v[i] = fmaf(one_b2 * g, g, v[i] * b2);                                             \
-            float vh = v[i];                                                                   \
-            if (amsgrad) {                                                                     \
-                /* torch.maximum propagates NaN */                                             \
-                vmax[i] = isnan(vh) || vh > vmax[i] ? vh : vmax[i];                            \
-                vh = vmax[i];                                                                  \
-            }                                                                                  \
-            float denom = sqrtf(vh) / bc2_sqrt + eps;                                          \
-            w[i] = w[i] + neg_step * m[i] / denom;                                             \
+                ADAM_BODY(1, 1)                                                                \
+            else                                                                               \
+                ADAM_BODY(0, 1)                                                                \
+        } else {                                                                               \
+            (void)vmax;                                                                        \
+            if (use_wd)                                                                        \
+                ADAM_BODY(1, 0)                                                                \
+            else                                                                               \
+                ADAM_BODY(0, 0)                                                                \
         }                                                                                      \
     }
 
