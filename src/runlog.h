@@ -14,7 +14,7 @@
  * A trial file is written as trials/<id>.h5.part and renamed to trials/<id>.h5 when the trial
  * ends, after the file and the folder are fsync'ed, so a file that looks complete is complete.
  * A killed writer leaves a .part file that opens, with every acknowledged row (see
- * bp_trial_append) exact.
+ * bp_trial_append) exact; rows past them (a flush the kill interrupted) may not read.
  * Trial ids are printed as 4 digits or more (%04u).
  *
  * Lock: bp_run_create and bp_run_open take a POSIX write lock on RUN/.lock (created if missing)

@@ -902,8 +902,10 @@ static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd
     }
 }
 
-/* Opens a .part file a killed writer left: every column has between `acked` (the rows the writer
- * reported acknowledged) and `appended` rows, the acknowledged ones exact. Returns acked. */
+/* Opens a .part file a killed writer left: every column's extent is between `acked` (the rows
+ * the writer reported acknowledged) and `appended` + 1 rows, and the acknowledged rows read back
+ * exact. Only those are read: rows past them may belong to a flush the kill interrupted, whose
+ * chunks HDF5 (without SWMR) may have left unreadable. Returns acked. */
 static size_t check_part(const char *file, size_t acked, size_t appended)
 {
     hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -911,17 +913,29 @@ static size_t check_part(const char *file, size_t acked, size_t appended)
     char *s = attr_text(f, "status");
     ck_assert_str_eq(s, "running");
     free(s);
-    size_t cap = appended + 2;
-    double *buf = malloc(cap * sizeof *buf);
+    double *buf = malloc((acked + 1) * sizeof *buf);
     ck_assert_ptr_nonnull(buf);
     for (size_t c = 0; c < 3; c++) {
         char name[64];
         snprintf(name, sizeof name, "/epochs/%s", cols3[c]);
-        size_t n = read_col(f, name, buf, cap);
+        hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+        ck_assert_msg(d >= 0, "dataset %s", name);
+        hid_t sp = H5Dget_space(d);
+        hsize_t n = 0, start = 0, k = acked;
+        H5Sget_simple_extent_dims(sp, &n, NULL);
         ck_assert_msg(n >= acked && n <= appended + 1, "%s: %zu rows, %zu acknowledged of %zu",
-                      name, n, acked, appended);
+                      name, (size_t)n, acked, appended);
+        if (k) {
+            hid_t ms = H5Screate_simple(1, &k, NULL);
+            ck_assert_int_ge(H5Sselect_hyperslab(sp, H5S_SELECT_SET, &start, NULL, &k, NULL), 0);
+            ck_assert_msg(H5Dread(d, H5T_NATIVE_DOUBLE, ms, sp, H5P_DEFAULT, buf) >= 0,
+                          "%s: the %zu acknowledged rows do not read", name, acked);
+            H5Sclose(ms);
+        }
         for (size_t i = 0; i < acked; i++)
             ck_assert_msg(buf[i] == cell(i, c), "%s row %zu", name, i);
+        H5Sclose(sp);
+        H5Dclose(d);
     }
     free(buf);
     H5Fclose(f);
