@@ -65,8 +65,12 @@ run_bprun 0 run s.yaml -o longref -t 1 --quiet $long || finish
 mp=$!
 i=0
 while [ "$(ls kill/trials 2>/dev/null | grep -c '\.h5$')" -lt 2 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
-# the rank with the highest pid: not the first started (rank 0, normally)
-ranks=$(pgrep -P "$mp" | sort -n)
+# the rank with the highest pid: not the first started (rank 0, normally); the children of
+# mpirun from /proc (a minimal Debian has no pgrep)
+children_of() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '{ pid = $1; sub(/.*\) /, ""); if ($2 == p) print pid }'
+}
+ranks=$(children_of "$mp" | sort -n)
 victim=$(echo "$ranks" | tail -n 1)
 [ -n "$victim" ] && kill -9 "$victim"
 wait "$mp"
