@@ -51,4 +51,10 @@ const char *bp_err_name(int code);
 void *bp_xcalloc(size_t n, size_t size, bp_err *e);
 char *bp_xstrdup(const char *s, bp_err *e);
 
+/* Seconds on CLOCK_MONOTONIC, for durations. bp_seconds_coarse reads CLOCK_MONOTONIC_COARSE
+ * where there is one (a few ms resolution, a memory read instead of a clock read: for checks
+ * made every epoch, such as the flush policy and the per-epoch lines). */
+double bp_seconds(void);
+double bp_seconds_coarse(void);
+
 #endif

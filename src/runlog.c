@@ -366,8 +366,7 @@ static int remove_ours(bp_err *e, const char *dir)
  * pid from the lock itself. */
 static int lock_run_wait(bp_err *e, const char *dir, int *fd_out, double wait_s)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = bp_seconds();
     char *path = fmt_alloc(e, "%s/.lock", dir);
     if (!path)
         return BP_ENOMEM;
@@ -392,9 +391,8 @@ static int lock_run_wait(bp_err *e, const char *dir, int *fd_out, double wait_s)
         }
         if (q.l_type == F_UNLCK && tries < 10)
             continue;   /* the holder exited in between: try again */
-        struct timespec t1, nap = { 0, 20000000 };
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec) < wait_s) {
+        struct timespec nap = { 0, 20000000 };
+        if (bp_seconds() - t0 < wait_s) {
             nanosleep(&nap, NULL);   /* a shard or `bprun merge` holds it briefly: wait */
             tries = 0;
             continue;
@@ -580,19 +578,6 @@ static void free_trial(bp_trial_file *t)
     free(t);
 }
 
-/* The flush policy's clock: a coarse one (a few ms resolution) is plenty for intervals of
- * BPRUN_FLUSH_MS and costs a memory read, not a clock read per epoch. */
-static double mono_now(void)
-{
-    struct timespec ts;
-#ifdef CLOCK_MONOTONIC_COARSE
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
-        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-#endif
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* BPRUN_FLUSH_MS: unset or empty is BP_FLUSH_MS_DEFAULT; else an integer 0 .. 60000 (0: flush
  * every row). */
 static int flush_interval(double *out, bp_err *e)
@@ -643,7 +628,7 @@ static int write_pending(bp_trial_file *t, bp_err *e)
         return h5fail(e, t->part, NULL, "cannot flush");
     t->rows = n;
     t->n_pend = 0;
-    t->last_flush = t->flush_s > 0 ? mono_now() : 0.0;
+    t->last_flush = t->flush_s > 0 ? bp_seconds_coarse() : 0.0;
     return 0;
 }
 
@@ -767,7 +752,8 @@ int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
     memcpy(t->pend + t->n_pend * t->n_columns, row, t->n_columns * sizeof *row);
     t->n_pend++;
     /* acknowledged: every row older than flush_s, and at least half of all rows */
-    if (t->flush_s <= 0 || t->n_pend >= t->rows || mono_now() - t->last_flush >= t->flush_s) {
+    if (t->flush_s <= 0 || t->n_pend >= t->rows ||
+        bp_seconds_coarse() - t->last_flush >= t->flush_s) {
         quiet(); /* only when HDF5 is called: it takes HDF5's global lock */
         return write_pending(t, e);
     }

@@ -53,13 +53,6 @@ typedef struct sched {
     int local_left;               /* rank 0 under MPI: its worker threads still running */
 } sched;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void pending_row(bp_trial_summary *r, const bp_trial_spec *t)
 {
     memset(r, 0, sizeof *r);
@@ -89,7 +82,7 @@ static void print_live(sched *c, int force)
 {
     if (!c->tty || c->o->quiet || c->per_epoch_lines)
         return; /* before the clock read: on_progress calls this every epoch */
-    double t = now();
+    double t = bp_seconds();
     if (!force && t - c->last_print < 0.2)
         return;
     c->last_print = t;
@@ -697,7 +690,7 @@ static void run_isolated(sched *c)
             }
             fcntl(fds[0], F_SETFL, O_NONBLOCK);
             memset(&ch[n], 0, sizeof ch[n]);
-            ch[n] = (child){ .pid = pid, .fd = fds[0], .id = (size_t)id, .start = now() };
+            ch[n] = (child){ .pid = pid, .fd = fds[0], .id = (size_t)id, .start = bp_seconds() };
             n++;
         }
         if (n == 0)
@@ -713,7 +706,7 @@ static void run_isolated(sched *c)
         for (int k = 0; k < n;) {
             child_read(c, &ch[k]);
             if (c->o->trial_timeout > 0 && !ch[k].timed_out &&
-                now() - ch[k].start > c->o->trial_timeout) {
+                bp_seconds() - ch[k].start > c->o->trial_timeout) {
                 ch[k].timed_out = 1;
                 kill(ch[k].pid, SIGKILL);
             }
@@ -1106,7 +1099,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         goto out;
     c.tty = isatty(STDERR_FILENO);
     c.per_epoch_lines = n == 1 && !o->quiet;
-    c.t0 = now();
+    c.t0 = bp_seconds();
     if (!o->quiet && res->resumed)
         fprintf(stderr, "bprun: resuming %s: %zu finished trial%s kept\n", o->run_dir,
                 res->resumed, res->resumed == 1 ? "" : "s");

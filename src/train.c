@@ -18,13 +18,6 @@ const char *const bp_epoch_col_names[BP_COL_COUNT] = {
     "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"
 };
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int lr_index(const bp_optimizer *o)
 {
     for (uint32_t i = 0; i < o->n_hparams; i++)
@@ -194,7 +187,7 @@ int bp_train(bp_trainer *t, bp_err *e)
     char errbuf[BP_ERR_MSG_MAX];
     /* one clock read an epoch: an epoch's seconds run from the previous epoch's read (its
      * bookkeeping and logging included) to this one's */
-    double t0 = now_seconds();
+    double t0 = bp_seconds();
     for (int ep = t->epochs_done + 1; ep <= t->epochs; ep++) {
         double loss_sum = 0.0;
         size_t correct = 0, seen = 0;
@@ -281,7 +274,7 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (t->val && !diverged)
             bp_evaluate(m, w, t->val, t->nthreads, &row.v[BP_COL_VAL_LOSS],
                         &row.v[BP_COL_VAL_ACCURACY]);
-        double t1 = now_seconds();
+        double t1 = bp_seconds();
         row.v[BP_COL_SECONDS] = t1 - t0;
         t0 = t1;
         if (!diverged && !isfinite(row.v[BP_COL_LOSS]))

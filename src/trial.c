@@ -269,17 +269,6 @@ typedef struct epoch_ctx {
  * in between (10,000 XOR epochs are not 10,000 lines; a slow epoch still gets its line). */
 #define EPOCH_LINE_S 1.0
 
-static double line_clock(void)
-{
-    struct timespec ts;
-#ifdef CLOCK_MONOTONIC_COARSE
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
-        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-#endif
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Append a row to the trial file and the summary; extra: the diagnostics columns (NULL: NaN). */
 static int note_row(epoch_ctx *c, const double *v, const double *extra, bp_err *e)
 {
@@ -314,7 +303,7 @@ static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err
         c->o->progress(c->o->progress_ud, c->o->trial, (int)row->v[BP_COL_EPOCH], c->epochs,
                        row->v[BP_COL_LOSS]);
     int ep = (int)row->v[BP_COL_EPOCH];
-    double now = c->o->quiet ? 0.0 : line_clock();
+    double now = c->o->quiet ? 0.0 : bp_seconds_coarse();
     if (!c->o->quiet && (ep <= 1 || ep >= c->epochs || now >= c->next_line)) {
         c->next_line = now + EPOCH_LINE_S;
         fprintf(stderr, "trial %04u epoch %*d/%d  loss %.6g  acc %.4f", c->o->trial,
@@ -325,13 +314,6 @@ static int on_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err
         fprintf(stderr, "  %.2fs\n", row->v[BP_COL_SECONDS]);
     }
     return BP_OK;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int diag_batch(void *ud, bp_trainer *t, const bp_batch_info *b, bp_err *e)
@@ -388,7 +370,7 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
         return BP_ENOMEM;
     j->x = x;
     j->o = *o;
-    j->t0 = wall_now();
+    j->t0 = bp_seconds();
     bp_trial_summary *sum = j->sum = &j->own_sum;
     sum->trial = o->trial;
     sum->seed = c->seed;
@@ -635,7 +617,7 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
     sum->final_accuracy = j->ec.last[BP_COL_ACCURACY];
     sum->final_val_loss = j->ec.last[BP_COL_VAL_LOSS];
     sum->final_val_accuracy = j->ec.last[BP_COL_VAL_ACCURACY];
-    sum->wall_seconds = wall_now() - j->t0;
+    sum->wall_seconds = bp_seconds() - j->t0;
     if ((rc = cost_records(j, sum, e)))
         goto out;
     snprintf(sum->message, sizeof sum->message, "%s", t->message);
