@@ -1,6 +1,7 @@
 /* Unit tests of the plugin host (src/plugin.c), the bundled plugins and the fake ones. */
 #include "autoconf.h"
 #include "plugin.h"
+#include <bprun/vexp.h>
 
 #include <check.h>
 #include <float.h>
@@ -1199,6 +1200,60 @@ START_TEST(activation_in_place_and_extremes)
 }
 END_TEST
 
+/* bprun/vexp.h: within 2 ulp of exp where the result is normal, on a dense sweep of the whole
+ * normal range; 0 / subnormal below, +inf above, NaN for NaN, exp(0) = 1 exactly. */
+START_TEST(vexp_accuracy)
+{
+    double worst = 0.0;
+    float at = 0.0f;
+    for (float x = -87.3f; x < 88.7f; x += 1e-4f * (1.0f + fabsf(x))) {
+        float got = bp_vexpf(x);
+        double want = exp((double)x);
+        float fw = (float)want;
+        double ulp = (double)nextafterf(fw, INFINITY) - fw;
+        double err = fabs(got - want) / ulp;
+        if (err > worst) {
+            worst = err;
+            at = x;
+        }
+    }
+    ck_assert_msg(worst <= 2.0, "bp_vexpf: %.3f ulp at %.9g", worst, at);
+    ck_assert(bp_vexpf(0.0f) == 1.0f && bp_vexpf(-0.0f) == 1.0f);
+    ck_assert(bp_vexpf(-200.0f) == 0.0f && bp_vexpf(-INFINITY) == 0.0f);
+    ck_assert(bp_vexpf(-100.0f) > 0.0f && bp_vexpf(-100.0f) < FLT_MIN); /* subnormal */
+    ck_assert(fabs(bp_vexpf(-100.0f) - exp(-100.0)) <= 2 * 0x1p-149);
+    ck_assert(isinf(bp_vexpf(89.0f)) && isinf(bp_vexpf(INFINITY)) && isinf(bp_vexpf(FLT_MAX)));
+    ck_assert(isnan(bp_vexpf(NAN)));
+}
+END_TEST
+
+/* An activation's value of one element does not depend on how many elements are in the call
+ * nor on the element's place (vector body or scalar tail): sigmoid at 1..67 elements against
+ * one call over all of them, bit for bit. */
+START_TEST(activation_position_independent)
+{
+    bp_registry *r;
+    double hp[2] = { 0, 0 };
+    const bp_activation *f = load_act_hp(&r, _i, hp);
+    enum { N = 67 };
+    float z[N], all[N], one[N], dall[N], done[N];
+    for (size_t i = 0; i < N; i++)
+        z[i] = -9.0f + 0.27f * (float)i + (i % 3 ? 1e-3f : 0.0f);
+    f->forward(z, all, N, hp);
+    f->derivative(z, all, dall, N, hp);
+    for (size_t len = 1; len <= N; len++) {
+        size_t at = (len * 7) % (N - len + 1);
+        f->forward(z + at, one, len, hp);
+        f->derivative(z + at, one, done, len, hp);
+        ck_assert_msg(memcmp(one, all + at, len * sizeof *one) == 0 &&
+                      memcmp(done, dall + at, len * sizeof *done) == 0,
+                      "%s: %zu elements from %zu differ from the one call", act_refs[_i].name, len,
+                      at);
+    }
+    bp_registry_free(r);
+}
+END_TEST
+
 START_TEST(relu_at_zero)
 {
     bp_registry *r;
@@ -1263,6 +1318,8 @@ static Suite *plugin_suite(void)
     tcase_add_loop_test(tc, activation_values, 0, n_acts);
     tcase_add_loop_test(tc, activation_finite_differences, 0, n_acts);
     tcase_add_loop_test(tc, activation_in_place_and_extremes, 0, n_acts);
+    tcase_add_loop_test(tc, activation_position_independent, 0, n_acts);
+    tcase_add_test(tc, vexp_accuracy);
     tcase_add_test(tc, relu_at_zero);
     suite_add_tcase(s, tc);
     return s;
