@@ -8,6 +8,8 @@
 #include "kernels.h"
 #include "small.h"
 
+#include <bprun/vexp.h>
+
 static float *alloc_floats(size_t n, size_t *total, bp_err *e)
 {
     size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
@@ -47,10 +49,11 @@ bp_work *bp_work_new(const bp_model *m, size_t cap, bp_err *e)
         goto fail;
     w->yb = bp_xcalloc(cap, sizeof *w->yb, e);
     w->loss_row = bp_xcalloc(cap, sizeof *w->loss_row, e);
-    if (!w->yb || !w->loss_row)
+    w->lse = bp_xcalloc(cap, sizeof *w->lse, e);
+    if (!w->yb || !w->loss_row || !w->lse)
         goto fail;
-    w->bytes += sizeof *w + 4 * m->n_layers * sizeof *w->Z + cap * (sizeof *w->yb +
-                                                                      sizeof *w->loss_row);
+    w->bytes += sizeof *w + 4 * m->n_layers * sizeof *w->Z +
+                cap * (sizeof *w->yb + sizeof *w->loss_row + sizeof *w->lse);
     return w;
 fail:
     bp_work_free(w);
@@ -79,6 +82,7 @@ void bp_work_free(bp_work *w)
     free(w->Yb);
     free(w->yb);
     free(w->loss_row);
+    free(w->lse);
     free(w);
 }
 
@@ -94,7 +98,10 @@ void bp_gather(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t firs
     }
 }
 
-static void softmax_rows(const float *Z, float *A, size_t nb, size_t n)
+/* softmax of each row, and the row's log-sum-exp (lse[r] = max + log sum exp(z - max), what
+ * the cross-entropy loss needs: it is computed here once, from the same exponentials). The
+ * exponentials are bprun/vexp.h's (no libm call; the sum is in double, in index order). */
+BP_VCLONES static void softmax_rows(const float *Z, float *A, size_t nb, size_t n, double *lse)
 {
     for (size_t r = 0; r < nb; r++) {
         const float *z = Z + r * n;
@@ -103,14 +110,17 @@ static void softmax_rows(const float *Z, float *A, size_t nb, size_t n)
         for (size_t j = 1; j < n; j++)
             if (z[j] > mx)
                 mx = z[j];
+#pragma omp simd
+        for (size_t j = 0; j < n; j++)
+            a[j] = bp_vexpf(z[j] - mx);
         double s = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            a[j] = expf(z[j] - mx);
+        for (size_t j = 0; j < n; j++)
             s += a[j];
-        }
         float inv = (float)(1.0 / s);
+#pragma omp simd
         for (size_t j = 0; j < n; j++)
             a[j] *= inv;
+        lse[r] = (double)mx + log(s);
     }
 }
 
@@ -127,6 +137,7 @@ typedef struct rows_ctx {
     const bp_act *act;
     const float *Z;
     float *A, *D, *T;
+    double *lse;
     size_t n;
 } rows_ctx;
 
@@ -137,7 +148,7 @@ static void forward_rows(void *ud, size_t i0, size_t mi)
     if (c->act->fn)
         c->act->fn->forward(c->Z + o, c->A + o, mi * c->n, c->act->hp);
     else
-        softmax_rows(c->Z + o, c->A + o, mi, c->n);
+        softmax_rows(c->Z + o, c->A + o, mi, c->n, c->lse + i0);
 }
 
 void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nthreads)
@@ -145,7 +156,8 @@ void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nt
     const float *in = X;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
-        rows_ctx c = { .act = &m->act[l], .Z = w->Z[l], .A = w->A[l], .n = n_out };
+        rows_ctx c = { .act = &m->act[l], .Z = w->Z[l], .A = w->A[l], .lse = w->lse,
+                       .n = n_out };
         if (small_ok(nb, n_out, n_in)) {
             bp_small_gemm_nt(nb, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
                              w->Z[l], n_out);
@@ -184,7 +196,7 @@ static double softplus(double x)
 }
 
 static double row_loss(const bp_model *m, const float *z, const float *o, const bp_dataset *d,
-                       const float *Yrow, int32_t label, size_t n)
+                       const float *Yrow, int32_t label, size_t n, double lse)
 {
     double loss = 0.0;
     switch (m->loss) {
@@ -195,14 +207,8 @@ static double row_loss(const bp_model *m, const float *z, const float *o, const 
         }
         break;
     case BP_LOSS_CROSS_ENTROPY: {
-        /* -sum_j t_j log softmax(z)_j = sum_j t_j (logsumexp(z) - z_j) */
-        double mx = z[0], s = 0.0;
-        for (size_t j = 1; j < n; j++)
-            if (z[j] > mx)
-                mx = z[j];
-        for (size_t j = 0; j < n; j++)
-            s += exp((double)z[j] - mx);
-        double lse = mx + log(s);
+        /* -sum_j t_j log softmax(z)_j = sum_j t_j (logsumexp(z) - z_j); logsumexp from the
+         * forward pass's softmax_rows (cross-entropy is only taken on a softmax output) */
         for (size_t j = 0; j < n; j++) {
             double t = target_at(d, Yrow, label, n, j);
             if (t != 0.0)
@@ -268,7 +274,7 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
         const float *z = Z + r * n, *o = O + r * n;
         const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb + r * n : NULL;
         int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[r] : 0;
-        double l = row_loss(m, z, o, d, Yrow, label, n);
+        double l = row_loss(m, z, o, d, Yrow, label, n, w->lse[r]);
         w->loss_row[r] = l;
         sum += l;
         ok += (size_t)row_correct(o, d, Yrow, label, n);
@@ -281,12 +287,13 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
 }
 
 /* delta_prev = (delta W) * f'(Z_prev) on rows [i0, i0 + mi) */
-static void backward_rows(void *ud, size_t i0, size_t mi)
+BP_VCLONES static void backward_rows(void *ud, size_t i0, size_t mi)
 {
     const rows_ctx *c = ud;
     size_t o = i0 * c->n, cnt = mi * c->n;
     float *Dp = c->D + o, *fp = c->T + o;
     c->act->fn->derivative(c->Z + o, c->A + o, fp, cnt, c->act->hp);
+#pragma omp simd
     for (size_t i = 0; i < cnt; i++)
         Dp[i] *= fp[i];
 }
@@ -346,7 +353,7 @@ double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const f
         if (m->act[l].fn)
             m->act[l].fn->forward(w->Z[l], w->A[l], n_out, m->act[l].hp);
         else
-            softmax_rows(w->Z[l], w->A[l], 1, n_out);
+            softmax_rows(w->Z[l], w->A[l], 1, n_out, w->lse);
         in = w->A[l];
     }
     /* bp_loss_batch's row (its sum of one row from +0 is the row's loss: a row loss is never
@@ -357,7 +364,7 @@ double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const f
     int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[0] : 0;
     if (m->loss == BP_LOSS_MSE)
         m->act[L].fn->derivative(z, out, w->T[L], n, m->act[L].hp);
-    double loss = row_loss(m, z, out, d, Yrow, label, n);
+    double loss = row_loss(m, z, out, d, Yrow, label, n, w->lse[0]);
     w->loss_row[0] = loss;
     *correct = row_correct(out, d, Yrow, label, n);
     out_delta(m, out, d, Yrow, label, n, w->T[L], w->D[L]);

@@ -29,6 +29,7 @@ typedef struct bp_work {
     int32_t *yb;           /* gathered labels (cap), or */
     float *Yb;             /* gathered target rows (cap x k) */
     double *loss_row;      /* per-sample loss of the last bp_loss_batch */
+    double *lse;           /* per-row log-sum-exp of a softmax output (bp_forward) */
     size_t bytes;          /* added with the cost records: bytes bp_work_new allocated */
 } bp_work;
 

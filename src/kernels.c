@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bprun/vexp.h>
+
 #ifdef BP_HAVE_CBLAS
 #include <cblas.h>
 #include <pthread.h>
@@ -506,13 +508,19 @@ void bp_gemm_nn(size_t m, size_t n, size_t k, const float *A, size_t lda, const 
     bp_gemm_nn_ep(m, n, k, A, lda, B, ldb, C, ldc, nthreads, NULL, NULL);
 }
 
-void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, float *out)
+/* each out[j] is one chain of adds over i in order: vector lanes run over j, so the bits are
+ * those of the plain loops (out and A never overlap) */
+BP_VCLONES void bp_colsum(size_t m, size_t n, float alpha, const float *A, size_t lda, float *out)
 {
     for (size_t j = 0; j < n; j++)
         out[j] = 0.0f;
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        const float *a = A + i * lda;
+#pragma omp simd
         for (size_t j = 0; j < n; j++)
-            out[j] += A[i * lda + j];
+            out[j] += a[j];
+    }
+#pragma omp simd
     for (size_t j = 0; j < n; j++)
         out[j] *= alpha;
 }

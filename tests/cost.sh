@@ -34,8 +34,9 @@ for r in idx:
     assert a["peak_rss_bytes"] > 1 << 20, a["peak_rss_bytes"]
     work[t] = a["work_bytes"]
 # batch 8 -> 16 adds 8 rows of workspace: Z, A, D, f'(Z) of the 32- and 16-wide layers
-# (4 x 48 floats), the gathered inputs and targets (16 + 16 floats), a label and a loss
-per_row = 4 * 48 * 4 + 16 * 4 + 16 * 4 + 4 + 8
+# (4 x 48 floats), the gathered inputs and targets (16 + 16 floats), a label, a loss and a
+# log-sum-exp (double each)
+per_row = 4 * 48 * 4 + 16 * 4 + 16 * 4 + 4 + 8 + 8
 assert work[1] - work[0] == 8 * per_row, (work, 8 * per_row)
 PY
 # bprun report shows them (text: samples/s, peak_rss, work_mem; csv and json: the numbers)
