@@ -369,9 +369,16 @@ static void blas_team(gemm_op op, size_t m, size_t n, size_t k, float alpha, con
 {
     size_t TI = BP_BLAS_ROWS, TJ = BP_BLAS_TILE, ti = (m + TI - 1) / TI, tj = (n + TJ - 1) / TJ;
     long tiles = (long)(ti * tj);
+    /* Contiguous shares of the tiles: for tn (a gradient: rows = the layer's units) in row-major
+     * order, so a thread computes whole rows of the weight gradient; for nt (columns = units)
+     * in column-major order, so a thread reads only its share of the weight rows. Together with
+     * opt_step's shares (train.c) a thread's weights, gradients and optimizer state stay in its
+     * core's cache from step to step. The tiles, and so the bits, are the same in any order. */
+    int by_cols = op == OP_NT;
 #pragma omp for schedule(static)
     for (long t = 0; t < tiles; t++) {
-        size_t i0 = (size_t)t / tj * TI, j0 = (size_t)t % tj * TJ;
+        size_t i0 = (by_cols ? (size_t)t % ti : (size_t)t / tj) * TI,
+               j0 = (by_cols ? (size_t)t / ti : (size_t)t % tj) * TJ;
         blas_tile(op, i0, m - i0 < TI ? m - i0 : TI, j0, n - j0 < TJ ? n - j0 : TJ, k, alpha, A,
                   lda, B, ldb, bias, C, ldc);
     }

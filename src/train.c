@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <omp.h>
+
 #include "backprop.h"
 #include "rng.h"
 
@@ -104,38 +106,55 @@ static int batch_hook(bp_trainer *t, const bp_batch_info *b, bp_err *e)
     return 1;
 }
 
-/* An elementwise optimizer (BP_OPT_ELEMENTWISE) steps on fixed slices of this many parameters
- * shared by the threads: every parameter gets the bits of one serial call. */
-#define STEP_SLICE 16384
+/* An elementwise optimizer (BP_OPT_ELEMENTWISE) gives every parameter the bits of one serial
+ * call however the parameters are cut, so its step is shared by the threads when there are at
+ * least this many parameters. */
+#define STEP_MIN_PARALLEL 32768
 
-/* opt->step over all parameters; 0 or -1 with the message of the first failing slice */
-static int opt_step(const bp_optimizer *opt, const bp_step_args *a, int nthreads)
+static void step_range(const bp_optimizer *opt, const bp_step_args *a, size_t off, size_t n,
+                       long *first_bad)
 {
-    size_t n = a->n, slices = (n + STEP_SLICE - 1) / STEP_SLICE;
-    if (!(opt->flags & BP_OPT_ELEMENTWISE) || nthreads <= 1 || slices < 2)
+    if (!n)
+        return;
+    char err[BP_ERR_MSG_MAX];
+    bp_step_args b = *a;
+    b.w = a->w + off;
+    b.g = a->g + off;
+    b.state = a->state ? a->state + off : NULL;
+    b.n = n;
+    b.err = err;
+    b.err_size = sizeof err;
+    err[0] = '\0';
+    if (opt->step(&b) != 0) {
+#pragma omp critical(bp_opt_step)
+        if (*first_bad < 0 || (long)off < *first_bad) {
+            *first_bad = (long)off;
+            snprintf(a->err, a->err_size, "%s", err);
+        }
+    }
+}
+
+/* opt->step over all parameters; 0 or -1 with the message of the failing range that starts
+ * first. Shared by the threads, thread k takes the k-th share of each layer's weight rows and
+ * biases: the rows whose gradient it computed in bp_gemm_tn's tile loop (contiguous shares of
+ * row-major tiles) and whose weights it reads in the forward product (bp_gemm_nt's tiles are
+ * shared out by output columns), so those lines stay in its core's cache. (Cut into fixed
+ * slices regardless of the layers, the update of 784-256-128-10 at batch 64 took 3.6 times the
+ * CPU time on 2 threads that it took on 1.) */
+static int opt_step(const bp_optimizer *opt, const bp_step_args *a, const bp_model *m,
+                    int nthreads)
+{
+    if (!(opt->flags & BP_OPT_ELEMENTWISE) || nthreads <= 1 || a->n < STEP_MIN_PARALLEL)
         return opt->step(a);
     long first_bad = -1;
 #pragma omp parallel num_threads(nthreads)
     {
-        char err[BP_ERR_MSG_MAX];
-#pragma omp for schedule(static)
-        for (long s = 0; s < (long)slices; s++) {
-            size_t off = (size_t)s * STEP_SLICE;
-            bp_step_args b = *a;
-            b.w = a->w + off;
-            b.g = a->g + off;
-            b.state = a->state ? a->state + off : NULL;
-            b.n = n - off < STEP_SLICE ? n - off : STEP_SLICE;
-            b.err = err;
-            b.err_size = sizeof err;
-            err[0] = '\0';
-            if (opt->step(&b) != 0) {
-#pragma omp critical(bp_opt_step)
-                if (first_bad < 0 || s < first_bad) {
-                    first_bad = s;
-                    snprintf(a->err, a->err_size, "%s", err);
-                }
-            }
+        size_t k = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+        for (size_t l = 0; l < m->n_layers; l++) {
+            size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+            size_t r0 = n_out * k / nt, r1 = n_out * (k + 1) / nt;
+            step_range(opt, a, m->w_off[l] + r0 * n_in, (r1 - r0) * n_in, &first_bad);
+            step_range(opt, a, m->b_off[l] + r0, r1 - r0, &first_bad);
         }
     }
     return first_bad < 0 ? 0 : -1;
@@ -253,7 +272,7 @@ int bp_train(bp_trainer *t, bp_err *e)
             bp_step_args a = { .w = m->params, .g = grad, .state = t->opt_state, .n = np,
                                .t = ++t->step, .hp = t->hp, .err = errbuf,
                                .err_size = sizeof errbuf, .state_stride = np };
-            if (opt_step(opt, &a, t->nthreads) != 0) {
+            if (opt_step(opt, &a, m, t->nthreads) != 0) {
                 t->epochs_done = ep - 1;
                 t->status = BP_TRIAL_FAILED;
                 snprintf(t->message, sizeof t->message, "optimizer %s failed at epoch %d: %s",
