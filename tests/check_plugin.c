@@ -1314,25 +1314,28 @@ START_TEST(vlog1p_accuracy)
 END_TEST
 
 /* An activation's value of one element does not depend on how many elements are in the call
- * nor on the element's place (vector body or scalar tail): sigmoid at 1..67 elements against
- * one call over all of them, bit for bit. */
+ * nor on the element's place (vector body, vector epilogue or scalar tail): each activation's
+ * f, f' and f'' at 1..67 elements against one call over all of them, bit for bit. */
 START_TEST(activation_position_independent)
 {
     bp_registry *r;
     double hp[2] = { 0, 0 };
     const bp_activation *f = load_act_hp(&r, _i, hp);
     enum { N = 67 };
-    float z[N], all[N], one[N], dall[N], done[N];
+    float z[N], all[N], one[N], dall[N], done[N], d2all[N], d2one[N];
     for (size_t i = 0; i < N; i++)
         z[i] = -9.0f + 0.27f * (float)i + (i % 3 ? 1e-3f : 0.0f);
     f->forward(z, all, N, hp);
     f->derivative(z, all, dall, N, hp);
+    f->second(z, all, d2all, N, hp);
     for (size_t len = 1; len <= N; len++) {
         size_t at = (len * 7) % (N - len + 1);
         f->forward(z + at, one, len, hp);
         f->derivative(z + at, one, done, len, hp);
+        f->second(z + at, one, d2one, len, hp);
         ck_assert_msg(memcmp(one, all + at, len * sizeof *one) == 0 &&
-                      memcmp(done, dall + at, len * sizeof *done) == 0,
+                      memcmp(done, dall + at, len * sizeof *done) == 0 &&
+                      memcmp(d2one, d2all + at, len * sizeof *d2one) == 0,
                       "%s: %zu elements from %zu differ from the one call", act_refs[_i].name, len,
                       at);
     }
