@@ -1227,26 +1227,115 @@ START_TEST(vexp_accuracy)
 }
 END_TEST
 
+/* |got - want| in units in the last place of want rounded to float (want's own ulp: the
+ * spacing above |want|, 2^-149 for 0 and subnormals). */
+static double ulp_error(float got, double want)
+{
+    float fw = (float)fabs(want);
+    double ulp = (double)nextafterf(fw, INFINITY) - fw;
+    return fabs(got - want) / ulp;
+}
+
+/* Largest ulp_error of f against ref over a geometric sweep of |x| from lo to hi (both signs
+ * when both_signs), 3e-4 relative steps up to 1e4 and 1e-2 beyond: every binade, both ends
+ * of every polynomial and reduction interval. */
+static double sweep_ulp(float (*f)(float), double (*ref)(double), float lo, float hi,
+                        int both_signs, float *at)
+{
+    double worst = 0.0;
+    for (int sg = both_signs ? -1 : 1; sg <= 1; sg += 2)
+        for (float ax = lo; ax <= hi && isfinite(ax); ax += ax * (ax < 1e4f ? 3e-4f : 1e-2f)) {
+            float x = sg < 0 ? -ax : ax;
+            double e = ulp_error(f(x), ref((double)x));
+            if (e > worst) {
+                worst = e;
+                *at = x;
+            }
+        }
+    return worst;
+}
+
+static float vexpm1(float x) { return bp_vexpm1f(x); }
+static float vtanh(float x) { return bp_vtanhf(x); }
+static float vlog1p(float x) { return bp_vlog1pf(x); }
+
+/* bprun/vexp.h's expm1, tanh and log1p: relative accuracy all the way down to tiny x (where
+ * exp(x) - 1, (1 - e)/(1 + e) and log(1 + x) cancel), and their special values. */
+START_TEST(vexpm1_accuracy)
+{
+    float at = 0.0f;
+    double worst = sweep_ulp(vexpm1, expm1, 0x1p-20f, 30.0f, 1, &at);
+    ck_assert_msg(worst <= 2.0, "bp_vexpm1f: %.3f ulp at %.9g", worst, at);
+    worst = sweep_ulp(vexpm1, expm1, 30.0f, 88.72f, 0, &at);
+    ck_assert_msg(worst <= 2.0, "bp_vexpm1f: %.3f ulp at %.9g", worst, at);
+    ck_assert(bp_vexpm1f(0.0f) == 0.0f && !signbit(bp_vexpm1f(0.0f)));
+    ck_assert(bp_vexpm1f(-0.0f) == 0.0f && signbit(bp_vexpm1f(-0.0f)));
+    ck_assert(bp_vexpm1f(1e-30f) == 1e-30f && bp_vexpm1f(-1e-40f) == -1e-40f);
+    ck_assert(bp_vexpm1f(-18.0f) == -1.0f && bp_vexpm1f(-1e4f) == -1.0f);
+    ck_assert(bp_vexpm1f(-FLT_MAX) == -1.0f && bp_vexpm1f(-INFINITY) == -1.0f);
+    ck_assert(ulp_error(bp_vexpm1f(88.72f), expm1((double)88.72f)) <= 2.0);
+    ck_assert(isinf(bp_vexpm1f(88.75f)) && isinf(bp_vexpm1f(FLT_MAX)));
+    ck_assert(isinf(bp_vexpm1f(INFINITY)) && bp_vexpm1f(INFINITY) > 0.0f);
+    ck_assert(isnan(bp_vexpm1f(NAN)));
+}
+END_TEST
+
+START_TEST(vtanh_accuracy)
+{
+    float at = 0.0f;
+    double worst = sweep_ulp(vtanh, tanh, 0x1p-20f, 12.0f, 1, &at);
+    ck_assert_msg(worst <= 2.0, "bp_vtanhf: %.3f ulp at %.9g", worst, at);
+    ck_assert(bp_vtanhf(0.0f) == 0.0f && !signbit(bp_vtanhf(0.0f)));
+    ck_assert(bp_vtanhf(-0.0f) == 0.0f && signbit(bp_vtanhf(-0.0f)));
+    ck_assert(bp_vtanhf(1e-30f) == 1e-30f && bp_vtanhf(-1e-40f) == -1e-40f);
+    ck_assert(bp_vtanhf(9.1f) == 1.0f && bp_vtanhf(-9.1f) == -1.0f);
+    ck_assert(bp_vtanhf(FLT_MAX) == 1.0f && bp_vtanhf(-FLT_MAX) == -1.0f);
+    ck_assert(bp_vtanhf(INFINITY) == 1.0f && bp_vtanhf(-INFINITY) == -1.0f);
+    ck_assert(isnan(bp_vtanhf(NAN)));
+}
+END_TEST
+
+START_TEST(vlog1p_accuracy)
+{
+    float at = 0.0f;
+    double worst = sweep_ulp(vlog1p, log1p, 0x1p-20f, 0.99999994f, 1, &at);
+    ck_assert_msg(worst <= 1.0, "bp_vlog1pf: %.3f ulp at %.9g", worst, at);
+    worst = sweep_ulp(vlog1p, log1p, 1.0f, FLT_MAX, 0, &at);
+    ck_assert_msg(worst <= 1.0, "bp_vlog1pf: %.3f ulp at %.9g", worst, at);
+    ck_assert(bp_vlog1pf(0.0f) == 0.0f && !signbit(bp_vlog1pf(0.0f)));
+    ck_assert(bp_vlog1pf(-0.0f) == 0.0f && signbit(bp_vlog1pf(-0.0f)));
+    ck_assert(bp_vlog1pf(1e-30f) == 1e-30f && bp_vlog1pf(-1e-40f) == -1e-40f);
+    ck_assert(ulp_error(bp_vlog1pf(FLT_MAX), log1p(FLT_MAX)) <= 1.0);
+    ck_assert(isinf(bp_vlog1pf(-1.0f)) && bp_vlog1pf(-1.0f) < 0.0f);
+    ck_assert(isinf(bp_vlog1pf(INFINITY)) && bp_vlog1pf(INFINITY) > 0.0f);
+    ck_assert(isnan(bp_vlog1pf(-1.5f)) && isnan(bp_vlog1pf(-INFINITY)));
+    ck_assert(isnan(bp_vlog1pf(NAN)));
+}
+END_TEST
+
 /* An activation's value of one element does not depend on how many elements are in the call
- * nor on the element's place (vector body or scalar tail): sigmoid at 1..67 elements against
- * one call over all of them, bit for bit. */
+ * nor on the element's place (vector body, vector epilogue or scalar tail): each activation's
+ * f, f' and f'' at 1..67 elements against one call over all of them, bit for bit. */
 START_TEST(activation_position_independent)
 {
     bp_registry *r;
     double hp[2] = { 0, 0 };
     const bp_activation *f = load_act_hp(&r, _i, hp);
     enum { N = 67 };
-    float z[N], all[N], one[N], dall[N], done[N];
+    float z[N], all[N], one[N], dall[N], done[N], d2all[N], d2one[N];
     for (size_t i = 0; i < N; i++)
         z[i] = -9.0f + 0.27f * (float)i + (i % 3 ? 1e-3f : 0.0f);
     f->forward(z, all, N, hp);
     f->derivative(z, all, dall, N, hp);
+    f->second(z, all, d2all, N, hp);
     for (size_t len = 1; len <= N; len++) {
         size_t at = (len * 7) % (N - len + 1);
         f->forward(z + at, one, len, hp);
         f->derivative(z + at, one, done, len, hp);
+        f->second(z + at, one, d2one, len, hp);
         ck_assert_msg(memcmp(one, all + at, len * sizeof *one) == 0 &&
-                      memcmp(done, dall + at, len * sizeof *done) == 0,
+                      memcmp(done, dall + at, len * sizeof *done) == 0 &&
+                      memcmp(d2one, d2all + at, len * sizeof *d2one) == 0,
                       "%s: %zu elements from %zu differ from the one call", act_refs[_i].name, len,
                       at);
     }
@@ -1320,6 +1409,9 @@ static Suite *plugin_suite(void)
     tcase_add_loop_test(tc, activation_in_place_and_extremes, 0, n_acts);
     tcase_add_loop_test(tc, activation_position_independent, 0, n_acts);
     tcase_add_test(tc, vexp_accuracy);
+    tcase_add_test(tc, vexpm1_accuracy);
+    tcase_add_test(tc, vtanh_accuracy);
+    tcase_add_test(tc, vlog1p_accuracy);
     tcase_add_test(tc, relu_at_zero);
     suite_add_tcase(s, tc);
     return s;

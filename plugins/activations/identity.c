@@ -1,19 +1,25 @@
-/* identity - the linear activation f(z) = z (torch.nn.Identity), f' = 1, f'' = 0. */
+/* identity - the linear activation f(z) = z (torch.nn.Identity), f' = 1, f'' = 0. Each loop
+ * vectorizes, with an AVX2 clone (bprun/vexp.h). */
 #include <bprun/plugin.h>
 
-static void identity_forward(const float *z, float *a, size_t n, const double *hp)
+#include <bprun/vexp.h>
+#include <string.h>
+
+BP_VCLONES static void identity_forward(const float *z, float *a, size_t n, const double *hp)
 {
     (void)hp;
+#pragma omp simd
     for (size_t i = 0; i < n; i++)
         a[i] = z[i];
 }
 
-static void identity_derivative(const float *z, const float *a, float *d, size_t n,
-                                const double *hp)
+BP_VCLONES static void identity_derivative(const float *z, const float *a, float *d, size_t n,
+                                           const double *hp)
 {
     (void)z;
     (void)a;
     (void)hp;
+#pragma omp simd
     for (size_t i = 0; i < n; i++)
         d[i] = 1.0f;
 }
@@ -23,8 +29,7 @@ static void identity_second(const float *z, const float *a, float *d2, size_t n,
     (void)z;
     (void)a;
     (void)hp;
-    for (size_t i = 0; i < n; i++)
-        d2[i] = 0.0f;
+    memset(d2, 0, n * sizeof *d2); /* all bits 0 is +0.0f */
 }
 
 static const bp_activation identity_activation = {

@@ -1,8 +1,11 @@
 /* softplus - f(z) = log(1 + exp(beta z)) / beta, and f(z) = z where beta z > threshold
  * (torch.nn.Softplus; Dugas et al. 2001), f' = sigmoid(beta z) (1 above the threshold),
- * f'' = beta sigmoid(beta z) (1 - sigmoid(beta z)) (0 above the threshold). */
+ * f'' = beta sigmoid(beta z) (1 - sigmoid(beta z)) (0 above the threshold). exp and log1p
+ * are bprun/vexp.h's, so each loop vectorizes (both sides are computed and one is selected;
+ * the unused side may be inf), with an AVX2 clone. */
 #include <bprun/plugin.h>
 
+#include <bprun/vexp.h>
 #include <math.h>
 
 enum { BETA, THRESHOLD };
@@ -13,39 +16,41 @@ static const bp_hparam softplus_hparams[] = {
                     "linear (f = z) where beta*z exceeds it" },
 };
 
-/* logistic function without overflow */
-static float sig(float x)
+/* logistic function without overflow: exp only sees -|x| (as plugins/activations/sigmoid.c) */
+static inline float sig(float x)
 {
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
+    float e = bp_vexpf(x >= 0.0f ? -x : x);
+    return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
 }
 
-static void softplus_forward(const float *z, float *a, size_t n, const double *hp)
+BP_VCLONES static void softplus_forward(const float *z, float *a, size_t n, const double *hp)
 {
     const float beta = (float)hp[BETA], th = (float)hp[THRESHOLD];
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
-        float bz = z[i] * beta;
-        a[i] = bz > th ? z[i] : log1pf(expf(bz)) / beta; /* expf only sees bz <= threshold */
+        float x = z[i], bz = x * beta;
+        a[i] = bz > th ? x : bp_vlog1pf(bp_vexpf(bz)) / beta;
     }
 }
 
-static void softplus_derivative(const float *z, const float *a, float *d, size_t n,
-                                const double *hp)
+BP_VCLONES static void softplus_derivative(const float *z, const float *a, float *d, size_t n,
+                                           const double *hp)
 {
     (void)a;
     const float beta = (float)hp[BETA], th = (float)hp[THRESHOLD];
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float bz = z[i] * beta;
         d[i] = bz > th ? 1.0f : sig(bz);
     }
 }
 
-static void softplus_second(const float *z, const float *a, float *d2, size_t n, const double *hp)
+BP_VCLONES static void softplus_second(const float *z, const float *a, float *d2, size_t n,
+                                       const double *hp)
 {
     (void)a;
     const float beta = (float)hp[BETA], th = (float)hp[THRESHOLD];
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float bz = z[i] * beta;
         float s = sig(bz);
