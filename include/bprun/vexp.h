@@ -42,13 +42,15 @@ static inline float bp_vexpf(float x)
     float n = t - shift;                 /* round(x / ln 2), in [-150, 129] */
     float r = x - n * 0.693359375f;      /* n * ln2_hi is exact: 9 + 8 significant bits */
     r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = (p * r) * r + r + 1.0f;
+    /* p(r) by Estrin's scheme (three independent pairs, then r^2 and r^4): half the dependent
+     * operations of Horner's rule, which matters where one exp waits for the previous one
+     * (an online step of a tiny net) */
+    float r2 = r * r;
+    float p01 = 5.0000001201e-1f + 1.6666665459e-1f * r;
+    float p23 = 4.1665795894e-2f + 8.3334519073e-3f * r;
+    float p45 = 1.3981999507e-3f + 1.9875691500e-4f * r;
+    float p = p01 + r2 * (p23 + r2 * p45);
+    float y = r2 * p + (r + 1.0f);
     /* 2^n = 2^h * 2^(n-h), h = floor(n/2): both factors normal. n as an integer is the low
      * bits of t (unsigned arithmetic: for NaN they are garbage, and y is NaN already). */
     uint32_t tb, sb;
