@@ -2,6 +2,7 @@
 #include "backprop.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,15 +87,39 @@ void bp_work_free(bp_work *w)
     free(w);
 }
 
-void bp_gather(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first, size_t nb)
+static void gather_rows(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first,
+                        size_t r0, size_t r1)
 {
-    for (size_t r = 0; r < nb; r++) {
+    for (size_t r = r0; r < r1; r++) {
         size_t src = idx ? idx[first + r] : first + r;
         memcpy(w->Xb + r * d->d, d->X + src * d->d, d->d * sizeof(float));
         if (d->kind == BP_TARGET_LABELS)
             w->yb[r] = d->y[src];
         else
             memcpy(w->Yb + r * d->k, d->Y + src * d->k, d->k * sizeof(float));
+    }
+}
+
+void bp_gather(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first, size_t nb)
+{
+    gather_rows(w, d, idx, first, 0, nb);
+}
+
+/* A batch of wide rows is copied by the threads, each its share of the rows (a copy: the same
+ * bytes however it is shared); below this many bytes one thread is faster than a team. */
+#define GATHER_MIN_PARALLEL (64 * 1024)
+
+void bp_gather_threads(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first,
+                       size_t nb, int nthreads)
+{
+    if (nthreads <= 1 || nb < 2 || nb * d->d * sizeof(float) < GATHER_MIN_PARALLEL) {
+        gather_rows(w, d, idx, first, 0, nb);
+        return;
+    }
+#pragma omp parallel num_threads(nthreads)
+    {
+        size_t k = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+        gather_rows(w, d, idx, first, nb * k / nt, nb * (k + 1) / nt);
     }
 }
 
@@ -404,7 +429,7 @@ void bp_evaluate(const bp_model *m, bp_work *w, const bp_dataset *d, int nthread
     size_t ok = 0;
     for (size_t first = 0; first < d->n; first += w->cap) {
         size_t nb = d->n - first < w->cap ? d->n - first : w->cap;
-        bp_gather(w, d, NULL, first, nb);
+        bp_gather_threads(w, d, NULL, first, nb, nthreads);
         bp_forward(m, w, w->Xb, nb, nthreads);
         size_t c = 0;
         bp_loss_batch(m, w, d, nb, &c, 0);

@@ -38,6 +38,9 @@ void bp_work_free(bp_work *w);
 
 /* Copy rows idx[0..nb) of d (or rows first..first+nb when idx is NULL) into w->Xb/yb/Yb. */
 void bp_gather(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first, size_t nb);
+/* bp_gather shared by up to nthreads threads when the batch is large */
+void bp_gather_threads(bp_work *w, const bp_dataset *d, const uint32_t *idx, size_t first,
+                       size_t nb, int nthreads);
 
 /* Forward pass over nb rows of X (row stride sizes[0]); output in w->A[n_layers-1]. */
 void bp_forward(const bp_model *m, bp_work *w, const float *X, size_t nb, int nthreads);

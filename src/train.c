@@ -233,7 +233,7 @@ int bp_train(bp_trainer *t, bp_err *e)
                     for (size_t j = 0; j < tr->k; j++)
                         w->Yb[j] = tr->Y[src * tr->k + j];
             } else {
-                bp_gather(w, tr, order, first, nb);
+                bp_gather_threads(w, tr, order, first, nb, t->nthreads);
             }
             double bl;
             if (online) { /* the same bits without the batch bookkeeping (backprop.h) */
