@@ -42,17 +42,20 @@ static inline float bp_vexpf(float x)
     float n = t - shift;                 /* round(x / ln 2), in [-150, 129] */
     float r = x - n * 0.693359375f;      /* n * ln2_hi is exact: 9 + 8 significant bits */
     r = r - n * -2.12194440e-4f;
-    /* p(r) by Estrin's scheme (three independent pairs, then r^2 and r^4): half the dependent
-     * operations of Horner's rule, which matters where one exp waits for the previous one
-     * (an online step of a tiny net) */
-    float r2 = r * r;
-    float p01 = 5.0000001201e-1f + 1.6666665459e-1f * r;
-    float p23 = 4.1665795894e-2f + 8.3334519073e-3f * r;
-    float p45 = 1.3981999507e-3f + 1.9875691500e-4f * r;
-    float p = p01 + r2 * (p23 + r2 * p45);
-    float y = r2 * p + (r + 1.0f);
-    /* 2^n = 2^h * 2^(n-h), h = floor(n/2): both factors normal. n as an integer is the low
-     * bits of t (unsigned arithmetic: for NaN they are garbage, and y is NaN already). */
+    /* exp(r) = 1 + r + a2 r^2 + ... + a7 r^7 (Cephes' expf polynomial) by Estrin's scheme:
+     * four independent pairs combined with r^2 and r^4, a third of the dependent operations
+     * of Horner's rule, which matters where each exp waits for the previous one (an online
+     * step of a tiny net) */
+    float r2 = r * r, r4 = r2 * r2;
+    float q01 = r + 1.0f;
+    float q23 = 5.0000001201e-1f + 1.6666665459e-1f * r;
+    float q45 = 4.1665795894e-2f + 8.3334519073e-3f * r;
+    float q67 = 1.3981999507e-3f + 1.9875691500e-4f * r;
+    float y = (q01 + r2 * q23) + r4 * (q45 + r2 * q67);
+    /* 2^n = 2^h * 2^(n-h), h = floor(n/2), both factors normal; for n <= 127 their product,
+     * formed beside the polynomial, is 2^n exactly down to the smallest subnormal (n >= -149;
+     * n = -150 gives 0), above it y is scaled by one factor and then the other. n as an integer is the low bits of t (unsigned arithmetic: for NaN they are
+     * garbage, and y is NaN already). */
     uint32_t tb, sb;
     memcpy(&tb, &t, sizeof tb);
     memcpy(&sb, &shift, sizeof sb);
@@ -62,7 +65,7 @@ static inline float bp_vexpf(float x)
     float s1, s2;
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
-    return y * s1 * s2;
+    return n > 127.5f ? (y * s1) * s2 : y * (s1 * s2);
 }
 
 /* bp_vexpm1f(x) = exp(x) - 1, accurate near 0 where exp(x) - 1 would cancel: within 2 ulp of
