@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "kernels.h"
+
+#include <bprun/vexp.h>
 #ifdef BP_HAVE_CBLAS
 #include <cblas.h>
 #endif
@@ -122,11 +124,6 @@ static double softplus(double x)
  * operations each in the portable build; AVX2 in the x86-64-v3 clone). Each output element is
  * one chain of adds in ascending order of the summed index, the same in every clone (no fused
  * multiply-add: -std=c11 keeps -ffp-contract=off), so results do not depend on the CPU. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(BP_NO_CLONES)
-#define BP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define BP_CLONES
-#endif
 
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef double v4d __attribute__((vector_size(32), aligned(8)));
@@ -171,7 +168,7 @@ static int use_dgemm(size_t nb, size_t n_out, size_t n_in)
 }
 
 /* y[r, j] (+)= sum_i x[r, i] Mt[i, j]  (Mt = M^T, n_in x n_out) */
-BP_CLONES static void mul_nt(size_t nb, size_t n_out, size_t n_in, const double *x,
+BP_VCLONES static void mul_nt(size_t nb, size_t n_out, size_t n_in, const double *x,
                              const double *Mt, double *y, int add)
 {
 #ifdef BP_HAVE_CBLAS
@@ -191,7 +188,7 @@ BP_CLONES static void mul_nt(size_t nb, size_t n_out, size_t n_in, const double 
 }
 
 /* y[r, i] (+)= sum_j x[r, j] M[j, i] */
-BP_CLONES static void mul_nn(size_t nb, size_t n_out, size_t n_in, const double *x,
+BP_VCLONES static void mul_nn(size_t nb, size_t n_out, size_t n_in, const double *x,
                              const double *M, double *y, int add)
 {
 #ifdef BP_HAVE_CBLAS
@@ -211,7 +208,7 @@ BP_CLONES static void mul_nn(size_t nb, size_t n_out, size_t n_in, const double 
 }
 
 /* G[j, i] += sum_r x[r, j] y[r, i]; gb[j] += sum_r x[r, j] (gb may be NULL) */
-BP_CLONES static void acc_tn(size_t nb, size_t n_out, size_t n_in, const double *x,
+BP_VCLONES static void acc_tn(size_t nb, size_t n_out, size_t n_in, const double *x,
                              const double *y, double *G, double *gb)
 {
 #ifdef BP_HAVE_CBLAS

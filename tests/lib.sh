@@ -57,3 +57,12 @@ write_config() {
 need_python() {
   [ -n "${PYTHON_H5:-}" ] || skip "no Python with h5py (apt-get install python3-h5py)"
 }
+
+# same_files REF DIR WHAT: index.h5 and every trial file of run folder DIR equal REF's (tests/
+# h5check.py same: bit for bit but for time and place); a difference fails naming WHAT
+same_files() {
+  for f in "$1"/index.h5 "$1"/trials/*.h5; do
+    "$PYTHON_H5" "$BP_SRCDIR/tests/h5check.py" same "$f" "$2/${f#"$1"/}" >&2 ||
+      fail "$2: ${f#"$1"/} differs from $3"
+  done
+}

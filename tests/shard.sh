@@ -21,9 +21,7 @@ run_bprun 0 run s.yaml -o ref -t 1 --quiet || finish
 
 # same_run DIR: every file of DIR equals ref's
 same_run() {
-  for f in ref/index.h5 ref/trials/*.h5; do
-    $py same "$f" "$1/${f#ref/}" >&2 || fail "$1: ${f#ref/} differs from the single-process run"
-  done
+  same_files ref "$1" "the single-process run"
   [ -z "$(ls "$1"/trials/*.part "$1"/index.h5.part 2>/dev/null)" ] || fail "$1: .part files left"
 }
 

@@ -33,16 +33,32 @@
 #define BP_VCLONES
 #endif
 
+/* The reduction bp_vexpf and bp_vexpm1f share: n = round(x / ln 2) (returned as a float),
+ * *r = x - n ln 2 in two parts, and *ni = n as an integer, the low bits of x / ln 2 + 1.5 * 2^23
+ * (unsigned arithmetic: for NaN they are garbage, and the result is NaN already). x must be
+ * clamped so that |n| < 2^22. */
+static inline float bp_vexp_reduce_(float x, float *r, uint32_t *ni)
+{
+    const float shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float t = x * 1.44269504088896341f + shift;
+    float n = t - shift;
+    float rr = x - n * 0.693359375f;     /* n * ln2_hi is exact: 9 + 8 significant bits */
+    *r = rr - n * -2.12194440e-4f;
+    uint32_t tb, sb;
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&sb, &shift, sizeof sb);
+    *ni = tb - sb;
+    return n;
+}
+
 static inline float bp_vexpf(float x)
 {
     /* exp(-104) rounds to 0, exp(89) to +inf; NaN passes both compares */
     x = x < -104.0f ? -104.0f : x;
     x = x > 89.0f ? 89.0f : x;
-    const float shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float t = x * 1.44269504088896341f + shift;
-    float n = t - shift;                 /* round(x / ln 2), in [-150, 129] */
-    float r = x - n * 0.693359375f;      /* n * ln2_hi is exact: 9 + 8 significant bits */
-    r = r - n * -2.12194440e-4f;
+    float r;
+    uint32_t ni;
+    float n = bp_vexp_reduce_(x, &r, &ni); /* in [-150, 129] */
     /* exp(r) = 1 + r + a2 r^2 + ... + a7 r^7 (Cephes' expf polynomial) by Estrin's scheme:
      * four independent pairs combined with r^2 and r^4, a third of the dependent operations
      * of Horner's rule, which matters where each exp waits for the previous one (an online
@@ -55,12 +71,7 @@ static inline float bp_vexpf(float x)
     float y = (q01 + r2 * q23) + r4 * (q45 + r2 * q67);
     /* 2^n = 2^h * 2^(n-h), h = floor(n/2), both factors normal; for n <= 127 their product,
      * formed beside the polynomial, is 2^n exactly down to the smallest subnormal (n >= -149;
-     * n = -150 gives 0), above it y is scaled by one factor and then the other. n as an integer is the low bits of t (unsigned arithmetic: for NaN they are
-     * garbage, and y is NaN already). */
-    uint32_t tb, sb;
-    memcpy(&tb, &t, sizeof tb);
-    memcpy(&sb, &shift, sizeof sb);
-    uint32_t ni = tb - sb;
+     * n = -150 gives 0), above it y is scaled by one factor and then the other */
     uint32_t h = (uint32_t)((int32_t)ni >> 1);
     uint32_t b1 = (h + 127u) << 23, b2 = (ni - h + 127u) << 23;
     float s1, s2;
@@ -71,8 +82,8 @@ static inline float bp_vexpf(float x)
 
 /* bp_vexpm1f(x) = exp(x) - 1, accurate near 0 where exp(x) - 1 would cancel: within 2 ulp of
  * the exact value up to 88.72 (tests/check_plugin measures it), -1 below -17.33 (rounded),
- * +inf above, NaN for NaN, -0 for -0, x itself for tiny x. The reduction and polynomial are
- * bp_vexpf's: exp(x) = 2^n (1 + q), q = exp(r) - 1 = r + r^2 P(r) with no cancellation, and
+ * +inf above, NaN for NaN, -0 for -0, x itself for tiny x. The reduction and the polynomial's
+ * coefficients are bp_vexpf's (the polynomial by Horner's rule here): exp(x) = 2^n (1 + q), q = exp(r) - 1 = r + r^2 P(r) with no cancellation, and
  * expm1(x) = 2^n q + (2^n - 1), where 2^n - 1 is exact for -43 <= n <= 24 (x clamped to -30,
  * whose expm1 rounds to -1). For n > 24 the -1 hardly matters and 2^n may overflow (n = 128
  * near 88.7): there it is (1 + q) 2^(n-1) 2 - 1, bp_vexpf's order. */
@@ -81,11 +92,9 @@ static inline float bp_vexpm1f(float x)
     float x0 = x;
     x = x < -30.0f ? -30.0f : x;
     x = x > 89.0f ? 89.0f : x;
-    const float shift = 12582912.0f;
-    float t = x * 1.44269504088896341f + shift;
-    float n = t - shift;                 /* in [-43, 128] */
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
+    float r;
+    uint32_t ni;
+    float n = bp_vexp_reduce_(x, &r, &ni); /* in [-43, 128] */
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -93,10 +102,7 @@ static inline float bp_vexpm1f(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float q = (p * r) * r + r;           /* exp(r) - 1; r = x exactly when n = 0 */
-    uint32_t tb, sb;
-    memcpy(&tb, &t, sizeof tb);
-    memcpy(&sb, &shift, sizeof sb);
-    uint32_t hb = (tb - sb + 126u) << 23; /* 2^(n-1): normal for every n here */
+    uint32_t hb = (ni + 126u) << 23;     /* 2^(n-1): normal for every n here */
     float h;
     memcpy(&h, &hb, sizeof h);
     float s = h * 2.0f;                  /* 2^n, exact; +inf only for n = 128 (not used then) */
