@@ -834,7 +834,9 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-START_TEST(append_is_cheap)
+/* 10000 rows through the buffered policy read back exact (the time per row is printed, not
+ * asserted: speed is scripts/bench's business) */
+START_TEST(append_many_rows)
 {
     bp_err e;
     bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
@@ -856,7 +858,6 @@ START_TEST(append_is_cheap)
     fprintf(stderr, "check_runlog: bp_trial_append, 6 columns: %.1f us per row (%zu rows)\n",
             per * 1e6, n);
     ck_assert_int_eq(bp_trial_finish(t, "completed", "", (int)n, 0, &e), 0);
-    ck_assert_msg(per < 2e-3, "append takes %.3f ms", per * 1e3);
     hid_t f = H5Fopen(path("%s/trials/0000.h5", "run"), H5F_ACC_RDONLY, H5P_DEFAULT);
     static double buf[10000];
     ck_assert_uint_eq(read_col(f, "/epochs/lr", buf, n), n);
@@ -933,7 +934,9 @@ static size_t check_part(const char *file, size_t acked, size_t appended)
             H5Sclose(ms);
         }
         for (size_t i = 0; i < acked; i++)
-            ck_assert_msg(buf[i] == cell(i, c), "%s row %zu", name, i);
+            ck_assert_msg(buf[i] == cell(i, c), "%s row %zu reads %g, not %g (%zu of %zu rows "
+                          "acknowledged, %zu in the file)", name, i, buf[i], cell(i, c), acked,
+                          appended, (size_t)n);
         H5Sclose(sp);
         H5Dclose(d);
     }
@@ -943,19 +946,14 @@ static size_t check_part(const char *file, size_t acked, size_t appended)
 }
 
 /* Reads the child's reports until EOF: *appended and the acknowledged count of the last one. */
-static size_t drain(int fd, int *created, size_t *appended)
+static size_t drain(int fd, size_t *appended)
 {
     uint32_t v[2];
     size_t acked = 0;
-    *created = 0;
     *appended = 0;
     while (read(fd, v, sizeof v) == sizeof v) {
-        if (v[0] == 0xffffffffu) {
-            *created = 1;
-        } else {
-            *appended = v[0];
-            acked = v[1];
-        }
+        *appended = v[0];
+        acked = v[1];
     }
     return acked;
 }
@@ -983,7 +981,10 @@ static void flush_env_restore(void)
     saved_flush_env = NULL;
 }
 
-/* Kills 20 writers at random moments under one flush policy (NULL: the default). */
+/* Kills writers at random moments under one flush policy (NULL: the default): 20, or
+ * BP_TEST_KILLS (a stress run: `CK_TIMEOUT_MULTIPLIER=50 BP_TEST_KILLS=3000
+ * tests/check_runlog`, docs/FORMAT.md). Every other kill comes 20 us to 3 ms after the writer
+ * created its file, while its flushes are frequent and small; the others 1 to 40 ms after. */
 static void kill_writers(const char *policy, int every_row)
 {
     flush_env(policy);
@@ -992,7 +993,9 @@ static void kill_writers(const char *policy, int every_row)
     ck_assert_ptr_nonnull(r);
     unsigned seed = 12345;
     size_t checked = 0, total_rows = 0, total_appended = 0;
-    for (unsigned k = 0; k < 20; k++) {
+    const char *nk = getenv("BP_TEST_KILLS");
+    unsigned kills = nk && atoi(nk) > 0 ? (unsigned)atoi(nk) : 20;
+    for (unsigned k = 0; k < kills; k++) {
         int p[2];
         ck_assert_int_eq(pipe(p), 0);
         pid_t pid = fork();
@@ -1002,18 +1005,21 @@ static void kill_writers(const char *policy, int every_row)
             kill_child(r, k, p[1], -1, -1);
         }
         close(p[1]);
+        /* the kill lands while rows are appended, whatever the machine's load: the clock starts
+         * when the writer has created its file */
+        uint32_t first[2];
+        ck_assert_msg(read(p[0], first, sizeof first) == sizeof first && first[0] == 0xffffffffu,
+                      "writer %u did not create its trial file", k);
         seed = seed * 1103515245u + 12345u;
-        struct timespec ts = { 0, (long)(5 + (seed >> 16) % 40) * 1000000L };
+        long us = k % 2 ? 20 + (long)((seed >> 16) % 3000) : 1000 + (long)((seed >> 16) % 40) * 1000;
+        struct timespec ts = { 0, us * 1000L };
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int wst;
         ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
-        ck_assert(WIFSIGNALED(wst));
-        int created;
-        size_t appended, acked = drain(p[0], &created, &appended);
+        ck_assert_msg(WIFSIGNALED(wst), "writer %u ended by itself (status %d)", k, wst);
+        size_t appended, acked = drain(p[0], &appended);
         close(p[0]);
-        if (!created)
-            continue;
         /* the policy: all rows (T = 0), else at least half of them */
         if (every_row)
             ck_assert_uint_eq(acked, appended);
@@ -1022,13 +1028,15 @@ static void kill_writers(const char *policy, int every_row)
         char rel[64];
         snprintf(rel, sizeof rel, "run/trials/%04u.h5.part", k);
         total_rows += check_part(path("%s", rel), acked, appended);
+        if (kills > 20)
+            unlink(path("%s", rel));
         total_appended += appended;
         checked++;
     }
-    fprintf(stderr, "check_runlog: BPRUN_FLUSH_MS=%s: %zu of 20 killed writers checked, %zu of "
-            "%zu rows acknowledged and exact\n", policy ? policy : "(default)", checked,
+    fprintf(stderr, "check_runlog: BPRUN_FLUSH_MS=%s: %zu of %u killed writers checked, %zu of "
+            "%zu rows acknowledged and exact\n", policy ? policy : "(default)", checked, kills,
             total_rows, total_appended);
-    ck_assert_uint_ge(checked, 15);
+    ck_assert_uint_eq(checked, kills);
     ck_assert_uint_gt(total_rows, 0);
     bp_run_close(r);
     flush_env_restore();
@@ -1096,16 +1104,24 @@ START_TEST(flush_interval_env)
 {
     bp_err e;
     bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
-    flush_env("30");
+    flush_env("300");
     bp_trial_meta md = meta(0);
     bp_trial_file *t = bp_trial_create(r, &md, &e);
     ck_assert_ptr_nonnull(t);
+    double t0 = now_s();
     for (size_t i = 0; i < 3; i++) {
         double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
         ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
     }
-    ck_assert_uint_eq(bp_trial_rows_acked(t), 2);
-    struct timespec ts = { 0, 40 * 1000000L };
+    /* the third row is kept: under 300 ms passed since the second row's flush (unless this
+     * machine stalled the test that long, which it says) */
+    double took = now_s() - t0;
+    if (took < 0.25)
+        ck_assert_uint_eq(bp_trial_rows_acked(t), 2);
+    else
+        fprintf(stderr, "check_runlog: 3 appends took %.0f ms; the kept row is not checked\n",
+                took * 1e3);
+    struct timespec ts = { 0, 320 * 1000000L };
     nanosleep(&ts, NULL);
     double row[3] = { cell(3, 0), cell(3, 1), cell(3, 2) };
     ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
@@ -1269,7 +1285,7 @@ static Suite *runlog_suite(void)
     tcase_add_test(tc, model_read_errors);
     tcase_add_test(tc, index_write_and_follow);
     tcase_add_test(tc, provenance_lines);
-    tcase_add_test(tc, append_is_cheap);
+    tcase_add_test(tc, append_many_rows);
     tcase_add_test(tc, killed_writer_leaves_readable_rows);
     tcase_add_test(tc, killed_buffered_writer_leaves_readable_rows);
     tcase_add_test(tc, buffered_flush_policy);
