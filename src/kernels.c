@@ -298,10 +298,22 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static int blas_single; /* 1 when OpenBLAS confirmed it runs on the calling thread only */
 static char blas_name[320];
 
+#ifdef HAVE_BLAS_THREAD_SHUTDOWN_
+/* OpenBLAS's own (not in cblas.h; its fork handler calls it): joins the idle worker threads
+ * that a pthread build starts when it is loaded, which otherwise spin in sched_yield on the
+ * cores the trials run on for their first ~0.1 s. The pool is rebuilt only for a call that runs
+ * on several threads, which bprun never makes. */
+int blas_thread_shutdown_(void);
+#endif
+
 static void blas_init(void)
 {
     openblas_set_num_threads(1);
     blas_single = openblas_get_num_threads() == 1;
+#ifdef HAVE_BLAS_THREAD_SHUTDOWN_
+    if (blas_single)
+        blas_thread_shutdown_();
+#endif
     int r = snprintf(blas_name, sizeof blas_name,
                      "blas: cblas_sgemm single-threaded on %dx%d output tiles where a layer has >= %d "
                      "multiply-adds per row, builtin below (%s%s%s)",
@@ -547,8 +559,8 @@ int bp_kernels_check(bp_err *e)
         return bp_err_set(e, BP_EUSAGE, "BPRUN_KERNELS: expected 'builtin' or 'blas' (got '%s')",
                           v);
 #ifdef BP_HAVE_CBLAS
+    pthread_once(&blas_once, blas_init); /* also with builtin kernels: OpenBLAS's idle threads */
     if (env_builtin() == 0) {
-        pthread_once(&blas_once, blas_init);
         if (!blas_single)
             return bp_err_set(e, BP_ERUN, "OpenBLAS refused to run single-threaded "
                               "(openblas_get_num_threads() = %d after "

@@ -3,7 +3,7 @@
 # the trial file, the same values in the index's /summary and in bprun report. The trial's
 # working memory grows by exactly the batch workspace when the batch grows; BPRUN_KERNELS is
 # checked and the kernels in use are named in the provenance; a parallel optimizer step that
-# fails reports the plugin's message.
+# fails reports the plugin's message; a trial on one thread has no other thread beside it.
 . "$BP_SRCDIR/tests/lib.sh"
 need_python
 
@@ -76,4 +76,23 @@ p = [dict(l.split(": ", 1) for l in h5py.File(f, "r").attrs["provenance"].splitl
 assert p[0]["kernels"] == "builtin", p[0]["kernels"]
 assert p[1]["kernels"] == "builtin" or p[1]["kernels"].startswith("blas: cblas_sgemm"), p[1]["kernels"]
 PY
+# a trial on one thread runs on one thread: OpenBLAS's pthread build starts idle workers when
+# it is loaded (they spin on the trial's cores for ~0.1 s); bprun stops them at its first trial
+if [ -d /proc/self/task ]; then
+  write_config "$T/long.yaml" <<'YAML'
+experiment: long
+data: {train: "builtin:xor"}
+model: {layers: [2, 2, 1], output: sigmoid, loss: mse}
+train: {epochs: 100000000, batch_size: 1, shuffle: false, optimizer: {name: sgd, lr: 0.5}}
+YAML
+  : >"$T/long.err"
+  "$BPRUN" run "$T/long.yaml" -o "$T/long" --threads 1 >/dev/null 2>>"$T/long.err" &
+  pid=$!
+  i=0
+  while ! grep -q ' epoch ' "$T/long.err" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+  n=$(ls /proc/$pid/task | wc -l)
+  kill $pid
+  wait $pid
+  [ "$n" = 1 ] || fail "a trial on --threads 1 ran with $n threads"
+fi
 finish
