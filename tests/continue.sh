@@ -104,13 +104,9 @@ YAML
 : >"$T/int.err"   # exists before the loop reads it (the child creates it only after the fork)
 "$BPRUN" run "$T/big.yaml" -o "$T/big-int" --threads 1 >"$T/int.out" 2>>"$T/int.err" &
 pid=$!
-tries=0
 # wait until training runs (bprun's handler is installed by then: a background job of a
-# non-interactive shell starts with SIGINT ignored); the line of epoch 1 is always printed
-while [ "$(grep -c ' epoch ' "$T/int.err")" -lt 1 ] && [ $tries -lt 600 ]; do
-  sleep 0.05
-  tries=$((tries + 1))
-done
+# non-interactive shell starts with SIGINT ignored)
+wait_training "$T/int.err"
 sleep 0.2
 kill -INT $pid
 wait $pid

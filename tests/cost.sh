@@ -88,8 +88,7 @@ YAML
   : >"$T/long.err"
   "$BPRUN" run "$T/long.yaml" -o "$T/long" --threads 1 >/dev/null 2>>"$T/long.err" &
   pid=$!
-  i=0
-  while ! grep -q ' epoch ' "$T/long.err" && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+  wait_training "$T/long.err"
   n=$(ls /proc/$pid/task | wc -l)
   kill $pid
   wait $pid

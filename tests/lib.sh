@@ -66,3 +66,13 @@ same_files() {
       fail "$2: ${f#"$1"/} differs from $3"
   done
 }
+
+# wait_training ERR: until bprun's stderr file ERR holds an epoch line (the first epoch's is
+# always printed; its signal handlers are installed by then), at most 30 s
+wait_training() {
+  _i=0
+  while ! grep -q ' epoch ' "$1" && [ $_i -lt 600 ]; do
+    sleep 0.05
+    _i=$((_i + 1))
+  done
+}
