@@ -1430,6 +1430,9 @@ static int top_experiment(vctx *v, const bp_node *n, const char *key, const bp_m
     if (!valid_name(s))
         return verr(v, &n->mark, key, "must be a name of letters, digits, '.', '_' and '-' (not "
                     "'.' or '..') (got '%s')", bp_text_show(s, t, sizeof t));
+    if (strlen(s) > BP_NAME_MAX)
+        return verr(v, &n->mark, key, "at most %d characters: it names the run folder (got %zu)",
+                    BP_NAME_MAX, strlen(s));
     return set_str(&v->c->experiment, s, v->e);
 }
 
@@ -1446,6 +1449,11 @@ static int top_output(vctx *v, const bp_node *n, const char *key, const bp_mark 
 {
     const char *s = NULL;
     int rc = get_str(v, n, key, "a folder", &s);
+    if (rc == 0 && !*s)
+        return verr(v, &n->mark, key, "expected a folder (got an empty string)");
+    if (rc == 0 && strlen(s) > BP_OUTPUT_MAX)
+        return verr(v, &n->mark, key, "at most %d bytes: run folders below it need room for "
+                    "their trial files' names (got %zu)", BP_OUTPUT_MAX, strlen(s));
     return rc < 0 ? rc : set_str(&v->c->output, s, v->e);
 }
 
@@ -1474,7 +1482,7 @@ static int default_experiment(vctx *v, const bp_node *root)
         return bp_err_set(v->e, BP_ENOMEM, "out of memory");
     memcpy(name, base, len);
     name[len] = '\0';
-    if (!valid_name(name)) {
+    if (!valid_name(name) || len > BP_NAME_MAX) {
         bp_mark m = { (char *)v->path, 0, 0 };
         int rc = verr(v, &m, "experiment", "the file name '%s' is not a valid experiment name "
                       "(letters, digits, '.', '_', '-'): set experiment: NAME",

@@ -123,6 +123,11 @@ typedef struct bp_dataref {
     bp_mark mark;
 } bp_dataref;
 
+/* Bounds checked at validation, so a run folder's every path (OUTPUT/EXPERIMENT/trials/ID.h5.part,
+ * OUTPUT/EXPERIMENT-lr-find.h5) fits a file name and PATH_MAX. */
+#define BP_NAME_MAX 200
+#define BP_OUTPUT_MAX 3700
+
 typedef enum bp_output_kind { BP_OUTPUT_SOFTMAX, BP_OUTPUT_ACTIVATION } bp_output_kind;
 
 typedef struct bp_config {
@@ -132,7 +137,8 @@ typedef struct bp_config {
     char **overrides;      /* the --set assignments applied, in order */
     size_t n_overrides;
 
-    char *experiment;      /* run name; default: config file name without extension */
+    char *experiment;      /* run name; default: config file name without extension;
+                            * at most BP_NAME_MAX characters */
     uint64_t seed;         /* default 1 */
 
     struct {
@@ -185,7 +191,8 @@ typedef struct bp_config {
         double target_loss;          /* > 0: stop at the first epoch with loss <= it; 0: off */
     } train;
 
-    char *output;              /* parent folder of run folders; default "runs" */
+    char *output;              /* parent folder of run folders; default "runs"; at most
+                                * BP_OUTPUT_MAX bytes */
 
     /* Added with diagnostics (docs/CONFIG.md `diagnostics`, docs/DIAGNOSTICS.md). Everything is
      * off (zero) when the section is not given; given, every switch defaults to on. */

@@ -528,9 +528,13 @@ static int cmd_run(int argc, char **argv)
     if (!sw || !(reg = bp_registry_new(c.plugin_dirs, c.n_plugin_dirs, &e)))
         goto error;
     const bp_config *c0 = sw->trials[0].cfg;
-    if (c.output)
-        snprintf(dir, sizeof dir, "%s", c.output);
-    else if ((size_t)snprintf(dir, sizeof dir, "%s/%s", c0->output, c0->experiment) >= sizeof dir) {
+    if (c.output) {
+        if ((size_t)snprintf(dir, sizeof dir, "%s", c.output) >= sizeof dir) {
+            bp_err_set(&e, BP_EUSAGE, "-o: path too long (%zu bytes; at most %zu)",
+                       strlen(c.output), sizeof dir - 1);
+            goto error;
+        }
+    } else if ((size_t)snprintf(dir, sizeof dir, "%s/%s", c0->output, c0->experiment) >= sizeof dir) {
         bp_err_set(&e, BP_ECONFIG, "output: path too long");
         goto error;
     }
@@ -599,6 +603,10 @@ static int cmd_merge(int argc, char **argv)
             printf(", %zu not finished (recorded as pending)", mr.missing);
         printf("\n");
     }
+    if (mr.n_ignored)
+        fprintf(stderr, "bprun: merge left out %zu entr%s of %s/trials that %s not trial files of "
+                "this run: %s\n", mr.n_ignored, mr.n_ignored == 1 ? "y" : "ies", argv[i],
+                mr.n_ignored == 1 ? "is" : "are", mr.ignored);
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "minima.h"
+#include "runfolder.h"
 
 #define EPOCH_CHUNK 256       /* rows of an /epochs chunk, at least ... */
 #define EPOCH_CHUNK_MAX 8192  /* ... and at most (bp_trial_meta.epochs_hint) */
@@ -32,8 +33,11 @@
 #define TORN_MIN 2049
 
 struct bp_run {
-    char *dir;
+    char *dir;            /* as given: for messages about the folder itself */
+    char *path;           /* absolute: every file below it is opened through this */
+    int dfd;              /* the folder, opened once; -1: none */
     int lock_fd;          /* RUN/.lock, holding a write lock for the run's lifetime; -1: none */
+    char *kept;           /* --force: what it left, one line; NULL: nothing */
     const char *hash, *table;
     size_t n_axes;
     char *const *axes;
@@ -279,114 +283,23 @@ static int mkdir_p(bp_err *e, const char *dir)
     return 0;
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n > k && strcmp(s + n - k, suf) == 0;
-}
-
-/* *empty = 1 when dir holds nothing, or nothing but what a bprun killed before its first index
- * leaves behind: .lock, index.h5.part, trials/ with only *.h5.part files (never results). */
-static int dir_is_empty(bp_err *e, const char *dir, int *empty)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return bp_err_set(e, BP_EIO, "%s: cannot read run folder: %s", dir, strerror(errno));
-    struct dirent *de;
-    *empty = 1;
-    while (*empty && (de = readdir(d))) {
-        const char *n = de->d_name;
-        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, ".lock") ||
-            !strcmp(n, "index.h5.part"))
-            continue;
-        if (strcmp(n, "trials") != 0) {
-            *empty = 0;
-            break;
-        }
-        char *tdir = fmt_alloc(e, "%s/trials", dir);
-        DIR *t = tdir ? opendir(tdir) : NULL;
-        free(tdir);
-        if (!t) {
-            *empty = 0;
-            break;
-        }
-        struct dirent *te;
-        while ((te = readdir(t)))
-            if (strcmp(te->d_name, ".") && strcmp(te->d_name, "..") &&
-                !has_suffix(te->d_name, ".h5.part")) {
-                *empty = 0;
-                break;
-            }
-        closedir(t);
-    }
-    closedir(d);
-    return 0;
-}
-
-static int remove_file(bp_err *e, const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : bp_err_set(e, BP_EIO, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-        return 0;
-    if (unlink(path) != 0)
-        return bp_err_set(e, BP_EIO, "%s: cannot remove: %s", path, strerror(errno));
-    return 0;
-}
-
-/* --force: remove what bprun writes, nothing else. */
-static int remove_ours(bp_err *e, const char *dir)
-{
-    static const char *const top[] = { "index.h5", "index.h5.part" };
-    int rc = 0;
-    for (size_t i = 0; i < 2 && !rc; i++) {
-        char *p = fmt_alloc(e, "%s/%s", dir, top[i]);
-        rc = p ? remove_file(e, p) : BP_ENOMEM;
-        free(p);
-    }
-    if (rc)
-        return rc;
-    char *tdir = fmt_alloc(e, "%s/trials", dir);
-    if (!tdir)
-        return BP_ENOMEM;
-    DIR *d = opendir(tdir);
-    if (!d) {
-        free(tdir);
-        return 0;   /* no trials folder (or not a folder: bp_run_create reports that) */
-    }
-    struct dirent *de;
-    while (!rc && (de = readdir(d))) {
-        if (!has_suffix(de->d_name, ".h5") && !has_suffix(de->d_name, ".h5.part"))
-            continue;
-        char *p = fmt_alloc(e, "%s/%s", tdir, de->d_name);
-        rc = p ? remove_file(e, p) : BP_ENOMEM;
-        free(p);
-    }
-    closedir(d);
-    if (!rc)
-        rmdir(tdir);   /* only succeeds when nothing else is in it */
-    free(tdir);
-    return rc;
-}
-
-/* Take the run folder's lock: a POSIX write lock on DIR/.lock (created if missing), held until
- * bp_run_close. The kernel drops it when the process ends, however it ends, so a killed run
- * never blocks the next one. The file keeps the holder's pid, for people; messages take the
- * pid from the lock itself. */
-static int lock_run_wait(bp_err *e, const char *dir, int *fd_out, double wait_s)
+/* Take the run folder's lock: a POSIX write lock on RUN/.lock (created if missing, never
+ * through a symbolic link), held until bp_run_close. The kernel drops it when the process
+ * ends, however it ends, so a killed run never blocks the next one. The file keeps the
+ * holder's pid, for people; messages take the pid from the lock itself. */
+static int lock_run_wait(bp_err *e, int dfd, const char *dir, int *fd_out, double wait_s)
 {
     double t0 = bp_seconds();
-    char *path = fmt_alloc(e, "%s/.lock", dir);
-    if (!path)
-        return BP_ENOMEM;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int err = errno;
-        free(path);
-        return bp_err_set(e, BP_EIO, "%s: cannot create the lock file .lock: %s", dir,
-                          strerror(err));
+    int fd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return bp_err_set(e, BP_EEXIST, "%s/.lock: not a regular file; bprun will not use it "
+                          "as its lock: remove it, or use -o to choose another folder", dir);
     }
+    if (fd < 0)
+        return bp_err_set(e, BP_EIO, "%s: cannot create the lock file .lock: %s", dir,
+                          errno == ELOOP ? "it is a symbolic link" : strerror(errno));
     for (int tries = 0;; tries++) {
         struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
         if (fcntl(fd, F_SETLK, &fl) == 0)
@@ -395,7 +308,6 @@ static int lock_run_wait(bp_err *e, const char *dir, int *fd_out, double wait_s)
         struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
         if ((err != EACCES && err != EAGAIN) || fcntl(fd, F_GETLK, &q) != 0) {
             close(fd);
-            free(path);
             return bp_err_set(e, BP_EIO, "%s: cannot lock %s/.lock: %s", dir, dir,
                               strerror(err));
         }
@@ -408,11 +320,9 @@ static int lock_run_wait(bp_err *e, const char *dir, int *fd_out, double wait_s)
             continue;
         }
         close(fd);
-        free(path);
         return bp_err_set(e, BP_ERUN, "%s: in use by another bprun (pid %ld); wait for it or "
                           "use -o", dir, (long)q.l_pid);
     }
-    free(path);
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n) {
@@ -424,25 +334,41 @@ static int lock_run_wait(bp_err *e, const char *dir, int *fd_out, double wait_s)
     return 0;
 }
 
-static int lock_run(bp_err *e, const char *dir, int *fd_out)
+static int has_lock_file(int dfd)
 {
-    return lock_run_wait(e, dir, fd_out, 0);
-}
-
-static int has_lock_file(const char *dir)
-{
-    char path[4200];
     struct stat st;
-    return (size_t)snprintf(path, sizeof path, "%s/.lock", dir) < sizeof path &&
-           lstat(path, &st) == 0;
+    return fstatat(dfd, ".lock", &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/* bp_run_create; lock_fd >= 0: the caller took the folder's lock already (it is kept, or
- * released on failure) */
-static bp_run *run_create(const char *dir, int force, int lock_fd, bp_err *e)
+/* A file bprun is about to create (truncating what is there) is absent or a regular file:
+ * never written through a symbolic link, never a FIFO. */
+static int not_a_file(bp_err *e, const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    return bp_err_set(e, BP_EEXIST, "%s: %s; bprun will not write through it", path,
+                      S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+}
+
+static const char not_ours_action[] = "bprun neither removes nor writes over it (nothing was "
+                                      "removed): move it away, or use -o to choose another "
+                                      "folder";
+
+static int refuse_not_empty(bp_err *e, const char *dir)
+{
+    return bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
+                      "replace it, or -o to choose another folder", dir);
+}
+
+/* A bp_run for dir (trailing slashes dropped), the folder created when missing and opened.
+ * lock_fd >= 0: a lock the caller took (kept, or released on failure). */
+static bp_run *run_new(const char *dir, int lock_fd, bp_err *e)
 {
     if (!dir || !*dir) {
         bp_err_set(e, BP_EUSAGE, "empty run folder name");
+        if (lock_fd >= 0)
+            close(lock_fd);
         return NULL;
     }
     bp_run *r = bp_xcalloc(1, sizeof *r, e);
@@ -452,63 +378,101 @@ static bp_run *run_create(const char *dir, int force, int lock_fd, bp_err *e)
         return NULL;
     }
     r->lock_fd = lock_fd;
+    r->dfd = -1;
     if (!(r->dir = bp_xstrdup(dir, e)))
         goto fail;
     for (size_t n = strlen(r->dir); n > 1 && r->dir[n - 1] == '/'; n--)
         r->dir[n - 1] = '\0';
+    /* the folder's files are opened by absolute paths, so a plugin that calls chdir cannot
+     * move them; every trial file's path must fit */
+    char cwd[PATH_MAX];
+    int rel = r->dir[0] != '/';
+    if (rel && !getcwd(cwd, sizeof cwd)) {
+        bp_err_set(e, BP_EIO, "%s: cannot tell the current folder: %s", r->dir, strerror(errno));
+        goto fail;
+    }
+    size_t len = (rel ? strlen(cwd) + 1 : 0) + strlen(r->dir);
+    if (len + BP_FOLDER_TAIL_MAX >= PATH_MAX) {
+        bp_err_set(e, BP_EUSAGE, "%.200s...: run folder path too long (%zu bytes as an absolute "
+                   "path; at most %d)", r->dir, len, PATH_MAX - 1 - BP_FOLDER_TAIL_MAX);
+        goto fail;
+    }
+    if (!(r->path = rel ? fmt_alloc(e, "%s/%s", strcmp(cwd, "/") ? cwd : "", r->dir)
+                        : bp_xstrdup(r->dir, e)))
+        goto fail;
     struct stat st;
-    int empty = 1;
-    if (stat(r->dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) {
-            bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder; use -o to choose another "
-                       "folder", r->dir);
-            goto fail;
-        }
-        if (dir_is_empty(e, r->dir, &empty))
-            goto fail;
-        /* a folder that is no run folder is refused before anything is written into it */
-        if (!empty && !force && !has_lock_file(r->dir)) {
-            bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
-                       "replace it, or -o to choose another folder", r->dir);
-            goto fail;
-        }
-    } else if (mkdir_p(e, r->dir)) {
+    if (stat(r->dir, &st) != 0 && mkdir_p(e, r->dir))
         goto fail;
-    }
-    /* locked before looking again: another bprun may be writing here, or may just have */
-    if ((r->lock_fd < 0 && lock_run(e, r->dir, &r->lock_fd)) || dir_is_empty(e, r->dir, &empty))
+    if ((r->dfd = bp_folder_open(r->dir, e)) < 0)
         goto fail;
-    if (!empty && !force) {
-        bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
-                   "replace it, or -o to choose another folder", r->dir);
-        goto fail;
-    }
-    if (remove_ours(e, r->dir))   /* with !force: a killed start's .part files only */
-        goto fail;
-    char *tdir = fmt_alloc(e, "%s/trials", r->dir);
-    if (!tdir)
-        goto fail;
-    if (mkdir(tdir, 0777) != 0 && errno != EEXIST) {
-        bp_err_set(e, BP_EIO, "%s: cannot create folder: %s", tdir, strerror(errno));
-        free(tdir);
-        goto fail;
-    }
-    if (stat(tdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder", tdir);
-        free(tdir);
-        goto fail;
-    }
-    free(tdir);
     return r;
 fail:
     bp_run_close(r);
     return NULL;
 }
 
+/* trials/ as a folder of its own (made when missing, never a symbolic link) */
+static int make_trials(bp_run *r, bp_err *e)
+{
+    struct stat st;
+    if (mkdirat(r->dfd, "trials", 0777) != 0 && errno != EEXIST)
+        return bp_err_set(e, BP_EIO, "%s/trials: cannot create folder: %s", r->dir,
+                          strerror(errno));
+    if (fstatat(r->dfd, "trials", &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+        return bp_err_set(e, BP_EEXIST, "%s/trials: exists and is not a folder; %s", r->dir,
+                          not_ours_action);
+    return 0;
+}
+
+/* What may become of the folder: refused (bprun's names on files bprun did not write, a
+ * folder bprun does not own), or, with clear, cleared of bprun's files (all of them with
+ * force, a killed start's .part files without). `locked`: the second look, under the lock. */
+static int check_folder(bp_run *r, int force, int locked, bp_err *e)
+{
+    bp_folder f;
+    int rc = bp_folder_scan(r->dfd, r->dir, force, &f, e);
+    if (!rc)
+        rc = bp_folder_refuse_bad(&f, r->dir, not_ours_action, e);
+    /* a folder that is no run folder is refused before anything (.lock) is written into it;
+     * one holding a .lock goes on to the lock, which tells whether a bprun is writing there */
+    if (!rc && !f.empty && !force && (locked || !has_lock_file(r->dfd)))
+        rc = refuse_not_empty(e, r->dir);
+    if (!rc && !f.empty && force && !f.has_index)
+        rc = bp_err_set(e, BP_EEXIST, "%s: not a bprun run folder (no index.h5 that bprun "
+                        "wrote); --force replaces only a run folder bprun made (nothing was "
+                        "removed): use -o to choose another folder", r->dir);
+    if (!rc && locked)
+        rc = bp_folder_remove_ours(r->dfd, r->dir, &f, !force, e);
+    if (!rc && locked && f.n_foreign) {
+        char *list = bp_folder_list(r->dir, f.foreign, f.n_foreign, 3);
+        free(r->kept);
+        r->kept = list ? fmt_alloc(e, "--force left %zu entr%s that bprun did not write: %s",
+                                   f.n_foreign, f.n_foreign == 1 ? "y" : "ies", list)
+                       : NULL;
+        free(list);
+    }
+    bp_folder_free(&f);
+    return rc;
+}
+
+/* bp_run_create on a run from run_new */
+static bp_run *run_create(bp_run *r, int force, bp_err *e)
+{
+    if (!r)
+        return NULL;
+    if (check_folder(r, force, 0, e) ||
+        (r->lock_fd < 0 && lock_run_wait(e, r->dfd, r->dir, &r->lock_fd, 0)) ||
+        check_folder(r, force, 1, e) || make_trials(r, e)) {
+        bp_run_close(r);
+        return NULL;
+    }
+    return r;
+}
+
 bp_run *bp_run_create(const char *dir, int force, bp_err *e)
 {
     quiet();
-    return run_create(dir, force, -1, e);
+    return run_create(run_new(dir, -1, e), force, e);
 }
 
 void bp_run_unlock(bp_run *r)
@@ -522,26 +486,25 @@ void bp_run_unlock(bp_run *r)
 bp_run *bp_run_attach(const char *dir, bp_err *e)
 {
     quiet();
+    bp_run *r = run_new(dir, -1, e);
     struct stat st;
-    char *tdir = fmt_alloc(e, "%s/trials", dir);
-    if (!tdir)
-        return NULL;
-    if (stat(tdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (r && (fstatat(r->dfd, "trials", &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))) {
         bp_err_set(e, BP_EIO, "%s: not a run folder (no trials/ folder); is it on a file system "
                    "every rank sees?", dir);
-        free(tdir);
-        return NULL;
-    }
-    free(tdir);
-    bp_run *r = bp_xcalloc(1, sizeof *r, e);
-    if (!r)
-        return NULL;
-    r->lock_fd = -1;
-    if (!(r->dir = bp_xstrdup(dir, e))) {
-        free(r);
+        bp_run_close(r);
         return NULL;
     }
     return r;
+}
+
+const char *bp_run_path(const bp_run *r)
+{
+    return r->path;
+}
+
+const char *bp_run_kept(const bp_run *r)
+{
+    return r->kept;
 }
 
 const char *bp_run_dir(const bp_run *r)
@@ -555,7 +518,11 @@ void bp_run_close(bp_run *r)
         return;
     if (r->lock_fd >= 0)
         close(r->lock_fd);   /* releases the lock */
+    if (r->dfd >= 0)
+        close(r->dfd);
     free(r->dir);
+    free(r->path);
+    free(r->kept);
     free(r);
 }
 
@@ -659,9 +626,9 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
         free(t);
         return NULL;
     }
-    t->trials_dir = fmt_alloc(e, "%s/trials", r->dir);
-    t->final = fmt_alloc(e, "%s/trials/%04u.h5", r->dir, m->trial);
-    t->part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->dir, m->trial);
+    t->trials_dir = fmt_alloc(e, "%s/trials", r->path);
+    t->final = fmt_alloc(e, "%s/trials/%04u.h5", r->path, m->trial);
+    t->part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->path, m->trial);
     if (!t->trials_dir || !t->final || !t->part)
         goto fail;
     for (size_t c = 0; c < m->n_columns; c++)
@@ -670,6 +637,8 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
                        m->columns[c] ? m->columns[c] : "(null)");
             goto fail;
         }
+    if (not_a_file(e, t->part))
+        goto fail;
     if (!m->replace && access(t->final, F_OK) == 0) {
         bp_err_set(e, BP_EEXIST, "%s: trial file exists; it is never overwritten", t->final);
         goto fail;
@@ -1244,7 +1213,7 @@ static int write_minima(bp_err *e, const char *file, hid_t f, const bp_run *r,
         ids[m] = rows[i].trial;
         point[m++] = r->params && r->n_axes ? rows[k].trial : rows[0].trial;
     }
-    int got = rc ? rc : bp_minima_of_run(r->dir, ids, point, m, mins, loss, e);
+    int got = rc ? rc : bp_minima_of_run(r->path, ids, point, m, mins, loss, e);
     if (got < 0)
         rc = got;
     if (!rc && got > 0) {
@@ -1295,9 +1264,9 @@ int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_
                        const bp_trial_summary *rows, size_t n, int threads, bp_err *e)
 {
     quiet();
-    char *part = fmt_alloc(e, "%s/index.h5.part", r->dir);
-    char *final = fmt_alloc(e, "%s/index.h5", r->dir);
-    int rc = (part && final) ? 0 : BP_ENOMEM;
+    char *part = fmt_alloc(e, "%s/index.h5.part", r->path);
+    char *final = fmt_alloc(e, "%s/index.h5", r->path);
+    int rc = (part && final) ? not_a_file(e, part) : BP_ENOMEM;
     hid_t f = H5I_INVALID_HID;
     if (!rc && (f = H5Fcreate(part, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         rc = h5fail(e, part, NULL, "cannot create index file");
@@ -1326,7 +1295,7 @@ int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_
     if (f >= 0 && H5Fclose(f) < 0 && !rc)
         rc = h5fail(e, part, NULL, "cannot close index file");
     if (!rc)
-        rc = commit_file(e, part, final, r->dir);
+        rc = commit_file(e, part, final, r->path);
     free(part);
     free(final);
     return rc;
@@ -2141,44 +2110,61 @@ static int same_sweep(bp_err *e, const char *dir, const char *index, const char 
     return rc;
 }
 
-/* bp_run_open; lock_fd >= 0: the lock is taken already */
-static bp_run *run_open(const char *dir, const char *hash, const char *table,
-                        const char *resolved, int force, int lock_fd, int *resumed, bp_err *e)
+/* A run to resume holds its index as a file (not a symbolic link) and trials/ as a folder. */
+static int check_resumable(bp_run *r, bp_err *e)
+{
+    struct stat st;
+    if (fstatat(r->dfd, "index.h5", &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return bp_err_set(e, BP_EIO, "%s/index.h5: %s", r->dir, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return bp_err_set(e, BP_EEXIST, "%s/index.h5: %s; %s", r->dir, S_ISLNK(st.st_mode)
+                          ? "a symbolic link, not a file bprun wrote" : "not a regular file",
+                          not_ours_action);
+    if (fstatat(r->dfd, "trials", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+        return bp_err_set(e, BP_EEXIST, "%s/trials: %s; %s", r->dir, S_ISLNK(st.st_mode)
+                          ? "a symbolic link, not the folder bprun made" : "not a folder",
+                          not_ours_action);
+    return 0;
+}
+
+/* bp_run_open on a run from run_new */
+static bp_run *run_open(bp_run *r, const char *hash, const char *table, const char *resolved,
+                        int force, int *resumed, bp_err *e)
 {
     *resumed = 0;
-    char *index = fmt_alloc(e, "%s/index.h5", dir);
-    if (!index) {
-        if (lock_fd >= 0)
-            close(lock_fd);
+    if (!r)
+        return NULL;
+    struct stat st;
+    if (force || fstatat(r->dfd, "index.h5", &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return run_create(r, force, e);
+    /* looked at before the lock is taken (nothing is written into a folder bprun does not
+     * own) and again under it */
+    char *index = NULL;
+    int rc = check_resumable(r, e);
+    if (!rc && r->lock_fd < 0)
+        rc = lock_run_wait(e, r->dfd, r->dir, &r->lock_fd, 0);
+    if (!rc)
+        rc = check_resumable(r, e);
+    if (!rc && !(index = fmt_alloc(e, "%s/index.h5", r->path)))
+        rc = BP_ENOMEM;
+    if (!rc)
+        rc = same_sweep(e, r->dir, index, hash, table, resolved);
+    if (!rc)
+        rc = make_trials(r, e);
+    free(index);
+    if (rc) {
+        bp_run_close(r);
         return NULL;
     }
-    struct stat st;
-    if (!force && stat(index, &st) == 0) {
-        if (lock_fd < 0 && lock_run(e, dir, &lock_fd)) {
-            free(index);
-            return NULL;
-        }
-        int rc = same_sweep(e, dir, index, hash, table, resolved);
-        free(index);
-        bp_run *r = rc ? NULL : bp_xcalloc(1, sizeof *r, e);
-        if (!r || !(r->dir = bp_xstrdup(dir, e))) {
-            close(lock_fd);
-            free(r);
-            return NULL;
-        }
-        r->lock_fd = lock_fd;
-        *resumed = 1;
-        return r;
-    }
-    free(index);
-    return run_create(dir, force, lock_fd, e);
+    *resumed = 1;
+    return r;
 }
 
 bp_run *bp_run_open(const char *dir, const char *hash, const char *table, const char *resolved,
                     int force, int *resumed, bp_err *e)
 {
     quiet();
-    return run_open(dir, hash, table, resolved, force, -1, resumed, e);
+    return run_open(run_new(dir, -1, e), hash, table, resolved, force, resumed, e);
 }
 
 bp_run *bp_run_open_shared(const char *dir, const char *hash, const char *table,
@@ -2186,33 +2172,24 @@ bp_run *bp_run_open_shared(const char *dir, const char *hash, const char *table,
 {
     quiet();
     *resumed = 0;
-    if (!dir || !*dir) {
-        bp_err_set(e, BP_EUSAGE, "empty run folder name");
+    bp_run *r = run_new(dir, -1, e);
+    if (!r)
+        return NULL;
+    /* no lock file is put into a folder that is no run folder */
+    bp_folder f;
+    int rc = bp_folder_scan(r->dfd, r->dir, 0, &f, e);
+    if (!rc)
+        rc = bp_folder_refuse_bad(&f, r->dir, not_ours_action, e);
+    if (!rc && !f.empty && !has_lock_file(r->dfd))
+        rc = refuse_not_empty(e, r->dir);
+    bp_folder_free(&f);
+    if (!rc)
+        rc = lock_run_wait(e, r->dfd, r->dir, &r->lock_fd, wait_s);
+    if (rc) {
+        bp_run_close(r);
         return NULL;
     }
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        int empty = 1;
-        if (!S_ISDIR(st.st_mode)) {
-            bp_err_set(e, BP_EEXIST, "%s: exists and is not a folder; use -o to choose another "
-                       "folder", dir);
-            return NULL;
-        }
-        /* no lock file is put into a folder that is no run folder */
-        if (dir_is_empty(e, dir, &empty))
-            return NULL;
-        if (!empty && !has_lock_file(dir)) {
-            bp_err_set(e, BP_EEXIST, "%s: run folder exists and is not empty; use --force to "
-                       "replace it, or -o to choose another folder", dir);
-            return NULL;
-        }
-    } else if (mkdir_p(e, dir)) {
-        return NULL;
-    }
-    int lock_fd = -1;
-    if (lock_run_wait(e, dir, &lock_fd, wait_s))
-        return NULL;
-    return run_open(dir, hash, table, resolved, 0, lock_fd, resumed, e);
+    return run_open(r, hash, table, resolved, 0, resumed, e);
 }
 
 int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
@@ -2309,9 +2286,9 @@ int bp_trial_salvage(bp_run *r, unsigned trial, const char *status, const char *
                      bp_err *e)
 {
     quiet();
-    char *part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->dir, trial);
-    char *final = fmt_alloc(e, "%s/trials/%04u.h5", r->dir, trial);
-    char *tdir = fmt_alloc(e, "%s/trials", r->dir);
+    char *part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->path, trial);
+    char *final = fmt_alloc(e, "%s/trials/%04u.h5", r->path, trial);
+    char *tdir = fmt_alloc(e, "%s/trials", r->path);
     int rc = part && final && tdir ? 0 : BP_ENOMEM;
     hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID;
     if (!rc && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0 ||
@@ -2429,6 +2406,29 @@ out:
     return rc;
 }
 
+/* The entries of trials/ that merge leaves out: not trial files, not bprun's, or trials the
+ * index has no row for. Finished or running (.part) trial files of the run are not named. */
+static void name_ignored(const bp_folder *fo, const char *dir, size_t n, bp_merge_result *res)
+{
+    bp_folder_entry *v = calloc(fo->n_foreign + fo->n_bad + fo->n_ours + 1, sizeof *v);
+    size_t k = 0;
+    if (!v)
+        return;
+    for (size_t i = 0; i < fo->n_foreign; i++)
+        if (!strncmp(fo->foreign[i].name, "trials/", 7))
+            v[k++] = fo->foreign[i];
+    for (size_t i = 0; i < fo->n_bad; i++)
+        v[k++] = fo->bad[i];
+    for (size_t i = 0; i < fo->n_ours; i++)
+        if (fo->ours[i].trial >= (long long)n)
+            v[k++] = fo->ours[i];
+    res->n_ignored = k;
+    char *list = k ? bp_folder_list(dir, v, k, 3) : NULL;
+    snprintf(res->ignored, sizeof res->ignored, "%s", list ? list : "");
+    free(list);
+    free(v);
+}
+
 int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e)
 {
     quiet();
@@ -2438,14 +2438,22 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
         return bp_err_set(e, BP_EUSAGE, "%s: no such run folder", dir);
     if (!S_ISDIR(st.st_mode))
         return bp_err_set(e, BP_EUSAGE, "%s: not a folder", dir);
-    char *index = fmt_alloc(e, "%s/index.h5", dir);
-    if (!index)
-        return BP_ENOMEM;
-    if (stat(index, &st) != 0) {
-        free(index);
-        return bp_err_set(e, BP_EUSAGE, "%s: not a bprun run folder (no index.h5)", dir);
-    }
-    int lock_fd = -1, rc = lock_run_wait(e, dir, &lock_fd, wait_s), threads = 1;
+    bp_folder fo;
+    int dfd = bp_folder_open(dir, e);
+    if (dfd < 0)
+        return e->code;
+    int rc = bp_folder_scan(dfd, dir, 0, &fo, e), lock_fd = -1, threads = 1;
+    for (size_t i = 0; !rc && i < fo.n_bad; i++)
+        if (fo.bad[i].trial < 0)   /* index.h5 or trials/ itself */
+            rc = bp_err_set(e, BP_EUSAGE, "%s/%s: %s; not a run folder bprun can merge", dir,
+                            fo.bad[i].name, fo.bad[i].why);
+    if (!rc && !fo.has_index)
+        rc = bp_err_set(e, BP_EUSAGE, "%s: not a bprun run folder (no index.h5)", dir);
+    char *index = rc ? NULL : fmt_alloc(e, "%s/index.h5", dir);
+    if (!rc && !index)
+        rc = BP_ENOMEM;
+    if (!rc)
+        rc = lock_run_wait(e, dfd, dir, &lock_fd, wait_s);
     char *config = NULL, *resolved = NULL, *hash = NULL, *table = NULL, **axes = NULL;
     char **params = NULL, ***by_trial = NULL;
     size_t n = 0, na = 0;
@@ -2495,7 +2503,10 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
             rc = BP_ENOMEM;
             break;
         }
-        if (access(path, F_OK) == 0) {
+        int foreign = 0;   /* a file with the trial's name that bprun did not write */
+        for (size_t k = 0; k < fo.n_bad; k++)
+            foreign |= fo.bad[k].trial == (long long)old[i].trial && !fo.bad[k].part;
+        if (!foreign && access(path, F_OK) == 0) {
             rc = bp_trial_read_summary(path, &rows[i], e);
             res->finished++;
         } else {
@@ -2514,12 +2525,13 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
     if (rc)
         goto out;
     res->n_trials = n;
+    name_ignored(&fo, dir, n, res);
     if (!res->finished) {
         rc = bp_err_set(e, BP_EUSAGE, "%s: no finished trial files (trials/NNNN.h5) yet; "
                         "nothing to merge", dir);
         goto out;
     }
-    bp_run r = { .dir = (char *)dir, .lock_fd = -1 };
+    bp_run r = { .dir = (char *)dir, .path = (char *)dir, .dfd = -1, .lock_fd = -1 };
     bp_run_set_sweep(&r, hash, table, na, axes, params ? (char *const *const *)by_trial : NULL);
     rc = bp_run_write_index(&r, config, resolved, rows, n, threads, e);
 out:
@@ -2527,6 +2539,8 @@ out:
         H5Fclose(f);
     if (lock_fd >= 0)
         close(lock_fd);
+    close(dfd);
+    bp_folder_free(&fo);
     free(index);
     free(config);
     free(resolved);

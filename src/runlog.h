@@ -49,11 +49,24 @@ typedef struct bp_trial_file bp_trial_file;
 
 /* Open a new run folder. If dir exists and holds anything, fail with BP_EEXIST ("DIR: run
  * folder exists and is not empty; use --force to replace it, or -o to choose another folder")
- * unless force, in which case index.h5, index.h5.part, trials/<any>.h5 and trials/<any>.h5.part
- * are removed first, then trials/ if that emptied it; nothing else is touched. Creates dir (and
- * parents) and dir/trials ("DIR: cannot create run folder: <strerror>", BP_EIO). */
+ * unless force, in which case the folder MUST be a run folder bprun made (its index.h5 bprun's,
+ * else BP_EEXIST "DIR: not a bprun run folder ...") and bprun's files in it (runfolder.h: the
+ * index, trial files, their .part files, each checked by its attributes) are removed first,
+ * then trials/ if that emptied it; nothing else is touched, nothing is followed through a
+ * symbolic link, and what is left is named by bp_run_kept. A file with bprun's name that is
+ * not bprun's (a symbolic link, a folder, a foreign HDF5 file) is refused before anything is
+ * removed or written (BP_EEXIST naming it). Creates dir (and parents) and dir/trials ("DIR:
+ * cannot create run folder: <strerror>", BP_EIO). dir's absolute path (from the current
+ * folder now) must leave room for trial file names below PATH_MAX (else BP_EUSAGE "DIR...:
+ * run folder path too long ..."). */
 bp_run *bp_run_create(const char *dir, int force, bp_err *e);
 const char *bp_run_dir(const bp_run *r);
+/* Added with the run folder checks: the folder's absolute path, through which every file of
+ * the run is opened (so a plugin that calls chdir moves nothing), and, after --force, one line
+ * naming what it left because bprun did not write it ("--force left 2 entries that bprun did
+ * not write: RUN/notes.txt and RUN/trials/mine.h5"), or NULL. Borrowed. */
+const char *bp_run_path(const bp_run *r);
+const char *bp_run_kept(const bp_run *r);
 void bp_run_close(bp_run *r);
 
 /* What a trial file records about its trial at creation. */
@@ -219,6 +232,13 @@ typedef struct bp_merge_result {
     size_t n_trials;   /* rows of the index */
     size_t finished;   /* rows read from trial files */
     size_t missing;    /* rows recorded as pending */
+    /* Entries of trials/ left out (added with the run folder checks): files that are not
+     * trial files (other names, ids not printed as bprun prints them), files with a trial's
+     * name that are not bprun's (a symbolic link, a folder: that trial is pending), and trial
+     * files of ids the index has no row for; named in `ignored` ("RUN/trials/a, RUN/trials/b
+     * and N more"). */
+    size_t n_ignored;
+    char ignored[768];
 } bp_merge_result;
 int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e);
 

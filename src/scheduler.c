@@ -323,7 +323,7 @@ static int run_halving(sched *c, bp_err *e)
         if (c->todo[i])
             continue;
         char path[4096];
-        if (trial_path(path, sizeof path, c->o->run_dir, (unsigned)i, "")) {
+        if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)i, "")) {
             rc = bp_err_set(e, BP_EUSAGE, "%s: path too long", c->o->run_dir);
             goto out;
         }
@@ -600,7 +600,7 @@ static void child_done(sched *c, child *ch, int status)
     bp_err e;
     bp_err_clear(&e);
     char path[4096];
-    snprintf(path, sizeof path, "%s/trials/%04zu.h5", c->o->run_dir, ch->id);
+    snprintf(path, sizeof path, "%s/trials/%04zu.h5", bp_run_path(c->run), ch->id);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         int rc = bp_trial_read_summary(path, &sum, &e);
         end_trial(c, ch->id, rc, &sum, &e);
@@ -747,7 +747,7 @@ static void serve_done(void *ud, int rank, long id, int rc, const bp_err *e)
     pthread_mutex_lock(&c->mu);
     if (!rc) {
         char path[4096];
-        if (trial_path(path, sizeof path, c->o->run_dir, (unsigned)id, ""))
+        if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, ""))
             rc = bp_err_set(&re, BP_EUSAGE, "%s: path too long", c->o->run_dir);
         else
             rc = bp_trial_read_summary(path, &sum, &re);
@@ -1027,6 +1027,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                         : bp_run_open(o->run_dir, s->hash, table, c.resolved0, o->force,
                                       &resumed, e);
         rc = c.run ? 0 : (e->code ? e->code : BP_ERUN);
+        if (c.run && bp_run_kept(c.run))
+            fprintf(stderr, "bprun: %s\n", bp_run_kept(c.run));
     }
     if (c.size > 1) {
         /* the others attach once rank 0 has the folder (created, locked, resumed or reset) */
@@ -1045,7 +1047,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         char path[4096];
         c.todo[i] = (o->only < 0 || (size_t)o->only == i) &&
                     (!sharded || i % (size_t)o->shard_n == (size_t)o->shard_i - 1);
-        if (trial_path(path, sizeof path, o->run_dir, (unsigned)i, "")) {
+        if (trial_path(path, sizeof path, bp_run_path(c.run), (unsigned)i, "")) {
             rc = bp_err_set(e, BP_EUSAGE, "%s: path too long", o->run_dir);
             break;
         }
@@ -1164,7 +1166,7 @@ joined:
         bp_err clear;
         bp_merge_result mr;
         if (sharded)
-            bp_run_merge(o->run_dir, BP_SHARD_LOCK_WAIT, &mr, &clear);
+            bp_run_merge(bp_run_path(c.run), BP_SHARD_LOCK_WAIT, &mr, &clear);
         else if (c.rank == 0)
             write_index(&c, &clear);
         goto out;
@@ -1175,7 +1177,7 @@ joined:
         /* the index from every shard's finished trials, under the lock; a shard that finished
          * no trial leaves the index as it is */
         bp_merge_result mr;
-        rc = bp_run_merge(o->run_dir, BP_SHARD_LOCK_WAIT, &mr, e);
+        rc = bp_run_merge(bp_run_path(c.run), BP_SHARD_LOCK_WAIT, &mr, e);
         if (rc == BP_EUSAGE && mr.n_trials && !mr.finished)
             rc = BP_OK;
     } else if (c.rank == 0) {

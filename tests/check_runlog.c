@@ -230,36 +230,58 @@ START_TEST(run_refuses_non_empty)
 }
 END_TEST
 
+/* --force removes bprun's files (checked by their attributes), nothing else, and refuses
+ * files with bprun's names that bprun did not write before removing anything */
 START_TEST(run_force_removes_only_ours)
 {
     bp_err e;
-    ck_assert_int_eq(mkdir(path("%s", "r"), 0777), 0);
-    ck_assert_int_eq(mkdir(path("%s/trials", "r"), 0777), 0);
-    ck_assert_int_eq(mkdir(path("%s/trials/sub.h5", "r"), 0777), 0);
-    const char *ours[] = { "r/index.h5", "r/index.h5.part", "r/trials/0000.h5",
-                           "r/trials/0001.h5.part", "r/trials/12345.h5" };
-    const char *theirs[] = { "r/notes.txt", "r/data.h5", "r/trials/keep.txt",
-                             "r/trials/0002.h5.bak", "r/index.h5.old" };
-    for (size_t i = 0; i < 5; i++) {
-        touch(path("%s", ours[i]));
-        touch(path("%s", theirs[i]));
-    }
-    bp_run *r = bp_run_create(path("%s", "r"), 1, &e);
+    bp_trial_summary rows[1] = { { .trial = 0, .status = "completed" } };
+    bp_run *r = bp_run_create(path("%s", "r"), 0, &e);
     ck_assert_msg(r != NULL, "%s", e.msg);
+    write_trial(r, 0, 3, 0);
+    write_trial(r, 12345, 3, 0);
+    ck_assert_msg(bp_run_write_index(r, "cfg", "resolved", rows, 1, 1, &e) == 0, "%s", e.msg);
     bp_run_close(r);
-    for (size_t i = 0; i < 5; i++) {
+    ck_assert_int_eq(mkdir(path("%s/trials/sub.h5", "r"), 0777), 0);
+    touch(path("%s", "r/trials/0001.h5.part"));   /* a writer killed at creation: "x\n" */
+    const char *ours[] = { "r/index.h5", "r/trials/0000.h5", "r/trials/0001.h5.part",
+                           "r/trials/12345.h5" };
+    const char *theirs[] = { "r/notes.txt", "r/data.h5", "r/trials/keep.txt",
+                             "r/trials/0002.h5.bak", "r/index.h5.old", "r/trials/00001.h5" };
+    for (size_t i = 0; i < 6; i++)
+        touch(path("%s", theirs[i]));
+    r = bp_run_create(path("%s", "r"), 1, &e);
+    ck_assert_msg(r != NULL, "%s", e.msg);
+    ck_assert_ptr_nonnull(bp_run_kept(r));
+    ck_assert_msg(strstr(bp_run_kept(r), "--force left 7 entries that bprun did not write: "),
+                  "%s", bp_run_kept(r));
+    bp_run_close(r);
+    for (size_t i = 0; i < 4; i++)
         ck_assert_msg(!exists(path("%s", ours[i])), "%s survived --force", ours[i]);
+    for (size_t i = 0; i < 6; i++)
         ck_assert_msg(exists(path("%s", theirs[i])), "%s was removed", theirs[i]);
-    }
     ck_assert(exists(path("%s/trials/sub.h5", "r")));
 
+    /* a file with a trial's name that is no bprun trial file: nothing is removed */
+    touch(path("%s", "r/index.h5"));
+    ck_assert_ptr_null(bp_run_create(path("%s", "r"), 1, &e));
+    ck_assert_int_eq(e.code, BP_EEXIST);
+    char want[700];
+    snprintf(want, sizeof want, "%s: not an HDF5 file; bprun neither removes nor writes over "
+             "it (nothing was removed): move it away, or use -o to choose another folder",
+             path("%s", "r/index.h5"));
+    ck_assert_str_eq(e.msg, want);
+    ck_assert(exists(path("%s", "r/index.h5")));
+
     /* a trials folder holding only our files is removed and made again, empty */
-    ck_assert_int_eq(mkdir(path("%s", "s"), 0777), 0);
-    ck_assert_int_eq(mkdir(path("%s/trials", "s"), 0777), 0);
-    touch(path("%s/trials/0000.h5", "s"));
-    touch(path("%s/index.h5", "s"));
+    r = bp_run_create(path("%s", "s"), 0, &e);
+    ck_assert_msg(r != NULL, "%s", e.msg);
+    write_trial(r, 0, 2, 0);
+    ck_assert_msg(bp_run_write_index(r, "cfg", "resolved", rows, 1, 1, &e) == 0, "%s", e.msg);
+    bp_run_close(r);
     r = bp_run_create(path("%s", "s"), 1, &e);
     ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_null(bp_run_kept(r));
     bp_run_close(r);
     ck_assert(exists(path("%s/trials", "s")));
     ck_assert(!exists(path("%s/trials/0000.h5", "s")));
@@ -288,7 +310,9 @@ START_TEST(run_create_errors)
     ck_assert_int_eq(mkdir(path("%s", "t"), 0777), 0);
     touch(path("%s/trials", "t"));
     ck_assert_ptr_null(bp_run_create(path("%s", "t"), 1, &e));
-    snprintf(want, sizeof want, "%s: exists and is not a folder", path("%s/trials", "t"));
+    snprintf(want, sizeof want, "%s: not a folder; bprun neither removes nor writes over it "
+             "(nothing was removed): move it away, or use -o to choose another folder",
+             path("%s/trials", "t"));
     ck_assert_str_eq(e.msg, want);
     ck_assert(exists(path("%s/trials", "t")));
 }
