@@ -1449,8 +1449,6 @@ static int top_output(vctx *v, const bp_node *n, const char *key, const bp_mark 
 {
     const char *s = NULL;
     int rc = get_str(v, n, key, "a folder", &s);
-    if (rc == 0 && !*s)
-        return verr(v, &n->mark, key, "expected a folder (got an empty string)");
     if (rc == 0 && strlen(s) > BP_OUTPUT_MAX)
         return verr(v, &n->mark, key, "at most %d bytes: run folders below it need room for "
                     "their trial files' names (got %zu)", BP_OUTPUT_MAX, strlen(s));

@@ -28,6 +28,9 @@ printf 'experiment: e\001\n' > gen/ctrl.yaml
 printf 'experiment: e\377\n' > gen/utf8.yaml
 printf 'experiment: e\000\ndata: x\n' > gen/nul.yaml
 printf '\357\273\277' > gen/bom.yaml
+{ printf 'experiment: '; rep a 1048576; printf '\n%s\n' "$(sed 1d ok.yaml)"; } > gen/longname.yaml
+{ printf '%s\noutput: ' "$head"; rep o/ 2000; echo; } > gen/longout.yaml
+{ printf '%s\noutput: ""\n' "$head"; } > gen/emptyout.yaml
 : > gen/empty.h5
 printf 'not an ELF file\n' > notaplugin.so
 cp ok.yaml gen/secret.yaml && chmod 600 gen/secret.yaml
