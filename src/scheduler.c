@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -1049,6 +1050,14 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                     (!sharded || i % (size_t)o->shard_n == (size_t)o->shard_i - 1);
         if (trial_path(path, sizeof path, bp_run_path(c.run), (unsigned)i, "")) {
             rc = bp_err_set(e, BP_EUSAGE, "%s: path too long", o->run_dir);
+            break;
+        }
+        struct stat tst;
+        if (resumed && lstat(path, &tst) == 0 && !S_ISREG(tst.st_mode)) {
+            /* a link or a FIFO with a trial's name: never read through (a FIFO would hang) */
+            rc = bp_err_set(e, BP_EEXIST, "%s/trials/%04zu.h5: %s; bprun reads no trial file "
+                            "through it: move it away, or use -o to choose another folder", o->run_dir, i,
+                            S_ISLNK(tst.st_mode) ? "a symbolic link" : "not a regular file");
             break;
         }
         if (resumed && access(path, F_OK) == 0) {

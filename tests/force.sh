@@ -123,6 +123,16 @@ grep -qF "r/trials/0001.h5.part: a symbolic link; bprun will not write through i
   fail "resume through a .part link: $(cat out err)"
 home_intact ".part symlink on resume"
 
+# a resumed run never reads a finished trial through a link, nor opens a FIFO with its name
+rm -rf r && run_bprun 0 run two.yaml -o r --quiet || fail "two"
+rm r/trials/0001.h5 && mkfifo home.fifo && ln -s "$T/home.fifo" r/trials/0001.h5
+expect_err 2 "bprun: r/trials/0001.h5: a symbolic link; bprun reads no trial file through it: move it away, or use -o to choose another folder" \
+  run two.yaml -o r --quiet
+rm r/trials/0001.h5 && mkfifo r/trials/0001.h5
+expect_err 2 "bprun: r/trials/0001.h5: not a regular file; bprun reads no trial file through it: move it away, or use -o to choose another folder" \
+  run two.yaml -o r --quiet
+rm home.fifo
+
 # 6. --force removes exactly bprun's files: the index, trial files, .part files of its own
 rm -rf r && run_bprun 0 run two.yaml -o r --quiet || fail "two"
 cp r/trials/0001.h5 r/trials/0001.h5.part
