@@ -343,6 +343,78 @@ int bp_stats_wilcoxon(const double *d, size_t n, bp_wilcoxon *out)
     return rc;
 }
 
+int bp_stats_mannwhitney(const double *x, size_t n1, const double *y, size_t n2,
+                         bp_mannwhitney *out)
+{
+    out->statistic = out->p = NAN;
+    out->exact = 0;
+    size_t n = n1 + n2;
+    double *v = malloc((n ? n : 1) * sizeof *v), *r = malloc((n ? n : 1) * sizeof *r), ties;
+    if (!v || !r || !n1 || !n2) {
+        free(v);
+        free(r);
+        return -1;
+    }
+    memcpy(v, x, n1 * sizeof *v);
+    memcpy(v + n1, y, n2 * sizeof *v);
+    if (rank_avg(v, n, r, &ties)) {
+        free(v);
+        free(r);
+        return -1;
+    }
+    double r1 = 0, m = (double)n1, k = (double)n2;
+    for (size_t i = 0; i < n1; i++)
+        r1 += r[i];
+    free(v);
+    free(r);
+    double u1 = r1 - m * (m + 1) / 2, u = u1 > m * k - u1 ? u1 : m * k - u1;
+    out->statistic = u1;
+    size_t small = n1 < n2 ? n1 : n2, big = n1 < n2 ? n2 : n1, top = n1 * n2;
+    if ((n1 <= 8 || n2 <= 8) && ties == 0 && (big + 1) * (top + 1) <= 2000000) {
+        /* c[j][t]: arrangements of `small` values among j others with statistic t, built one
+         * value of the smaller sample at a time: f(i, j) = f(i - 1, j) q^j + f(i, j - 1) */
+        size_t w = top + 1;
+        double *prev = calloc((big + 1) * w, sizeof *prev), *cur = calloc((big + 1) * w,
+                                                                              sizeof *cur);
+        if (!prev || !cur) {
+            free(prev);
+            free(cur);
+            return -1;
+        }
+        for (size_t j = 0; j <= big; j++)
+            prev[j * w] = 1;   /* i = 0: one arrangement, statistic 0 */
+        for (size_t i = 1; i <= small; i++) {
+            memset(cur, 0, (big + 1) * w * sizeof *cur);
+            cur[0] = 1;        /* j = 0 */
+            for (size_t j = 1; j <= big; j++)
+                for (size_t t = 0; t <= i * j; t++)
+                    cur[j * w + t] = (t >= j ? prev[j * w + t - j] : 0) + cur[(j - 1) * w + t];
+            double *sw = prev;
+            prev = cur;
+            cur = sw;
+        }
+        double total = 0, tail = 0;
+        size_t ui = (size_t)u;
+        for (size_t t = 0; t <= top; t++) {
+            total += prev[big * w + t];
+            if (t >= ui)
+                tail += prev[big * w + t];
+        }
+        free(prev);
+        free(cur);
+        out->p = 2 * tail / total > 1 ? 1 : 2 * tail / total;
+        out->exact = 1;
+        return 0;
+    }
+    double nn = (double)n;
+    double s = sqrt(m * k / 12 * ((nn + 1) - ties / (nn * (nn - 1))));
+    double z = (u - m * k / 2 - 0.5) / s;
+    out->p = 2 * bp_stats_norm_cdf(-z);
+    if (out->p > 1)
+        out->p = 1;
+    return 0;
+}
+
 int bp_stats_friedman(const double *x, size_t n, size_t k, double *stat, double *p)
 {
     *stat = *p = NAN;

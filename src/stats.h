@@ -53,6 +53,18 @@ typedef struct bp_wilcoxon {
 } bp_wilcoxon;
 int bp_stats_wilcoxon(const double *d, size_t n, bp_wilcoxon *out);
 
+/* Mann-Whitney U test of two independent samples, two-sided (SciPy's mannwhitneyu): statistic
+ * U1 = R1 - n1 (n1 + 1) / 2 (R1 the rank sum of x, ties averaged). Exact p (the distribution of
+ * U over all arrangements) when min(n1, n2) <= 8, there is no tie, and the table fits 2e6
+ * entries; otherwise the normal approximation with the tie correction and the continuity
+ * correction (exact = 0). n1, n2 >= 1. */
+typedef struct bp_mannwhitney {
+    double statistic, p;
+    int exact;
+} bp_mannwhitney;
+int bp_stats_mannwhitney(const double *x, size_t n1, const double *y, size_t n2,
+                         bp_mannwhitney *out);
+
 /* Friedman's test of k >= 3 treatments over n >= 2 blocks; x is n x k, row-major (block i,
  * treatment j at x[i * k + j]); ranks within each block, ties averaged, with the tie
  * correction. p from the chi-squared distribution with k - 1 degrees of freedom (SciPy's

@@ -120,6 +120,23 @@ for x in [
     same(f"friedman {n}x{k} statistic", g[0], r.statistic)
     same(f"friedman {n}x{k} p", g[1], r.pvalue)
 
+# Mann-Whitney U (points without shared seeds): exact and asymptotic
+for x, y in [
+    ([0.31, 0.12, 0.45, 0.22], [0.51, 0.62, 0.48, 0.70, 0.55]),
+    ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0]),
+    (list(rng.normal(0, 1, 8)), list(rng.normal(0.8, 1, 8))),
+    (list(rng.normal(0, 1, 12)), list(rng.normal(0.5, 1, 15))),
+    ([1.0, 2.0, 2.0, 3.0], [2.0, 3.0, 4.0, 4.0, 5.0]),                      # ties
+]:
+    g = run("mannwhitney", len(x), *x, *y)[0]
+    r = stats.mannwhitneyu(x, y)
+    exact = min(len(x), len(y)) <= 8 and len(set(x + y)) == len(x + y)
+    same(f"mannwhitney {len(x)}x{len(y)} statistic", g[0], r.statistic)
+    same(f"mannwhitney {len(x)}x{len(y)} p", g[1], r.pvalue)
+    if int(g[2]) != exact:
+        bad += 1
+        print(f"FAIL: mannwhitney {len(x)}x{len(y)}: exact flag {g[2]}")
+
 # Holm's step-down adjustment, by its definition
 for p in [[0.01, 0.04, 0.03, 0.005], [0.5, 0.2], [0.001, 0.9, 0.02, 0.04, 0.03, 0.3]]:
     g = run("holm", *p)[0]

@@ -4,6 +4,7 @@
  *   wilson K N               lo hi
  *   wilcoxon D...            n wins losses ties statistic p exact
  *   friedman N K X...        stat p   (X: N rows of K values)
+ *   mannwhitney N1 X... Y... statistic p exact
  *   holm P...                adjusted p-values
  *   km T:E...                median median_lo median_hi, then a line per step:
  *                            time at_risk events surv lo hi
@@ -55,6 +56,13 @@ int main(int argc, char **argv)
         if ((size_t)n != 2 + rows * k || bp_stats_friedman(x + 2, rows, k, &s, &p))
             return 3;
         printf("%.17g %.17g\n", s, p);
+    } else if (!strcmp(f, "mannwhitney") && n >= 3) {
+        bp_mannwhitney w;
+        size_t n1 = (size_t)x[0];
+        if (n1 + 1 >= (size_t)n || bp_stats_mannwhitney(x + 1, n1, x + 1 + n1, (size_t)n - 1 - n1,
+                                                         &w))
+            return 3;
+        printf("%.17g %.17g %d\n", w.statistic, w.p, w.exact);
     } else if (!strcmp(f, "holm")) {
         double *adj = nums(n, a);
         bp_stats_holm(x, (size_t)n, adj);
