@@ -43,7 +43,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run CONFIG        train the experiment, write results to a run folder (HDF5)\n"
     "  validate CONFIG   check the config, data and plugins; print the resolved config\n"
-    "  report RUN        ranked trials, a summary per sweep point, the best setting\n"
+    "  report RUN        ranked trials and points with intervals and paired tests; the best\n"
     "  merge RUN         rebuild a run's index from its trial files (after --shard runs)\n"
     "  plugins [NAME]    list the optimizer and activation plugins found, or show one\n"
     "  eval MODEL DATA   loss and accuracy of saved weights on a dataset\n"
@@ -59,7 +59,7 @@ static const char usage_main[] =
     "Exit status: 0 success; 1 run-time failure (I/O, a trial that failed or diverged);\n"
     "2 usage, config, data or plugin error; 130/143 interrupted by SIGINT/SIGTERM.\n"
     "Documentation: README.md, docs/CONFIG.md, docs/DATA.md, docs/FORMAT.md, docs/PLUGINS.md,\n"
-    "docs/DIAGNOSTICS.md, docs/PERFORMANCE.md, docs/CLUSTER.md, man bprun.\n";
+    "docs/DIAGNOSTICS.md, docs/REPORT.md, docs/PERFORMANCE.md, docs/CLUSTER.md, man bprun.\n";
 
 static const char usage_run[] =
     "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
@@ -145,15 +145,27 @@ static const char usage_validate[] =
     "  -h, --help             show this help\n";
 
 static const char usage_report[] =
-    "usage: bprun report RUN [--format text|csv|markdown|json] [--top N]\n"
+    "usage: bprun report RUN [--format text|csv|markdown|json] [--top N] [--metric M]\n"
+    "                        [--by mean|median] [--alpha A] [--all-pairs]\n"
+    "                        [--table trials|points|comparisons]\n"
     "\n"
-    "The report of a run folder, also of one still running: the trials ranked by final\n"
-    "validation loss (training loss without validation data) with their swept values,\n"
-    "status, epochs and metrics; for a sweep with repeats, mean, std, min, max and success\n"
-    "rate per point; and the best trial's complete config, ready to rerun.\n"
+    "The report of a run folder, also of one still running: the trials ranked by the metric\n"
+    "with their swept values, status, epochs and metrics; for a sweep with repeats, every\n"
+    "point (all repeats of one setting) ranked by the mean or median of the metric with 95%\n"
+    "intervals, failed repeats counted, success rate and epochs to solve when a target was\n"
+    "set, and the best point compared with each other point over the seeds they share\n"
+    "(Wilcoxon signed-rank, Holm-adjusted: better, worse or not distinguishable); then the\n"
+    "best point's complete config, ready to rerun. docs/REPORT.md explains every number.\n"
     "\n"
     "  --format F             text (default), csv, markdown or json\n"
     "  --top N                only the N best trials in the ranked table\n"
+    "  --metric M             rank by the final loss, val_loss, best_val_loss, accuracy,\n"
+    "                         val_accuracy, test_loss, test_accuracy, epochs_to_target or\n"
+    "                         seconds (default: val_loss, or loss without validation data)\n"
+    "  --by S                 rank points by their mean (default) or median\n"
+    "  --alpha A              significance level of the verdicts (default 0.05)\n"
+    "  --all-pairs            compare every pair of points, not only the best with the others\n"
+    "  --table T              csv only: trials (default), points or comparisons\n"
     "  -h, --help             show this help\n";
 
 static const char usage_plugins[] =
@@ -676,9 +688,13 @@ static int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "format", required_argument, NULL, 'F' }, { "top", required_argument, NULL, 'n' },
+        { "metric", required_argument, NULL, 'm' }, { "by", required_argument, NULL, 'b' },
+        { "alpha", required_argument, NULL, 'a' }, { "all-pairs", no_argument, NULL, 'A' },
+        { "table", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
     };
-    bp_report_opts o = { .format = BP_REPORT_TEXT };
+    bp_report_opts o = { .format = BP_REPORT_TEXT, .alpha = 0.05 };
+    int table_given = 0;
     int ch;
     opterr = 0;
     optind = 1;
@@ -702,6 +718,45 @@ static int cmd_report(int argc, char **argv)
                 return usage_error("report", "--top: expected a positive integer (got '%s')", optarg);
             break;
         }
+        case 'm': {
+            int k = -1;
+            for (int m = 1; m < BP_RANK_COUNT; m++)
+                if (!strcmp(optarg, bp_rank_metric_names[m]))
+                    k = m;
+            if (k < 0)
+                return usage_error("report", "--metric: expected loss, val_loss, best_val_loss, "
+                                   "accuracy, val_accuracy, test_loss, test_accuracy, "
+                                   "epochs_to_target or seconds (got '%s')", optarg);
+            o.metric = (bp_rank_metric)k;
+            break;
+        }
+        case 'b':
+            if (strcmp(optarg, "mean") && strcmp(optarg, "median"))
+                return usage_error("report", "--by: expected mean or median (got '%s')", optarg);
+            o.by_median = !strcmp(optarg, "median");
+            break;
+        case 'a': {
+            char *end;
+            errno = 0;
+            o.alpha = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(o.alpha > 0 && o.alpha < 1))
+                return usage_error("report", "--alpha: expected a number between 0 and 1 "
+                                   "(got '%s')", optarg);
+            break;
+        }
+        case 'A': o.all_pairs = 1; break;
+        case 't': {
+            int k = -1;
+            for (int t = 0; t < BP_TABLE_COUNT; t++)
+                if (!strcmp(optarg, bp_report_table_names[t]))
+                    k = t;
+            if (k < 0)
+                return usage_error("report", "--table: expected trials, points or comparisons "
+                                   "(got '%s')", optarg);
+            o.table = (bp_report_table)k;
+            table_given = 1;
+            break;
+        }
         case 'h': fputs(usage_report, stdout); return 0;
         case ':': return usage_error("report", "option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("report", "unknown option '%s'", argv[optind - 1]);
@@ -709,6 +764,9 @@ static int cmd_report(int argc, char **argv)
     }
     if (argc - optind != 1)
         return usage_error("report", "%s", argc - optind ? "expected one RUN folder" : "missing RUN");
+    if (table_given && o.format != BP_REPORT_CSV)
+        return usage_error("report", "--table applies to --format csv only (got --format %s: "
+                           "it holds every table)", bp_report_format_names[o.format]);
     bp_err e;
     bp_err_clear(&e);
     if (bp_report(argv[optind], &o, stdout, &e))

@@ -11,6 +11,7 @@
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
                                                                      "json" };
+const char *const bp_report_table_names[BP_TABLE_COUNT] = { "trials", "points", "comparisons" };
 
 typedef struct row {
     uint32_t trial;
@@ -198,9 +199,25 @@ static int rank_class(const row *r)
     return 3;
 }
 
+/* A row as points.h takes it. */
+static bp_point_trial as_trial(const row *x)
+{
+    return (bp_point_trial){ .trial = x->trial, .seed = x->seed, .status = x->status,
+                             .epochs = x->epochs, .loss = x->loss, .val_loss = x->val_loss,
+                             .best_val_loss = x->best_val, .accuracy = x->acc,
+                             .val_accuracy = x->val_acc, .test_loss = x->test_loss,
+                             .test_accuracy = x->test_acc, .seconds = x->secs,
+                             .to_target = x->to_target, .params = x->params };
+}
+
+static _Thread_local bp_rank_metric rank_metric = BP_RANK_LOSS;
+
+/* the trial's value of the ranking metric (pruned trials rank by theirs too), NaN: none */
 static double score(const row *r)
 {
-    return !isnan(r->val_loss) ? r->val_loss : r->loss;
+    bp_point_trial t = as_trial(r);
+    t.status = "completed";
+    return bp_point_value(&t, rank_metric);
 }
 
 static int by_rank(const void *pa, const void *pb)
@@ -210,19 +227,23 @@ static int by_rank(const void *pa, const void *pb)
     if (ca != cb)
         return ca - cb;
     double sa = score(a), sb = score(b);
+    if (ca <= 1 && isnan(sa) != isnan(sb))
+        return isnan(sa) - isnan(sb);
     if (ca <= 1 && !isnan(sa) && !isnan(sb) && sa != sb)
-        return sa < sb ? -1 : 1;
+        return (bp_rank_metric_higher(rank_metric) ? sa > sb : sa < sb) ? -1 : 1;
     return a->trial < b->trial ? -1 : a->trial > b->trial;
 }
 
-static const char *num(double v, char *buf, size_t n, int json)
+/* A number for text (mode 0: "-" when missing, 6 digits), json (1: null, 17 digits) or csv
+ * (2: empty, 17 digits). */
+static const char *num(double v, char *buf, size_t n, int mode)
 {
-    if (isnan(v))
-        snprintf(buf, n, json ? "null" : "-");
+    if (isnan(v) || (isinf(v) && mode))
+        snprintf(buf, n, "%s", mode == 1 ? "null" : mode == 2 ? "" : "-");
     else if (isinf(v))
-        snprintf(buf, n, json ? "null" : (v > 0 ? "inf" : "-inf"));
+        snprintf(buf, n, "%s", v > 0 ? "inf" : "-inf");
     else
-        snprintf(buf, n, "%.6g", v);
+        snprintf(buf, n, mode ? "%.17g" : "%.6g", v);
     return buf;
 }
 
@@ -285,29 +306,6 @@ static void csv_str(FILE *f, const char *s)
         fputc(*s, f);
     }
     fputc('"', f);
-}
-
-/* one group = trials with equal swept values (the repeats of one point) */
-typedef struct group {
-    size_t first;     /* index into rows sorted by trial id */
-    size_t n, ok;
-    double mean, sd, min, max;
-    int target;       /* a target loss was set for some of its trials */
-    size_t reached;   /* trials that reached it */
-    double t_mean, t_median;  /* epochs to target over those (NaN: none) */
-} group;
-
-static int cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
-/* success: fraction of the point's trials that reached the target (when one was set), else
- * that completed */
-static double success(const group *q)
-{
-    return (double)(q->target ? q->reached : q->ok) / (double)q->n;
 }
 
 static const char *to_target(const row *x, char *buf, size_t n, int json)
@@ -558,6 +556,301 @@ static void print_minima(FILE *f, const run *r, int md, minimum *mins)
     free(done);
 }
 
+static void json_params(FILE *f, const run *r, const row *x)
+{
+    fputc('{', f);
+    for (size_t j = 0; j < r->n_axes; j++) {
+        fputs(j ? ", " : "", f);
+        json_str(f, r->axes[j]);
+        fputs(": ", f);
+        json_str(f, x->params[j]);
+    }
+    fputc('}', f);
+}
+
+/* "train.optimizer.lr=0.01 train.optimizer.name=sgd", or "all trials" without axes */
+static void words_params(FILE *f, const run *r, const row *x)
+{
+    if (!r->n_axes)
+        fputs("all trials", f);
+    for (size_t j = 0; j < r->n_axes; j++)
+        fprintf(f, "%s%s=%s", j ? " " : "", r->axes[j], x->params[j]);
+}
+
+static const char *by_name(const bp_points *pt)
+{
+    return pt->by_median ? "median" : "mean";
+}
+
+/* the point's statistics as JSON members (after "params") */
+static void point_json(FILE *f, const run *r, const bp_points *pt, size_t k, minimum *mins,
+                       int any_verdict)
+{
+    const bp_point *p = &pt->points[k];
+    const row *x = &r->rows[p->trials[0]];
+    char b[12][40];
+    fprintf(f, "  {\"rank\": %zu, \"params\": ", k + 1);
+    json_params(f, r, x);
+    fputs(", \"trials\": [", f);
+    for (size_t i = 0; i < p->n; i++)
+        fprintf(f, "%s%u", i ? ", " : "", r->rows[p->trials[i]].trial);
+    fprintf(f, "], \"n\": %zu, \"n_value\": %zu, \"failed\": %zu, \"pruned\": %zu, "
+            "\"unfinished\": %zu, \"score\": %s, \"mean\": %s, \"sd\": %s, \"median\": %s, "
+            "\"q1\": %s, \"q3\": %s, \"ci_low\": %s, \"ci_high\": %s, \"median_ci_low\": %s, "
+            "\"median_ci_high\": %s, \"median_ci_level\": %s", p->n, p->n_value, p->n_failed,
+            p->n_pruned, p->n_unfinished, num(p->score, b[0], 40, 1), num(p->d.mean, b[1], 40, 1),
+            num(p->d.sd, b[2], 40, 1), num(p->d.median, b[3], 40, 1), num(p->d.q1, b[4], 40, 1),
+            num(p->d.q3, b[5], 40, 1), num(p->d.ci_low, b[6], 40, 1),
+            num(p->d.ci_high, b[7], 40, 1), num(p->d.med_low, b[8], 40, 1),
+            num(p->d.med_high, b[9], 40, 1), num(p->d.med_level, b[10], 40, 1));
+    if (p->has_target) {
+        size_t fin = p->n - p->n_pruned - p->n_unfinished;
+        fprintf(f, ", \"reached\": %zu, \"success\": %s, \"success_ci_low\": %s, "
+                "\"success_ci_high\": %s, \"epochs_to_target_median\": %s, "
+                "\"epochs_to_target_ci_low\": %s, \"epochs_to_target_ci_high\": %s", p->reached,
+                num(fin ? (double)p->reached / (double)fin : NAN, b[0], 40, 1),
+                num(p->success_lo, b[1], 40, 1), num(p->success_hi, b[2], 40, 1),
+                num(p->km.median, b[3], 40, 1), num(p->km.median_lo, b[4], 40, 1),
+                num(p->km.median_hi, b[5], 40, 1));
+    }
+    size_t nm, total = point_minima(r, p->trials[0], mins, &nm);
+    if (total) {
+        fprintf(f, ", \"solutions\": %zu, \"best_share\": %s, \"minima\": [", total,
+                num((double)mins[0].count / (double)total, b[0], 40, 1));
+        for (size_t q = 0; q < nm; q++) {
+            fprintf(f, "%s{\"minimum\": %zu, \"loss\": %s, \"max_loss\": %s, \"reached\": %zu, "
+                    "\"verdicts\": ", q ? ", " : "", q + 1, num(mins[q].lo, b[1], 40, 1),
+                    num(mins[q].hi, b[2], 40, 1), mins[q].count);
+            json_str(f, mins[q].verdicts);
+            fputc('}', f);
+        }
+        fputc(']', f);
+    }
+    if (any_verdict) {
+        fputs(", \"verdicts\": ", f);
+        count_verdicts(f, r, x, 1);
+    }
+    fprintf(f, "}%s\n", k + 1 < pt->n_points ? "," : "");
+}
+
+static void cmp_json(FILE *f, const bp_points *pt, size_t i)
+{
+    const bp_comparison *c = &pt->cmp[i];
+    char b[8][40];
+    fprintf(f, "  {\"a\": %zu, \"b\": %zu, \"paired\": %s, \"n_pairs\": %zu, \"wins_a\": %zu, "
+            "\"losses_a\": %zu, \"ties\": %zu, \"diff\": %s, \"diff_ci_low\": %s, "
+            "\"diff_ci_high\": %s, \"statistic\": %s, \"p_value\": %s, \"p_holm\": %s, "
+            "\"exact\": %s, \"verdict\": ", c->a + 1, c->b + 1, c->paired ? "true" : "false",
+            c->n_pairs, c->wins_a, c->losses_a, c->ties, num(c->diff, b[0], 40, 1),
+            num(c->diff_lo, b[1], 40, 1), num(c->diff_hi, b[2], 40, 1),
+            num(c->statistic, b[3], 40, 1), num(c->p, b[4], 40, 1), num(c->p_holm, b[5], 40, 1),
+            c->exact ? "true" : "false");
+    json_str(f, c->verdict);
+    fprintf(f, "}%s\n", i + 1 < pt->n_cmp ? "," : "");
+}
+
+static void points_csv(FILE *f, const run *r, const bp_points *pt, int any_target)
+{
+    char b[16][40];
+    fputs("rank", f);
+    for (size_t j = 0; j < r->n_axes; j++) {
+        fputc(',', f);
+        csv_str(f, r->axes[j]);
+    }
+    fputs(",n,n_value,failed,pruned,unfinished,score,mean,sd,median,q1,q3,ci_low,ci_high,"
+          "median_ci_low,median_ci_high,median_ci_level", f);
+    fputs(any_target ? ",reached,success,success_ci_low,success_ci_high,epochs_to_target_median,"
+                       "epochs_to_target_ci_low,epochs_to_target_ci_high\n" : "\n", f);
+    for (size_t k = 0; k < pt->n_points; k++) {
+        const bp_point *p = &pt->points[k];
+        const row *x = &r->rows[p->trials[0]];
+        fprintf(f, "%zu", k + 1);
+        for (size_t j = 0; j < r->n_axes; j++) {
+            fputc(',', f);
+            csv_str(f, x->params[j]);
+        }
+        fprintf(f, ",%zu,%zu,%zu,%zu,%zu,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s", p->n, p->n_value,
+                p->n_failed, p->n_pruned, p->n_unfinished, num(p->score, b[0], 40, 2),
+                num(p->d.mean, b[1], 40, 2), num(p->d.sd, b[2], 40, 2),
+                num(p->d.median, b[3], 40, 2), num(p->d.q1, b[4], 40, 2),
+                num(p->d.q3, b[5], 40, 2), num(p->d.ci_low, b[6], 40, 2),
+                num(p->d.ci_high, b[7], 40, 2), num(p->d.med_low, b[8], 40, 2),
+                num(p->d.med_high, b[9], 40, 2), num(p->d.med_level, b[10], 40, 2));
+        if (any_target) {
+            size_t fin = p->n - p->n_pruned - p->n_unfinished;
+            if (p->has_target)
+                fprintf(f, ",%zu,%s,%s,%s,%s,%s,%s", p->reached,
+                        num(fin ? (double)p->reached / (double)fin : NAN, b[0], 40, 2),
+                        num(p->success_lo, b[1], 40, 2), num(p->success_hi, b[2], 40, 2),
+                        num(p->km.median, b[3], 40, 2), num(p->km.median_lo, b[4], 40, 2),
+                        num(p->km.median_hi, b[5], 40, 2));
+            else
+                fputs(",,,,,,,", f);
+        }
+        fputc('\n', f);
+    }
+}
+
+static void cmp_csv(FILE *f, const bp_points *pt)
+{
+    char b[8][40];
+    fputs("a,b,paired,n_pairs,wins_a,losses_a,ties,diff,diff_ci_low,diff_ci_high,statistic,"
+          "p_value,p_holm,exact,verdict\n", f);
+    for (size_t i = 0; i < pt->n_cmp; i++) {
+        const bp_comparison *c = &pt->cmp[i];
+        fprintf(f, "%zu,%zu,%d,%zu,%zu,%zu,%zu,%s,%s,%s,%s,%s,%s,%d,%s\n", c->a + 1, c->b + 1,
+                c->paired, c->n_pairs, c->wins_a, c->losses_a, c->ties, num(c->diff, b[0], 40, 2),
+                num(c->diff_lo, b[1], 40, 2), num(c->diff_hi, b[2], 40, 2),
+                num(c->statistic, b[3], 40, 2), num(c->p, b[4], 40, 2),
+                num(c->p_holm, b[5], 40, 2), c->exact, c->verdict);
+    }
+}
+
+/* "[lo, hi]" or "-" */
+static const char *interval(double lo, double hi, char *buf, size_t n)
+{
+    char a[40], b[40];
+    if (isnan(lo) || isnan(hi))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "[%s, %s]", num(lo, a, 40, 0), num(hi, b, 40, 0));
+    return buf;
+}
+
+static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int any_target)
+{
+    const char *sep = md ? " | " : "  ", *mname = bp_rank_metric_names[pt->metric];
+    size_t w[16] = { 0 };
+    for (size_t j = 0; j < r->n_axes && j < 16; j++) {
+        w[j] = strlen(r->axes[j]);
+        for (size_t i = 0; i < r->n; i++)
+            if (strlen(r->rows[i].params[j]) > w[j])
+                w[j] = strlen(r->rows[i].params[j]);
+    }
+    fprintf(f, "\n%spoints over their repeats, ranked by the %s of the final %s (%s is better); "
+            "failed: diverged or failed repeats, not in the statistics; 95%% intervals: t for "
+            "the mean, order statistics for the median%s:\n\n", md ? "**Points** " : "",
+            by_name(pt), mname, bp_rank_metric_higher(pt->metric) ? "higher" : "lower",
+            any_target ? "; solved: reached the target (Wilson interval); to_solve: Kaplan-Meier "
+            "median of the epochs to reach it, unsolved repeats censored" : "");
+    if (md)
+        fputs("| ", f);
+    fprintf(f, "%-4s", "rank");
+    for (size_t j = 0; j < r->n_axes && j < 16; j++)
+        fprintf(f, "%s%-*s", sep, (int)w[j], r->axes[j]);
+    fprintf(f, "%s%4s%s%6s%s%-11s%s%-25s%s%-11s%s%-25s", sep, "n", sep, "failed", sep, "mean",
+            sep, "95% CI", sep, "median", sep, "95% CI (median)");
+    if (any_target)
+        fprintf(f, "%s%-7s%s%-17s%s%-9s%s%-19s", sep, "solved", sep, "95% CI", sep, "to_solve",
+                sep, "95% CI");
+    fputs(md ? " |\n" : "\n", f);
+    if (md) {
+        fputs("|---:|", f);
+        for (size_t j = 0; j < r->n_axes && j < 16; j++)
+            fputs("---|", f);
+        fputs(any_target ? "---:|---:|---:|---|---:|---|---:|---|---:|---|\n"
+                         : "---:|---:|---:|---|---:|---|\n", f);
+    }
+    char b[8][64];
+    for (size_t k = 0; k < pt->n_points; k++) {
+        const bp_point *p = &pt->points[k];
+        const row *x = &r->rows[p->trials[0]];
+        if (md)
+            fputs("| ", f);
+        fprintf(f, "%-4zu", k + 1);
+        for (size_t j = 0; j < r->n_axes && j < 16; j++)
+            fprintf(f, "%s%-*s", sep, (int)w[j], x->params[j]);
+        fprintf(f, "%s%4zu%s%6zu%s%-11s%s%-25s%s%-11s%s%-25s", sep, p->n, sep, p->n_failed, sep,
+                num(p->d.mean, b[0], 64, 0), sep, interval(p->d.ci_low, p->d.ci_high, b[1], 64),
+                sep, num(p->d.median, b[2], 64, 0), sep,
+                interval(p->d.med_low, p->d.med_high, b[3], 64));
+        if (any_target) {
+            size_t fin = p->n - p->n_pruned - p->n_unfinished;
+            char rate[48] = "-";
+            if (p->has_target && fin)
+                snprintf(rate, sizeof rate, "%zu/%zu", p->reached, fin);
+            char lo[64] = "-";
+            if (p->has_target && fin)
+                snprintf(lo, sizeof lo, "[%.0f%%, %.0f%%]", 100 * p->success_lo,
+                         100 * p->success_hi);
+            fprintf(f, "%s%-7s%s%-17s%s%-9s%s%-19s", sep, rate, sep, lo, sep,
+                    num(p->km.median, b[4], 64, 0), sep,
+                    interval(p->km.median_lo, p->km.median_hi, b[5], 64));
+        }
+        fputs(md ? " |\n" : "\n", f);
+    }
+}
+
+static void cmp_text(FILE *f, const run *r, const bp_points *pt, int md, int all_pairs)
+{
+    if (!pt->n_cmp)
+        return;
+    const char *sep = md ? " | " : "  ";
+    fprintf(f, "\n%s%s (a - b in final %s; paired over the seeds both ran: Wilcoxon "
+            "signed-rank; no shared seed: Mann-Whitney U; p Holm-adjusted over %zu comparison%s, "
+            "alpha %g):\n\n", md ? "**Comparisons** " : "",
+            all_pairs ? "every pair of points" : "the best point (a = 1) against each other",
+            bp_rank_metric_names[pt->metric], pt->n_cmp, pt->n_cmp == 1 ? "" : "s", pt->alpha);
+    if (md)
+        fprintf(f, "| a | b | pairs | a better | a worse | ties | median a - b | 95%% CI | p | "
+                "p (Holm) | verdict |\n|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n");
+    else
+        fprintf(f, "%4s%s%4s%s%6s%s%8s%s%7s%s%4s%s%-11s%s%-25s%s%-10s%s%-10s%s%s\n", "a", sep, "b",
+                sep, "pairs", sep, "a better", sep, "a worse", sep, "ties", sep, "median a-b", sep,
+                "95% CI", sep, "p", sep, "p (Holm)", sep, "verdict");
+    char b[6][64];
+    for (size_t i = 0; i < pt->n_cmp; i++) {
+        const bp_comparison *c = &pt->cmp[i];
+        char pairs[32];
+        if (c->paired)
+            snprintf(pairs, sizeof pairs, "%zu", c->n_pairs);
+        else
+            snprintf(pairs, sizeof pairs, "-");
+        char wins[16] = "-", losses[16] = "-", ties[16] = "-";
+        if (c->paired) {
+            snprintf(wins, sizeof wins, "%zu", c->wins_a);
+            snprintf(losses, sizeof losses, "%zu", c->losses_a);
+            snprintf(ties, sizeof ties, "%zu", c->ties);
+        }
+        fprintf(f, "%s%4zu%s%4zu%s%6s%s%8s%s%7s%s%4s%s%-11s%s%-25s%s%-10s%s%-10s%s%s%s\n",
+                md ? "| " : "", c->a + 1, sep, c->b + 1, sep, pairs, sep, wins, sep, losses, sep,
+                ties, sep, num(c->diff, b[0], 64, 0), sep,
+                interval(c->diff_lo, c->diff_hi, b[1], 64), sep, num(c->p, b[2], 64, 0), sep,
+                num(c->p_holm, b[3], 64, 0), sep, c->verdict, md ? " |" : "");
+    }
+    /* the answer in words, for the best point */
+    fputc('\n', f);
+    for (size_t i = 0; i < pt->n_cmp && i < 8; i++) {
+        const bp_comparison *c = &pt->cmp[i];
+        if (c->a != 0)
+            break;
+        const row *xa = &r->rows[pt->points[c->a].trials[0]];
+        const row *xb = &r->rows[pt->points[c->b].trials[0]];
+        fputs(md ? "- " : "", f);
+        words_params(f, r, xa);
+        if (!strcmp(c->verdict, "not distinguishable")) {
+            fputs(" and ", f);
+            words_params(f, r, xb);
+            if (c->paired && c->n_pairs < 6)
+                fprintf(f, " are indistinguishable with %zu paired repeats (fewer than 6 cannot "
+                        "reach p < 0.05): run more\n", c->n_pairs);
+            else
+                fprintf(f, " are not distinguishable at alpha %g (p = %.2g, Holm %.2g)\n",
+                        pt->alpha, c->p, c->p_holm);
+        } else if (c->paired) {
+            fprintf(f, " %s ", !strcmp(c->verdict, "better") ? "beats" : "loses to");
+            words_params(f, r, xb);
+            fprintf(f, " on %zu of %zu seeds (p = %.2g, Holm %.2g)\n",
+                    !strcmp(c->verdict, "better") ? c->wins_a : c->losses_a, c->n_pairs, c->p,
+                    c->p_holm);
+        } else {
+            fprintf(f, " is %s than ", c->verdict);
+            words_params(f, r, xb);
+            fprintf(f, " (unpaired: no shared seed; p = %.2g, Holm %.2g)\n", c->p, c->p_holm);
+        }
+    }
+}
+
 int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
 {
     run r = { 0 };
@@ -575,72 +868,51 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
     for (size_t i = 0; i < r.n; i++)
         any_verdict |= r.rows[i].verdict[0] != '\0';
     row *ranked = malloc((r.n ? r.n : 1) * sizeof *ranked);
-    group *g = calloc(r.n ? r.n : 1, sizeof *g);
-    int *ep = malloc((r.n ? r.n : 1) * sizeof *ep);
+    bp_point_trial *pin = malloc((r.n ? r.n : 1) * sizeof *pin);
     minimum *mins = malloc((r.n ? r.n : 1) * sizeof *mins);
-    if (!ranked || !g || !ep || !mins) {
+    bp_points pt;
+    memset(&pt, 0, sizeof pt);
+    if (!ranked || !pin || !mins) {
         free(ranked);
-        free(g);
-        free(ep);
+        free(pin);
         free(mins);
         run_free(&r);
         return bp_err_set(e, BP_ENOMEM, "out of memory");
     }
+    for (size_t i = 0; i < r.n; i++)
+        pin[i] = as_trial(&r.rows[i]);
+    bp_points_opts po = { .metric = o->metric, .by_median = o->by_median, .alpha = o->alpha,
+                          .all_pairs = o->all_pairs };
+    if ((rc = bp_points_build(pin, r.n, r.n_axes, &po, &pt, e))) {
+        free(ranked);
+        free(pin);
+        free(mins);
+        bp_points_free(&pt);
+        run_free(&r);
+        return rc;
+    }
+    rank_metric = pt.metric;
     memcpy(ranked, r.rows, r.n * sizeof *ranked);
     qsort(ranked, r.n, sizeof *ranked, by_rank);
     size_t shown = o->top > 0 && (size_t)o->top < r.n ? (size_t)o->top : r.n;
     size_t done = 0, ok = 0;
-    int any_target = 0;
+    int any_target = 0, repeats = 0;
     for (size_t i = 0; i < r.n; i++) {
         done += rank_class(&r.rows[i]) < 3;
         ok += rank_class(&r.rows[i]) == 0;
         any_target |= r.rows[i].to_target != 0;
     }
-    /* groups over repeats, in trial order */
-    size_t ng = 0;
-    for (size_t i = 0; i < r.n; i++) {
-        size_t k = 0;
-        while (k < ng && !(r.n_axes ? same_point(&r, &r.rows[g[k].first], &r.rows[i]) : 1))
-            k++;
-        if (k == ng)
-            g[ng++].first = i;
-        group *q = &g[k];
-        q->n++;
-        q->target |= r.rows[i].to_target != 0;
-        q->reached += r.rows[i].to_target > 0;
-        if (rank_class(&r.rows[i]) != 0)
-            continue;
-        double s = score(&r.rows[i]);
-        q->ok++;
-        double d = s - q->mean;
-        q->mean += d / (double)q->ok;
-        q->sd += d * (s - q->mean);
-        q->min = q->ok == 1 || s < q->min ? s : q->min;
-        q->max = q->ok == 1 || s > q->max ? s : q->max;
-    }
-    for (size_t k = 0; k < ng; k++) {
-        g[k].sd = g[k].ok > 1 ? sqrt(g[k].sd / (double)(g[k].ok - 1)) : (g[k].ok ? 0.0 : NAN);
-        size_t m = 0;
-        for (size_t i = 0; i < r.n; i++)
-            if (r.rows[i].to_target > 0 &&
-                (!r.n_axes || same_point(&r, &r.rows[g[k].first], &r.rows[i])))
-                ep[m++] = r.rows[i].to_target;
-        g[k].t_mean = g[k].t_median = NAN;
-        if (m) {
-            double sum = 0;
-            qsort(ep, m, sizeof *ep, cmp_int);
-            for (size_t i = 0; i < m; i++)
-                sum += ep[i];
-            g[k].t_mean = sum / (double)m;
-            g[k].t_median = m % 2 ? ep[m / 2] : 0.5 * (ep[m / 2 - 1] + ep[m / 2]);
-        }
-    }
-    char b[8][40], c[3][40];
-    const char *metric = "final val_loss (or loss without validation data)";
+    for (size_t k = 0; k < pt.n_points; k++)
+        repeats |= pt.points[k].n > 1;
+    char b[8][40], c[3][40], metric[96];
+    snprintf(metric, sizeof metric, "final %s", bp_rank_metric_names[pt.metric]);
     if (o->format == BP_REPORT_JSON) {
         fprintf(f, "{\"run\": ");
         json_str(f, dir);
-        fprintf(f, ", \"trials\": %zu, \"finished\": %zu, \"completed\": %zu, \"axes\": [", r.n, done, ok);
+        fprintf(f, ", \"trials\": %zu, \"finished\": %zu, \"completed\": %zu, \"metric\": \"%s\", "
+                "\"higher_is_better\": %s, \"by\": \"%s\", \"alpha\": %g, \"axes\": [", r.n, done,
+                ok, bp_rank_metric_names[pt.metric],
+                bp_rank_metric_higher(pt.metric) ? "true" : "false", by_name(&pt), pt.alpha);
         for (size_t j = 0; j < r.n_axes; j++) {
             fputs(j ? ", " : "", f);
             json_str(f, r.axes[j]);
@@ -651,14 +923,9 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             fprintf(f, "  {\"rank\": %zu, \"trial\": %u, \"seed\": %llu, \"status\": ", i + 1, x->trial,
                     (unsigned long long)x->seed);
             json_str(f, x->status);
-            fputs(", \"params\": {", f);
-            for (size_t j = 0; j < r.n_axes; j++) {
-                fputs(j ? ", " : "", f);
-                json_str(f, r.axes[j]);
-                fputs(": ", f);
-                json_str(f, x->params[j]);
-            }
-            fprintf(f, "}, \"epochs\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
+            fputs(", \"params\": ", f);
+            json_params(f, &r, x);
+            fprintf(f, ", \"epochs\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
                     "\"val_accuracy\": %s, \"best_val_loss\": %s, \"test_accuracy\": %s, "
                     "\"seconds\": %s, \"epochs_to_target\": %s, \"samples_per_second\": %s, "
                     "\"peak_rss_bytes\": %s, \"work_bytes\": %s%s%s", x->epochs,
@@ -682,46 +949,17 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 fprintf(f, "}%s\n", i + 1 < shown ? "," : "");
             }
         }
-        fputs(" ],\n \"groups\": [\n", f);
-        for (size_t k = 0; k < ng; k++) {
-            const row *x = &r.rows[g[k].first];
-            fputs("  {\"params\": {", f);
-            for (size_t j = 0; j < r.n_axes; j++) {
-                fputs(j ? ", " : "", f);
-                json_str(f, r.axes[j]);
-                fputs(": ", f);
-                json_str(f, x->params[j]);
-            }
-            fprintf(f, "}, \"trials\": %zu, \"completed\": %zu, \"mean\": %s, \"std\": %s, "
-                    "\"min\": %s, \"max\": %s, \"success\": %s", g[k].n, g[k].ok,
-                    num(g[k].ok ? g[k].mean : NAN, b[0], 40, 1), num(g[k].sd, b[1], 40, 1),
-                    num(g[k].ok ? g[k].min : NAN, b[2], 40, 1),
-                    num(g[k].ok ? g[k].max : NAN, b[3], 40, 1), num(success(&g[k]), b[4], 40, 1));
-            if (g[k].target)
-                fprintf(f, ", \"reached_target\": %zu, \"epochs_to_target_mean\": %s, "
-                        "\"epochs_to_target_median\": %s", g[k].reached,
-                        num(g[k].t_mean, b[5], 40, 1), num(g[k].t_median, b[6], 40, 1));
-            size_t nm, total = point_minima(&r, g[k].first, mins, &nm);
-            if (total) {
-                fprintf(f, ", \"solutions\": %zu, \"best_share\": %s, \"minima\": [", total,
-                        num((double)mins[0].count / (double)total, b[0], 40, 1));
-                for (size_t q = 0; q < nm; q++) {
-                    fprintf(f, "%s{\"minimum\": %zu, \"loss\": %s, \"max_loss\": %s, "
-                            "\"reached\": %zu, \"verdicts\": ", q ? ", " : "", q + 1,
-                            num(mins[q].lo, b[1], 40, 1), num(mins[q].hi, b[2], 40, 1),
-                            mins[q].count);
-                    json_str(f, mins[q].verdicts);
-                    fputc('}', f);
-                }
-                fputc(']', f);
-            }
-            if (any_verdict) {
-                fputs(", \"verdicts\": ", f);
-                count_verdicts(f, &r, &r.rows[g[k].first], 1);
-            }
-            fprintf(f, "}%s\n", k + 1 < ng ? "," : "");
-        }
+        fputs(" ],\n \"points\": [\n", f);
+        for (size_t k = 0; k < pt.n_points; k++)
+            point_json(f, &r, &pt, k, mins, any_verdict);
+        fputs(" ],\n \"comparisons\": [\n", f);
+        for (size_t i = 0; i < pt.n_cmp; i++)
+            cmp_json(f, &pt, i);
         fprintf(f, " ]}\n");
+    } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_POINTS) {
+        points_csv(f, &r, &pt, any_target);
+    } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_COMPARISONS) {
+        cmp_csv(f, &pt);
     } else if (o->format == BP_REPORT_CSV) {
         fputs("rank,trial,seed", f);
         for (size_t j = 0; j < r.n_axes; j++) {
@@ -740,9 +978,9 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 csv_str(f, x->params[j]);
             }
             fprintf(f, ",%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s", x->status, x->epochs,
-                    num(x->loss, b[0], 40, 0), num(x->acc, b[1], 40, 0), num(x->val_loss, b[2], 40, 0),
-                    num(x->val_acc, b[3], 40, 0), num(x->best_val, b[4], 40, 0),
-                    num(x->test_acc, b[5], 40, 0), num(x->secs, b[6], 40, 0),
+                    num(x->loss, b[0], 40, 2), num(x->acc, b[1], 40, 2), num(x->val_loss, b[2], 40, 2),
+                    num(x->val_acc, b[3], 40, 2), num(x->best_val, b[4], 40, 2),
+                    num(x->test_acc, b[5], 40, 2), num(x->secs, b[6], 40, 2),
                     cost_num(x->sps, c[0], 40, 0), cost_num(x->rss, c[1], 40, 0),
                     cost_num(x->work, c[2], 40, 0));
             if (any_target)
@@ -757,8 +995,9 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         }
     } else {
         int md = o->format == BP_REPORT_MARKDOWN;
-        fprintf(f, "%s%s: %zu trials, %zu finished, %zu completed; ranked by %s\n\n",
-                md ? "**Run** " : "run ", dir, r.n, done, ok, metric);
+        fprintf(f, "%s%s: %zu trials, %zu finished, %zu completed; ranked by %s (%s is better)"
+                "\n\n", md ? "**Run** " : "run ", dir, r.n, done, ok, metric,
+                bp_rank_metric_higher(pt.metric) ? "higher" : "lower");
         /* widths */
         size_t w[16] = { 0 };
         for (size_t j = 0; j < r.n_axes && j < 16; j++) {
@@ -821,54 +1060,23 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             }
             free(msg);
         }
-        if (r.n_axes && ng < r.n) {
-            fprintf(f, "\n%sper point over its repeats (%s%s):\n\n", md ? "**Summary** " : "summary ",
-                    metric, any_target ? "; success: reached train.target_loss; to_target, median: "
-                    "epochs to reach it, over the trials that did" : "");
-            if (md)
-                fputs("| ", f);
-            for (size_t j = 0; j < r.n_axes && j < 16; j++)
-                fprintf(f, "%s%-*s", j ? sep : "", (int)w[j], r.axes[j]);
-            fprintf(f, "%s%5s%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s", sep, "runs", sep, "success",
-                    sep, "mean", sep, "std", sep, "min", sep, "max");
-            if (any_target)
-                fprintf(f, "%s%-11s%s%-11s", sep, "to_target", sep, "median");
-            fputs(md ? " |\n" : "\n", f);
-            if (md) {
-                fputs("|", f);
-                for (size_t j = 0; j < r.n_axes && j < 16; j++)
-                    fputs("---|", f);
-                fputs(any_target ? "---:|---:|---:|---:|---:|---:|---:|---:|\n"
-                                 : "---:|---:|---:|---:|---:|---:|\n", f);
-            }
-            for (size_t k = 0; k < ng; k++) {
-                const row *x = &r.rows[g[k].first];
-                if (md)
-                    fputs("| ", f);
-                for (size_t j = 0; j < r.n_axes && j < 16; j++)
-                    fprintf(f, "%s%-*s", j ? sep : "", (int)w[j], x->params[j]);
-                char rate[16];
-                snprintf(rate, sizeof rate, "%.0f%%", 100.0 * success(&g[k]));
-                fprintf(f, "%s%5zu%s%-9s%s%-11s%s%-11s%s%-11s%s%-11s", sep, g[k].n, sep, rate,
-                        sep, num(g[k].ok ? g[k].mean : NAN, b[0], 40, 0), sep,
-                        num(g[k].sd, b[1], 40, 0), sep, num(g[k].ok ? g[k].min : NAN, b[2], 40, 0),
-                        sep, num(g[k].ok ? g[k].max : NAN, b[3], 40, 0));
-                if (any_target)
-                    fprintf(f, "%s%-11s%s%-11s", sep, num(g[k].t_mean, b[4], 40, 0), sep,
-                            num(g[k].t_median, b[5], 40, 0));
-                fputs(md ? " |\n" : "\n", f);
-            }
+        if (repeats) {
+            points_text(f, &r, &pt, md, any_target);
+            cmp_text(f, &r, &pt, md, o->all_pairs);
         }
-        if (ok && (r.n_axes || r.n > 1))
-            print_best(f, dir, &ranked[0], &r, o->format);
+        if (ok && (r.n_axes || r.n > 1) && pt.n_points && pt.points[0].n_value) {
+            /* the best point's first repeat; without repeats, the best trial */
+            const row *best = &r.rows[pt.points[0].trials[0]];
+            print_best(f, dir, repeats ? best : &ranked[0], &r, o->format);
+        }
         print_verdicts(f, &r, md);
         if (n_min > 0)
             print_minima(f, &r, md, mins);
     }
     free(mins);
     free(ranked);
-    free(g);
-    free(ep);
+    free(pin);
+    bp_points_free(&pt);
     run_free(&r);
     return 0;
 }

@@ -2,14 +2,19 @@
  * and the best setting as a config ready to rerun. Works on a run that is still going (the
  * index is rewritten atomically as each trial finishes).
  *
- * Ranking: completed trials by final validation loss (final training loss without validation
- * data), ascending; then pruned trials (sweep.halving) by the same; then trials that diverged
+ * Ranking: completed trials by the metric (default: final validation loss, or final training
+ * loss without validation data; lower first for losses, epochs and seconds, higher first for
+ * accuracies); then pruned trials (sweep.halving) by the same; then trials that diverged
  * or failed; then those not finished. Ties by id.
  *
- * With train.target_loss (an index whose epochs_to_target is non-zero somewhere) the tables get
- * epochs to target per trial (`to_target`; "never" when not reached) and, per point, success =
- * the fraction of its trials that reached the target (else the fraction completed) and the
- * mean and median epochs to target over those that did.
+ * Points (all repeats of one setting, points.h) are ranked by the mean or median of the metric
+ * with 95% intervals, and the best is compared with every other point (or all pairs) by paired
+ * tests, Holm-adjusted, with a verdict (docs/REPORT.md). With train.target_loss (an index whose
+ * epochs_to_target is non-zero somewhere) the tables get epochs to target per trial
+ * (`to_target`; "never" when not reached) and, per point, the success rate with its Wilson
+ * interval and the Kaplan-Meier median of the epochs to target with its interval (repeats that
+ * never reached it are censored at their last epoch). Without a target there is no success
+ * column.
  */
 #ifndef BP_REPORT_H
 #define BP_REPORT_H
@@ -17,15 +22,30 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "points.h"
 
 typedef enum bp_report_format {
     BP_REPORT_TEXT, BP_REPORT_CSV, BP_REPORT_MARKDOWN, BP_REPORT_JSON, BP_REPORT_FORMAT_COUNT
 } bp_report_format;
 extern const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT];
 
+/* What --format csv writes (one table): the ranked trials, the points, or the comparisons. */
+typedef enum bp_report_table {
+    BP_TABLE_TRIALS, BP_TABLE_POINTS, BP_TABLE_COMPARISONS, BP_TABLE_COUNT
+} bp_report_table;
+extern const char *const bp_report_table_names[BP_TABLE_COUNT];
+
 typedef struct bp_report_opts {
     bp_report_format format;
     long top;                /* rows of the ranked table (0 = all) */
+    /* Added with points (points.h): the ranking metric (BP_RANK_AUTO: final val_loss, or
+     * loss without validation data), rank points by the median instead of the mean, the
+     * significance level of the verdicts (0: 0.05), every pair compared, the csv table. */
+    bp_rank_metric metric;
+    int by_median;
+    double alpha;
+    int all_pairs;
+    bp_report_table table;
 } bp_report_opts;
 
 /* Print the report of the run folder dir to f. */

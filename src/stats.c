@@ -167,8 +167,8 @@ static double percentile(const double *v, size_t n, double q)
 {
     double pos = q * (double)(n - 1);
     size_t lo = (size_t)floor(pos);
-    if (lo + 1 >= n)
-        return v[n - 1];
+    if (lo + 1 >= n || v[lo] == v[lo + 1] || pos == (double)lo)
+        return v[lo + 1 >= n ? n - 1 : lo];   /* also for infinities: no inf - inf */
     return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
 }
 

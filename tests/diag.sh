@@ -73,7 +73,7 @@ for m in set(lab.values()):
     assert max(ls) - min(ls) <= 0.01, (m, ls)
 assert min(loss[t] for t in lab if lab[t] == 1) == min(loss.values())
 j = json.load(open(T + "/rs1.json"))
-g = j["groups"][0]
+g = j["points"][0]
 assert g["solutions"] == 6 and len(g["minima"]) == len(set(lab.values())), g
 vs = [r["verdict"] for r in rows]
 assert g["verdicts"] == {v: vs.count(v) for v in vs}, g["verdicts"]

@@ -38,11 +38,11 @@ run_bprun 0 report "$T/a" --format csv || finish
 [ "$(wc -l < "$T/out")" = 7 ] || fail "csv rows: $(cat "$T/out")"
 head -n 1 "$T/out" | grep -q '^rank,trial,seed,train.optimizer.lr,status,' || fail "csv header"
 run_bprun 0 report "$T/a" --format json || finish
-"$PYTHON_H5" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"] == 6 and len(d["ranked"]) == 6 and len(d["groups"]) == 3, d' "$T/out" || fail "json report"
+"$PYTHON_H5" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["trials"] == 6 and len(d["ranked"]) == 6 and len(d["points"]) == 3, d' "$T/out" || fail "json report"
 run_bprun 0 report "$T/a" --format markdown || finish
 grep -q '^| rank | trial | train.optimizer.lr |' "$T/out" || fail "markdown header: $(head -3 "$T/out")"
 run_bprun 0 report "$T/a" || finish
-grep -q '^summary per point over its repeats' "$T/out" || fail "text summary: $(cat "$T/out")"
+grep -q '^points over their repeats, ranked by the mean of the final loss' "$T/out" || fail "text points: $(cat "$T/out")"
 grep -q '^best setting (trial [0-9]*), ready to rerun:$' "$T/out" || fail "best setting"
 # the best setting is a config bprun accepts
 sed -n '/^best setting/,$p' "$T/out" | tail -n +2 > "$T/best.yaml"
