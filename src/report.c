@@ -1064,14 +1064,15 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             points_text(f, &r, &pt, md, any_target);
             cmp_text(f, &r, &pt, md, o->all_pairs);
         }
+        print_verdicts(f, &r, md);
+        if (n_min > 0)
+            print_minima(f, &r, md, mins);
+        /* last, so that it can be copied to the end */
         if (ok && (r.n_axes || r.n > 1) && pt.n_points && pt.points[0].n_value) {
             /* the best point's first repeat; without repeats, the best trial */
             const row *best = &r.rows[pt.points[0].trials[0]];
             print_best(f, dir, repeats ? best : &ranked[0], &r, o->format);
         }
-        print_verdicts(f, &r, md);
-        if (n_min > 0)
-            print_minima(f, &r, md, mins);
     }
     free(mins);
     free(ranked);
