@@ -41,12 +41,16 @@ double bp_point_value(const bp_point_trial *t, bp_rank_metric m)
     return isfinite(v) ? v : NAN;
 }
 
-/* For comparisons: the value, the worst possible one for a diverged or failed repeat, NaN for
- * one that is left out (pruned, unfinished, completed without this metric). */
+/* For comparisons: the value, the worst possible one for a diverged or failed repeat (and, for
+ * epochs_to_target, for a completed repeat that never reached the target), NaN for one that
+ * is left out (pruned, unfinished, completed without this metric). */
 static double value_or_worst(const bp_point_trial *t, bp_rank_metric m)
 {
+    double worst = bp_rank_metric_higher(m) ? -INFINITY : INFINITY;
     if (is_failed(t))
-        return bp_rank_metric_higher(m) ? -INFINITY : INFINITY;
+        return worst;
+    if (m == BP_RANK_EPOCHS_TO_TARGET && !strcmp(t->status, "completed") && t->to_target < 0)
+        return worst;   /* never reached the target: slower than any repeat that did */
     return bp_point_value(t, m);
 }
 

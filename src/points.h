@@ -8,7 +8,8 @@
  *
  * Rules in brief:
  *  - a repeat has a value when it completed and its metric is finite; diverged and failed
- *    repeats are counted (n_failed) and, in comparisons, count as worse than any value;
+ *    repeats are counted (n_failed) and, in comparisons, count as worse than any value (so
+ *    does, for epochs_to_target, a repeat that never reached the target);
  *    pruned and unfinished repeats are counted and left out;
  *  - points rank by the mean (or median) of their values, in the metric's direction; points
  *    without a value come last, in trial order;

@@ -577,6 +577,15 @@ static void words_params(FILE *f, const run *r, const row *x)
         fprintf(f, "%s%s=%s", j ? " " : "", r->axes[j], x->params[j]);
 }
 
+/* "final val_loss", "best_val_loss", "epochs_to_target", "seconds" */
+static const char *metric_words(bp_rank_metric m, char *buf, size_t n)
+{
+    int final = m != BP_RANK_BEST_VAL_LOSS && m != BP_RANK_EPOCHS_TO_TARGET &&
+                m != BP_RANK_SECONDS;
+    snprintf(buf, n, "%s%s", final ? "final " : "", bp_rank_metric_names[m]);
+    return buf;
+}
+
 static const char *by_name(const bp_points *pt)
 {
     return pt->by_median ? "median" : "mean";
@@ -719,7 +728,7 @@ static const char *interval(double lo, double hi, char *buf, size_t n)
 
 static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int any_target)
 {
-    const char *sep = md ? " | " : "  ", *mname = bp_rank_metric_names[pt->metric];
+    const char *sep = md ? " | " : "  ";
     size_t w[16] = { 0 };
     for (size_t j = 0; j < r->n_axes && j < 16; j++) {
         w[j] = strlen(r->axes[j]);
@@ -727,10 +736,12 @@ static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int 
             if (strlen(r->rows[i].params[j]) > w[j])
                 w[j] = strlen(r->rows[i].params[j]);
     }
-    fprintf(f, "\n%spoints over their repeats, ranked by the %s of the final %s (%s is better); "
+    char mw[64];
+    fprintf(f, "\n%spoints over their repeats, ranked by the %s of the %s (%s is better); "
             "failed: diverged or failed repeats, not in the statistics; 95%% intervals: t for "
             "the mean, order statistics for the median%s:\n\n", md ? "**Points** " : "",
-            by_name(pt), mname, bp_rank_metric_higher(pt->metric) ? "higher" : "lower",
+            by_name(pt), metric_words(pt->metric, mw, sizeof mw),
+            bp_rank_metric_higher(pt->metric) ? "higher" : "lower",
             any_target ? "; solved: reached the target (Wilson interval); to_solve: Kaplan-Meier "
             "median of the epochs to reach it, unsolved repeats censored" : "");
     if (md)
@@ -786,11 +797,13 @@ static void cmp_text(FILE *f, const run *r, const bp_points *pt, int md, int all
     if (!pt->n_cmp)
         return;
     const char *sep = md ? " | " : "  ";
-    fprintf(f, "\n%s%s (a - b in final %s; paired over the seeds both ran: Wilcoxon "
+    char mw[64];
+    fprintf(f, "\n%s%s (a - b in %s; paired over the seeds both ran: Wilcoxon "
             "signed-rank; no shared seed: Mann-Whitney U; p Holm-adjusted over %zu comparison%s, "
             "alpha %g):\n\n", md ? "**Comparisons** " : "",
             all_pairs ? "every pair of points" : "the best point (a = 1) against each other",
-            bp_rank_metric_names[pt->metric], pt->n_cmp, pt->n_cmp == 1 ? "" : "s", pt->alpha);
+            metric_words(pt->metric, mw, sizeof mw), pt->n_cmp, pt->n_cmp == 1 ? "" : "s",
+            pt->alpha);
     if (md)
         fprintf(f, "| a | b | pairs | a better | a worse | ties | median a - b | 95%% CI | p | "
                 "p (Holm) | verdict |\n|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n");
@@ -905,7 +918,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
     for (size_t k = 0; k < pt.n_points; k++)
         repeats |= pt.points[k].n > 1;
     char b[8][40], c[3][40], metric[96];
-    snprintf(metric, sizeof metric, "final %s", bp_rank_metric_names[pt.metric]);
+    metric_words(pt.metric, metric, sizeof metric);
     if (o->format == BP_REPORT_JSON) {
         fprintf(f, "{\"run\": ");
         json_str(f, dir);

@@ -31,6 +31,8 @@ run_bprun 0 report "$T/p" --format csv --table comparisons || finish
 cp "$T/out" "$T/c.csv"
 run_bprun 0 report "$T/p" || finish
 cp "$T/out" "$T/p.txt"
+run_bprun 0 report "$T/p" --format json --metric epochs_to_target || finish
+cp "$T/out" "$T/e2t.json"
 # unpaired: two points whose finished repeats share no seed (trials 0-2 of one point, seeds
 # 1-3, and 9-11 of the other, seeds 4-6; the rest not run)
 write_config "$T/u.yaml" <<'YAML'
@@ -181,6 +183,19 @@ acc = json.load(open(T + "/acc.json"))
 assert acc["metric"] == "accuracy" and acc["higher_is_better"] is True
 a = [p["mean"] for p in acc["points"]]
 assert a == sorted(a, reverse=True), a
+# epochs_to_target: the mean over the repeats that reached the target; in comparisons a repeat
+# that never did (or failed) is slower than any that did
+e2t = json.load(open(T + "/e2t.json"))
+ept = {t: int(r["epochs_to_target"]) for t, r in trial.items()}
+for p in e2t["points"]:
+    v = [ept[t] for t in p["trials"] if status[t] == "completed" and ept[t] > 0]
+    same(f"e2t {p['params']} mean", p["mean"], float(np.mean(v)) if v else None)
+for c in e2t["comparisons"]:
+    ta, tb = e2t["points"][c["a"] - 1]["trials"], e2t["points"][c["b"] - 1]["trials"]
+    val = lambda t: ept[t] if status[t] == "completed" and ept[t] > 0 else math.inf
+    d = [val(x) - val(y) if not (math.isinf(val(x)) and math.isinf(val(y))) else 0.0
+         for x, y in zip(sorted(ta, key=lambda t: seed[t]), sorted(tb, key=lambda t: seed[t]))]
+    assert c["wins_a"] == sum(x < 0 for x in d) and c["losses_a"] == sum(x > 0 for x in d), (c, d)
 print(f"points: {bad} difference(s)")
 sys.exit(1 if bad else 0)
 PY
