@@ -621,6 +621,15 @@ static void point_json(FILE *f, const run *r, const bp_points *pt, size_t k, min
                 num(p->success_lo, b[1], 40, 1), num(p->success_hi, b[2], 40, 1),
                 num(p->km.median, b[3], 40, 1), num(p->km.median_lo, b[4], 40, 1),
                 num(p->km.median_hi, b[5], 40, 1));
+        fputs(", \"km\": [", f);
+        for (size_t i = 0; i < p->km.n_steps; i++) {
+            const bp_km_step *st = &p->km.steps[i];
+            fprintf(f, "%s{\"epoch\": %s, \"at_risk\": %zu, \"events\": %zu, \"survival\": %s, "
+                    "\"ci_low\": %s, \"ci_high\": %s}", i ? ", " : "", num(st->time, b[6], 40, 1),
+                    st->at_risk, st->events, num(st->surv, b[7], 40, 1), num(st->lo, b[8], 40, 1),
+                    num(st->hi, b[9], 40, 1));
+        }
+        fputc(']', f);
     }
     size_t nm, total = point_minima(r, p->trials[0], mins, &nm);
     if (total) {
