@@ -145,7 +145,7 @@ static const char usage_validate[] =
     "  -h, --help             show this help\n";
 
 static const char usage_report[] =
-    "usage: bprun report RUN [--format text|csv|markdown|json] [--top N] [--metric M]\n"
+    "usage: bprun report RUN... [--format text|csv|markdown|json] [--top N] [--metric M]\n"
     "                        [--by mean|median] [--alpha A] [--all-pairs]\n"
     "                        [--table trials|points|comparisons]\n"
     "\n"
@@ -155,7 +155,8 @@ static const char usage_report[] =
     "intervals, failed repeats counted, success rate and epochs to solve when a target was\n"
     "set, and the best point compared with each other point over the seeds they share\n"
     "(Wilcoxon signed-rank, Holm-adjusted: better, worse or not distinguishable); then the\n"
-    "best point's complete config, ready to rerun. docs/REPORT.md explains every number.\n"
+    "best point's complete config, ready to rerun. Several RUN folders are compared as one\n"
+    "sweep with a first axis `run`. docs/REPORT.md explains every number.\n"
     "\n"
     "  --format F             text (default), csv, markdown or json\n"
     "  --top N                only the N best trials in the ranked table\n"
@@ -762,14 +763,14 @@ static int cmd_report(int argc, char **argv)
         default: return usage_error("report", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (argc - optind != 1)
-        return usage_error("report", "%s", argc - optind ? "expected one RUN folder" : "missing RUN");
+    if (argc - optind < 1)
+        return usage_error("report", "%s", "missing RUN");
     if (table_given && o.format != BP_REPORT_CSV)
         return usage_error("report", "--table applies to --format csv only (got --format %s: "
                            "it holds every table)", bp_report_format_names[o.format]);
     bp_err e;
     bp_err_clear(&e);
-    if (bp_report(argv[optind], &o, stdout, &e))
+    if (bp_report_runs((const char *const *)argv + optind, (size_t)(argc - optind), &o, stdout, &e))
         return fail(&e);
     return 0;
 }

@@ -26,6 +26,7 @@ typedef struct row {
     char verdict[24]; /* "" when none */
     int minimum;      /* the distinct minimum of its point (0 = lowest loss), -1 when none */
     double dloss;     /* /diagnostics loss attribute (full-batch loss at the final weights) */
+    const char *dir;  /* the run folder it came from (borrowed) */
 } row;
 
 typedef struct run {
@@ -873,15 +874,88 @@ static void cmp_text(FILE *f, const run *r, const bp_points *pt, int md, int all
     }
 }
 
+/* Several run folders as one: a first axis `run` (the folder as given), then the union of
+ * their axes in order of appearance ("-" where a run has no such axis). Each run's rows keep
+ * their verdicts and minima. */
+static int combine(run *rs, size_t nd, const char *const *dirs, run *out, bp_err *e)
+{
+    memset(out, 0, sizeof *out);
+    size_t total = 0, cap = 1;
+    for (size_t i = 0; i < nd; i++) {
+        total += rs[i].n;
+        cap += rs[i].n_axes;
+    }
+    out->axes = calloc(cap, sizeof *out->axes);
+    out->rows = calloc(total ? total : 1, sizeof *out->rows);
+    if (!out->axes || !out->rows || !(out->axes[0] = strdup("run")))
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    out->n_axes = 1;
+    for (size_t i = 0; i < nd; i++)
+        for (size_t a = 0; a < rs[i].n_axes; a++) {
+            size_t k = 1;
+            while (k < out->n_axes && strcmp(out->axes[k], rs[i].axes[a]))
+                k++;
+            if (k == out->n_axes && !(out->axes[out->n_axes++] = strdup(rs[i].axes[a])))
+                return bp_err_set(e, BP_ENOMEM, "out of memory");
+        }
+    for (size_t i = 0; i < nd; i++)
+        for (size_t t = 0; t < rs[i].n; t++) {
+            row *x = &out->rows[out->n];
+            *x = rs[i].rows[t];
+            x->params = calloc(out->n_axes, sizeof *x->params);
+            out->n++;
+            if (!x->params || !(x->params[0] = strdup(dirs[i])))
+                return bp_err_set(e, BP_ENOMEM, "out of memory");
+            for (size_t k = 1; k < out->n_axes; k++) {
+                const char *v = "-";
+                for (size_t a = 0; a < rs[i].n_axes; a++)
+                    if (!strcmp(rs[i].axes[a], out->axes[k]) && rs[i].rows[t].params)
+                        v = rs[i].rows[t].params[a];
+                if (!(x->params[k] = strdup(v)))
+                    return bp_err_set(e, BP_ENOMEM, "out of memory");
+            }
+        }
+    return 0;
+}
+
+/* Load the run folders (with their verdicts and minima) into r: one as it is, several
+ * combined. Returns the number of rows with a minimum, or a negative code. */
+static int load_runs(const char *const *dirs, size_t nd, run *r, bp_err *e)
+{
+    run *rs = calloc(nd, sizeof *rs);
+    int n_min = 0, rc = rs ? 0 : bp_err_set(e, BP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nd && !rc; i++) {
+        if ((rc = load(dirs[i], &rs[i], e)))
+            break;
+        for (size_t t = 0; t < rs[i].n; t++)
+            rs[i].rows[t].dir = dirs[i];
+        int m = find_minima(dirs[i], &rs[i], e);
+        rc = m < 0 ? m : 0;
+        n_min += m > 0 ? m : 0;
+    }
+    if (!rc && nd == 1) {
+        *r = rs[0];
+        memset(&rs[0], 0, sizeof rs[0]);
+    } else if (!rc) {
+        rc = combine(rs, nd, dirs, r, e);
+    }
+    for (size_t i = 0; rs && i < nd; i++)
+        run_free(&rs[i]);
+    free(rs);
+    return rc ? rc : n_min;
+}
+
 int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
 {
+    return bp_report_runs(&dir, 1, o, f, e);
+}
+
+int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, FILE *f,
+                   bp_err *e)
+{
     run r = { 0 };
-    int rc = load(dir, &r, e);
-    if (rc) {
-        run_free(&r);
-        return rc;
-    }
-    int n_min = find_minima(dir, &r, e);
+    const char *dir = dirs[0];
+    int n_min = load_runs(dirs, nd, &r, e);
     if (n_min < 0) {
         run_free(&r);
         return n_min;
@@ -905,7 +979,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         pin[i] = as_trial(&r.rows[i]);
     bp_points_opts po = { .metric = o->metric, .by_median = o->by_median, .alpha = o->alpha,
                           .all_pairs = o->all_pairs };
-    if ((rc = bp_points_build(pin, r.n, r.n_axes, &po, &pt, e))) {
+    int rc = bp_points_build(pin, r.n, r.n_axes, &po, &pt, e);
+    if (rc) {
         free(ranked);
         free(pin);
         free(mins);
@@ -931,7 +1006,12 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
     if (o->format == BP_REPORT_JSON) {
         fprintf(f, "{\"run\": ");
         json_str(f, dir);
-        fprintf(f, ", \"trials\": %zu, \"finished\": %zu, \"completed\": %zu, \"metric\": \"%s\", "
+        fputs(", \"runs\": [", f);
+        for (size_t i = 0; i < nd; i++) {
+            fputs(i ? ", " : "", f);
+            json_str(f, dirs[i]);
+        }
+        fprintf(f, "], \"trials\": %zu, \"finished\": %zu, \"completed\": %zu, \"metric\": \"%s\", "
                 "\"higher_is_better\": %s, \"by\": \"%s\", \"alpha\": %g, \"axes\": [", r.n, done,
                 ok, bp_rank_metric_names[pt.metric],
                 bp_rank_metric_higher(pt.metric) ? "true" : "false", by_name(&pt), pt.alpha);
@@ -1017,9 +1097,11 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         }
     } else {
         int md = o->format == BP_REPORT_MARKDOWN;
-        fprintf(f, "%s%s: %zu trials, %zu finished, %zu completed; ranked by %s (%s is better)"
-                "\n\n", md ? "**Run** " : "run ", dir, r.n, done, ok, metric,
-                bp_rank_metric_higher(pt.metric) ? "higher" : "lower");
+        fputs(md ? (nd > 1 ? "**Runs** " : "**Run** ") : (nd > 1 ? "runs " : "run "), f);
+        for (size_t i = 0; i < nd; i++)
+            fprintf(f, "%s%s", i ? ", " : "", dirs[i]);
+        fprintf(f, ": %zu trials, %zu finished, %zu completed; ranked by %s (%s is better)\n\n",
+                r.n, done, ok, metric, bp_rank_metric_higher(pt.metric) ? "higher" : "lower");
         /* widths */
         size_t w[16] = { 0 };
         for (size_t j = 0; j < r.n_axes && j < 16; j++) {
@@ -1071,7 +1153,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             if (rank_class(x) != 2 && strcmp(x->status, "interrupted"))
                 continue;
             char path[4096];
-            snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial);
+            snprintf(path, sizeof path, "%s/trials/%04u.h5", x->dir, x->trial);
             hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
             char *msg = tf >= 0 ? read_str_attr(tf, "message") : NULL;
             if (tf >= 0)
@@ -1093,7 +1175,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         if (ok && (r.n_axes || r.n > 1) && pt.n_points && pt.points[0].n_value) {
             /* the best point's first repeat; without repeats, the best trial */
             const row *best = &r.rows[pt.points[0].trials[0]];
-            print_best(f, dir, repeats ? best : &ranked[0], &r, o->format);
+            const row *b0 = repeats ? best : &ranked[0];
+            print_best(f, b0->dir, b0, &r, o->format);
         }
     }
     free(mins);

@@ -50,5 +50,11 @@ typedef struct bp_report_opts {
 
 /* Print the report of the run folder dir to f. */
 int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e);
+/* Added for comparing runs: the report of nd >= 1 run folders as one. With several, every
+ * trial gets the first axis `run` (its folder, as given) and the union of the folders' swept
+ * axes ("-" where a folder has no such axis); points of different folders are compared like
+ * any others, paired over the seeds they share. */
+int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, FILE *f,
+                   bp_err *e);
 
 #endif

@@ -218,6 +218,33 @@ assert math.isclose(c["p_value"], r.pvalue, rel_tol=1e-9), (c, r)
 assert math.isclose(c["statistic"], r.statistic, rel_tol=1e-12), (c, r)
 assert all(p["unfinished"] == 3 for p in rep["points"]), rep["points"]
 PY
+# several run folders as one: a first axis `run`, points paired across folders by seed
+write_config "$T/w.yaml" <<'YAML'
+experiment: other
+data: {train: "builtin:xor"}
+model: {layers: [2, 3, 1], activation: tanh}
+train: {epochs: 40, batch_size: 1, optimizer: {name: sgd, lr: 0.6}}
+seed: 1
+sweep: {repeats: 6}
+YAML
+run_bprun 0 run "$T/w.yaml" -o "$T/w" --quiet || finish
+run_bprun 0 run "$T/u.yaml" -o "$T/uu" --quiet || finish
+run_bprun 0 report "$T/uu" "$T/w" --format json || finish
+"$py" - "$T/out" "$T/uu" "$T/w" <<'PY' || fail "report of two run folders"
+import json, sys
+rep = json.load(open(sys.argv[1]))
+assert rep["runs"] == sys.argv[2:], rep["runs"]
+assert rep["axes"] == ["run", "train.optimizer.lr"], rep["axes"]
+assert rep["trials"] == 18 and len(rep["points"]) == 3, rep["points"]
+runs = sorted(p["params"]["run"] for p in rep["points"])
+assert runs == sorted([sys.argv[2], sys.argv[2], sys.argv[3]]), runs
+w = next(p for p in rep["points"] if p["params"]["run"] == sys.argv[3])
+assert w["params"]["train.optimizer.lr"] == "-" and w["n"] == 6, w
+# seeds 1..6 in both folders: every comparison is paired over 6 seeds
+assert all(c["paired"] and c["n_pairs"] == 6 for c in rep["comparisons"]), rep["comparisons"]
+PY
+run_bprun 0 report "$T/uu" "$T/w" || finish
+grep -q "^runs $T/uu, $T/w: 18 trials, 18 finished, 18 completed; ranked by final loss" "$T/out" || fail "two runs, text: $(head -3 "$T/out")"
 # usage errors
 expect_err 2 "bprun report: --metric: expected loss, val_loss, best_val_loss, accuracy, val_accuracy, test_loss, test_accuracy, epochs_to_target or seconds (got 'lss')" report "$T/p" --metric lss
 expect_err 2 "bprun report: --by: expected mean or median (got 'mode')" report "$T/p" --by mode
