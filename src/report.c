@@ -759,8 +759,14 @@ static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int 
     fprintf(f, "%-4s", "rank");
     for (size_t j = 0; j < r->n_axes && j < 16; j++)
         fprintf(f, "%s%-*s", sep, (int)w[j], r->axes[j]);
-    fprintf(f, "%s%4s%s%6s%s%-11s%s%-25s%s%-11s%s%-25s", sep, "n", sep, "failed", sep, "mean",
-            sep, "95% CI", sep, "median", sep, "95% CI (median)");
+    int any_pruned = 0;
+    for (size_t k = 0; k < pt->n_points; k++)
+        any_pruned |= pt->points[k].n_pruned > 0;
+    fprintf(f, "%s%4s%s%6s", sep, "n", sep, "failed");
+    if (any_pruned)
+        fprintf(f, "%s%6s", sep, "pruned");
+    fprintf(f, "%s%-11s%s%-25s%s%-11s%s%-25s", sep, "mean", sep, "95% CI", sep, "median", sep,
+            "95% CI (median)");
     if (any_target)
         fprintf(f, "%s%-7s%s%-17s%s%-9s%s%-19s", sep, "solved", sep, "95% CI", sep, "to_solve",
                 sep, "95% CI");
@@ -769,6 +775,7 @@ static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int 
         fputs("|---:|", f);
         for (size_t j = 0; j < r->n_axes && j < 16; j++)
             fputs("---|", f);
+        fputs(any_pruned ? "---:|" : "", f);
         fputs(any_target ? "---:|---:|---:|---|---:|---|---:|---|---:|---|\n"
                          : "---:|---:|---:|---|---:|---|\n", f);
     }
@@ -781,7 +788,10 @@ static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int 
         fprintf(f, "%-4zu", k + 1);
         for (size_t j = 0; j < r->n_axes && j < 16; j++)
             fprintf(f, "%s%-*s", sep, (int)w[j], x->params[j]);
-        fprintf(f, "%s%4zu%s%6zu%s%-11s%s%-25s%s%-11s%s%-25s", sep, p->n, sep, p->n_failed, sep,
+        fprintf(f, "%s%4zu%s%6zu", sep, p->n, sep, p->n_failed);
+        if (any_pruned)
+            fprintf(f, "%s%6zu", sep, p->n_pruned);
+        fprintf(f, "%s%-11s%s%-25s%s%-11s%s%-25s", sep,
                 num(p->d.mean, b[0], 64, 0), sep, interval(p->d.ci_low, p->d.ci_high, b[1], 64),
                 sep, num(p->d.median, b[2], 64, 0), sep,
                 interval(p->d.med_low, p->d.med_high, b[3], 64));

@@ -300,9 +300,11 @@ static void run_round(sched *c)
 }
 
 /* Successive halving (sweep.halving): round k trains the trials still in play to rung k; the
- * trials that reached it without stopping are ranked by the metric at that epoch (NaN last,
- * ties by id) and the best ceil(n / eta) go on, the others end as `pruned`. Finished trials
- * of a resumed run take part through their saved rows, so the decisions are the same. */
+ * points whose repeats reached it without stopping are ranked by the mean of the metric at
+ * that epoch over those repeats (NaN last, ties by point) and the best ceil(n / eta) of the n
+ * points go on with all their repeats, the others' repeats end as `pruned` (one repeat per
+ * point: the trials themselves). Finished trials of a resumed run take part through their
+ * saved rows, so the decisions are the same. */
 static int run_halving(sched *c, bp_err *e)
 {
     const bp_halving *hv = &c->s->halving;
@@ -311,11 +313,12 @@ static int run_halving(sched *c, bp_err *e)
     static const char *const cols[] = { "loss", "val_loss" };
     bp_trial_record **rec = bp_xcalloc(n, sizeof *rec, e);
     size_t *play = bp_xcalloc(n, sizeof *play, e), n_play = 0;
-    cand *cd = bp_xcalloc(n, sizeof *cd, e);
+    cand *cd = bp_xcalloc(n, sizeof *cd, e), *pc = bp_xcalloc(n, sizeof *pc, e);
+    size_t *cnt = bp_xcalloc(n, sizeof *cnt, e), R = c->s->repeats ? c->s->repeats : 1;
     c->round = bp_xcalloc(n, sizeof *c->round, e);
     c->job = bp_xcalloc(n, sizeof *c->job, e);
     c->alive = bp_xcalloc(n, 1, e);
-    if (!rec || !play || !cd || !c->round || !c->job || !c->alive) {
+    if (!rec || !play || !cd || !pc || !cnt || !c->round || !c->job || !c->alive) {
         rc = BP_ENOMEM;
         goto out;
     }
@@ -356,23 +359,46 @@ static int run_halving(sched *c, bp_err *e)
             cd[nc++].v = t ? (t->n_rows >= r ? t->rows[(r - 1) * 2 + (size_t)col] : NAN)
                            : bp_trial_job_last(c->job[id])[hv->val ? BP_COL_VAL_LOSS : BP_COL_LOSS];
         }
-        qsort(cd, nc, sizeof *cd, by_value);
-        size_t keep = (size_t)ceil((double)nc / hv->eta - 1e-9);
+        /* points, not trials: a point's value is the mean over its repeats in play (those
+         * with a finite value; NaN when none), and all its repeats go on or stop together */
+        size_t np = 0;
+        memset(cnt, 0, n * sizeof *cnt);
+        for (size_t i = 0; i < nc; i++) {
+            size_t pid = cd[i].id / R, q = 0;
+            while (q < np && pc[q].id != pid)
+                q++;
+            if (q == np)
+                pc[np++] = (cand){ pid, NAN };
+            if (isfinite(cd[i].v)) {
+                cnt[q]++;
+                pc[q].v = cnt[q] == 1 ? cd[i].v : pc[q].v + (cd[i].v - pc[q].v) / (double)cnt[q];
+            }
+        }
+        qsort(pc, np, sizeof *pc, by_value);
+        size_t keep = (size_t)ceil((double)np / hv->eta - 1e-9);
         if (keep < 1)
             keep = 1;
         n_play = 0;
         for (size_t i = 0; i < nc; i++) {
-            size_t id = cd[i].id;
-            if (i < keep) {
+            size_t id = cd[i].id, q = 0;
+            while (pc[q].id != id / R)
+                q++;
+            if (q < keep) {
                 play[n_play++] = id;
                 continue;
             }
             if (!c->job[id])
                 continue; /* pruned in the run being resumed */
             char msg[BP_ERR_MSG_MAX];
-            snprintf(msg, sizeof msg, "pruned at epoch %d (rung %zu of %zu): %s %.6g ranked %zu "
-                     "of %zu, the best %zu go on", c->until, k + 1, hv->n_rungs,
-                     cols[col], cd[i].v, i + 1, nc, keep);
+            if (R > 1)
+                snprintf(msg, sizeof msg, "pruned at epoch %d (rung %zu of %zu): point %zu's mean "
+                         "%s %.6g over its repeats ranked %zu of %zu points, the best %zu go on",
+                         c->until, k + 1, hv->n_rungs, pc[q].id, cols[col], pc[q].v, q + 1, np,
+                         keep);
+            else
+                snprintf(msg, sizeof msg, "pruned at epoch %d (rung %zu of %zu): %s %.6g ranked "
+                         "%zu of %zu, the best %zu go on", c->until, k + 1, hv->n_rungs,
+                         cols[col], pc[q].v, q + 1, np, keep);
             bp_trial_summary sum;
             bp_err te;
             bp_err_clear(&te);
@@ -400,6 +426,8 @@ out:
     free(rec);
     free(play);
     free(cd);
+    free(pc);
+    free(cnt);
     free(c->round);
     free(c->job);
     free(c->alive);

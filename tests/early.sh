@@ -207,15 +207,19 @@ run_bprun 0 run "$T/h.yaml" -o "$T/h2" --quiet -j 2 --set "$HV" || finish
 import sys, math, h5py
 full, run, rungs = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3:]]
 def f(d, t): return h5py.File("%s/trials/%04d.h5" % (d, t), "r")
-n = 10
+n, R = 10, 2
 vl = {t: f(full, t)["epochs/val_loss"][()] for t in range(n)}
-play, expect = list(range(n)), {}
+# points (trial // R) go on or stop with all their repeats, ranked by the mean over them
+play, expect = list(range(n // R)), {}
 for k, r in enumerate(rungs[:-1]):
-    ranked = sorted(play, key=lambda t: (vl[t][r - 1], t))
+    mean = {p: sum(vl[t][r - 1] for t in range(p * R, p * R + R)) / R for p in play}
+    ranked = sorted(play, key=lambda p: (mean[p], p))
     keep = math.ceil(len(ranked) / 3)
-    for t in ranked[keep:]:
-        expect[t] = ("pruned", r)
+    for p in ranked[keep:]:
+        for t in range(p * R, p * R + R):
+            expect[t] = ("pruned", r)
     play = ranked[:keep]
+play = [t for p in play for t in range(p * R, p * R + R)]
 for t in play:
     expect[t] = ("completed", 12)
 assert sum(1 for s, _ in expect.values() if s == "pruned") == 8, expect
