@@ -448,6 +448,48 @@ int bp_stats_friedman(const double *x, size_t n, size_t k, double *stat, double 
     return 0;
 }
 
+int bp_stats_conover(const double *x, size_t n, size_t k, size_t ref, double *p,
+                     double *rank_sum)
+{
+    if (n < 2 || k < 2 || ref >= k)
+        return -1;
+    double *r = malloc(k * sizeof *r), *sum = calloc(k, sizeof *sum), a = 0, ties;
+    if (!r || !sum) {
+        free(r);
+        free(sum);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rank_avg(x + i * k, k, r, &ties)) {
+            free(r);
+            free(sum);
+            return -1;
+        }
+        for (size_t j = 0; j < k; j++) {
+            sum[j] += r[j];
+            a += r[j] * r[j];
+        }
+    }
+    double ss = 0, nn = (double)n, kk = (double)k;
+    for (size_t j = 0; j < k; j++)
+        ss += sum[j] * sum[j];
+    double df = (nn - 1) * (kk - 1), var = 2 * (nn * a - ss) / df;
+    for (size_t j = 0; j < k; j++) {
+        double d = fabs(sum[j] - sum[ref]);
+        if (j == ref || d == 0)
+            p[j] = 1;
+        else if (!(var > 0))
+            p[j] = 0;
+        else
+            p[j] = 2 * (1 - bp_stats_t_cdf(d / sqrt(var), df));
+        if (rank_sum)
+            rank_sum[j] = sum[j];
+    }
+    free(r);
+    free(sum);
+    return 0;
+}
+
 void bp_stats_holm(const double *p, size_t m, double *adj)
 {
     ranked *s = malloc((m ? m : 1) * sizeof *s);

@@ -71,6 +71,16 @@ int bp_stats_mannwhitney(const double *x, size_t n1, const double *y, size_t n2,
  * friedmanchisquare). Returns 0, or -1 for bad sizes (stat and p NaN). */
 int bp_stats_friedman(const double *x, size_t n, size_t k, double *stat, double *p);
 
+/* Conover's post-hoc test after Friedman's (Conover 1999, Practical Nonparametric Statistics,
+ * 3rd ed., p. 371; the test of F-Race): treatments j and ref differ when their rank sums do,
+ * t = |R_j - R_ref| / sqrt(2 (b A - sum R^2) / ((b - 1)(k - 1))) with A the sum of the squared
+ * within-block ranks (ties averaged), two-sided p from Student's t with (b - 1)(k - 1) degrees
+ * of freedom; p[ref] = 1. x as for bp_stats_friedman; p and rank_sum (may be NULL) get k
+ * values. When every block ranks the treatments alike (b A = sum R^2) a different rank sum
+ * has p = 0. Returns 0, or -1 for bad sizes (n < 2, k < 2, ref >= k) or no memory. */
+int bp_stats_conover(const double *x, size_t n, size_t k, size_t ref, double *p,
+                     double *rank_sum);
+
 /* Holm's step-down adjustment of m p-values (adj[i] for p[i]; adj may be p). */
 void bp_stats_holm(const double *p, size_t m, double *adj);
 

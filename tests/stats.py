@@ -120,6 +120,28 @@ for x in [
     same(f"friedman {n}x{k} statistic", g[0], r.statistic)
     same(f"friedman {n}x{k} p", g[1], r.pvalue)
 
+# Conover's post-hoc test after Friedman's (Conover 1999, p. 371), from its formula with
+# SciPy's rankdata and Student's t
+for x, ref in [
+    (np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 3.0], [1.0, 3.0, 2.0], [1.0, 2.0, 3.0]]), 0),
+    (np.array([[0.3, 0.5, 0.5, 0.9], [0.2, 0.6, 0.4, 0.8], [0.4, 0.4, 0.7, 0.7],
+               [0.1, 0.9, 0.3, 0.8], [0.35, 0.55, 0.45, 1.0]]), 2),
+    (rng.normal(0, 1, (12, 5)) + np.arange(5) * 0.4, 0),
+    (np.array([[1.0, 2.0], [1.0, 3.0], [2.0, 1.0]]), 1),
+]:
+    n, k = x.shape
+    g = run("conover", n, k, ref, *x.ravel())
+    r = np.array([stats.rankdata(row) for row in x])
+    R = r.sum(axis=0)
+    A = (r ** 2).sum()
+    var = 2 * (n * A - (R ** 2).sum()) / ((n - 1) * (k - 1))
+    for j in range(k):
+        d = abs(R[j] - R[ref])
+        want = 1.0 if d == 0 else (0.0 if var <= 0 else
+                                   2 * stats.t.sf(d / math.sqrt(var), (n - 1) * (k - 1)))
+        same(f"conover {n}x{k} ref {ref} p[{j}]", g[0][j], want)
+        same(f"conover {n}x{k} rank sum[{j}]", g[1][j], R[j])
+
 # Mann-Whitney U (points without shared seeds): exact and asymptotic
 for x, y in [
     ([0.31, 0.12, 0.45, 0.22], [0.51, 0.62, 0.48, 0.70, 0.55]),

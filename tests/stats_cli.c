@@ -5,6 +5,7 @@
  *   wilcoxon D...            n wins losses ties statistic p exact
  *   friedman N K X...        stat p   (X: N rows of K values)
  *   mannwhitney N1 X... Y... statistic p exact
+ *   conover N K REF X...     p[0..K) then rank sums
  *   holm P...                adjusted p-values
  *   km T:E...                median median_lo median_hi, then a line per step:
  *                            time at_risk events surv lo hi
@@ -63,6 +64,15 @@ int main(int argc, char **argv)
                                                          &w))
             return 3;
         printf("%.17g %.17g %d\n", w.statistic, w.p, w.exact);
+    } else if (!strcmp(f, "conover") && n >= 3) {
+        size_t rows = (size_t)x[0], k = (size_t)x[1], ref = (size_t)x[2];
+        double p[64], rs[64];
+        if (k > 64 || (size_t)n != 3 + rows * k || bp_stats_conover(x + 3, rows, k, ref, p, rs))
+            return 3;
+        for (size_t j = 0; j < k; j++)
+            printf("%.17g%c", p[j], j + 1 < k ? ' ' : '\n');
+        for (size_t j = 0; j < k; j++)
+            printf("%.17g%c", rs[j], j + 1 < k ? ' ' : '\n');
     } else if (!strcmp(f, "holm")) {
         double *adj = nums(n, a);
         bp_stats_holm(x, (size_t)n, adj);
