@@ -9,14 +9,19 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "cluster.h"
+#include "guard.h"
 #include "resume.h"
 #include "runlog.h"
 #include "trial.h"
@@ -129,7 +134,10 @@ static void print_finished(sched *c, const bp_trial_summary *r)
             r->final_loss);
     if (!isnan(r->final_val_loss))
         fprintf(stderr, " val_loss %-10.6g", r->final_val_loss);
-    fprintf(stderr, " %6.2fs", r->wall_seconds);
+    if (isnan(r->wall_seconds))
+        fprintf(stderr, " %6s ", "-"); /* a trial process that did not finish */
+    else
+        fprintf(stderr, " %6.2fs", r->wall_seconds);
     for (size_t a = 0; a < c->s->n_axes; a++)
         fprintf(stderr, "%s%s=%s", a ? " " : "  ", c->s->axes[a], t->values[a]);
     if (c->s->repeats > 1)
@@ -490,7 +498,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
             if (!strcmp(di.dli_fname, crash_plugins[k]))
                 who = crash_plugins[k];
     }
-    dprintf(crash_fd, "C %d %s\n", sig, who);
+    dprintf(crash_fd, "V %zu\nC %d %s\n", bp_guard_vsize(), sig, who);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -505,8 +513,28 @@ static void note_plugin(const bp_loaded *p)
     crash_plugins[n_crash_plugins++] = p->path;
 }
 
-static void run_child(sched *c, size_t id, int fd)
+/* "256 MiB" */
+static void fmt_size(char *buf, size_t n, size_t bytes)
 {
+    static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, n, "%.*f %s", u && v != (double)(long)v ? 1 : 0, v, units[u]);
+}
+
+static void run_child(sched *c, size_t id, int fd, pid_t parent)
+{
+    /* its own process group, killed as one; and it dies with the scheduler */
+    setpgid(0, 0);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    if (getppid() != parent)
+        _exit(4);
     const bp_experiment *x = c->x[id];
     n_crash_plugins = 0;
     note_plugin(x->opt);
@@ -524,18 +552,41 @@ static void run_child(sched *c, size_t id, int fd)
     sigemptyset(&sa.sa_mask);
     for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
         sigaction(sigs[k], &sa, NULL);
+    bp_guard_trial(fd); /* a plugin's exit() is reported to the scheduler, not taken as done */
+    bp_err e;
+    bp_err_clear(&e);
+    if (c->o->trial_memory) {
+        size_t now = bp_guard_vsize();
+        struct rlimit rl = { .rlim_cur = c->o->trial_memory, .rlim_max = c->o->trial_memory };
+        char lim[32], cur[32];
+        fmt_size(lim, sizeof lim, c->o->trial_memory);
+        fmt_size(cur, sizeof cur, now);
+        if (now >= c->o->trial_memory) {
+            bp_err_set(&e, BP_EUSAGE, "--trial-memory %s is below the size of a trial process "
+                       "when it starts (%s of address space: bprun, its libraries and the "
+                       "datasets)", lim, cur);
+            dprintf(fd, "E %d %s\n", e.code, e.msg);
+            _exit(3);
+        }
+        if (setrlimit(RLIMIT_AS, &rl) != 0) {
+            bp_err_set(&e, BP_ERUN, "--trial-memory: cannot set the limit: %s", strerror(errno));
+            dprintf(fd, "E %d %s\n", e.code, e.msg);
+            _exit(3);
+        }
+    }
     int pfd = fd;
     bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
                          .quiet = !c->per_epoch_lines || c->o->quiet, .stop = c->o->stop,
                          .progress = child_progress, .progress_ud = &pfd,
                          .resume = c->resume[id], .replace = c->replace[id] };
     bp_trial_summary sum;
-    bp_err e;
-    bp_err_clear(&e);
-    if (bp_experiment_run_trial(x, c->run, &to, &sum, &e)) {
-        dprintf(fd, "E %d %s\n", e.code, e.msg);
+    int rc = bp_experiment_run_trial(x, c->run, &to, &sum, &e);
+    fflush(stdout); /* what plugins printed (fd 1 is stderr: guard.h) */
+    if (rc) {
+        dprintf(fd, "V %zu\nE %d %s\n", bp_guard_vsize(), e.code, e.msg);
         _exit(3);
     }
+    dprintf(fd, "D\n"); /* the only way a trial process says it finished */
     _exit(0);
 }
 
@@ -548,7 +599,12 @@ typedef struct child {
     char plugin[1024];
     int err_code;               /* from an "E" line */
     char err[BP_ERR_MSG_MAX];
+    int done;                   /* a "D" line: the trial finished and its file is written */
+    int exited;                 /* an "X" line: exit() called outside bprun */
+    char exit_plugin[1024];     /* the plugin that called it, or "" */
+    size_t vsize;               /* from a "V" line: address space when it ended */
     int timed_out, last_epoch;
+    int stop_killed;            /* killed after BP_STOP_GRACE on SIGINT/SIGTERM */
     char buf[2048];
     size_t len;
 } child;
@@ -571,6 +627,14 @@ static void child_lines(sched *c, child *ch)
             char *sp = strchr(line + 2, ' ');
             ch->err_code = atoi(line + 2);
             snprintf(ch->err, sizeof ch->err, "%s", sp ? sp + 1 : "");
+        } else if (line[0] == 'D' && !line[1]) {
+            ch->done = 1;
+        } else if (line[0] == 'X') {
+            char *sp = strchr(line + 2, ' ');
+            ch->exited = 1;
+            snprintf(ch->exit_plugin, sizeof ch->exit_plugin, "%s", sp ? sp + 1 : "");
+        } else if (line[0] == 'V') {
+            ch->vsize = (size_t)strtoull(line + 2, NULL, 10);
         }
         line = nl + 1;
     }
@@ -592,6 +656,12 @@ static void child_read(sched *c, child *ch)
     }
 }
 
+/* Near the memory limit when it ended: the likely cause of its failure. */
+static int hit_memory_limit(const sched *c, const child *ch)
+{
+    return c->o->trial_memory && ch->vsize >= c->o->trial_memory - c->o->trial_memory / 4;
+}
+
 static void child_done(sched *c, child *ch, int status)
 {
     child_read(c, ch);
@@ -601,30 +671,60 @@ static void child_done(sched *c, child *ch, int status)
     bp_err_clear(&e);
     char path[4096];
     snprintf(path, sizeof path, "%s/trials/%04zu.h5", c->o->run_dir, ch->id);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && ch->done && !ch->exited) {
         int rc = bp_trial_read_summary(path, &sum, &e);
         end_trial(c, ch->id, rc, &sum, &e);
         return;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && ch->err_code) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && ch->err_code && !ch->exited &&
+        !(ch->err_code == BP_ENOMEM && hit_memory_limit(c, ch))) {
         bp_err_set(&e, ch->err_code, "%s", ch->err);
         end_trial(c, ch->id, ch->err_code, &sum, &e);
         return;
     }
-    char msg[BP_ERR_MSG_MAX];
-    if (ch->timed_out)
+    char why[BP_ERR_MSG_MAX], msg[BP_ERR_MSG_MAX];
+    const char *st = "failed", *hint = "";
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    if (ch->exited && ch->exit_plugin[0])
+        snprintf(why, sizeof why, "plugin %.900s exited with status %d", ch->exit_plugin,
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else if (ch->exited)
+        snprintf(why, sizeof why, "exit(%d) was called outside bprun's code",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else if (sig && ch->plugin[0])
+        snprintf(why, sizeof why, "plugin %.900s crashed: signal %d (%s)", ch->plugin, sig,
+                 strsignal(sig));
+    else if (sig)
+        snprintf(why, sizeof why, "trial process died: signal %d (%s)%s", sig, strsignal(sig),
+                 sig == SIGKILL && !ch->stop_killed && !ch->timed_out
+                     ? ", killed from outside bprun (the kernel's out-of-memory killer?)" : "");
+    else if (ch->err_code)
+        snprintf(why, sizeof why, "%.900s", ch->err);
+    else {
+        snprintf(why, sizeof why, "trial process exited with status %d", WEXITSTATUS(status));
+        hint = " before the trial finished (plugin code calling _exit?)";
+    }
+    if (ch->timed_out) {
         snprintf(msg, sizeof msg, "exceeded the trial time limit of %g s after epoch %d; killed",
                  c->o->trial_timeout, ch->last_epoch);
-    else if (WIFSIGNALED(status) && ch->plugin[0])
-        snprintf(msg, sizeof msg, "plugin %.900s crashed: signal %d (%s) during epoch %d", ch->plugin,
-                 WTERMSIG(status), strsignal(WTERMSIG(status)), ch->last_epoch + 1);
-    else if (WIFSIGNALED(status))
-        snprintf(msg, sizeof msg, "trial process died: signal %d (%s) during epoch %d",
-                 WTERMSIG(status), strsignal(WTERMSIG(status)), ch->last_epoch + 1);
-    else
-        snprintf(msg, sizeof msg, "trial process exited with status %d during epoch %d",
-                 WEXITSTATUS(status), ch->last_epoch + 1);
-    int rc = bp_trial_salvage(c->run, (unsigned)ch->id, "failed", msg, &e);
+    } else if (ch->stop_killed || (c->o->stop && *c->o->stop > 0 && !ch->done)) {
+        st = "interrupted";
+        if (ch->stop_killed)
+            snprintf(msg, sizeof msg, "did not stop within %g s of %s during epoch %d; killed",
+                     BP_STOP_GRACE, *c->o->stop == SIGINT ? "SIGINT" : "SIGTERM",
+                     ch->last_epoch + 1);
+        else
+            snprintf(msg, sizeof msg, "interrupted by %s during epoch %d (%.900s)",
+                     *c->o->stop == SIGINT ? "SIGINT" : "SIGTERM", ch->last_epoch + 1, why);
+    } else if (hit_memory_limit(c, ch)) {
+        char lim[32];
+        fmt_size(lim, sizeof lim, c->o->trial_memory);
+        snprintf(msg, sizeof msg, "exceeded the trial memory limit of %s during epoch %d (%.900s)",
+                 lim, ch->last_epoch + 1, why);
+    } else {
+        snprintf(msg, sizeof msg, "%.900s during epoch %d%s", why, ch->last_epoch + 1, hint);
+    }
+    int rc = bp_trial_salvage(c->run, (unsigned)ch->id, st, msg, &e);
     if (!rc)
         rc = bp_trial_read_summary(path, &sum, &e);
     if (rc) { /* nothing readable was left: record the failure in the index only */
@@ -635,7 +735,7 @@ static void child_done(sched *c, child *ch, int status)
         sum.final_loss = sum.final_val_loss = sum.final_accuracy = sum.final_val_accuracy = NAN;
         sum.best_val_loss = sum.wall_seconds = sum.final_test_loss = sum.final_test_accuracy = NAN;
     }
-    sum.status = "failed";
+    sum.status = st;
     snprintf(sum.message, sizeof sum.message, "%s", msg);
     end_trial(c, ch->id, 0, &sum, &e);
 }
@@ -645,6 +745,7 @@ static void run_isolated(sched *c)
     child *ch = calloc((size_t)c->jobs, sizeof *ch);
     struct pollfd *pf = calloc((size_t)c->jobs, sizeof *pf);
     int n = 0, forwarded = 0;
+    double stop_at = 0;
     if (!ch || !pf) {
         c->failed = 1;
         bp_err_set(&c->err, BP_ENOMEM, "out of memory");
@@ -658,8 +759,7 @@ static void run_isolated(sched *c)
             if (id < 0)
                 break;
             int fds[2];
-            fflush(stdout);
-            fflush(stderr);
+            fflush(NULL); /* bprun's own output stream too (guard.h) */
             if (pipe(fds) != 0) {
                 c->failed = 1;
                 bp_err_set(&c->err, BP_ERUN, "cannot create a pipe: %s", strerror(errno));
@@ -668,6 +768,7 @@ static void run_isolated(sched *c)
             /* under mu: rank 0's MPI thread reads and writes HDF5 files under mu, and a
              * child forked while another thread holds HDF5's lock would hang in it */
             pthread_mutex_lock(&c->mu);
+            pid_t parent = getpid();
             pid_t pid = fork();
             if (pid == 0)
                 pthread_mutex_init(&c->mu, NULL);
@@ -679,8 +780,10 @@ static void run_isolated(sched *c)
                     close(ch[k].fd);
                 free(ch);
                 free(pf);
-                run_child(c, (size_t)id, fds[1]);
+                run_child(c, (size_t)id, fds[1], parent);
             }
+            if (pid > 0)
+                setpgid(pid, pid); /* as the child does: whichever runs first */
             close(fds[1]);
             if (pid < 0) {
                 close(fds[0]);
@@ -697,22 +800,32 @@ static void run_isolated(sched *c)
             break;
         for (int k = 0; k < n; k++)
             pf[k] = (struct pollfd){ .fd = ch[k].fd, .events = POLLIN };
-        poll(pf, (nfds_t)n, 100);
+        poll(pf, (nfds_t)n, forwarded ? 20 : 100);
         if (c->o->stop && *c->o->stop > 0 && !forwarded) {
+            /* each trial may stop on its own (interrupted, its state saved) for a moment; a
+             * plugin that loops or ignores the signal gets SIGKILL after BP_STOP_GRACE */
             for (int k = 0; k < n; k++)
-                kill(ch[k].pid, (int)*c->o->stop);
+                kill(-ch[k].pid, (int)*c->o->stop);
             forwarded = 1;
+            stop_at = bp_seconds();
         }
+        double now = bp_seconds();
         for (int k = 0; k < n;) {
             child_read(c, &ch[k]);
-            if (c->o->trial_timeout > 0 && !ch[k].timed_out &&
-                bp_seconds() - ch[k].start > c->o->trial_timeout) {
+            if (c->o->trial_timeout > 0 && !ch[k].timed_out && !ch[k].stop_killed &&
+                now - ch[k].start > c->o->trial_timeout) {
                 ch[k].timed_out = 1;
-                kill(ch[k].pid, SIGKILL);
+                kill(-ch[k].pid, SIGKILL);
+            }
+            if (forwarded && !ch[k].stop_killed && !ch[k].timed_out &&
+                now - stop_at > BP_STOP_GRACE) {
+                ch[k].stop_killed = 1;
+                kill(-ch[k].pid, SIGKILL);
             }
             int status;
             pid_t r = waitpid(ch[k].pid, &status, WNOHANG);
             if (r == ch[k].pid) {
+                kill(-ch[k].pid, SIGKILL); /* what the trial's plugins may have started */
                 child_done(c, &ch[k], status);
                 ch[k] = ch[--n];
                 continue;
@@ -1112,27 +1225,35 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     choose(&c);
     if (s->halving.n_rungs) {
         /* rounds keep their trainers in memory between rungs: no child processes */
-        if (o->isolate > 0 || o->trial_timeout > 0) {
-            rc = bp_err_set(e, BP_EUSAGE, "--isolate and --trial-timeout cannot be used with "
-                            "sweep.halving");
+        if (o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory) {
+            rc = bp_err_set(e, BP_EUSAGE, "--isolate, --trial-timeout and --trial-memory cannot "
+                            "be used with sweep.halving");
             goto out;
         }
-        if ((rc = run_halving(&c, e)))
+        if (o->in_threads)
+            *o->in_threads = 1;
+        rc = run_halving(&c, e);
+        if (o->in_threads)
+            *o->in_threads = 0;
+        if (rc)
             goto out;
         goto joined;
     }
-    res->isolated = o->isolate > 0 || o->trial_timeout > 0 || (o->isolate < 0 && wants_isolation(&c));
+    res->isolated = o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory ||
+                    (o->isolate < 0 && wants_isolation(&c));
     if (res->isolated) {
         if (!o->quiet && c.total_todo)
             fprintf(stderr, "bprun: each trial in its own process (%s)\n",
                     o->isolate > 0 ? "--isolate" : o->trial_timeout > 0 ? "--trial-timeout"
-                                                                         : "a user's plugin");
+                    : o->trial_memory ? "--trial-memory" : "a user's plugin");
         if (c.size > 1 && c.rank == 0)
             run_rank0(&c, local_isolated, 1, &c.err);
         else
             run_isolated(&c);
         goto joined;
     }
+    if (o->in_threads)
+        *o->in_threads = 1;
     if (c.size > 1 && c.rank == 0) {
         if (run_rank0(&c, local_worker, c.jobs, &c.err))
             c.failed = 1;
@@ -1154,6 +1275,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         pthread_join(th[j], NULL);
     free(th);
 joined:
+    if (o->in_threads)
+        *o->in_threads = 0;
     if (c.rank > 0)
         bp_mpi_finished();
     if (c.tty && !o->quiet && !c.per_epoch_lines)
