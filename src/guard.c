@@ -23,8 +23,14 @@ static long page_size;
 FILE *bp_guard_stdout(void)
 {
     int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) { /* standard output is closed: bprun's output is lost, as it would be */
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        fd = null >= 0 ? fcntl(null, F_DUPFD_CLOEXEC, 3) : -1;
+        if (null >= 0)
+            close(null);
+    }
     if (fd < 0)
-        return stdout; /* standard output is closed: nothing to keep apart */
+        return stdout;
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
