@@ -656,6 +656,40 @@ static void child_read(sched *c, child *ch)
     }
 }
 
+/* a plugin that is not one of bprun's own (installed, or in the build tree) */
+static int user_plugin(const bp_loaded *p)
+{
+    if (!p)
+        return 0;
+    const char *slash = strrchr(p->path, '/');
+    size_t dl = slash ? (size_t)(slash - p->path) : 0;
+    static const char build[] = "/plugins/.libs";
+    if (dl == strlen(BP_PLUGINDIR) && !strncmp(p->path, BP_PLUGINDIR, dl))
+        return 0;
+    if (dl >= sizeof build - 1 && !strncmp(p->path + dl - (sizeof build - 1), build, sizeof build - 1))
+        return 0;
+    return 1;
+}
+
+/* The trial's only user plugin, or NULL when it has none or several */
+static const char *sole_user_plugin(const bp_experiment *x)
+{
+    const char *who = NULL;
+    int n = 0;
+    const bp_loaded *all[2] = { x->opt, x->output };
+    for (size_t k = 0; k < 2; k++)
+        if (user_plugin(all[k]) && (!who || strcmp(who, all[k]->path))) {
+            who = all[k]->path;
+            n++;
+        }
+    for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
+        if (user_plugin(x->hidden[l]) && (!who || strcmp(who, x->hidden[l]->path))) {
+            who = x->hidden[l]->path;
+            n++;
+        }
+    return n == 1 ? who : NULL;
+}
+
 /* Near the memory limit when it ended: the likely cause of its failure. */
 static int hit_memory_limit(const sched *c, const child *ch)
 {
@@ -683,7 +717,8 @@ static void child_done(sched *c, child *ch, int status)
         return;
     }
     char why[BP_ERR_MSG_MAX], msg[BP_ERR_MSG_MAX];
-    const char *st = "failed", *hint = "";
+    char hint[BP_ERR_MSG_MAX] = "";
+    const char *st = "failed";
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     if (ch->exited && ch->exit_plugin[0])
         snprintf(why, sizeof why, "plugin %.900s exited with status %d", ch->exit_plugin,
@@ -702,7 +737,10 @@ static void child_done(sched *c, child *ch, int status)
         snprintf(why, sizeof why, "%.900s", ch->err);
     else {
         snprintf(why, sizeof why, "trial process exited with status %d", WEXITSTATUS(status));
-        hint = " before the trial finished (plugin code calling _exit?)";
+        const char *who = sole_user_plugin(c->x[ch->id]);
+        snprintf(hint, sizeof hint, " before the trial finished (%s%.900s%s)",
+                 who ? "did plugin " : "plugin code calling _exit?", who ? who : "",
+                 who ? " call _exit?" : "");
     }
     if (ch->timed_out) {
         snprintf(msg, sizeof msg, "exceeded the trial time limit of %g s after epoch %d; killed",
@@ -930,21 +968,6 @@ static int run_rank0(sched *c, void *(*fn)(void *), int n, bp_err *e)
         pthread_join(th[j], NULL);
     free(th);
     return 0;
-}
-
-/* a plugin that is not one of bprun's own (installed, or in the build tree) */
-static int user_plugin(const bp_loaded *p)
-{
-    if (!p)
-        return 0;
-    const char *slash = strrchr(p->path, '/');
-    size_t dl = slash ? (size_t)(slash - p->path) : 0;
-    static const char build[] = "/plugins/.libs";
-    if (dl == strlen(BP_PLUGINDIR) && !strncmp(p->path, BP_PLUGINDIR, dl))
-        return 0;
-    if (dl >= sizeof build - 1 && !strncmp(p->path + dl - (sizeof build - 1), build, sizeof build - 1))
-        return 0;
-    return 1;
 }
 
 static int wants_isolation(const sched *c)

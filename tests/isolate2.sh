@@ -43,7 +43,7 @@ note_case() {
 # 1-3: exit(0), exit(3), _exit(0) in a trial process
 note_case exit0 "plugin $lib/exit0.so exited with status 0 during epoch 5"
 note_case exit3 "plugin $lib/exit3.so exited with status 3 during epoch 5"
-note_case uexit "trial process exited with status 0 during epoch 5 before the trial finished (plugin code calling _exit?)"
+note_case uexit "trial process exited with status 0 during epoch 5 before the trial finished (did plugin $lib/uexit.so call _exit?)"
 
 # 4-5: the same exits without isolation are failures, never success, and name the plugin
 for p in exit0 exit3; do
