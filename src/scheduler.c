@@ -535,6 +535,10 @@ static void run_child(sched *c, size_t id, int fd, pid_t parent)
 #endif
     if (getppid() != parent)
         _exit(4);
+    /* out of the terminal's foreground group now: writing to it (epoch lines, a plugin's
+     * output) must not stop the trial (SIGTTOU with `stty tostop`), reading fails at once */
+    signal(SIGTTOU, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
     const bp_experiment *x = c->x[id];
     n_crash_plugins = 0;
     note_plugin(x->opt);
