@@ -159,4 +159,24 @@ run_bprun 0 validate "$T/ctor_print.yaml" &&
 run_bprun 0 plugins "$lib/ctor_print.so" &&
   { ! grep -q CTOR- "$T/out" && grep -q "^optimizer  ctor_print " "$T/out"; } \
     || fail "ctor_print plugins: $(cat "$T/out" "$T/err")"
+
+# 16: ... and in eval, which loads the model's activation plugins (an activation whose
+# constructor exits or prints only when asked, so the model can be trained first)
+write_config "$T/act.yaml" <<YAML
+experiment: act
+data: {train: "builtin:xor"}
+model: {layers: [2, 3, 1], activation: {name: $lib/ctor_act.so}}
+train: {epochs: 3, batch_size: 2, shuffle: false, optimizer: {name: sgd, lr: 0.1}}
+YAML
+if run_bprun 0 run "$T/act.yaml" -o "$T/act" --quiet --no-isolate; then
+  export BP_TEST_CTOR_EXIT=1
+  expect_err 2 "bprun: plugin $lib/ctor_act.so called exit(0) while being loaded; bprun stops with a failure (plugins must not exit)" \
+    eval "$T/act" builtin:xor -P "$lib"
+  unset BP_TEST_CTOR_EXIT
+  export BP_TEST_CTOR_PRINT=1
+  run_bprun 0 eval "$T/act" builtin:xor -P "$lib" &&
+    { ! grep -q CTOR- "$T/out" && head -n 1 "$T/out" | grep -qx "model     $T/act" &&
+      grep -qx CTOR-PRINTF "$T/err"; } || fail "ctor_act eval: $(cat "$T/out" "$T/err")"
+  unset BP_TEST_CTOR_PRINT
+fi
 finish
