@@ -120,7 +120,8 @@ static const char usage_run[] =
     "      --isolate          run each trial in its own process, so a plugin that crashes,\n"
     "                         exits or hangs fails only its trial (default: on when a plugin is\n"
     "                         the user's own - named by path or found outside bprun's plugin\n"
-    "                         folders); Ctrl-C kills trials not stopped within 0.5 s\n"
+    "                         folders); on Ctrl-C, trials with a user's plugin not stopped\n"
+    "                         within 0.5 s are killed\n"
     "      --no-isolate       run trials as threads of one process\n"
     "      --trial-timeout S  kill a trial running longer than S seconds (implies --isolate;\n"
     "                         default: no time limit)\n"
@@ -540,7 +541,10 @@ static int run_continue(const cli *c, bp_sweep *sw, bp_registry *reg, const char
     bp_trial_summary sum;
     bp_trial_opts o = { .trial = from->rec->trial, .threads = threads, .quiet = c->quiet,
                         .stop = &stop_signal, .resume = from };
-    if ((rc = bp_experiment_run_trial(x, run, &o, &sum, e)))
+    plugin_threads = bp_sched_user_plugin(x); /* the stop watchdog, as for a sweep's trials */
+    rc = bp_experiment_run_trial(x, run, &o, &sum, e);
+    plugin_threads = 0;
+    if (rc)
         goto out;
     rc = bp_run_write_index(run, cfg->text, resolved, &sum, 1, threads, e);
     if (!rc && strcmp(sum.status, "completed"))
@@ -606,10 +610,7 @@ static int cmd_run(int argc, char **argv)
     signal(SIGALRM, on_watchdog);
     bp_guard_phase("during training");
     if (c.from) {
-        plugin_threads = 1;
-        rc = run_continue(&c, sw, reg, dir, &e);
-        plugin_threads = 0;
-        if (rc < 0)
+        if ((rc = run_continue(&c, sw, reg, dir, &e)) < 0)
             goto error;
         bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
         if (bp_report(dir, &ro, own_out, &e))

@@ -609,6 +609,7 @@ typedef struct child {
     size_t vsize;               /* from a "V" line: address space when it ended */
     int timed_out, last_epoch;
     int stop_killed;            /* killed after BP_STOP_GRACE on SIGINT/SIGTERM */
+    int trusted;                /* only bprun's own plugins: it stops at its epoch's end */
     char buf[2048];
     size_t len;
 } child;
@@ -673,6 +674,16 @@ static int user_plugin(const bp_loaded *p)
     if (dl >= sizeof build - 1 && !strncmp(p->path + dl - (sizeof build - 1), build, sizeof build - 1))
         return 0;
     return 1;
+}
+
+int bp_sched_user_plugin(const bp_experiment *x)
+{
+    if (user_plugin(x->opt) || user_plugin(x->output))
+        return 1;
+    for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
+        if (user_plugin(x->hidden[l]))
+            return 1;
+    return 0;
 }
 
 /* The trial's only user plugin, or NULL when it has none or several */
@@ -835,7 +846,8 @@ static void run_isolated(sched *c)
             }
             fcntl(fds[0], F_SETFL, O_NONBLOCK);
             memset(&ch[n], 0, sizeof ch[n]);
-            ch[n] = (child){ .pid = pid, .fd = fds[0], .id = (size_t)id, .start = bp_seconds() };
+            ch[n] = (child){ .pid = pid, .fd = fds[0], .id = (size_t)id, .start = bp_seconds(),
+                             .trusted = !bp_sched_user_plugin(c->x[id]) };
             n++;
         }
         if (n == 0)
@@ -844,8 +856,9 @@ static void run_isolated(sched *c)
             pf[k] = (struct pollfd){ .fd = ch[k].fd, .events = POLLIN };
         poll(pf, (nfds_t)n, forwarded ? 20 : 100);
         if (c->o->stop && *c->o->stop > 0 && !forwarded) {
-            /* each trial may stop on its own (interrupted, its state saved) for a moment; a
-             * plugin that loops or ignores the signal gets SIGKILL after BP_STOP_GRACE */
+            /* each trial may stop on its own (interrupted, its state saved) for a moment; one
+             * with a user's plugin, which may loop or ignore the signal, gets SIGKILL after
+             * BP_STOP_GRACE (bprun's own plugins return: those stop at their epoch's end) */
             for (int k = 0; k < n; k++)
                 kill(-ch[k].pid, (int)*c->o->stop);
             forwarded = 1;
@@ -859,7 +872,7 @@ static void run_isolated(sched *c)
                 ch[k].timed_out = 1;
                 kill(-ch[k].pid, SIGKILL);
             }
-            if (forwarded && !ch[k].stop_killed && !ch[k].timed_out &&
+            if (forwarded && !ch[k].trusted && !ch[k].stop_killed && !ch[k].timed_out &&
                 now - stop_at > BP_STOP_GRACE) {
                 ch[k].stop_killed = 1;
                 kill(-ch[k].pid, SIGKILL);
@@ -976,14 +989,9 @@ static int run_rank0(sched *c, void *(*fn)(void *), int n, bp_err *e)
 
 static int wants_isolation(const sched *c)
 {
-    for (size_t i = 0; i < c->s->n_trials; i++) {
-        const bp_experiment *x = c->x[i];
-        if (user_plugin(x->opt) || user_plugin(x->output))
+    for (size_t i = 0; i < c->s->n_trials; i++)
+        if (bp_sched_user_plugin(c->x[i]))
             return 1;
-        for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
-            if (user_plugin(x->hidden[l]))
-                return 1;
-    }
     return 0;
 }
 
@@ -1257,7 +1265,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                             "be used with sweep.halving");
             goto out;
         }
-        if (o->in_threads)
+        if (o->in_threads && wants_isolation(&c))
             *o->in_threads = 1;
         rc = run_halving(&c, e);
         if (o->in_threads)
@@ -1279,8 +1287,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
             run_isolated(&c);
         goto joined;
     }
-    if (o->in_threads)
-        *o->in_threads = 1;
+    if (o->in_threads && wants_isolation(&c))
+        *o->in_threads = 1; /* a user's plugin may never return: main's stop watchdog */
     if (c.size > 1 && c.rank == 0) {
         if (run_rank0(&c, local_worker, c.jobs, &c.err))
             c.failed = 1;

@@ -15,8 +15,9 @@
  * flushed, with status `failed` and a one-line message naming the signal or exit status and,
  * when it can be told, the plugin's file. The sweep goes on. Each child is the leader of its
  * own process group (killed as a group, and dies with the scheduler: PR_SET_PDEATHSIG). On
- * SIGINT/SIGTERM (*stop > 0) the children get the signal, and those still running
- * BP_STOP_GRACE seconds later are killed and recorded as `interrupted`.
+ * SIGINT/SIGTERM (*stop > 0) the children get the signal, and those of trials with a user's
+ * plugin still running BP_STOP_GRACE seconds later are killed and recorded as `interrupted`
+ * (bprun's own plugins return, so those trials stop at the end of their epoch, saved).
  *
  * Datasets are loaded once per process and shared read-only by every trial that uses them.
  * The run folder's index.h5 is written before the first trial and rewritten as each trial
@@ -75,9 +76,9 @@ typedef struct bp_sched_opts {
     size_t trial_memory;          /* bytes; > 0: each trial process's RLIMIT_AS (needs
                                    * isolation, which it turns on) */
     volatile sig_atomic_t *stop;  /* set by signal handlers */
-    volatile sig_atomic_t *in_threads; /* NULL, or set to 1 while trials run as threads of
-                                   * this process (plugin code may keep them from stopping),
-                                   * back to 0 after */
+    volatile sig_atomic_t *in_threads; /* NULL, or set to 1 while trials with a user's
+                                   * plugin run as threads of this process (its code may keep
+                                   * them from stopping), back to 0 after */
     /* Added for job arrays (docs/CLUSTER.md): shard_n > 0 runs only the trials i with
      * i mod shard_n == shard_i - 1 (1 <= shard_i <= shard_n, checked: BP_EUSAGE). Shards of
      * one sweep MAY run at once on one folder: a shard holds the folder's lock only while it
@@ -103,5 +104,9 @@ int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e
  * the trials and write the index. Config/plugin/data errors come back before anything runs. */
 int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched_result *res,
                  bp_err *e);
+
+/* 1 when one of the trial's plugins is a user's own (named by path or found outside bprun's
+ * plugin folders): its code may crash, exit or never return. */
+int bp_sched_user_plugin(const bp_experiment *x);
 
 #endif
