@@ -28,6 +28,11 @@ FILE *bp_guard_stdout(void);
 void bp_guard_arm(int status);
 void bp_guard_disarm(void);
 
+/* Once, in main: a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS) inside a plugin's
+ * code while the guard is armed prints "bprun: plugin FILE crashed: signal N (NAME) PHASE"
+ * before the signal takes its previous course (trial processes have their own handlers). */
+void bp_guard_crashes(void);
+
 /* The phase named in the message: "during training", "while running it"; a static string. */
 void bp_guard_phase(const char *phase);
 

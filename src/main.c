@@ -1328,6 +1328,7 @@ int main(int argc, char **argv)
 {
     own_out = bp_guard_stdout();
     bp_guard_arm(1);
+    bp_guard_crashes();
     int rc = dispatch(argc, argv);
     fflush(own_out);
     bp_guard_disarm();

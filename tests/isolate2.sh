@@ -160,7 +160,15 @@ run_bprun 0 plugins "$lib/ctor_print.so" &&
   { ! grep -q CTOR- "$T/out" && grep -q "^optimizer  ctor_print " "$T/out"; } \
     || fail "ctor_print plugins: $(cat "$T/out" "$T/err")"
 
-# 16: ... and in eval, which loads the model's activation plugins (an activation whose
+# 16: a crash without isolation still kills bprun, but names the plugin first
+sweep segv
+expect_err 139 "bprun: plugin $lib/segv.so crashed: signal 11 (Segmentation fault) during training; bprun dies with it (with --isolate only its trial would fail)" \
+  run "$T/segv.yaml" -o "$T/c-segv" --quiet --no-isolate
+sweep abort
+expect_err 134 "bprun: plugin $lib/abort.so crashed: signal 6 (Aborted) during training; bprun dies with it (with --isolate only its trial would fail)" \
+  run "$T/abort.yaml" -o "$T/c-abort" --quiet --no-isolate
+
+# 17: ... and in eval, which loads the model's activation plugins (an activation whose
 # constructor exits or prints only when asked, so the model can be trained first)
 write_config "$T/act.yaml" <<YAML
 experiment: act
