@@ -31,8 +31,9 @@
 static volatile sig_atomic_t stop_signal;
 static FILE *own_out; /* bprun's standard output; plugins' stdout goes to stderr (guard.h) */
 
-/* 1 while trials run as threads of this process: plugin code that never returns keeps them
- * from stopping, so the watchdog ends bprun STOP_WATCHDOG seconds after the signal */
+/* 1 while trials with a user's plugin run as threads of this process: its code may never
+ * return and keep them from stopping, so the watchdog ends bprun STOP_WATCHDOG s after the
+ * signal */
 static volatile sig_atomic_t plugin_threads;
 #define STOP_WATCHDOG 3
 
