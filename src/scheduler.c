@@ -877,10 +877,15 @@ static void run_isolated(sched *c)
                 ch[k].stop_killed = 1;
                 kill(-ch[k].pid, SIGKILL);
             }
-            int status;
-            pid_t r = waitpid(ch[k].pid, &status, WNOHANG);
-            if (r == ch[k].pid) {
-                kill(-ch[k].pid, SIGKILL); /* what the trial's plugins may have started */
+            /* ended? then, before reaping it (its pid, the group's id, stays reserved until
+             * then), kill what the trial's plugins may have started in its group */
+            siginfo_t si;
+            memset(&si, 0, sizeof si);
+            int status, ended = waitid(P_PID, (id_t)ch[k].pid, &si,
+                                       WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == ch[k].pid;
+            if (ended)
+                kill(-ch[k].pid, SIGKILL);
+            if (ended && waitpid(ch[k].pid, &status, 0) == ch[k].pid) {
                 child_done(c, &ch[k], status);
                 ch[k] = ch[--n];
                 continue;
