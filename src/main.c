@@ -17,6 +17,7 @@
 #include "config.h"
 #include "data.h"
 #include "err.h"
+#include "guard.h"
 #include "lrfind.h"
 #include "plugin.h"
 #include "report.h"
@@ -28,11 +29,31 @@
 #include "trial.h"
 
 static volatile sig_atomic_t stop_signal;
+static FILE *own_out; /* bprun's standard output; plugins' stdout goes to stderr (guard.h) */
+
+/* 1 while trials with a user's plugin run as threads of this process: its code may never
+ * return and keep them from stopping, so the watchdog ends bprun STOP_WATCHDOG s after the
+ * signal */
+static volatile sig_atomic_t plugin_threads;
+#define STOP_WATCHDOG 3
 
 static void on_signal(int sig)
 {
     stop_signal = sig;
     signal(sig, SIG_DFL); /* a second signal kills at once */
+    alarm(STOP_WATCHDOG);
+}
+
+static void on_watchdog(int sig)
+{
+    static const char msg[] = "bprun: the trials did not stop within 3 s of the signal (plugin "
+                              "code that does not return?); exiting, their files unfinished\n";
+    (void)sig;
+    if (!plugin_threads)
+        return; /* trial processes are stopped by the scheduler itself */
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
+        _exit(1);
+    _exit(stop_signal == SIGINT ? 130 : 143);
 }
 
 static const char usage_main[] =
@@ -97,11 +118,19 @@ static const char usage_run[] =
     "  -S, --shard I/N        run only share I of N (trials whose id mod N is I-1); shards may\n"
     "                         run at once on one folder; then `bprun merge RUN` (each shard\n"
     "                         also rebuilds the index when it ends)\n"
-    "      --isolate          run each trial in its own process, so a crashing plugin fails only\n"
-    "                         its trial (default: on when a plugin is the user's own - named by\n"
-    "                         path or found outside bprun's plugin folders)\n"
+    "      --isolate          run each trial in its own process, so a plugin that crashes,\n"
+    "                         exits or hangs fails only its trial (default: on when a plugin is\n"
+    "                         the user's own - named by path or found outside bprun's plugin\n"
+    "                         folders); on Ctrl-C, trials with a user's plugin not stopped\n"
+    "                         within 0.5 s are killed\n"
     "      --no-isolate       run trials as threads of one process\n"
-    "      --trial-timeout S  kill a trial running longer than S seconds (implies --isolate)\n"
+    "      --trial-timeout S  kill a trial running longer than S seconds (implies --isolate;\n"
+    "                         default: no time limit)\n"
+    "      --trial-memory SIZE\n"
+    "                         limit each trial process's address space (RLIMIT_AS) to SIZE\n"
+    "                         (K, M, G, T; at least 16M; implies --isolate; default: no\n"
+    "                         limit); a trial that needs more fails, the others go on\n"
+    "                         (whatever plugins print goes to stderr: docs/PLUGINS.md)\n"
     "  -q, --quiet            print nothing but errors and the final report\n"
     "  -f, --force            start over: remove the files bprun wrote in an existing run\n"
     "                         folder (nothing else; a folder bprun did not make is refused)\n"
@@ -281,6 +310,7 @@ typedef struct cli {
     int shard_i, shard_n;    /* --shard I/N */
     long trial;
     double timeout;
+    size_t memory;           /* --trial-memory, bytes */
     char **plugin_dirs;
     size_t n_plugin_dirs;
     int threads, quiet, force;
@@ -345,6 +375,31 @@ static int parse_shard(const char *s, int *i, int *n)
     return 0;
 }
 
+/* "SIZE[K|M|G|T]" (powers of 1024, an optional trailing B or iB), at least 16 MiB */
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(s[0] >= '0' && s[0] <= '9'))
+        return -1;
+    static const char units[] = "KMGT";
+    const char *u = *end ? strchr(units, *end >= 'a' ? *end - 'a' + 'A' : *end) : NULL;
+    if (u && *end) {
+        for (const char *k = units; k <= u; k++)
+            v *= 1024.0;
+        end++;
+        if (*end == 'i' && end[1] == 'B')
+            end += 2;
+    }
+    if (*end == 'B')
+        end++;
+    if (*end || !(v >= 16.0 * 1024 * 1024) || v > 0x1p62)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
 /* Common options; returns optind, or -1 after printing a usage error (exit 2), or -2 for help.
  * allowed: the short letters of the options this command takes. */
 static int parse_common(int argc, char **argv, const char *cmd, const char *usage,
@@ -358,7 +413,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         { "trial", required_argument, NULL, 'T' }, { "fail-fast", no_argument, NULL, 'F' },
         { "continue", required_argument, NULL, 'c' }, { "isolate", no_argument, NULL, 'I' },
         { "no-isolate", no_argument, NULL, 'N' }, { "trial-timeout", required_argument, NULL, 'L' },
-        { "shard", required_argument, NULL, 'S' },
+        { "shard", required_argument, NULL, 'S' }, { "trial-memory", required_argument, NULL, 'M' },
         { "help", no_argument, NULL, 'h' }
     };
     struct option opts[sizeof all / sizeof all[0] + 1];
@@ -435,6 +490,10 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
                 return usage_error(cmd, "--trial-timeout: expected a number of seconds > 0 (got '%s')", optarg), -1;
             break;
         }
+        case 'M':
+            if (parse_size(optarg, &c->memory))
+                return usage_error(cmd, "--trial-memory: expected a size of at least 16M, such as 512M or 4G (got '%s')", optarg), -1;
+            break;
         case 'f':
             c->force = 1;
             break;
@@ -443,7 +502,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
                 return usage_error(cmd, "%s", "out of memory"), -1;
             break;
         case 'h':
-            fputs(usage, stdout);
+            fputs(usage, own_out);
             return -2;
         case ':':
             return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]), -1;
@@ -497,7 +556,10 @@ static int run_continue(const cli *c, bp_sweep *sw, bp_registry *reg, const char
     bp_trial_summary sum;
     bp_trial_opts o = { .trial = from->rec->trial, .threads = threads, .quiet = c->quiet,
                         .stop = &stop_signal, .resume = from };
-    if ((rc = bp_experiment_run_trial(x, run, &o, &sum, e)))
+    plugin_threads = bp_sched_user_plugin(x); /* the stop watchdog, as for a sweep's trials */
+    rc = bp_experiment_run_trial(x, run, &o, &sum, e);
+    plugin_threads = 0;
+    if (rc)
         goto out;
     rc = bp_run_write_index(run, cfg->text, resolved, &sum, 1, threads, e);
     if (!rc && strcmp(sum.status, "completed"))
@@ -514,10 +576,20 @@ out:
 static int cmd_run(int argc, char **argv)
 {
     cli c = { .trial = -1, .isolate = -1 };
-    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFcINLS", &c), rc = 0;
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFcINLSM", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
+    }
+    if (c.from && (c.isolate > 0 || c.timeout > 0 || c.memory)) {
+        cli_free(&c);
+        return usage_error("run", "%s", "--continue runs its one trial in bprun's own process; "
+                           "--isolate, --trial-timeout and --trial-memory do not apply");
+    }
+    if (c.isolate == 0 && (c.timeout > 0 || c.memory)) {
+        cli_free(&c);
+        return usage_error("run", "%s: a per-trial limit needs trial processes; it cannot be used with --no-isolate",
+                           c.timeout > 0 ? "--trial-timeout" : "--trial-memory");
     }
     if (argc - i != 1) {
         cli_free(&c);
@@ -554,20 +626,23 @@ static int cmd_run(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGALRM, on_watchdog);
+    bp_guard_phase("during training");
     if (c.from) {
         if ((rc = run_continue(&c, sw, reg, dir, &e)) < 0)
             goto error;
         bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
-        if (bp_report(dir, &ro, stdout, &e))
+        if (bp_report(dir, &ro, own_out, &e))
             goto error;
-        printf("output: %s\n", dir);
+        fprintf(own_out, "output: %s\n", dir);
         rc = stop_signal > 0 ? (stop_signal == SIGINT ? 130 : 143) : rc;
         goto done;
     }
     bp_sched_opts so = { .run_dir = dir, .threads = default_threads(c.threads), .jobs = c.jobs,
                          .quiet = c.quiet, .fail_fast = c.fail_fast, .force = c.force,
-                         .only = c.trial, .stop = &stop_signal, .isolate = c.isolate,
-                         .trial_timeout = c.timeout, .shard_i = c.shard_i,
+                         .only = c.trial, .stop = &stop_signal, .in_threads = &plugin_threads,
+                         .isolate = c.isolate,
+                         .trial_timeout = c.timeout, .trial_memory = c.memory, .shard_i = c.shard_i,
                          .shard_n = c.shard_n };
     bp_sched_result res;
     if (!c.quiet)
@@ -576,10 +651,10 @@ static int cmd_run(int argc, char **argv)
     if (bp_sched_run(sw, reg, &so, &res, &e))
         goto error;
     bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
-    if (lead && bp_report(dir, &ro, stdout, &e))
+    if (lead && bp_report(dir, &ro, own_out, &e))
         goto error;
     if (lead)
-        printf("output: %s\n", dir);
+        fprintf(own_out, "output: %s\n", dir);
     if (stop_signal > 0)
         rc = stop_signal == SIGINT ? 130 : 143;
     else
@@ -588,7 +663,7 @@ static int cmd_run(int argc, char **argv)
 error:
     rc = bp_mpi_rank() == 0 ? fail(&e) : bp_err_exit_status(e.code);
 done:
-    fflush(stdout);
+    fflush(own_out);
     bp_mpi_stop();
     bp_registry_free(reg);
     bp_sweep_free(sw);
@@ -611,11 +686,11 @@ static int cmd_merge(int argc, char **argv)
     if (bp_run_merge(argv[i], 120.0, &mr, &e))
         return fail(&e);
     if (!c.quiet) {
-        printf("merged %s/index.h5: %zu trial%s, %zu finished", argv[i], mr.n_trials,
+        fprintf(own_out, "merged %s/index.h5: %zu trial%s, %zu finished", argv[i], mr.n_trials,
                mr.n_trials == 1 ? "" : "s", mr.finished);
         if (mr.missing)
-            printf(", %zu not finished (recorded as pending)", mr.missing);
-        printf("\n");
+            fprintf(own_out, ", %zu not finished (recorded as pending)", mr.missing);
+        fprintf(own_out, "\n");
     }
     if (mr.n_ignored)
         fprintf(stderr, "bprun: merge left out %zu entr%s of %s/trials that %s not trial files of "
@@ -628,11 +703,11 @@ static void describe(const char *what, const bp_dataset *d)
 {
     if (!d)
         return;
-    printf("#   %-10s %s: %zu rows x %zu features, ", what, d->name, d->n, d->d);
+    fprintf(own_out, "#   %-10s %s: %zu rows x %zu features, ", what, d->name, d->n, d->d);
     if (d->kind == BP_TARGET_LABELS)
-        printf("%zu classes\n", d->k);
+        fprintf(own_out, "%zu classes\n", d->k);
     else
-        printf("%zu targets\n", d->k);
+        fprintf(own_out, "%zu targets\n", d->k);
 }
 
 static int cmd_validate(int argc, char **argv)
@@ -657,24 +732,24 @@ static int cmd_validate(int argc, char **argv)
         rc = fail(&e);
     } else {
         const bp_config *cfg = sw->trials[0].cfg;
-        printf("# %s: valid\n", argv[i]);
+        fprintf(own_out, "# %s: valid\n", argv[i]);
         if (sw->n_trials > 1 || sw->n_axes) {
-            printf("# %zu trial%s (%zu point%s x %u repeat%s), sweep hash %s\n", sw->n_trials,
+            fprintf(own_out, "# %zu trial%s (%zu point%s x %u repeat%s), sweep hash %s\n", sw->n_trials,
                    sw->n_trials == 1 ? "" : "s", sw->n_points, sw->n_points == 1 ? "" : "s",
                    sw->repeats, sw->repeats == 1 ? "" : "s", sw->hash);
-            bp_sweep_print(stdout, sw);
+            bp_sweep_print(own_out, sw);
         }
-        printf("# data:\n");
+        fprintf(own_out, "# data:\n");
         describe("train", x[0]->train);
         describe("validation", x[0]->val);
         describe("test", x[0]->test);
         size_t np = 0;
         for (size_t l = 0; l + 1 < cfg->model.n_sizes; l++)
             np += (size_t)(cfg->model.sizes[l] + 1) * (size_t)cfg->model.sizes[l + 1];
-        printf("# model: %zu parameters\n", np);
+        fprintf(own_out, "# model: %zu parameters\n", np);
         if (sw->n_trials > 1)
-            printf("# resolved config of trial 0000:\n");
-        bp_config_dump(stdout, cfg);
+            fprintf(own_out, "# resolved config of trial 0000:\n");
+        bp_config_dump(own_out, cfg);
     }
     for (size_t k = sw && x ? sw->n_trials : 0; k-- > 0;)
         bp_experiment_free(x[k]);
@@ -758,7 +833,7 @@ static int cmd_report(int argc, char **argv)
             table_given = 1;
             break;
         }
-        case 'h': fputs(usage_report, stdout); return 0;
+        case 'h': fputs(usage_report, own_out); return 0;
         case ':': return usage_error("report", "option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("report", "unknown option '%s'", argv[optind - 1]);
         }
@@ -770,7 +845,8 @@ static int cmd_report(int argc, char **argv)
                            "it holds every table)", bp_report_format_names[o.format]);
     bp_err e;
     bp_err_clear(&e);
-    if (bp_report_runs((const char *const *)argv + optind, (size_t)(argc - optind), &o, stdout, &e))
+    if (bp_report_runs((const char *const *)argv + optind, (size_t)(argc - optind), &o, own_out,
+                       &e))
         return fail(&e);
     return 0;
 }
@@ -780,7 +856,7 @@ static void print_hparams(const bp_hparam *h, uint32_t n, const char *indent)
     for (uint32_t i = 0; i < n; i++) {
         char lo[32], hi[32];
         if (h[i].flags & BP_HP_BOOL) {
-            printf("%s%-24s default %-8s bool", indent, h[i].name, h[i].def != 0 ? "true" : "false");
+            fprintf(own_out, "%s%-24s default %-8s bool", indent, h[i].name, h[i].def != 0 ? "true" : "false");
         } else {
             if (isinf(h[i].min))
                 snprintf(lo, sizeof lo, "-inf");
@@ -790,27 +866,27 @@ static void print_hparams(const bp_hparam *h, uint32_t n, const char *indent)
                 snprintf(hi, sizeof hi, "inf");
             else
                 snprintf(hi, sizeof hi, "%g", h[i].max);
-            printf("%s%-24s default %-8g %s%s, %s%s%s", indent, h[i].name, h[i].def,
+            fprintf(own_out, "%s%-24s default %-8g %s%s, %s%s%s", indent, h[i].name, h[i].def,
                    (h[i].flags & BP_HP_MIN_OPEN) || isinf(h[i].min) ? "(" : "[", lo, hi,
                    (h[i].flags & BP_HP_MAX_OPEN) || isinf(h[i].max) ? ")" : "]",
                    h[i].flags & BP_HP_INTEGER ? " integer" : "");
         }
         if (h[i].help)
-            printf("  %s", h[i].help);
-        putchar('\n');
+            fprintf(own_out, "  %s", h[i].help);
+        fputc('\n', own_out);
     }
 }
 
 static void show_plugin(const bp_loaded *p, int full)
 {
     const bp_plugin *d = p->desc;
-    printf("%-10s %-14s %s\n", bp_plugin_kind_name(d->kind), d->name, p->path);
-    printf("           %s\n", d->summary);
+    fprintf(own_out, "%-10s %-14s %s\n", bp_plugin_kind_name(d->kind), d->name, p->path);
+    fprintf(own_out, "           %s\n", d->summary);
     if (d->kind == BP_OPTIMIZER) {
         const bp_optimizer *o = d->u.optimizer;
         print_hparams(o->hparams, o->n_hparams, "             ");
         if (full)
-            printf("           state: %u value%s per parameter%s%s\n", o->n_state,
+            fprintf(own_out, "           state: %u value%s per parameter%s%s\n", o->n_state,
                    o->n_state == 1 ? "" : "s",
                    o->flags & BP_OPT_ELEMENTWISE ? "; elementwise" : "",
                    o->flags & BP_OPT_FULL_BATCH ? "; full-batch method" : "");
@@ -818,7 +894,7 @@ static void show_plugin(const bp_loaded *p, int full)
         const bp_activation *a = d->u.activation;
         print_hparams(a->hparams, a->n_hparams, "             ");
         if (full)
-            printf("           second derivative: %s\n", a->second ? "yes" : "no");
+            fprintf(own_out, "           second derivative: %s\n", a->second ? "yes" : "no");
     }
 }
 
@@ -833,7 +909,7 @@ static void on_plugin(void *ud, const bp_loaded *p, const char *broken_path, con
         show_plugin(p, 0);
     } else {
         s->broken++;
-        printf("%-10s %-14s %s\n           %s\n", "broken", "-", broken_path, why->msg);
+        fprintf(own_out, "%-10s %-14s %s\n           %s\n", "broken", "-", broken_path, why->msg);
     }
 }
 
@@ -868,10 +944,10 @@ static int cmd_plugins(int argc, char **argv)
     } else {
         const char *const *dirs;
         size_t nd = bp_registry_dirs(reg, &dirs);
-        printf("search path:");
+        fprintf(own_out, "search path:");
         for (size_t k = 0; k < nd; k++)
-            printf("%s%s", k ? ":" : " ", dirs[k]);
-        printf("\n\n");
+            fprintf(own_out, "%s%s", k ? ":" : " ", dirs[k]);
+        fprintf(own_out, "\n\n");
         scan_ctx s = { 0 };
         if (bp_registry_scan(reg, on_plugin, &s, &e))
             rc = fail(&e);
@@ -911,7 +987,7 @@ static int cmd_eval(int argc, char **argv)
             bp_data_standardize(d, s->mean, s->std);
         double loss, acc;
         bp_evaluate(m, w, d, default_threads(c.threads), &loss, &acc);
-        printf("model     %s\ndata      %s (%zu rows)\nloss      %.9g\naccuracy  %.6f\n", argv[i],
+        fprintf(own_out, "model     %s\ndata      %s (%zu rows)\nloss      %.9g\naccuracy  %.6f\n", argv[i],
                d->name, d->n, loss, acc);
     }
     bp_work_free(w);
@@ -980,7 +1056,7 @@ static int cmd_import(int argc, char **argv)
                 return usage_error("import", "--scale: expected a finite non-zero number (got '%s')", optarg);
             break;
         case 'f': force = 1; break;
-        case 'h': fputs(usage_import, stdout); return 0;
+        case 'h': fputs(usage_import, own_out); return 0;
         case ':': return usage_error("import", "option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("import", "unknown option '%s'", argv[optind - 1]);
         }
@@ -1020,7 +1096,7 @@ static int cmd_import(int argc, char **argv)
         bp_data_free(d);
         return fail(&e);
     }
-    printf("wrote %s#%s: %zu rows x %zu features, %zu %s\n", file, group, d->n, d->d, d->k,
+    fprintf(own_out, "wrote %s#%s: %zu rows x %zu features, %zu %s\n", file, group, d->n, d->d, d->k,
            d->kind == BP_TARGET_LABELS ? "classes" : "targets");
     bp_data_free(d);
     return 0;
@@ -1099,7 +1175,7 @@ static int parse_step_cli(int argc, char **argv, const char *cmd, const char *us
                 return usage_error(cmd, "%s", "out of memory"), -1;
             break;
         case 'h':
-            fputs(usage, stdout);
+            fputs(usage, own_out);
             return -2;
         case 'S':
             errno = 0;
@@ -1193,7 +1269,7 @@ static int cmd_trace(int argc, char **argv)
     if (prepare_one(&o, argv[i], &sw, &reg, &x, &e) || bp_trace_run(x, &to, &t, &e))
         rc = fail(&e);
     else
-        bp_trace_print(stdout, t, o.format);
+        bp_trace_print(own_out, t, o.format);
     bp_trace_free(t);
     bp_experiment_free(x);
     bp_registry_free(reg);
@@ -1245,9 +1321,9 @@ static int cmd_lrfind(int argc, char **argv)
     }
     if (bp_lrfind_run(x, &o.lf, &r, &e) || bp_lrfind_write(r, path, cfg, o.c.force, &e))
         goto error;
-    printf("lr-find of %s\n", argv[i]);
-    bp_lrfind_print(stdout, r);
-    printf("output: %s\n", path);
+    fprintf(own_out, "lr-find of %s\n", argv[i]);
+    bp_lrfind_print(own_out, r);
+    fprintf(own_out, "output: %s\n", path);
     if (!isfinite(r->suggested)) {
         fprintf(stderr, "bprun: lr-find: no suggestion: %s\n", r->why_none);
         rc = 1;
@@ -1264,7 +1340,7 @@ done:
     return rc;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);
@@ -1272,11 +1348,11 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-        fputs(usage_main, stdout);
+        fputs(usage_main, own_out);
         return 0;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("%s\n", PACKAGE_STRING);
+        fprintf(own_out, "%s\n", PACKAGE_STRING);
         return 0;
     }
     if (!strcmp(cmd, "help")) {
@@ -1289,7 +1365,7 @@ int main(int argc, char **argv)
                       : !strcmp(what, "lr-find") ? usage_lrfind : argc > 2 ? NULL : usage_main;
         if (!u)
             return usage_error(NULL, "unknown command '%s'", what);
-        fputs(u, stdout);
+        fputs(u, own_out);
         return 0;
     }
     if (!strcmp(cmd, "run"))
@@ -1316,4 +1392,15 @@ int main(int argc, char **argv)
     fprintf(stderr, "bprun: unknown command '%s'%s%s%s\nTry 'bprun --help'.\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    own_out = bp_guard_stdout();
+    bp_guard_arm(1);
+    bp_guard_crashes();
+    int rc = dispatch(argc, argv);
+    fflush(own_out);
+    bp_guard_disarm();
+    return rc;
 }

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guard.h"
+
 #define MAX_NAME_LEN 64   /* longest plugin or hyperparameter name */
 #define MAX_STATE 64      /* most state floats per parameter an optimizer may ask for */
 
@@ -267,8 +269,10 @@ int bp_plugin_load_file(const char *path, bp_loaded *out, bp_err *e)
     dlerror();
     /* RTLD_NOW: an unresolved symbol fails here, not hours into a sweep. The absolute path
      * keeps dlopen from searching the library path for a name without a slash. */
+    bp_guard_loading(real, "while being loaded"); /* its constructors run in dlopen */
     void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
+        bp_guard_loading(NULL, NULL);
         const char *why = dlerror();
         int rc = bp_err_set(e, BP_EPLUGIN, "%s: cannot load (dlopen): %s", path,
                             why ? strip_path(why, real) : "unknown error");
@@ -278,6 +282,7 @@ int bp_plugin_load_file(const char *path, bp_loaded *out, bp_err *e)
     dlerror();
     void *sym = dlsym(h, BP_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
+        bp_guard_loading(NULL, NULL);
         dlclose(h);
         free(real);
         return bp_err_set(e, BP_EPLUGIN,
@@ -287,6 +292,8 @@ int bp_plugin_load_file(const char *path, bp_loaded *out, bp_err *e)
     entry_fn entry;
     memcpy(&entry, &sym, sizeof entry);
     const bp_plugin *d = entry();
+    bp_guard_loading(NULL, NULL);
+    bp_guard_plugin(real);
     int rc = bp_plugin_check_desc(d, path, e);
     if (rc < 0) {
         dlclose(h);
@@ -303,8 +310,11 @@ void bp_plugin_unload(bp_loaded *p)
 {
     if (!p)
         return;
-    if (p->handle)
+    if (p->handle) {
+        bp_guard_loading(p->path, "while being unloaded"); /* its destructors run now */
         dlclose(p->handle);
+        bp_guard_loading(NULL, NULL);
+    }
     free(p->path);
     memset(p, 0, sizeof *p);
 }

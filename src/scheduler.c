@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,12 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "cluster.h"
+#include "guard.h"
 #include "resume.h"
 #include "runlog.h"
 #include "trial.h"
@@ -130,7 +135,10 @@ static void print_finished(sched *c, const bp_trial_summary *r)
             r->final_loss);
     if (!isnan(r->final_val_loss))
         fprintf(stderr, " val_loss %-10.6g", r->final_val_loss);
-    fprintf(stderr, " %6.2fs", r->wall_seconds);
+    if (isnan(r->wall_seconds))
+        fprintf(stderr, " %6s ", "-"); /* a trial process that did not finish */
+    else
+        fprintf(stderr, " %6.2fs", r->wall_seconds);
     for (size_t a = 0; a < c->s->n_axes; a++)
         fprintf(stderr, "%s%s=%s", a ? " " : "  ", c->s->axes[a], t->values[a]);
     if (c->s->repeats > 1)
@@ -519,7 +527,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
             if (!strcmp(di.dli_fname, crash_plugins[k]))
                 who = crash_plugins[k];
     }
-    dprintf(crash_fd, "C %d %s\n", sig, who);
+    dprintf(crash_fd, "V %zu\nC %d %s\n", bp_guard_vsize(), sig, who);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -534,8 +542,32 @@ static void note_plugin(const bp_loaded *p)
     crash_plugins[n_crash_plugins++] = p->path;
 }
 
-static void run_child(sched *c, size_t id, int fd)
+/* "256 MiB" */
+static void fmt_size(char *buf, size_t n, size_t bytes)
 {
+    static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, n, "%.*f %s", u && v != (double)(long)v ? 1 : 0, v, units[u]);
+}
+
+static void run_child(sched *c, size_t id, int fd, pid_t parent)
+{
+    /* its own process group, killed as one; and it dies with the scheduler */
+    setpgid(0, 0);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    if (getppid() != parent)
+        _exit(4);
+    /* out of the terminal's foreground group now: writing to it (epoch lines, a plugin's
+     * output) must not stop the trial (SIGTTOU with `stty tostop`), reading fails at once */
+    signal(SIGTTOU, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
     const bp_experiment *x = c->x[id];
     n_crash_plugins = 0;
     note_plugin(x->opt);
@@ -553,18 +585,41 @@ static void run_child(sched *c, size_t id, int fd)
     sigemptyset(&sa.sa_mask);
     for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
         sigaction(sigs[k], &sa, NULL);
+    bp_guard_trial(fd); /* a plugin's exit() is reported to the scheduler, not taken as done */
+    bp_err e;
+    bp_err_clear(&e);
+    if (c->o->trial_memory) {
+        size_t now = bp_guard_vsize();
+        struct rlimit rl = { .rlim_cur = c->o->trial_memory, .rlim_max = c->o->trial_memory };
+        char lim[32], cur[32];
+        fmt_size(lim, sizeof lim, c->o->trial_memory);
+        fmt_size(cur, sizeof cur, now);
+        if (now >= c->o->trial_memory) {
+            bp_err_set(&e, BP_EUSAGE, "--trial-memory %s is below the size of a trial process "
+                       "when it starts (%s of address space: bprun, its libraries and the "
+                       "datasets)", lim, cur);
+            dprintf(fd, "E %d %s\n", e.code, e.msg);
+            _exit(3);
+        }
+        if (setrlimit(RLIMIT_AS, &rl) != 0) {
+            bp_err_set(&e, BP_ERUN, "--trial-memory: cannot set the limit: %s", strerror(errno));
+            dprintf(fd, "E %d %s\n", e.code, e.msg);
+            _exit(3);
+        }
+    }
     int pfd = fd;
     bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
                          .quiet = !c->per_epoch_lines || c->o->quiet, .stop = c->o->stop,
                          .progress = child_progress, .progress_ud = &pfd,
                          .resume = c->resume[id], .replace = c->replace[id] };
     bp_trial_summary sum;
-    bp_err e;
-    bp_err_clear(&e);
-    if (bp_experiment_run_trial(x, c->run, &to, &sum, &e)) {
-        dprintf(fd, "E %d %s\n", e.code, e.msg);
+    int rc = bp_experiment_run_trial(x, c->run, &to, &sum, &e);
+    fflush(stdout); /* what plugins printed (fd 1 is stderr: guard.h) */
+    if (rc) {
+        dprintf(fd, "V %zu\nE %d %s\n", bp_guard_vsize(), e.code, e.msg);
         _exit(3);
     }
+    dprintf(fd, "D\n"); /* the only way a trial process says it finished */
     _exit(0);
 }
 
@@ -577,7 +632,13 @@ typedef struct child {
     char plugin[1024];
     int err_code;               /* from an "E" line */
     char err[BP_ERR_MSG_MAX];
+    int done;                   /* a "D" line: the trial finished and its file is written */
+    int exited;                 /* an "X" line: exit() called outside bprun */
+    char exit_plugin[1024];     /* the plugin that called it, or "" */
+    size_t vsize;               /* from a "V" line: address space when it ended */
     int timed_out, last_epoch;
+    int stop_killed;            /* killed after BP_STOP_GRACE on SIGINT/SIGTERM */
+    int trusted;                /* only bprun's own plugins: it stops at its epoch's end */
     char buf[2048];
     size_t len;
 } child;
@@ -600,6 +661,14 @@ static void child_lines(sched *c, child *ch)
             char *sp = strchr(line + 2, ' ');
             ch->err_code = atoi(line + 2);
             snprintf(ch->err, sizeof ch->err, "%s", sp ? sp + 1 : "");
+        } else if (line[0] == 'D' && !line[1]) {
+            ch->done = 1;
+        } else if (line[0] == 'X') {
+            char *sp = strchr(line + 2, ' ');
+            ch->exited = 1;
+            snprintf(ch->exit_plugin, sizeof ch->exit_plugin, "%s", sp ? sp + 1 : "");
+        } else if (line[0] == 'V') {
+            ch->vsize = (size_t)strtoull(line + 2, NULL, 10);
         }
         line = nl + 1;
     }
@@ -621,6 +690,56 @@ static void child_read(sched *c, child *ch)
     }
 }
 
+/* a plugin that is not one of bprun's own (installed, or in the build tree) */
+static int user_plugin(const bp_loaded *p)
+{
+    if (!p)
+        return 0;
+    const char *slash = strrchr(p->path, '/');
+    size_t dl = slash ? (size_t)(slash - p->path) : 0;
+    static const char build[] = "/plugins/.libs";
+    if (dl == strlen(BP_PLUGINDIR) && !strncmp(p->path, BP_PLUGINDIR, dl))
+        return 0;
+    if (dl >= sizeof build - 1 && !strncmp(p->path + dl - (sizeof build - 1), build, sizeof build - 1))
+        return 0;
+    return 1;
+}
+
+int bp_sched_user_plugin(const bp_experiment *x)
+{
+    if (user_plugin(x->opt) || user_plugin(x->output))
+        return 1;
+    for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
+        if (user_plugin(x->hidden[l]))
+            return 1;
+    return 0;
+}
+
+/* The trial's only user plugin, or NULL when it has none or several */
+static const char *sole_user_plugin(const bp_experiment *x)
+{
+    const char *who = NULL;
+    int n = 0;
+    const bp_loaded *all[2] = { x->opt, x->output };
+    for (size_t k = 0; k < 2; k++)
+        if (user_plugin(all[k]) && (!who || strcmp(who, all[k]->path))) {
+            who = all[k]->path;
+            n++;
+        }
+    for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
+        if (user_plugin(x->hidden[l]) && (!who || strcmp(who, x->hidden[l]->path))) {
+            who = x->hidden[l]->path;
+            n++;
+        }
+    return n == 1 ? who : NULL;
+}
+
+/* Near the memory limit when it ended: the likely cause of its failure. */
+static int hit_memory_limit(const sched *c, const child *ch)
+{
+    return c->o->trial_memory && ch->vsize >= c->o->trial_memory - c->o->trial_memory / 4;
+}
+
 static void child_done(sched *c, child *ch, int status)
 {
     child_read(c, ch);
@@ -630,30 +749,64 @@ static void child_done(sched *c, child *ch, int status)
     bp_err_clear(&e);
     char path[4096];
     snprintf(path, sizeof path, "%s/trials/%04zu.h5", bp_run_path(c->run), ch->id);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && ch->done && !ch->exited) {
         int rc = bp_trial_read_summary(path, &sum, &e);
         end_trial(c, ch->id, rc, &sum, &e);
         return;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && ch->err_code) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && ch->err_code && !ch->exited &&
+        !(ch->err_code == BP_ENOMEM && hit_memory_limit(c, ch))) {
         bp_err_set(&e, ch->err_code, "%s", ch->err);
         end_trial(c, ch->id, ch->err_code, &sum, &e);
         return;
     }
-    char msg[BP_ERR_MSG_MAX];
-    if (ch->timed_out)
+    char why[BP_ERR_MSG_MAX], msg[BP_ERR_MSG_MAX];
+    char hint[BP_ERR_MSG_MAX] = "";
+    const char *st = "failed";
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    if (ch->exited && ch->exit_plugin[0])
+        snprintf(why, sizeof why, "plugin %.900s exited with status %d", ch->exit_plugin,
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else if (ch->exited)
+        snprintf(why, sizeof why, "exit(%d) was called outside bprun's code",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else if (sig && ch->plugin[0])
+        snprintf(why, sizeof why, "plugin %.900s crashed: signal %d (%s)", ch->plugin, sig,
+                 strsignal(sig));
+    else if (sig)
+        snprintf(why, sizeof why, "trial process died: signal %d (%s)%s", sig, strsignal(sig),
+                 sig == SIGKILL && !ch->stop_killed && !ch->timed_out
+                     ? ", killed from outside bprun (the kernel's out-of-memory killer?)" : "");
+    else if (ch->err_code)
+        snprintf(why, sizeof why, "%.900s", ch->err);
+    else {
+        snprintf(why, sizeof why, "trial process exited with status %d", WEXITSTATUS(status));
+        const char *who = sole_user_plugin(c->x[ch->id]);
+        snprintf(hint, sizeof hint, " before the trial finished (%s%.900s%s)",
+                 who ? "did plugin " : "plugin code calling _exit?", who ? who : "",
+                 who ? " call _exit?" : "");
+    }
+    if (ch->timed_out) {
         snprintf(msg, sizeof msg, "exceeded the trial time limit of %g s after epoch %d; killed",
                  c->o->trial_timeout, ch->last_epoch);
-    else if (WIFSIGNALED(status) && ch->plugin[0])
-        snprintf(msg, sizeof msg, "plugin %.900s crashed: signal %d (%s) during epoch %d", ch->plugin,
-                 WTERMSIG(status), strsignal(WTERMSIG(status)), ch->last_epoch + 1);
-    else if (WIFSIGNALED(status))
-        snprintf(msg, sizeof msg, "trial process died: signal %d (%s) during epoch %d",
-                 WTERMSIG(status), strsignal(WTERMSIG(status)), ch->last_epoch + 1);
-    else
-        snprintf(msg, sizeof msg, "trial process exited with status %d during epoch %d",
-                 WEXITSTATUS(status), ch->last_epoch + 1);
-    int rc = bp_trial_salvage(c->run, (unsigned)ch->id, "failed", msg, &e);
+    } else if (ch->stop_killed || (c->o->stop && *c->o->stop > 0 && !ch->done)) {
+        st = "interrupted";
+        if (ch->stop_killed)
+            snprintf(msg, sizeof msg, "did not stop within %g s of %s during epoch %d; killed",
+                     BP_STOP_GRACE, *c->o->stop == SIGINT ? "SIGINT" : "SIGTERM",
+                     ch->last_epoch + 1);
+        else
+            snprintf(msg, sizeof msg, "interrupted by %s during epoch %d (%.900s)",
+                     *c->o->stop == SIGINT ? "SIGINT" : "SIGTERM", ch->last_epoch + 1, why);
+    } else if (hit_memory_limit(c, ch)) {
+        char lim[32];
+        fmt_size(lim, sizeof lim, c->o->trial_memory);
+        snprintf(msg, sizeof msg, "exceeded the trial memory limit of %s during epoch %d (%.900s)",
+                 lim, ch->last_epoch + 1, why);
+    } else {
+        snprintf(msg, sizeof msg, "%.900s during epoch %d%s", why, ch->last_epoch + 1, hint);
+    }
+    int rc = bp_trial_salvage(c->run, (unsigned)ch->id, st, msg, &e);
     if (!rc)
         rc = bp_trial_read_summary(path, &sum, &e);
     if (rc) { /* nothing readable was left: record the failure in the index only */
@@ -664,7 +817,7 @@ static void child_done(sched *c, child *ch, int status)
         sum.final_loss = sum.final_val_loss = sum.final_accuracy = sum.final_val_accuracy = NAN;
         sum.best_val_loss = sum.wall_seconds = sum.final_test_loss = sum.final_test_accuracy = NAN;
     }
-    sum.status = "failed";
+    sum.status = st;
     snprintf(sum.message, sizeof sum.message, "%s", msg);
     end_trial(c, ch->id, 0, &sum, &e);
 }
@@ -674,6 +827,7 @@ static void run_isolated(sched *c)
     child *ch = calloc((size_t)c->jobs, sizeof *ch);
     struct pollfd *pf = calloc((size_t)c->jobs, sizeof *pf);
     int n = 0, forwarded = 0;
+    double stop_at = 0;
     if (!ch || !pf) {
         c->failed = 1;
         bp_err_set(&c->err, BP_ENOMEM, "out of memory");
@@ -687,8 +841,7 @@ static void run_isolated(sched *c)
             if (id < 0)
                 break;
             int fds[2];
-            fflush(stdout);
-            fflush(stderr);
+            fflush(NULL); /* bprun's own output stream too (guard.h) */
             if (pipe(fds) != 0) {
                 c->failed = 1;
                 bp_err_set(&c->err, BP_ERUN, "cannot create a pipe: %s", strerror(errno));
@@ -697,6 +850,7 @@ static void run_isolated(sched *c)
             /* under mu: rank 0's MPI thread reads and writes HDF5 files under mu, and a
              * child forked while another thread holds HDF5's lock would hang in it */
             pthread_mutex_lock(&c->mu);
+            pid_t parent = getpid();
             pid_t pid = fork();
             if (pid == 0)
                 pthread_mutex_init(&c->mu, NULL);
@@ -708,8 +862,10 @@ static void run_isolated(sched *c)
                     close(ch[k].fd);
                 free(ch);
                 free(pf);
-                run_child(c, (size_t)id, fds[1]);
+                run_child(c, (size_t)id, fds[1], parent);
             }
+            if (pid > 0)
+                setpgid(pid, pid); /* as the child does: whichever runs first */
             close(fds[1]);
             if (pid < 0) {
                 close(fds[0]);
@@ -719,29 +875,46 @@ static void run_isolated(sched *c)
             }
             fcntl(fds[0], F_SETFL, O_NONBLOCK);
             memset(&ch[n], 0, sizeof ch[n]);
-            ch[n] = (child){ .pid = pid, .fd = fds[0], .id = (size_t)id, .start = bp_seconds() };
+            ch[n] = (child){ .pid = pid, .fd = fds[0], .id = (size_t)id, .start = bp_seconds(),
+                             .trusted = !bp_sched_user_plugin(c->x[id]) };
             n++;
         }
         if (n == 0)
             break;
         for (int k = 0; k < n; k++)
             pf[k] = (struct pollfd){ .fd = ch[k].fd, .events = POLLIN };
-        poll(pf, (nfds_t)n, 100);
+        poll(pf, (nfds_t)n, forwarded ? 20 : 100);
         if (c->o->stop && *c->o->stop > 0 && !forwarded) {
+            /* each trial may stop on its own (interrupted, its state saved) for a moment; one
+             * with a user's plugin, which may loop or ignore the signal, gets SIGKILL after
+             * BP_STOP_GRACE (bprun's own plugins return: those stop at their epoch's end) */
             for (int k = 0; k < n; k++)
-                kill(ch[k].pid, (int)*c->o->stop);
+                kill(-ch[k].pid, (int)*c->o->stop);
             forwarded = 1;
+            stop_at = bp_seconds();
         }
+        double now = bp_seconds();
         for (int k = 0; k < n;) {
             child_read(c, &ch[k]);
-            if (c->o->trial_timeout > 0 && !ch[k].timed_out &&
-                bp_seconds() - ch[k].start > c->o->trial_timeout) {
+            if (c->o->trial_timeout > 0 && !ch[k].timed_out && !ch[k].stop_killed &&
+                now - ch[k].start > c->o->trial_timeout) {
                 ch[k].timed_out = 1;
-                kill(ch[k].pid, SIGKILL);
+                kill(-ch[k].pid, SIGKILL);
             }
-            int status;
-            pid_t r = waitpid(ch[k].pid, &status, WNOHANG);
-            if (r == ch[k].pid) {
+            if (forwarded && !ch[k].trusted && !ch[k].stop_killed && !ch[k].timed_out &&
+                now - stop_at > BP_STOP_GRACE) {
+                ch[k].stop_killed = 1;
+                kill(-ch[k].pid, SIGKILL);
+            }
+            /* ended? then, before reaping it (its pid, the group's id, stays reserved until
+             * then), kill what the trial's plugins may have started in its group */
+            siginfo_t si;
+            memset(&si, 0, sizeof si);
+            int status, ended = waitid(P_PID, (id_t)ch[k].pid, &si,
+                                       WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == ch[k].pid;
+            if (ended)
+                kill(-ch[k].pid, SIGKILL);
+            if (ended && waitpid(ch[k].pid, &status, 0) == ch[k].pid) {
                 child_done(c, &ch[k], status);
                 ch[k] = ch[--n];
                 continue;
@@ -848,31 +1021,11 @@ static int run_rank0(sched *c, void *(*fn)(void *), int n, bp_err *e)
     return 0;
 }
 
-/* a plugin that is not one of bprun's own (installed, or in the build tree) */
-static int user_plugin(const bp_loaded *p)
-{
-    if (!p)
-        return 0;
-    const char *slash = strrchr(p->path, '/');
-    size_t dl = slash ? (size_t)(slash - p->path) : 0;
-    static const char build[] = "/plugins/.libs";
-    if (dl == strlen(BP_PLUGINDIR) && !strncmp(p->path, BP_PLUGINDIR, dl))
-        return 0;
-    if (dl >= sizeof build - 1 && !strncmp(p->path + dl - (sizeof build - 1), build, sizeof build - 1))
-        return 0;
-    return 1;
-}
-
 static int wants_isolation(const sched *c)
 {
-    for (size_t i = 0; i < c->s->n_trials; i++) {
-        const bp_experiment *x = c->x[i];
-        if (user_plugin(x->opt) || user_plugin(x->output))
+    for (size_t i = 0; i < c->s->n_trials; i++)
+        if (bp_sched_user_plugin(c->x[i]))
             return 1;
-        for (size_t l = 0; l + 2 < x->cfg->model.n_sizes; l++)
-            if (user_plugin(x->hidden[l]))
-                return 1;
-    }
     return 0;
 }
 
@@ -986,6 +1139,9 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         lo.quiet = 1;   /* rank 0 reports every trial */
     int sharded = o->shard_n > 0;
     int rc = BP_OK, mu_ok = 0;
+    /* the working folder, restored at the end: a plugin that calls chdir moves the run's own
+     * files nothing (they are opened by absolute path), nor what the caller does next */
+    int cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     size_t n = s->n_trials;
     char *table = NULL;
     size_t table_len = 0;
@@ -1151,27 +1307,35 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     choose(&c);
     if (s->halving.n_rungs) {
         /* rounds keep their trainers in memory between rungs: no child processes */
-        if (o->isolate > 0 || o->trial_timeout > 0) {
-            rc = bp_err_set(e, BP_EUSAGE, "--isolate and --trial-timeout cannot be used with "
-                            "sweep.halving");
+        if (o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory) {
+            rc = bp_err_set(e, BP_EUSAGE, "--isolate, --trial-timeout and --trial-memory cannot "
+                            "be used with sweep.halving");
             goto out;
         }
-        if ((rc = run_halving(&c, e)))
+        if (o->in_threads && wants_isolation(&c))
+            *o->in_threads = 1;
+        rc = run_halving(&c, e);
+        if (o->in_threads)
+            *o->in_threads = 0;
+        if (rc)
             goto out;
         goto joined;
     }
-    res->isolated = o->isolate > 0 || o->trial_timeout > 0 || (o->isolate < 0 && wants_isolation(&c));
+    res->isolated = o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory ||
+                    (o->isolate < 0 && wants_isolation(&c));
     if (res->isolated) {
         if (!o->quiet && c.total_todo)
             fprintf(stderr, "bprun: each trial in its own process (%s)\n",
                     o->isolate > 0 ? "--isolate" : o->trial_timeout > 0 ? "--trial-timeout"
-                                                                         : "a user's plugin");
+                    : o->trial_memory ? "--trial-memory" : "a user's plugin");
         if (c.size > 1 && c.rank == 0)
             run_rank0(&c, local_isolated, 1, &c.err);
         else
             run_isolated(&c);
         goto joined;
     }
+    if (o->in_threads && wants_isolation(&c))
+        *o->in_threads = 1; /* a user's plugin may never return: main's stop watchdog */
     if (c.size > 1 && c.rank == 0) {
         if (run_rank0(&c, local_worker, c.jobs, &c.err))
             c.failed = 1;
@@ -1193,6 +1357,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         pthread_join(th[j], NULL);
     free(th);
 joined:
+    if (o->in_threads)
+        *o->in_threads = 0;
     if (c.rank > 0)
         bp_mpi_finished();
     if (c.tty && !o->quiet && !c.per_epoch_lines)
@@ -1238,5 +1404,11 @@ out:
     free(param_rows);
     free(table);
     free(c.resolved0);
+    if (cwd_fd >= 0) {
+        if (fchdir(cwd_fd) != 0 && !rc)
+            rc = bp_err_set(e, BP_EIO, "cannot return to the working folder: %s",
+                            strerror(errno));
+        close(cwd_fd);
+    }
     return rc;
 }

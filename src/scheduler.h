@@ -9,9 +9,15 @@
  *
  * Trial isolation: with isolation each trial runs in a child process forked from the
  * scheduler (which never starts OpenMP threads itself, so children start clean). A child that
- * crashes (SIGSEGV, abort, ...) or exceeds the time limit fails only its own trial: its trial
- * file keeps the epochs it flushed, with status `failed` and a message naming the signal and,
- * when the crash happened inside a plugin, the plugin's file. The sweep goes on.
+ * crashes (SIGSEGV, abort, ...), ends in any other way than bprun's own "trial done" message
+ * on its pipe (a plugin's exit(0), _exit, exit(3)), exceeds the time limit or runs out of
+ * its memory limit (RLIMIT_AS) fails only its own trial: its trial file keeps the epochs it
+ * flushed, with status `failed` and a one-line message naming the signal or exit status and,
+ * when it can be told, the plugin's file. The sweep goes on. Each child is the leader of its
+ * own process group (killed as a group, and dies with the scheduler: PR_SET_PDEATHSIG). On
+ * SIGINT/SIGTERM (*stop > 0) the children get the signal, and those of trials with a user's
+ * plugin still running BP_STOP_GRACE seconds later are killed and recorded as `interrupted`
+ * (bprun's own plugins return, so those trials stop at the end of their epoch, saved).
  *
  * Datasets are loaded once per process and shared read-only by every trial that uses them.
  * The run folder's index.h5 is written before the first trial and rewritten as each trial
@@ -51,6 +57,9 @@
 #include "sweep.h"
 #include "trial.h"
 
+/* seconds a trial process gets to stop on its own after SIGINT/SIGTERM before it is killed */
+#define BP_STOP_GRACE 0.5
+
 typedef struct bp_sched_opts {
     const char *run_dir;          /* the run folder */
     int threads;                  /* total threads (>= 1) */
@@ -64,7 +73,12 @@ typedef struct bp_sched_opts {
                                    * path, or found outside bprun's own plugin folders) */
     double trial_timeout;         /* seconds; > 0: a trial running longer is killed and
                                    * recorded as failed (needs isolation, which it turns on) */
+    size_t trial_memory;          /* bytes; > 0: each trial process's RLIMIT_AS (needs
+                                   * isolation, which it turns on) */
     volatile sig_atomic_t *stop;  /* set by signal handlers */
+    volatile sig_atomic_t *in_threads; /* NULL, or set to 1 while trials with a user's
+                                   * plugin run as threads of this process (its code may keep
+                                   * them from stopping), back to 0 after */
     /* Added for job arrays (docs/CLUSTER.md): shard_n > 0 runs only the trials i with
      * i mod shard_n == shard_i - 1 (1 <= shard_i <= shard_n, checked: BP_EUSAGE). Shards of
      * one sweep MAY run at once on one folder: a shard holds the folder's lock only while it
@@ -90,5 +104,9 @@ int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e
  * the trials and write the index. Config/plugin/data errors come back before anything runs. */
 int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o, bp_sched_result *res,
                  bp_err *e);
+
+/* 1 when one of the trial's plugins is a user's own (named by path or found outside bprun's
+ * plugin folders): its code may crash, exit or never return. */
+int bp_sched_user_plugin(const bp_experiment *x);
 
 #endif

@@ -160,7 +160,29 @@ grep -qxF "bprun: merge left out 2 entries of m/trials that are not trial files 
   grep -qxF "bprun: merge left out 2 entries of m/trials that are not trial files of this run: m/trials/0001.h5 and m/trials/other.h5" err ||
   fail "merge of a linked trial: $(cat err)"
 
-# 8. run folder paths: too long is refused with the bound, before anything is made
+# 8. a plugin that calls chdir("/") moves nothing: the run folder is opened by its absolute
+# path, isolated or not, with a relative -o
+lib="$BP_BUILDDIR/tests/crash/.libs"
+if [ -f "$lib/chdir.so" ]; then
+  write_config cd.yaml <<YAML
+experiment: cd
+data: {train: "builtin:xor"}
+model: {layers: [2, 3, 1], activation: tanh}
+train: {epochs: 6, batch_size: 2, shuffle: false, optimizer: {name: sgd, lr: 0.1}}
+sweep: {grid: {train.optimizer: [{name: $lib/chdir.so}, {name: sgd}]}}
+YAML
+  for mode in --isolate --no-isolate; do
+    rm -rf cdr
+    run_bprun 0 run cd.yaml -o cdr -j 1 --quiet $mode || continue
+    [ -f cdr/trials/0000.h5 ] && [ -f cdr/trials/0001.h5 ] && [ -f cdr/index.h5 ] ||
+      fail "chdir plugin $mode: $(find cdr | tr '\n' ' ')"
+    [ -e /trials ] && fail "chdir plugin $mode: wrote /trials"
+  done
+else
+  echo "no tests/crash/chdir.so: the chdir case is skipped" >&2
+fi
+
+# 9. run folder paths: too long is refused with the bound, before anything is made
 long=$(printf 'd%.0s' $(seq 1 250))
 expect_err 2 "bprun: -o: path too long (4266 bytes; at most 4095)" run ok.yaml -o "$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long/$long" --quiet
 home_intact "the end"

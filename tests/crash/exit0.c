@@ -1,0 +1,9 @@
+/* A broken optimizer for tests/isolate2.sh: exit(0) at step 9. */
+#include <stdlib.h>
+#define CRASH_NAME "exit0"
+#include "at9.h"
+
+static void misbehave(void)
+{
+    exit(0);
+}
