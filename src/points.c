@@ -112,8 +112,8 @@ static int summarize(const bp_point_trial *t, bp_point *p, const bp_points *o)
             v[p->n_value++] = val;
         if (is_failed(x))
             p->n_failed++;
-        else if (!strcmp(x->status, "pruned"))
-            p->n_pruned++;
+        else if (!strcmp(x->status, "pruned") || !strcmp(x->status, "skipped"))
+            p->n_pruned++;   /* pruned by halving, or not needed by a race */
         else if (strcmp(x->status, "completed") != 0)
             p->n_unfinished++;
         p->has_target |= x->to_target != 0;

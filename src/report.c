@@ -34,6 +34,7 @@ typedef struct run {
     row *rows;
     char **axes;
     char *best_config;
+    char *race;       /* the index's `race` attribute (sweep.race's decisions), or NULL */
 } run;
 
 static void run_free(run *r)
@@ -48,6 +49,7 @@ static void run_free(run *r)
         free(r->axes[a]);
     free(r->axes);
     free(r->best_config);
+    free(r->race);
 }
 
 static char *read_str_attr(hid_t loc, const char *name)
@@ -156,6 +158,7 @@ static int load(const char *dir, run *r, bp_err *e)
         rc = bp_err_set(e, BP_EDATA, "%s: cannot read /summary", path);
         goto out;
     }
+    r->race = read_str_attr(f, "race");
     if (H5Aexists(f, "axes") > 0) {
         hid_t a = H5Aopen(f, "axes", H5P_DEFAULT), asp = H5Aget_space(a);
         hssize_t na = H5Sget_simple_extent_npoints(asp);
@@ -193,7 +196,7 @@ static int rank_class(const row *r)
 {
     if (!strcmp(r->status, "completed"))
         return 0;
-    if (!strcmp(r->status, "pruned"))
+    if (!strcmp(r->status, "pruned") || !strcmp(r->status, "skipped"))
         return 1;
     if (!strcmp(r->status, "diverged") || !strcmp(r->status, "failed"))
         return 2;
@@ -748,7 +751,8 @@ static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int 
     }
     char mw[64];
     fprintf(f, "\n%spoints over their repeats, ranked by the %s of the %s (%s is better); "
-            "failed: diverged or failed repeats, not in the statistics; 95%% intervals: t for "
+            "failed: diverged or failed repeats, not in the statistics; dropped: repeats pruned by "
+            "halving or not needed by a race; 95%% intervals: t for "
             "the mean, order statistics for the median%s:\n\n", md ? "**Points** " : "",
             by_name(pt), metric_words(pt->metric, mw, sizeof mw),
             bp_rank_metric_higher(pt->metric) ? "higher" : "lower",
@@ -764,7 +768,7 @@ static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int 
         any_pruned |= pt->points[k].n_pruned > 0;
     fprintf(f, "%s%4s%s%6s", sep, "n", sep, "failed");
     if (any_pruned)
-        fprintf(f, "%s%6s", sep, "pruned");
+        fprintf(f, "%s%7s", sep, "dropped");
     fprintf(f, "%s%-11s%s%-25s%s%-11s%s%-25s", sep, "mean", sep, "95% CI", sep, "median", sep,
             "95% CI (median)");
     if (any_target)
@@ -790,7 +794,7 @@ static void points_text(FILE *f, const run *r, const bp_points *pt, int md, int 
             fprintf(f, "%s%-*s", sep, (int)w[j], x->params[j]);
         fprintf(f, "%s%4zu%s%6zu", sep, p->n, sep, p->n_failed);
         if (any_pruned)
-            fprintf(f, "%s%6zu", sep, p->n_pruned);
+            fprintf(f, "%s%7zu", sep, p->n_pruned);
         fprintf(f, "%s%-11s%s%-25s%s%-11s%s%-25s", sep,
                 num(p->d.mean, b[0], 64, 0), sep, interval(p->d.ci_low, p->d.ci_high, b[1], 64),
                 sep, num(p->d.median, b[2], 64, 0), sep,
@@ -1067,7 +1071,23 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         fputs(" ],\n \"comparisons\": [\n", f);
         for (size_t i = 0; i < pt.n_cmp; i++)
             cmp_json(f, &pt, i);
-        fprintf(f, " ]}\n");
+        fputs(" ],\n \"race\": ", f);
+        if (r.race) {
+            fputc('[', f);
+            for (const char *l = r.race; *l;) {
+                const char *end = strchr(l, '\n');
+                size_t len = end ? (size_t)(end - l) : strlen(l);
+                char *line = strndup(l, len);
+                fputs(l == r.race ? "" : ", ", f);
+                json_str(f, line ? line : "");
+                free(line);
+                l += len + (end ? 1 : 0);
+            }
+            fputc(']', f);
+        } else {
+            fputs("null", f);
+        }
+        fprintf(f, "}\n");
     } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_POINTS) {
         points_csv(f, &r, &pt, any_target);
     } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_COMPARISONS) {
@@ -1177,6 +1197,12 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         if (repeats) {
             points_text(f, &r, &pt, md, any_target);
             cmp_text(f, &r, &pt, md, o->all_pairs);
+        }
+        if (r.race) {
+            fprintf(f, "\n%s\n%s", md ? "**Race** (sweep.race):\n\n```" : "race (sweep.race):",
+                    r.race);
+            if (md)
+                fputs("```\n", f);
         }
         print_verdicts(f, &r, md);
         if (n_min > 0)

@@ -42,6 +42,7 @@ struct bp_run {
     size_t n_axes;
     char *const *axes;
     char *const *const *params;
+    const char *race;     /* sweep.race's decisions (borrowed), or NULL */
 };
 
 struct bp_trial_file {
@@ -1173,6 +1174,11 @@ static int write_params(bp_err *e, const char *file, hid_t f, const bp_run *r,
     return rc;
 }
 
+void bp_run_set_race(bp_run *r, const char *text)
+{
+    r->race = text;
+}
+
 void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_axes,
                       char *const *axes, char *const *const *params)
 {
@@ -1284,6 +1290,8 @@ int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_
         rc = attr_str(e, part, f, "/", "sweep_table", r->table);
     if (!rc && r->hash)
         rc = attr_strs(e, part, f, "/", "axes", (const char *const *)r->axes, r->n_axes);
+    if (!rc && r->race)
+        rc = attr_str(e, part, f, "/", "race", r->race);
     if (!rc)
         rc = write_summary(e, part, f, rows, n);
     if (!rc && r->params && r->n_axes)
@@ -2455,6 +2463,7 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
     if (!rc)
         rc = lock_run_wait(e, dfd, dir, &lock_fd, wait_s);
     char *config = NULL, *resolved = NULL, *hash = NULL, *table = NULL, **axes = NULL;
+    char *race = NULL;
     char **params = NULL, ***by_trial = NULL;
     size_t n = 0, na = 0;
     index_row *old = NULL;
@@ -2477,6 +2486,8 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
         ((rc = get_str(e, index, f, "sweep_hash", &hash)) ||
          (rc = get_str(e, index, f, "sweep_table", &table)) ||
          (rc = get_strs(e, index, f, "axes", &axes, &na))))
+        goto out;
+    if (H5Aexists(f, "race") > 0 && (rc = get_str(e, index, f, "race", &race)))
         goto out;
     if ((rc = read_index_rows(e, index, f, &old, &n)))
         goto out;
@@ -2514,7 +2525,8 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
             memset(r, 0, sizeof *r);
             r->trial = old[i].trial;
             r->seed = old[i].seed;
-            r->status = "pending";
+            /* a trial a race did not need stays so; any other is still to run */
+            r->status = strncmp(old[i].status, "skipped", STATUS_LEN) ? "pending" : "skipped";
             r->final_loss = r->final_val_loss = r->final_accuracy = r->final_val_accuracy = NAN;
             r->best_val_loss = r->wall_seconds = r->final_test_loss = NAN;
             r->final_test_accuracy = NAN;
@@ -2533,6 +2545,7 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
     }
     bp_run r = { .dir = (char *)dir, .path = (char *)dir, .dfd = -1, .lock_fd = -1 };
     bp_run_set_sweep(&r, hash, table, na, axes, params ? (char *const *const *)by_trial : NULL);
+    bp_run_set_race(&r, race);
     rc = bp_run_write_index(&r, config, resolved, rows, n, threads, e);
 out:
     if (f >= 0)
@@ -2546,6 +2559,7 @@ out:
     free(resolved);
     free(hash);
     free(table);
+    free(race);
     free_strs(axes, na);
     if (params)
         free_strs(params, n * na);

@@ -247,6 +247,9 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
  * of each row: row i holds params[rows[i].trial]). Borrowed until the run is closed. */
 void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_axes,
                       char *const *axes, char *const *const *params);
+/* Added with sweep.race: the race's decisions so far, written by bp_run_write_index as the
+ * index's text attribute `race` (borrowed until the run is closed; NULL: none). */
+void bp_run_set_race(bp_run *r, const char *text);
 
 /* Finish the trial file another process left as trials/<id>.h5.part (a trial process that
  * crashed or was killed): set status, message and epochs_done (the rows it flushed), then

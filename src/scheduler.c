@@ -22,6 +22,8 @@
 #endif
 
 #include "cluster.h"
+#include "points.h"
+#include "race.h"
 #include "guard.h"
 #include "resume.h"
 #include "runlog.h"
@@ -32,6 +34,7 @@
 
 typedef struct sched {
     bp_sweep *s;
+    char *race_log;               /* sweep.race: the decisions so far (owned) */
     const bp_sched_opts *o;
     bp_sched_result *res;
     bp_experiment **x;
@@ -1126,6 +1129,184 @@ int bp_sched_prepare(bp_sweep *s, bp_registry *reg, bp_experiment **x, bp_err *e
 /* A shard waits this long for the folder's lock (held briefly by other shards and merges). */
 #define BP_SHARD_LOCK_WAIT 120.0
 
+/* Run the trials marked in c->todo on c->jobs threads, or in child processes. */
+static void run_pool(sched *c, int isolated)
+{
+    c->next = 0;
+    if (isolated) {
+        run_isolated(c);
+        return;
+    }
+    pthread_t th[256];
+    int started = 0;
+    for (int j = 1; j < c->jobs && j < 256; j++) {
+        if (pthread_create(&th[j], NULL, worker, c) != 0)
+            break;
+        started = j;
+    }
+    worker(c);
+    for (int j = 1; j <= started; j++)
+        pthread_join(th[j], NULL);
+}
+
+static int finished(const char *status)
+{
+    return !strcmp(status, "completed") || !strcmp(status, "diverged") ||
+           !strcmp(status, "failed") || !strcmp(status, "pruned");
+}
+
+/* A finished trial's value of the race's metric; the worst one when it failed, diverged, has
+ * none, or (epochs_to_target) never reached the target. */
+static double race_value(const bp_trial_summary *t, int metric, int higher)
+{
+    double worst = higher ? -INFINITY : INFINITY, v = NAN;
+    if (strcmp(t->status, "completed") != 0)
+        return worst;
+    switch (metric) {
+    case BP_RANK_LOSS: v = t->final_loss; break;
+    case BP_RANK_VAL_LOSS: v = t->final_val_loss; break;
+    case BP_RANK_BEST_VAL_LOSS: v = t->best_val_loss; break;
+    case BP_RANK_ACCURACY: v = t->final_accuracy; break;
+    case BP_RANK_VAL_ACCURACY: v = t->final_val_accuracy; break;
+    case BP_RANK_TEST_LOSS: v = t->final_test_loss; break;
+    case BP_RANK_TEST_ACCURACY: v = t->final_test_accuracy; break;
+    case BP_RANK_EPOCHS_TO_TARGET: v = t->epochs_to_target > 0 ? t->epochs_to_target : NAN; break;
+    default: break;
+    }
+    return isfinite(v) ? v : worst;
+}
+
+/* "train.optimizer.lr=0.01 train.optimizer.name=sgd" for point p (its repeat 0), or "point P" */
+static void race_point(FILE *f, const sched *c, size_t p)
+{
+    const bp_trial_spec *t = &c->s->trials[p * c->s->repeats];
+    fprintf(f, "point %zu", p);
+    for (size_t a = 0; a < c->s->n_axes; a++)
+        fprintf(f, "%s%s=%s", a ? " " : " (", c->s->axes[a], t->values[a]);
+    if (c->s->n_axes)
+        fputc(')', f);
+}
+
+/* Racing (sweep.race, F-Race): round 1 runs repeats 0 .. min_repeats - 1 of every point; each
+ * round after it adds `step` repeats to the points still racing, until one is left or they
+ * ran max_repeats. After each round, the points' values over the repeats all of them ran are
+ * handed to bp_race_decide, which drops the ones that are worse. Every decision depends on the
+ * trials' results only: any -j, isolation, or a resumed run (finished trials are not rerun)
+ * takes the same decisions. Trials the race did not need end as `skipped`; the decisions go
+ * into the index as the text attribute `race`. */
+static int run_race(sched *c, int isolated, bp_err *e)
+{
+    const bp_race *ra = &c->s->race;
+    size_t n = c->s->n_trials, P = c->s->n_points, R = c->s->repeats;
+    int higher = bp_rank_metric_higher((bp_rank_metric)ra->metric), rc = 0;
+    unsigned char *alive = malloc(P), *drop = malloc(P);
+    size_t *live = malloc(P * sizeof *live);
+    double *x = malloc(P * R * sizeof *x), *pp = malloc(P * sizeof *pp), *ph = malloc(P * sizeof *ph);
+    char *log = NULL;
+    size_t log_len = 0, b = 0, target = ra->min_repeats, k = P, round = 0, trials_run = 0;
+    FILE *lf = open_memstream(&log, &log_len);
+    if (!alive || !drop || !live || !x || !pp || !ph || !lf) {
+        rc = bp_err_set(e, BP_ENOMEM, "out of memory");
+        goto out;
+    }
+    memset(alive, 1, P);
+    fprintf(lf, "race of %zu points on the final %s (%s is better): rounds of %u repeats and then "
+            "%u more, at most %u; alpha %g\n", P, bp_rank_metric_names[ra->metric],
+            higher ? "higher" : "lower", ra->min_repeats, ra->step, ra->max_repeats, ra->alpha);
+    for (;;) {
+        round++;
+        memset(c->todo, 0, n);
+        c->total_todo = 0;
+        for (size_t p = 0; p < P; p++)
+            for (size_t r = b; alive[p] && r < target; r++)
+                if (!finished(c->rows[p * R + r].status)) {
+                    c->todo[p * R + r] = 1;
+                    c->total_todo++;
+                }
+        run_pool(c, isolated);
+        if (c->failed || (c->o->stop && *c->o->stop))
+            break;
+        b = target;
+        k = 0;
+        for (size_t p = 0; p < P; p++)
+            if (alive[p])
+                live[k++] = p;
+        for (size_t i = 0; i < b; i++)
+            for (size_t j = 0; j < k; j++)
+                x[i * k + j] = race_value(&c->rows[live[j] * R + i], ra->metric, higher);
+        bp_race_decision d;
+        if (bp_race_decide(x, b, k, higher, ra->alpha, drop, pp, ph, &d)) {
+            rc = bp_err_set(e, BP_ENOMEM, "out of memory");
+            break;
+        }
+        fprintf(lf, "round %zu: %zu points x %zu repeats: %s %.4g, p = %.3g", round, k, b,
+                d.test == 1 ? "Friedman chi2" : "Wilcoxon signed-rank W", d.stat, d.p);
+        if (!(d.p < ra->alpha)) {
+            fprintf(lf, " >= %g: no point dropped\n", ra->alpha);
+        } else {
+            fprintf(lf, " < %g; best: ", ra->alpha);
+            race_point(lf, c, live[d.best]);
+            fprintf(lf, d.n_drop ? "\n" : "; no point significantly worse\n");
+        }
+        for (size_t j = 0; j < k; j++)
+            if (drop[j]) {
+                alive[live[j]] = 0;
+                fputs("  dropped ", lf);
+                race_point(lf, c, live[j]);
+                if (d.test == 1)
+                    fprintf(lf, ": worse than the best (Conover p = %.3g, Holm %.3g)\n", pp[j],
+                            ph[j]);
+                else
+                    fprintf(lf, ": worse than the other (p = %.3g)\n", pp[j]);
+            }
+        k -= d.n_drop;
+        if (k == 1 || b >= ra->max_repeats)
+            break;
+        target = b + ra->step > ra->max_repeats ? ra->max_repeats : b + ra->step;
+    }
+    if (!c->failed && !(c->o->stop && *c->o->stop)) {
+        for (size_t i = 0; i < n; i++) {
+            if (!strcmp(c->rows[i].status, "pending"))
+                c->rows[i].status = "skipped";   /* not needed: never run */
+            else
+                trials_run++;
+        }
+        if (k == 1) {
+            size_t w = 0;
+            while (!alive[w])
+                w++;
+            fputs("winner: ", lf);
+            race_point(lf, c, w);
+            fprintf(lf, " after %zu repeats; %zu of %zu trials run (%.0f%%)\n", b, trials_run, n,
+                    100.0 * (double)trials_run / (double)n);
+        } else {
+            fprintf(lf, "no single winner after %zu repeats (max_repeats): %zu points left, not "
+                    "distinguishable at alpha %g:", b, k, ra->alpha);
+            for (size_t p = 0; p < P; p++)
+                if (alive[p]) {
+                    fputc(' ', lf);
+                    race_point(lf, c, p);
+                }
+            fprintf(lf, "; %zu of %zu trials run (%.0f%%)\n", trials_run, n,
+                    100.0 * (double)trials_run / (double)n);
+        }
+    }
+out:
+    if (lf)
+        fclose(lf);
+    free(c->race_log);
+    c->race_log = log;
+    if (c->race_log && c->run)
+        bp_run_set_race(c->run, c->race_log);
+    free(alive);
+    free(drop);
+    free(live);
+    free(x);
+    free(pp);
+    free(ph);
+    return rc;
+}
+
 int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sched_result *res,
                  bp_err *e)
 {
@@ -1159,9 +1340,10 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         rc = BP_ENOMEM;
         goto out;
     }
-    if (o->only >= 0 && s->halving.n_rungs) {
-        rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.halving, whose decisions "
-                        "need every trial; run the whole sweep", o->only);
+    if (o->only >= 0 && (s->halving.n_rungs || s->race.active)) {
+        rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
+                        "need every trial; run the whole sweep", o->only,
+                        s->race.active ? "race" : "halving");
         goto out;
     }
     if (o->only >= (long)n) {
@@ -1173,9 +1355,10 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                         o->shard_n);
         goto out;
     }
-    if ((sharded || c.size > 1) && s->halving.n_rungs) {
-        rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.halving, whose rounds need every "
-                        "trial's results; run it in one process", sharded ? "--shard" : "mpirun");
+    if ((sharded || c.size > 1) && (s->halving.n_rungs || s->race.active)) {
+        rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.%s, whose rounds need every "
+                        "trial's results; run it in one process", sharded ? "--shard" : "mpirun",
+                        s->race.active ? "race" : "halving");
         goto out;
     }
     if (sharded && (o->force || o->only >= 0 || c.size > 1)) {
@@ -1328,6 +1511,18 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
             fprintf(stderr, "bprun: each trial in its own process (%s)\n",
                     o->isolate > 0 ? "--isolate" : o->trial_timeout > 0 ? "--trial-timeout"
                     : o->trial_memory ? "--trial-memory" : "a user's plugin");
+    }
+    if (s->race.active) {
+        if (!o->quiet)
+            fprintf(stderr, "bprun: racing %zu points over up to %u repeats (round 1: %u "
+                    "repeats each)\n", s->n_points, s->race.max_repeats, s->race.min_repeats);
+        if (!res->isolated && o->in_threads && wants_isolation(&c))
+            *o->in_threads = 1;
+        if ((rc = run_race(&c, res->isolated, e)))
+            goto out;
+        goto joined;
+    }
+    if (res->isolated) {
         if (c.size > 1 && c.rank == 0)
             run_rank0(&c, local_isolated, 1, &c.err);
         else
@@ -1404,6 +1599,7 @@ out:
     free(param_rows);
     free(table);
     free(c.resolved0);
+    free(c.race_log);
     if (cwd_fd >= 0) {
         if (fchdir(cwd_fd) != 0 && !rc)
             rc = bp_err_set(e, BP_EIO, "cannot return to the working folder: %s",

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "points.h"
 #include "rng.h"
 
 #define KEY_MAX 600
@@ -51,6 +52,8 @@ typedef struct sctx {
     const bp_node *halving;       /* sweep.halving (borrowed), checked against the trials */
     const bp_mark *halving_km;
     bp_halving hv;                /* parsed; rungs owned until moved into the sweep */
+    bp_race race;                 /* parsed sweep.race */
+    const bp_mark *race_km;
 } sctx;
 
 /* ---- messages ---- */
@@ -733,14 +736,98 @@ static int check_halving(sctx *s, const bp_sweep *sw)
     return 0;
 }
 
+static int parse_race(sctx *s, const bp_node *h, const bp_mark *km)
+{
+    static const char *const keys[] = { "metric", "min_repeats", "max_repeats", "alpha", "step" };
+    static const char *const metrics[] = { "loss", "val_loss", "best_val_loss", "accuracy",
+                                           "val_accuracy", "test_loss", "test_accuracy",
+                                           "epochs_to_target" };
+    char g[300], t[256];
+    int rc = want_map(s, h, "sweep.race", "a map {metric: M, min_repeats: N, max_repeats: N, "
+                      "alpha: A, step: N}");
+    if (rc == 0)
+        rc = check_keys(s, h, "sweep.race", keys, 5);
+    if (rc < 0)
+        return rc;
+    const bp_node *m = bp_node_get(h, "metric"), *lo = bp_node_get(h, "min_repeats"),
+                  *hi = bp_node_get(h, "max_repeats"), *a = bp_node_get(h, "alpha"),
+                  *st = bp_node_get(h, "step");
+    long long x;
+    s->race = (bp_race){ .active = 1, .metric = BP_RANK_VAL_LOSS, .min_repeats = 5,
+                         .max_repeats = 50, .step = 1, .alpha = 0.05 };
+    if (m && !is_null(m)) {
+        size_t k = 0;
+        while (k < 8 && (m->kind != BP_NODE_SCALAR || strcmp(m->value, metrics[k])))
+            k++;
+        if (k == 8)
+            return serr(s->e, BP_ECONFIG, &m->mark, "sweep.race.metric", "expected loss, "
+                        "val_loss, best_val_loss, accuracy, val_accuracy, test_loss, "
+                        "test_accuracy or epochs_to_target (got %s)", got(m, g, sizeof g));
+        s->race.metric = (int)k + 1;   /* bp_rank_metric: 0 is auto */
+    }
+    if (lo && !is_null(lo)) {
+        if ((rc = get_int(s->e, lo, "sweep.race.min_repeats", 2, 100000, &x)) < 0)
+            return rc;
+        s->race.min_repeats = (unsigned)x;
+    }
+    if (hi && !is_null(hi)) {
+        if ((rc = get_int(s->e, hi, "sweep.race.max_repeats", 2, 100000, &x)) < 0)
+            return rc;
+        s->race.max_repeats = (unsigned)x;
+    }
+    if (s->race.max_repeats < s->race.min_repeats)
+        return serr(s->e, BP_ECONFIG, hi && !is_null(hi) ? &hi->mark : km,
+                    "sweep.race.max_repeats", "must be >= min_repeats (got %u, min_repeats %u)",
+                    s->race.max_repeats, s->race.min_repeats);
+    if (st && !is_null(st)) {
+        if ((rc = get_int(s->e, st, "sweep.race.step", 1, 100000, &x)) < 0)
+            return rc;
+        s->race.step = (unsigned)x;
+    }
+    if (a && !is_null(a)) {
+        if ((rc = get_num(s->e, a, "sweep.race.alpha", &s->race.alpha)) < 0)
+            return rc;
+        if (!(s->race.alpha > 0 && s->race.alpha < 1))
+            return serr(s->e, BP_ECONFIG, &a->mark, "sweep.race.alpha", "must be in (0, 1) "
+                        "(got %s)", bp_text_show(a->value, t, sizeof t));
+    }
+    s->race_km = km;
+    return 0;
+}
+
+/* The race against the expanded sweep: 2 points or more, and the data its metric needs. */
+static int check_race(sctx *s, const bp_sweep *sw)
+{
+    if (sw->n_points < 2)
+        return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "needs at least 2 points to "
+                    "race (the sweep has %zu)", sw->n_points);
+    int m = s->race.metric;
+    const char *name = bp_rank_metric_names[m];
+    for (size_t i = 0; i < sw->n_trials; i++) {
+        const bp_config *c = sw->trials[i].cfg;
+        if ((m == BP_RANK_VAL_LOSS || m == BP_RANK_BEST_VAL_LOSS || m == BP_RANK_VAL_ACCURACY) &&
+            !c->data.validation.ref && c->data.val_fraction == 0)
+            return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric %s needs validation "
+                        "data in every trial (set data.validation, or race on another metric)",
+                        name);
+        if ((m == BP_RANK_TEST_LOSS || m == BP_RANK_TEST_ACCURACY) && !c->data.test.ref)
+            return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric %s needs test data "
+                        "in every trial (set data.test)", name);
+        if (m == BP_RANK_EPOCHS_TO_TARGET && !(c->train.target_loss > 0))
+            return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric epochs_to_target "
+                        "needs train.target_loss in every trial");
+    }
+    return 0;
+}
+
 static int parse_sweep(sctx *s, const bp_node *sw)
 {
     static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats",
-                                        "halving" };
+                                        "halving", "race" };
     int rc = want_map(s, sw, "sweep", "a map");
     if (rc == 0)
-        rc = check_keys(s, sw, "sweep", keys, 6);
-    for (size_t k = 0; rc == 0 && k < 6; k++) {
+        rc = check_keys(s, sw, "sweep", keys, 7);
+    for (size_t k = 0; rc == 0 && k < 7; k++) {
         size_t i = 0;
         while (i < sw->n && strcmp(sw->keys[i], keys[k]))
             i++;
@@ -753,6 +840,7 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         case 2: rc = parse_variants(s, v); break;
         case 3: rc = parse_random(s, v, &sw->key_marks[i]); break;
         case 5: rc = parse_halving(s, v, &sw->key_marks[i]); break;
+        case 6: rc = parse_race(s, v, &sw->key_marks[i]); break;
         default: {
             long long n;
             rc = get_int(s->e, v, "sweep.repeats", 1, 100000, &n);
@@ -1179,6 +1267,19 @@ bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char
     }
     if (sweep_node && !is_null(sweep_node) && parse_sweep(&s, sweep_node) < 0)
         goto fail;
+    if (s.race.active && s.repeats_mark) {
+        serr(e, BP_ECONFIG, s.repeats_mark, "sweep.repeats", "sweep.race sets the repeats "
+             "(max_repeats): remove sweep.repeats");
+        goto fail;
+    }
+    if (s.race.active && s.halving) {
+        serr(e, BP_ECONFIG, s.race_km, "sweep.race", "cannot be used with sweep.halving");
+        goto fail;
+    }
+    if (s.race.active) {
+        s.repeats = s.race.max_repeats;
+        s.repeats_mark = s.race_km;
+    }
     for (size_t i = 0; i < n_sweeps; i++)
         if (parse_sweep_arg(&s, sweeps[i]) < 0)
             goto fail;
@@ -1241,6 +1342,16 @@ bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char
                 goto fail;
             h = fnv(h, sw->trials[p * s.repeats + r].hash, 16);
         }
+    }
+    if (s.race.active) {
+        if (check_race(&s, sw) < 0)
+            goto fail;
+        char spec[160];
+        int sl = snprintf(spec, sizeof spec, "race metric %d min %u max %u step %u alpha %.17g",
+                          s.race.metric, s.race.min_repeats, s.race.max_repeats, s.race.step,
+                          s.race.alpha);
+        h = fnv(h, spec, (size_t)sl);
+        sw->race = s.race;
     }
     if (s.halving) {
         if (check_halving(&s, sw) < 0)

@@ -12,6 +12,7 @@
  *                                     train.optimizer.momentum: {uniform: [0, 0.99]}}}
  *     repeats:  20
  *     halving:  {rungs: [3, 9, 27], eta: 3, metric: val_loss}
+ *     race:     {metric: val_loss, min_repeats: 5, max_repeats: 50, alpha: 0.05, step: 1}
  * Points are the cartesian product of the blocks present (grid axes x zip rows x variants x
  * random samples, always in this block order; grid axes in the order written), enumerated with
  * the FIRST axis varying slowest (like nested loops); each point runs `repeats` times (default
@@ -40,6 +41,14 @@
  * to E is the end, not a decision. eta (number > 1, default 3) or keep (number in (0, 1), =
  * 1/eta; not both); metric val_loss (default; needs validation data in every trial) or loss.
  * It changes the sweep hash (a run with halving is another run).
+ *
+ * `race` (F-Race, docs/CONFIG.md): the points race over repeats; min_repeats (integer >= 2,
+ * default 5), max_repeats (integer >= min_repeats, default 50: the sweep expands to every point
+ * x max_repeats trials, of which the race runs those it needs), step (repeats added per round,
+ * default 1), alpha (in (0, 1), default 0.05), metric (loss, val_loss, best_val_loss, accuracy,
+ * val_accuracy, test_loss, test_accuracy or epochs_to_target; default val_loss, which needs
+ * validation data in every trial). It needs at least 2 points, excludes sweep.repeats and
+ * sweep.halving, and changes the sweep hash.
  */
 #ifndef BP_SWEEP_H
 #define BP_SWEEP_H
@@ -74,6 +83,14 @@ typedef struct bp_halving {
     int val;                  /* 1: rank by val_loss, 0: by loss (at the rung's epoch) */
 } bp_halving;
 
+/* sweep.race, resolved (active 0: none). metric is a bp_rank_metric (points.h). */
+typedef struct bp_race {
+    int active;
+    int metric;
+    unsigned min_repeats, max_repeats, step;
+    double alpha;
+} bp_race;
+
 typedef struct bp_sweep {
     size_t n_axes;
     char **axes;              /* swept key paths, in table order */
@@ -84,6 +101,7 @@ typedef struct bp_sweep {
     char hash[17];            /* 16 hex digits: FNV-1a 64 over the trials' hashes in id order
                                * (a changed config, override or sweep changes it) */
     bp_halving halving;       /* appended: sweep.halving */
+    bp_race race;             /* appended: sweep.race (repeats = race.max_repeats) */
 } bp_sweep;
 
 /* Read a config file, apply --set overrides and --sweep axes, expand, validate every trial.

@@ -142,6 +142,57 @@ for x, ref in [
         same(f"conover {n}x{k} ref {ref} p[{j}]", g[0][j], want)
         same(f"conover {n}x{k} rank sum[{j}]", g[1][j], R[j])
 
+# a race's decision (src/race.c): Friedman, then Conover against the best (lowest rank sum),
+# Holm over the others, drop below alpha; two points: Wilcoxon signed-rank
+def race_ref(x, higher, alpha):
+    v = -x if higher else x
+    b, k = v.shape
+    if k == 2:
+        d = v[:, 1] - v[:, 0]
+        r = stats.wilcoxon(d, method="exact" if len(set(abs(d))) == b and (d != 0).all() else "approx")
+        R = np.array([stats.rankdata(row) for row in v]).sum(axis=0)
+        best = 1 if R[1] < R[0] else 0
+        drop = [0, 0]
+        if r.pvalue < alpha and R[0] != R[1]:
+            drop[1 - best] = 1
+        return 2, r.pvalue, best, drop
+    fr = stats.friedmanchisquare(*v.T)
+    r = np.array([stats.rankdata(row) for row in v])
+    R = r.sum(axis=0)
+    best = int(np.argmin(R))
+    drop = [0] * k
+    if fr.pvalue < alpha:
+        A = (r ** 2).sum()
+        var = 2 * (b * A - (R ** 2).sum()) / ((b - 1) * (k - 1))
+        others = [j for j in range(k) if j != best]
+        p = [2 * stats.t.sf(abs(R[j] - R[best]) / math.sqrt(var), (b - 1) * (k - 1)) for j in others]
+        order = np.argsort(p, kind="stable")
+        run_max, adj = 0.0, [0.0] * len(p)
+        for q, i in enumerate(order):
+            run_max = max(run_max, (len(p) - q) * p[i])
+            adj[i] = min(1.0, run_max)
+        for j, a in zip(others, adj):
+            drop[j] = int(a < alpha and R[j] > R[best])
+    return 1, fr.pvalue, best, drop
+
+
+for x, higher in [
+    (rng.normal(0, 0.05, (6, 4)) + np.array([0.1, 0.5, 0.12, 0.9]), 0),
+    (rng.normal(0, 1.0, (8, 3)), 0),
+    (rng.normal(0, 0.05, (7, 5)) + np.array([0.9, 0.5, 0.95, 0.2, 0.92]), 1),
+    (np.array([[0.1, 0.5], [0.2, 0.6], [0.15, 0.7], [0.1, 0.4], [0.3, 0.9], [0.2, 0.8]]), 0),
+    (np.array([[0.1, 0.5], [0.2, 0.1], [0.15, 0.7], [0.6, 0.4], [0.3, 0.9]]), 0),
+    (np.array([[0.1, np.inf, 0.3], [0.2, np.inf, 0.1], [0.1, 0.5, 0.3], [0.3, np.inf, 0.2],
+               [0.2, np.inf, 0.25], [0.1, np.inf, 0.3]]), 0),
+]:
+    b, k = x.shape
+    g = run("race", b, k, higher, 0.05, *x.ravel())
+    test, p, best, drop = race_ref(x, higher, 0.05)
+    if int(g[0][0]) != test or int(g[0][3]) != best or [int(v) for v in g[1]] != drop:
+        bad += 1
+        print(f"FAIL: race {b}x{k}: test/best/drop {g[0][0]}/{g[0][3]}/{g[1]}, expected {test}/{best}/{drop}")
+    same(f"race {b}x{k} p", g[0][2], p)
+
 # Mann-Whitney U (points without shared seeds): exact and asymptotic
 for x, y in [
     ([0.31, 0.12, 0.45, 0.22], [0.51, 0.62, 0.48, 0.70, 0.55]),

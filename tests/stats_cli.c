@@ -6,6 +6,7 @@
  *   friedman N K X...        stat p   (X: N rows of K values)
  *   mannwhitney N1 X... Y... statistic p exact
  *   conover N K REF X...     p[0..K) then rank sums
+ *   race B K HIGHER ALPHA X...   test stat p best n_drop, then drop flags, p_post, p_holm
  *   holm P...                adjusted p-values
  *   km T:E...                median median_lo median_hi, then a line per step:
  *                            time at_risk events surv lo hi
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "race.h"
 #include "stats.h"
 
 static double *nums(int n, char **v)
@@ -73,6 +75,21 @@ int main(int argc, char **argv)
             printf("%.17g%c", p[j], j + 1 < k ? ' ' : '\n');
         for (size_t j = 0; j < k; j++)
             printf("%.17g%c", rs[j], j + 1 < k ? ' ' : '\n');
+    } else if (!strcmp(f, "race") && n >= 4) {
+        size_t b = (size_t)x[0], k = (size_t)x[1];
+        unsigned char drop[64];
+        double pp[64], ph[64];
+        bp_race_decision d;
+        if (k > 64 || (size_t)n != 4 + b * k ||
+            bp_race_decide(x + 4, b, k, x[2] != 0, x[3], drop, pp, ph, &d))
+            return 3;
+        printf("%d %.17g %.17g %zu %zu\n", d.test, d.stat, d.p, d.best, d.n_drop);
+        for (size_t j = 0; j < k; j++)
+            printf("%d%c", drop[j], j + 1 < k ? ' ' : '\n');
+        for (size_t j = 0; j < k; j++)
+            printf("%.17g%c", pp[j], j + 1 < k ? ' ' : '\n');
+        for (size_t j = 0; j < k; j++)
+            printf("%.17g%c", ph[j], j + 1 < k ? ' ' : '\n');
     } else if (!strcmp(f, "holm")) {
         double *adj = nums(n, a);
         bp_stats_holm(x, (size_t)n, adj);
