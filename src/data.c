@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "input.h"
 #include "rng.h"
 
 /* ---- datasets ---------------------------------------------------------------------------- */
@@ -726,16 +727,9 @@ static int check_room(hid_t ds, const char *label, hsize_t rows, hsize_t cols,
 
 static int check_file(const char *file, unsigned long long *size, bp_err *e)
 {
-    struct stat st;
-    if (stat(file, &st) != 0)
-        return bp_err_set(e, BP_EDATA, "%s: cannot open: %s", file, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return bp_err_set(e, BP_EDATA, "%s: cannot open: %s", file, strerror(EISDIR));
-    FILE *fp = fopen(file, "rb");
-    if (!fp)
-        return bp_err_set(e, BP_EDATA, "%s: cannot open: %s", file, strerror(errno));
-    fclose(fp);
-    *size = (unsigned long long)st.st_size;
+    int rc = bp_input_check(file, BP_EDATA, size, e);
+    if (rc < 0)
+        return rc;
     htri_t h = H5Fis_hdf5(file);
     if (h <= 0)
         return bp_err_set(e, BP_EDATA, "%s: not an HDF5 file", file);
@@ -1037,6 +1031,9 @@ static int write_h5(const bp_dataset *d, const char *file, const char *group,
     hid_t f = -1, g = -1, lcpl = -1, yds = -1;
     int rc = 0;
     if (stat(file, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return bp_err_set(e, BP_EIO, "%s: not a regular file (%s)", file,
+                              bp_input_kind((unsigned)st.st_mode));
         if (H5Fis_hdf5(file) <= 0)
             return bp_err_set(e, BP_EIO, "%s: exists and is not an HDF5 file", file);
         f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);

@@ -1,5 +1,6 @@
 #include "autoconf.h"
 #include "data.h"
+#include "input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +18,9 @@
 
 static gzFile open_input(const char *path, bp_err *e)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        bp_err_set(e, BP_EDATA, "%s: cannot open: %s", path, strerror(errno));
+    int fd = bp_input_open(path, BP_EDATA, NULL, e);
+    if (fd < 0)
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        bp_err_set(e, BP_EDATA, "%s: cannot open: %s", path, strerror(EISDIR));
-        return NULL;
-    }
     gzFile z = gzdopen(fd, "rb");
     if (!z) {
         close(fd);

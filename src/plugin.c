@@ -1,5 +1,6 @@
 #include "autoconf.h"
 #include "plugin.h"
+#include "input.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -258,8 +259,9 @@ int bp_plugin_load_file(const char *path, bp_loaded *out, bp_err *e)
         return errno == ENOENT
                    ? bp_err_set(e, BP_EPLUGIN, "%s: no such file", path)
                    : bp_err_set(e, BP_EPLUGIN, "%s: cannot stat: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return bp_err_set(e, BP_EPLUGIN, "%s: not a regular file", path);
+    /* a FIFO would block dlopen's open */
+    if (bp_input_check(path, BP_EPLUGIN, NULL, e) < 0)
+        return BP_EPLUGIN;
     char *real = realpath(path, NULL);
     if (!real)
         return bp_err_set(e, errno == ENOMEM ? BP_ENOMEM : BP_EPLUGIN, "%s: cannot resolve: %s",

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "input.h"
 #include "minima.h"
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
@@ -99,12 +101,24 @@ static int read_strings(hid_t loc, const char *name, int attr, size_t want, char
     return rc;
 }
 
+/* A trial file for the report's extras (best config, verdicts, messages): a negative id when
+ * it is missing, unreadable or not a regular file (which would block HDF5's open). */
+static hid_t open_trial_file(const char *path)
+{
+    if (bp_input_check(path, BP_EIO, NULL, NULL) < 0)
+        return H5I_INVALID_HID;
+    return H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+}
+
 static int load(const char *dir, run *r, bp_err *e)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/index.h5", dir) >= sizeof path)
         return bp_err_set(e, BP_EUSAGE, "%s: path too long", dir);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && bp_input_check(path, BP_EDATA, NULL, e) < 0)
+        return BP_EDATA;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return bp_err_set(e, BP_EDATA, "%s: no run index here (is it a bprun run folder?)", path);
@@ -331,7 +345,7 @@ static void print_best(FILE *f, const char *dir, const row *best, const run *r, 
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, best->trial);
-    hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t tf = open_trial_file(path);
     char *cfg = tf >= 0 ? read_str_attr(tf, "resolved_config") : NULL;
     if (tf >= 0)
         H5Fclose(tf);
@@ -430,7 +444,7 @@ static int find_minima(const char *dir, run *r, bp_err *e)
         x->dloss = NAN;
         if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
             continue;
-        hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t tf = open_trial_file(path);
         if (tf < 0)
             continue;
         char *v = read_str_attr(tf, "verdict");
@@ -811,7 +825,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
                 continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial);
-            hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+            hid_t tf = open_trial_file(path);
             char *msg = tf >= 0 ? read_str_attr(tf, "message") : NULL;
             if (tf >= 0)
                 H5Fclose(tf);

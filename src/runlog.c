@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "minima.h"
 
 #define EPOCH_CHUNK 256       /* rows of an /epochs chunk, at least ... */
@@ -1850,6 +1851,8 @@ static int open_trial(const char *path, bp_err *e, hid_t *fp, hid_t *rootp, char
         rc = BP_ENOMEM;
         goto out;
     }
+    if (bp_input_check(file, BP_EIO, NULL, e) < 0)
+        goto out;
     htri_t is = H5Fis_hdf5(file);
     if (is <= 0) {
         if (access(file, R_OK) != 0)
@@ -2221,6 +2224,8 @@ int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
     memset(s, 0, sizeof *s);
     s->final_loss = s->final_val_loss = s->final_accuracy = s->final_val_accuracy = NAN;
     s->best_val_loss = s->final_test_loss = s->final_test_accuracy = s->wall_seconds = NAN;
+    if (bp_input_check(path, BP_EIO, NULL, e) < 0)
+        return BP_EIO;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return h5fail(e, path, NULL, "cannot open trial file");

@@ -50,11 +50,23 @@ printf '\000\000\015\001\000\000\000\003\000\000\000\000\000\000\000\000\000\000
 gzip -c gen/img.idx | head -c 24 > gen/bad.idx.gz
 : > gen/empty.idx
 
+# ---- files that are not regular files: FIFOs (no writer: opening one to read blocks), a
+# directory, a socket (when python3 can make one) ----
+mkfifo gen/fifo.yaml gen/fifo.h5 gen/fifo.csv gen/fifo.idx gen/fifo.so
+mkdir gen/rfifo gen/rdir gen/rdir/index.h5 && mkfifo gen/rfifo/index.h5
+sock=
+for py in "${PYTHON_H5:-}" python3; do
+  [ -n "$py" ] && "$py" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+    gen/sock 2>/dev/null && { sock=1; break; }
+done
+
 # ---- output folders ----
 printf 'x\n' > gen/afile
 mkdir gen/full && printf 'x\n' > gen/full/x
 mkdir gen/ro && chmod 555 gen/ro
 "$BPRUN" run ok.yaml -o gen/r1 --quiet >/dev/null 2>&1 || fail "setup: bprun run ok.yaml failed"
+# a run folder whose trial file is a FIFO
+mkdir gen/rtf gen/rtf/trials && cp gen/r1/index.h5 gen/rtf/ && mkfifo gen/rtf/trials/0000.h5
 
 # ---- HDF5 inputs ----
 have_h5=0
@@ -100,6 +112,10 @@ subst() {
       s = rep(s, "$BP_SRCDIR", src); print rep(s, "$SEARCHED", searched) }'
 }
 
+# a case that hangs (a FIFO read without a writer) is killed after 20 s, and fails
+guard=
+command -v timeout >/dev/null 2>&1 && guard="timeout -s KILL 20"
+
 slowest_ms=0 slowest=-
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -115,6 +131,7 @@ while IFS='|' read -r name cmd want msg; do
     done
     [ "$needs" = 1 ] && { skipped=$((skipped + 1)); continue; }
   fi
+  case $cmd in *gen/sock*) [ -n "$sock" ] || { skipped=$((skipped + 1)); continue; } ;; esac
   n=$((n + 1))
   pre=
   case $cmd in
@@ -134,7 +151,7 @@ while IFS='|' read -r name cmd want msg; do
   set -- $pre "$BPRUN" $cmd
   set +f
   t0=$(now_ms)
-  "$@" >"$T/out" 2>"$T/err" </dev/null
+  $guard "$@" >"$T/out" 2>"$T/err" </dev/null
   got=$?
   ms=$(($(now_ms) - t0))
   if [ "${BAD_PRINT:-0}" = 1 ]; then

@@ -575,7 +575,7 @@ START_TEST(test_files)
     mkdir("adir", 0755);
     c = bp_config_load("adir", NULL, 0, &e);
     ck_assert_ptr_null(c);
-    ck_assert_str_eq(e.msg, "adir: cannot read: Is a directory");
+    ck_assert_str_eq(e.msg, "adir: not a regular file (a directory)");
     bp_node *n = bp_yaml_parse_file("missing.yaml", &e);
     ck_assert_ptr_null(n);
     ck_assert_str_eq(e.msg, "missing.yaml: cannot open: No such file or directory");

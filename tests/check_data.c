@@ -353,7 +353,8 @@ START_TEST(load_file_errors)
 {
     expect_err("data/none.h5#/train", BP_EDATA,
                "data/none.h5: cannot open: No such file or directory");
-    expect_err("data", BP_EDATA, "data: cannot open: Is a directory");
+    expect_err("data", BP_EDATA, "data: not a regular file (a directory)");
+    expect_err("/dev/zero", BP_EDATA, "/dev/zero: not a regular file (a character device)");
     write_text("data/x.txt", "hello\n");
     expect_err("data/x.txt#/train", BP_EDATA, "data/x.txt: not an HDF5 file");
     write_text("data/empty.h5", "");
