@@ -120,7 +120,15 @@ int bp_data_split(const bp_dataset *all, double frac, uint64_t seed, bp_dataset 
         return bp_err_set(e, BP_EDATA, "%s: %zu rows are too many to split (at most %" PRIu32 ")",
                           nm, all->n, UINT32_MAX);
     double want = floor(frac * (double)all->n + 0.5);
-    size_t nv = want < 1.0 ? 1 : want > (double)(all->n - 1) ? all->n - 1 : (size_t)want;
+    if (want < 1.0 || want > (double)(all->n - 1)) {
+        size_t v = want < 1.0 ? 0 : all->n;
+        return bp_err_set(e, BP_ECONFIG,
+                          "a fraction of %g takes %zu of the %zu rows of %s, leaving %zu for "
+                          "training; each side needs at least one row (a fraction from %g to "
+                          "below %g)", frac, v, all->n, nm, all->n - v, 0.5 / (double)all->n,
+                          ((double)all->n - 0.5) / (double)all->n);
+    }
+    size_t nv = (size_t)want;
     uint32_t *perm = bp_xcalloc(all->n, sizeof *perm, e);
     unsigned char *in_val = bp_xcalloc(all->n, 1, e);
     bp_dataset *tr = NULL, *va = NULL;

@@ -149,6 +149,11 @@ int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_expe
         x->train = NULL;
         rc = bp_data_split(all, cfg->data.val_fraction, split_seed, &x->train, &x->val, e);
         bp_data_free(all);
+        if (rc == BP_ECONFIG) {
+            char where[256];
+            bp_err_prefix(e, "%s: data.validation",
+                          bp_mark_str(&cfg->data.validation.mark, where, sizeof where));
+        }
         if (rc)
             goto fail;
     }
