@@ -442,7 +442,8 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
                          .es_col = es_col_of(c->train.early_stopping.metric),
                          .es_min_delta = c->train.early_stopping.min_delta,
                          .es_restore_best = c->train.early_stopping.restore_best,
-                         .final_epochs = c->train.epochs };
+                         .final_epochs = c->train.epochs,
+                         .diverge_factor = c->train.diverge_factor, .first_loss = NAN };
     memcpy(j->t.hp, x->opt_hp, sizeof j->t.hp);
     if (j->diag) {
         j->t.on_batch = diag_batch;
