@@ -38,6 +38,11 @@ void bp_err_clear(bp_err *e);
 int bp_err_set(bp_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Replaces every control character of s (bytes below 0x20, and 0x7f) with a space, so that
+ * text from elsewhere (a plugin's message, a file name, an attribute read back) cannot split a
+ * one-line message. bp_err_set and bp_err_prefix apply it to every message. */
+void bp_text_oneline(char *s);
+
 /* Prefixes e->msg with "prefix: " (keeps the code); returns e->code. */
 int bp_err_prefix(bp_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -830,6 +830,7 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
             if (tf >= 0)
                 H5Fclose(tf);
             if (msg && *msg) {
+                bp_text_oneline(msg);   /* a message written by another program, too */
                 fprintf(f, "%snote: trial %04u %s: %s\n", notes ? "" : "\n", x->trial, x->status, msg);
                 notes++;
             }

@@ -277,6 +277,8 @@ int bp_train(bp_trainer *t, bp_err *e)
             if (opt_step(opt, &a, m, t->nthreads) != 0) {
                 t->epochs_done = ep - 1;
                 t->status = BP_TRIAL_FAILED;
+                errbuf[sizeof errbuf - 1] = '\0';
+                bp_text_oneline(errbuf);   /* the plugin's text goes into one-line notes */
                 snprintf(t->message, sizeof t->message, "optimizer %s failed at epoch %d: %s",
                          t->optimizer->desc->name, ep, errbuf[0] ? errbuf : "(no message)");
                 goto out;

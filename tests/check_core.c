@@ -322,6 +322,21 @@ START_TEST(input_refuses_non_regular)
 }
 END_TEST
 
+/* messages stay one line whatever text they carry */
+START_TEST(err_messages_are_one_line)
+{
+    bp_err e;
+    bp_err_set(&e, BP_EPLUGIN, "%s: %s", "p.so", "bad\nstep\r\tx\x7f");
+    ck_assert_str_eq(e.msg, "p.so: bad step  x ");
+    bp_err_prefix(&e, "in\n%s", "trial");
+    ck_assert_str_eq(e.msg, "in trial: p.so: bad step  x ");
+    ck_assert_int_eq(e.code, BP_EPLUGIN);
+    char s[] = "a\x01" "b\x1f" "\xc3\xa9";   /* UTF-8 bytes stay */
+    bp_text_oneline(s);
+    ck_assert_str_eq(s, "a b \xc3\xa9");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -342,6 +357,7 @@ static Suite *core_suite(void)
     suite_add_tcase(s, b);
     TCase *in = tcase_create("input");
     tcase_add_test(in, input_refuses_non_regular);
+    tcase_add_test(in, err_messages_are_one_line);
     suite_add_tcase(s, in);
     return s;
 }

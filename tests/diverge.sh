@@ -54,4 +54,15 @@ run_bprun 1 run "$T/rp.yaml" -o "$T/rp" --quiet || finish
 grep -qx 'note: trial 0000 failed: optimizer rprop failed at epoch 1: rprop: step_size_min must not exceed step_size_max (got 2 > 1)' "$T/out" \
   || fail "failed note: $(cat "$T/out")"
 [ "$($py attr "$T/rp/trials/0000.h5" status)" = failed ] || fail "failed status attribute"
+# a plugin's message with newlines, a carriage return and a tab stays one line in the note, the
+# trial file and the report
+run_bprun 1 run "$T/rp.yaml" -o "$T/nl" --quiet \
+  --set "train.optimizer=$BP_BUILDDIR/tests/msg/.libs/fake_nlerr.so" || finish
+nl_note='note: trial 0000 failed: optimizer fake_nlerr failed at epoch 1: bad step see the log  for details'
+grep -qxF "$nl_note" "$T/out" || fail "multi-line plugin message: $(cat "$T/out")"
+grep -q '^see the log\|^for' "$T/out" "$T/err" && fail "a plugin's message split a line: $(cat "$T/out" "$T/err")"
+[ "$($py attr "$T/nl/trials/0000.h5" message)" = "${nl_note#note: trial 0000 failed: }" ] ||
+  fail "message attribute: $($py attr "$T/nl/trials/0000.h5" message)"
+"$BPRUN" report "$T/nl" > "$T/rep" 2>&1
+grep -qxF "$nl_note" "$T/rep" || fail "report note: $(cat "$T/rep")"
 finish
