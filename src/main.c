@@ -177,7 +177,10 @@ static const char usage_eval[] =
     "\n"
     "  -t, --threads N        threads for the kernels\n"
     "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
-    "  -h, --help             show this help\n";
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 a finite loss; 1 a loss that is NaN or infinite (printed, then an error\n"
+    "line), or a run-time error; 2 usage, data or plugin errors.\n";
 
 static const char usage_import[] =
     "usage: bprun import csv FILE -o OUT.h5#/GROUP [--label-column N|NAME] [--header|--no-header]\n"
@@ -845,6 +848,16 @@ static int cmd_eval(int argc, char **argv)
         bp_evaluate(m, w, d, default_threads(c.threads), &loss, &acc);
         printf("model     %s\ndata      %s (%zu rows)\nloss      %.9g\naccuracy  %.6f\n", argv[i],
                d->name, d->n, loss, acc);
+        if (!isfinite(loss)) {   /* a result, but not one to trust: exit 1 */
+            size_t k = 0;
+            while (k < m->n_params && isfinite(m->params[k]))
+                k++;
+            bp_err_set(&e, BP_ERUN, "%s: the loss on %s is %s: %s", argv[i], d->name,
+                       isnan(loss) ? "NaN" : "infinite", k < m->n_params
+                       ? "the model's weights are not finite (a diverged trial?)"
+                       : "the model's outputs overflow on this data");
+            rc = fail(&e);
+        }
     }
     bp_work_free(w);
     bp_model_free(m);

@@ -65,6 +65,11 @@ printf 'x\n' > gen/afile
 mkdir gen/full && printf 'x\n' > gen/full/x
 mkdir gen/ro && chmod 555 gen/ro
 "$BPRUN" run ok.yaml -o gen/r1 --quiet >/dev/null 2>&1 || fail "setup: bprun run ok.yaml failed"
+# a run whose weights became NaN (the growth rule off, so the NaN rule ends it)
+"$BPRUN" run ok.yaml -o gen/rnan --quiet --set train.optimizer.lr=0.45 --set model.output=identity \
+  --set model.activation=identity --set train.batch_size=1 --set train.epochs=6 \
+  --set train.diverge_factor=0 >/dev/null 2>&1
+[ -f gen/rnan/trials/0000.h5 ] || fail "setup: the NaN run gen/rnan has no trial file"
 # a run folder whose trial file is a FIFO
 mkdir gen/rtf gen/rtf/trials && cp gen/r1/index.h5 gen/rtf/ && mkfifo gen/rtf/trials/0000.h5
 
