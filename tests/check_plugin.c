@@ -1,6 +1,7 @@
 /* Unit tests of the plugin host (src/plugin.c), the bundled plugins and the fake ones. */
 #include "autoconf.h"
 #include "plugin.h"
+#include "bp_paths.h"
 #include <bprun/vexp.h>
 
 #include <check.h>
