@@ -193,13 +193,13 @@ int bp_data_check_shape(const bp_dataset *d, size_t n_in, size_t n_out, bp_err *
 {
     const char *nm = d->name ? d->name : "dataset";
     if (d->d != n_in)
-        return bp_err_set(e, BP_EDATA, "%s: X has %zu features but model.layers[0] is %zu", nm,
-                          d->d, n_in);
+        return bp_err_set(e, BP_EDATA, "%s: X has %zu feature%s but model.layers[0] is %zu", nm,
+                          d->d, bp_s(d->d), n_in);
     if (d->kind == BP_TARGET_MATRIX) {
         if (d->k != n_out)
             return bp_err_set(e, BP_EDATA,
-                              "%s: Y has %zu columns but the output layer (last of model.layers) "
-                              "is %zu", nm, d->k, n_out);
+                              "%s: Y has %zu column%s but the output layer (last of model.layers) "
+                              "is %zu", nm, d->k, bp_s(d->k), n_out);
         return 0;
     }
     if (n_out == 1) {
@@ -217,8 +217,8 @@ int bp_data_check_shape(const bp_dataset *d, size_t n_in, size_t n_out, bp_err *
                               "units (last of model.layers)", nm, d->y[i], i, n_out);
     if (d->k > n_out)
         return bp_err_set(e, BP_EDATA,
-                          "%s: %zu classes but %zu output units (last of model.layers)", nm, d->k,
-                          n_out);
+                          "%s: %zu class%s but %zu output unit%s (last of model.layers)", nm,
+                          d->k, d->k == 1 ? "" : "es", n_out, bp_s(n_out));
     return 0;
 }
 
@@ -790,8 +790,8 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         return NULL;
     }
     if (yd[0] != xd[0]) {
-        bp_err_set(e, BP_EDATA, "%s: %llu rows, but X has %llu", L->yl,
-                   (unsigned long long)yd[0], (unsigned long long)xd[0]);
+        bp_err_set(e, BP_EDATA, "%s: %llu row%s, but X has %llu", L->yl,
+                   (unsigned long long)yd[0], bp_s(yd[0]), (unsigned long long)xd[0]);
         return NULL;
     }
     if (!hy && yd[1] < 1) {
@@ -823,8 +823,8 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
             return NULL;
         if (hn && has_k && (long long)n_names != k) {
             bp_err_set(e, BP_EDATA,
-                       "%s: attribute class_names has %zu names, but n_classes is %lld", L->yl,
-                       n_names, k);
+                       "%s: attribute class_names has %zu name%s, but n_classes is %lld", L->yl,
+                       n_names, bp_s(n_names), k);
             free_names(names, n_names);
             return NULL;
         }

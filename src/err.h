@@ -30,6 +30,12 @@ typedef struct bp_err {
     char msg[BP_ERR_MSG_MAX];    /* one line, no trailing newline */
 } bp_err;
 
+/* The plural ending of a count's noun: "" for 1, "s" otherwise ("%zu trial%s", n, bp_s(n)). */
+static inline const char *bp_s(unsigned long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* Clears e (e may be NULL). */
 void bp_err_clear(bp_err *e);
 

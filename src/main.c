@@ -336,6 +336,21 @@ static int parse_shard(const char *s, int *i, int *n)
     return 0;
 }
 
+/* --set/--sweep KEY VALUE (a space for '='): the value would be taken for the CONFIG file, so
+ * say what happened; 1 after printing the usage error, 0 when the option looks fine (a value
+ * without '=' and nothing after it is left to the override's own message). */
+static int spaced_value(const char *cmd, const char *opt, const char *form, const char *val,
+                        int argc, char **argv)
+{
+    if (strchr(val, '=') || optind >= argc || argv[optind][0] == '-')
+        return 0;
+    char m[600];
+    snprintf(m, sizeof m, "%s: expected %s (got '%.200s'); did you write a space instead of "
+             "'=' (%s %.200s=%.100s)?", opt, form, val, opt, val, argv[optind]);
+    usage_error(cmd, "%s", m);
+    return 1;
+}
+
 /* Common options; returns optind, or -1 after printing a usage error (exit 2), or -2 for help.
  * allowed: the short letters of the options this command takes. */
 static int parse_common(int argc, char **argv, const char *cmd, const char *usage,
@@ -376,6 +391,8 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
             c->output = optarg;
             break;
         case 's':
+            if (spaced_value(cmd, "--set", "KEY.PATH=VALUE", optarg, argc, argv))
+                return -1;
             if (push(&c->sets, &c->n_sets, optarg))
                 return usage_error(cmd, "%s", "out of memory"), -1;
             break;
@@ -387,6 +404,8 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
             c->quiet = 1;
             break;
         case 'w':
+            if (spaced_value(cmd, "--sweep", "KEY.PATH=V1,V2,...", optarg, argc, argv))
+                return -1;
             if (push(&c->sweeps, &c->n_sweeps, optarg))
                 return usage_error(cmd, "%s", "out of memory"), -1;
             break;
@@ -483,8 +502,9 @@ static int run_continue(const cli *c, bp_sweep *sw, bp_registry *reg, const char
     /* the trial keeps FROM's id, so the index has no per-id params table */
     bp_run_set_sweep(run, sw->hash, table, 0, NULL, NULL);
     if (!c->quiet)
-        fprintf(stderr, "bprun: continuing %s (%s after %d epochs) up to epoch %d, output %s\n",
-                from->rec->where, from->rec->status, from->rec->epochs_done, cfg->train.epochs, dir);
+        fprintf(stderr, "bprun: continuing %s (%s after %d epoch%s) up to epoch %d, output %s\n",
+                from->rec->where, from->rec->status, from->rec->epochs_done,
+                bp_s((unsigned long long)from->rec->epochs_done), cfg->train.epochs, dir);
     bp_trial_summary sum;
     bp_trial_opts o = { .trial = from->rec->trial, .threads = threads, .quiet = c->quiet,
                         .stop = &stop_signal, .resume = from };
@@ -611,11 +631,12 @@ static void describe(const char *what, const bp_dataset *d)
 {
     if (!d)
         return;
-    printf("#   %-10s %s: %zu rows x %zu features, ", what, d->name, d->n, d->d);
+    printf("#   %-10s %s: %zu row%s x %zu feature%s, ", what, d->name, d->n, bp_s(d->n), d->d,
+           bp_s(d->d));
     if (d->kind == BP_TARGET_LABELS)
-        printf("%zu classes\n", d->k);
+        printf("%zu class%s\n", d->k, d->k == 1 ? "" : "es");
     else
-        printf("%zu targets\n", d->k);
+        printf("%zu target%s\n", d->k, bp_s(d->k));
 }
 
 static int cmd_validate(int argc, char **argv)
@@ -654,7 +675,7 @@ static int cmd_validate(int argc, char **argv)
         size_t np = 0;
         for (size_t l = 0; l + 1 < cfg->model.n_sizes; l++)
             np += (size_t)(cfg->model.sizes[l] + 1) * (size_t)cfg->model.sizes[l + 1];
-        printf("# model: %zu parameters\n", np);
+        printf("# model: %zu parameter%s\n", np, bp_s(np));
         if (sw->n_trials > 1)
             printf("# resolved config of trial 0000:\n");
         bp_config_dump(stdout, cfg);
@@ -848,8 +869,8 @@ static int cmd_eval(int argc, char **argv)
             bp_data_standardize(d, s->mean, s->std);
         double loss, acc;
         bp_evaluate(m, w, d, default_threads(c.threads), &loss, &acc);
-        printf("model     %s\ndata      %s (%zu rows)\nloss      %.9g\naccuracy  %.6f\n", argv[i],
-               d->name, d->n, loss, acc);
+        printf("model     %s\ndata      %s (%zu row%s)\nloss      %.9g\naccuracy  %.6f\n",
+               argv[i], d->name, d->n, bp_s(d->n), loss, acc);
         if (!isfinite(loss)) {   /* a result, but not one to trust: exit 1 */
             size_t k = 0;
             while (k < m->n_params && isfinite(m->params[k]))
@@ -967,8 +988,9 @@ static int cmd_import(int argc, char **argv)
         bp_data_free(d);
         return fail(&e);
     }
-    printf("wrote %s#%s: %zu rows x %zu features, %zu %s\n", file, group, d->n, d->d, d->k,
-           d->kind == BP_TARGET_LABELS ? "classes" : "targets");
+    printf("wrote %s#%s: %zu row%s x %zu feature%s, %zu %s\n", file, group, d->n, bp_s(d->n),
+           d->d, bp_s(d->d), d->k, d->kind == BP_TARGET_LABELS ? d->k == 1 ? "class" : "classes"
+                                   : d->k == 1 ? "target" : "targets");
     bp_data_free(d);
     return 0;
 }

@@ -403,7 +403,8 @@ static void print_verdicts(FILE *f, const run *r, int md)
         any += r->rows[i].verdict[0] != '\0';
     if (!any)
         return;
-    fprintf(f, "\n%sverdicts over %zu trials:", md ? "**Diagnostics** " : "diagnostics: ", any);
+    fprintf(f, "\n%sverdicts over %zu trial%s:", md ? "**Diagnostics** " : "diagnostics: ", any,
+            bp_s(any));
     count_verdicts(f, r, NULL, 0);
     if (!r->n_axes)
         return;
@@ -551,7 +552,7 @@ static void print_minima(FILE *f, const run *r, int md, minimum *mins)
                 fprintf(f, "%s%s=%s", j ? " " : "", r->axes[j], r->rows[i].params[j]);
             fputs(": ", f);
         }
-        fprintf(f, "%zu solutions, %zu distinct minim%s, the best reached by %.0f%%\n%s", total, nm,
+        fprintf(f, "%zu solution%s, %zu distinct minim%s, the best reached by %.0f%%\n%s", total, bp_s(total), nm,
                 nm == 1 ? "um" : "a", 100.0 * (double)mins[0].count / (double)total,
                 md ? "\n" : "");
         const char *sep = md ? " | " : "  ";
@@ -771,8 +772,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
         }
     } else {
         int md = o->format == BP_REPORT_MARKDOWN;
-        fprintf(f, "%s%s: %zu trials, %zu finished, %zu completed; ranked by %s\n\n",
-                md ? "**Run** " : "run ", dir, r.n, done, ok, metric);
+        fprintf(f, "%s%s: %zu trial%s, %zu finished, %zu completed; ranked by %s\n\n",
+                md ? "**Run** " : "run ", dir, r.n, bp_s(r.n), done, ok, metric);
         /* widths */
         size_t w[16] = { 0 };
         for (size_t j = 0; j < r.n_axes && j < 16; j++) {

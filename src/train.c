@@ -83,8 +83,9 @@ static int stop_here(bp_trainer *t, int ep, const double *v, const float *params
         t->stopped_early = 1;
         t->status = BP_TRIAL_COMPLETED;
         snprintf(t->message, sizeof t->message, "early stop at epoch %d: no %s improvement over "
-                 "%d epochs (best %.6g at epoch %d)", ep, bp_epoch_col_names[t->es_col],
-                 t->es_patience, t->best_value, t->best_epoch);
+                 "%d epoch%s (best %.6g at epoch %d)", ep, bp_epoch_col_names[t->es_col],
+                 t->es_patience, bp_s((unsigned long long)t->es_patience), t->best_value,
+                 t->best_epoch);
         return 1;
     }
     return 0;
