@@ -28,6 +28,16 @@ expect_err 2 "bprun run: --set: expected KEY.PATH=VALUE (got 'train.epochs'); di
 expect_err 2 "bprun validate: --sweep: expected KEY.PATH=V1,V2,... (got 'train.epochs'); did you write a space instead of '=' (--sweep train.epochs=1,2)?" \
   validate "$ok" --sweep train.epochs 1,2
 
+# the man page points to bprun-plot and the other tools (SEE ALSO), and both it and --help to
+# the installed documentation folder
+man1="$BP_SRCDIR/docs/bprun.1"
+grep -qx '.SH SEE ALSO' "$man1" || fail "bprun.1 has no SEE ALSO"
+sed -n '/^\.SH SEE ALSO/,$p' "$man1" | grep -q '^\.B bprun\\-plot$' || fail "bprun.1: SEE ALSO lacks bprun-plot"
+grep -q 'DATAROOTDIR/doc/bprun' "$man1" || fail "bprun.1 does not say where the documentation is"
+"$BPRUN" --help > "$T/help"
+grep -q '^Documentation: man bprun; ' "$T/help" && grep -q '/share/doc/bprun (README.md and docs/ in the source)\.$' "$T/help" ||
+  fail "--help does not name the installed documentation folder: $(tail -3 "$T/help")"
+
 # counts of one are singular
 run_bprun 0 validate "$ok" &&
   { grep -qx '#   train      builtin:xor: 4 rows x 2 features, 1 target' "$T/out" || fail "validate: $(cat "$T/out")"; }
