@@ -344,6 +344,10 @@ static int spaced_value(const char *cmd, const char *opt, const char *form, cons
 {
     if (strchr(val, '=') || optind >= argc || argv[optind][0] == '-')
         return 0;
+    size_t nl = strlen(argv[optind]);   /* the next word is the CONFIG: no space mistake */
+    if ((nl > 5 && !strcmp(argv[optind] + nl - 5, ".yaml")) ||
+        (nl > 4 && !strcmp(argv[optind] + nl - 4, ".yml")))
+        return 0;
     char m[600];
     snprintf(m, sizeof m, "%s: expected %s (got '%.200s'); did you write a space instead of "
              "'=' (%s %.200s=%.100s)?", opt, form, val, opt, val, argv[optind]);

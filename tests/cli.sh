@@ -27,6 +27,7 @@ expect_err 2 "bprun run: --set: expected KEY.PATH=VALUE (got 'train.epochs'); di
   run --set train.epochs 3 "$ok"
 expect_err 2 "bprun validate: --sweep: expected KEY.PATH=V1,V2,... (got 'train.epochs'); did you write a space instead of '=' (--sweep train.epochs=1,2)?" \
   validate "$ok" --sweep train.epochs 1,2
+expect_err 2 "bprun: --set foo: expected key.path=value" validate --set foo "$ok"
 
 # the man page points to bprun-plot and the other tools (SEE ALSO), and both it and --help to
 # the installed documentation folder
