@@ -37,4 +37,7 @@ for d in README.md CONFIG.md DATA.md FORMAT.md PLUGINS.md DIAGNOSTICS.md PERFORM
   [ -f "$p2/share/doc/bprun/$d" ] || fail "$d not installed in $p2/share/doc/bprun"
 done
 [ -f "$p2/share/man/man1/bprun.1" ] || fail "man page not installed"
+# bprun-plot finds its Python part under the new prefix too
+grep -qF "$p2/share/bprun" "$p2/bin/bprun-plot" || fail "bprun-plot does not look in $p2/share/bprun"
+[ -f "$p2/share/bprun/bprun_plot.py" ] || fail "bprun_plot.py not installed"
 finish
