@@ -59,9 +59,9 @@ static const char usage_main[] =
     "\n"
     "Exit status: 0 success; 1 run-time failure (I/O, a trial that failed or diverged);\n"
     "2 usage, config, data or plugin error; 130/143 interrupted by SIGINT/SIGTERM.\n"
-    "Documentation: man bprun; README.md, CONFIG.md, DATA.md, FORMAT.md, PLUGINS.md,\n"
-    "DIAGNOSTICS.md, PERFORMANCE.md, CLUSTER.md and the others installed in\n"
-    BP_DOCDIR " (README.md and docs/ in the source).\n";
+    "Documentation: man bprun; README.md and the docs/*.md the help texts name (CONFIG.md,\n"
+    "DATA.md, FORMAT.md, PLUGINS.md, DIAGNOSTICS.md, PERFORMANCE.md, CLUSTER.md, ...), installed\n"
+    "in " BP_DOCDIR ".\n";
 
 static const char usage_run[] =
     "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The bad-input catalogue: every case in tests/bad/cases.txt runs bprun on a broken input and
 # must exit with the expected status (1 or 2, never a crash), print exactly one stderr line,
-# the expected one, and end within 20 s (a hang guard; the slowest case is printed: speed is
-# measured, not asserted). Inputs are the text files in tests/bad/ plus binary ones generated
+# the expected one, and end within 20 s (a hang guard: a case is killed then; the slowest case
+# is printed: speed is measured, not asserted). Inputs are the text files in tests/bad/ plus binary ones generated
 # here (gen/: printf; h5/: h5py, skipped without PYTHON_H5).
 # BAD_PRINT=1 prints each case with what bprun actually said, in the table's format.
 . "$BP_SRCDIR/tests/lib.sh"

@@ -36,7 +36,7 @@ grep -qx '.SH SEE ALSO' "$man1" || fail "bprun.1 has no SEE ALSO"
 sed -n '/^\.SH SEE ALSO/,$p' "$man1" | grep -q '^\.B bprun\\-plot$' || fail "bprun.1: SEE ALSO lacks bprun-plot"
 grep -q 'DATAROOTDIR/doc/bprun' "$man1" || fail "bprun.1 does not say where the documentation is"
 "$BPRUN" --help > "$T/help"
-grep -q '^Documentation: man bprun; ' "$T/help" && grep -q '/share/doc/bprun (README.md and docs/ in the source)\.$' "$T/help" ||
+grep -q '^Documentation: man bprun; ' "$T/help" && grep -q '^in .*/share/doc/bprun\.$' "$T/help" ||
   fail "--help does not name the installed documentation folder: $(tail -3 "$T/help")"
 
 # counts of one are singular
