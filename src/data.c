@@ -329,11 +329,11 @@ static const char *type_class_name(hid_t t, char *buf, size_t size)
 typedef enum want { WANT_FLOAT2, WANT_INT1 } want;
 
 /* Opens name in g as a dataset of the wanted kind; fills dims (2 entries). */
-static int open_checked(hid_t g, const char *name, const char *label, want w, hid_t *out,
-                        hsize_t dims[2], bp_err *e)
+static int open_checked(hid_t g, const char *name, const char *label, want w, hid_t lapl,
+                        hid_t *out, hsize_t dims[2], bp_err *e)
 {
     h5_why why;
-    hid_t obj = H5Oopen(g, name, H5P_DEFAULT);
+    hid_t obj = H5Oopen(g, name, lapl);
     if (obj < 0)
         return bp_err_set(e, BP_EDATA, "%s: cannot open%s", label, h5_why_now(&why));
     if (H5Iget_type(obj) != H5I_DATASET) {
@@ -667,7 +667,8 @@ static int has_link(hid_t g, const char *name, const char *glabel, bp_err *e)
 }
 
 /* Opens an existing group path (normalized). */
-static int open_group(hid_t f, const char *group, const char *glabel, hid_t *out, bp_err *e)
+static int open_group(hid_t f, const char *group, const char *glabel, hid_t lapl, hid_t *out,
+                      bp_err *e)
 {
     h5_why why;
     if (!is_root(group)) {
@@ -679,7 +680,7 @@ static int open_group(hid_t f, const char *group, const char *glabel, hid_t *out
                 continue;
             char c = *s;
             *s = '\0';
-            htri_t ex = H5Lexists(f, p, H5P_DEFAULT);
+            htri_t ex = H5Lexists(f, p, lapl);
             if (ex <= 0) {
                 free(p);
                 return bp_err_set(e, BP_EDATA, "%s: no such group", glabel);
@@ -690,7 +691,7 @@ static int open_group(hid_t f, const char *group, const char *glabel, hid_t *out
         }
         free(p);
     }
-    hid_t g = H5Oopen(f, group, H5P_DEFAULT);
+    hid_t g = H5Oopen(f, group, lapl);
     if (g < 0)
         return bp_err_set(e, BP_EDATA, "%s: cannot open%s", glabel, h5_why_now(&why));
     if (H5Iget_type(g) != H5I_GROUP) {
@@ -710,6 +711,8 @@ typedef struct loader {
     char xl[BP_ERR_MSG_MAX + 8], yl[BP_ERR_MSG_MAX + 8];
     hid_t f, g, x, y;
     unsigned long long file_size;
+    hid_t lapl;                 /* external links' targets checked (bp_input_link_access) */
+    bp_input_links links;
 } loader;
 
 /* A contiguous dataset's values lie in the file: more than the file holds means damaged
@@ -756,7 +759,11 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         bp_err_set(e, BP_EDATA, "%s: cannot open as HDF5%s", L->file, h5_why_now(&why));
         return NULL;
     }
-    if (open_group(L->f, L->group, L->glabel, &L->g, e) < 0)
+    if ((L->lapl = bp_input_link_access(&L->links)) < 0) {
+        bp_err_set(e, BP_ENOMEM, "%s: cannot make a link access list", L->file);
+        return NULL;
+    }
+    if (open_group(L->f, L->group, L->glabel, L->lapl, &L->g, e) < 0)
         return NULL;
     const char *sep = is_root(L->group) ? "" : "/";
     snprintf(L->xl, sizeof L->xl, "%s%sX", L->glabel, sep);
@@ -767,7 +774,7 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         bp_err_set(e, BP_EDATA, "%s: no dataset 'X'", L->glabel);
         return NULL;
     }
-    if (open_checked(L->g, "X", L->xl, WANT_FLOAT2, &L->x, xd, e) < 0)
+    if (open_checked(L->g, "X", L->xl, WANT_FLOAT2, L->lapl, &L->x, xd, e) < 0)
         return NULL;
     int hy = has_link(L->g, "y", L->glabel, e), hY = hy < 0 ? -1 : has_link(L->g, "Y", L->glabel, e);
     if (hy < 0 || hY < 0)
@@ -782,7 +789,8 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         return NULL;
     }
     snprintf(L->yl, sizeof L->yl, "%s%s%s", L->glabel, sep, hy ? "y" : "Y");
-    if (open_checked(L->g, hy ? "y" : "Y", L->yl, hy ? WANT_INT1 : WANT_FLOAT2, &L->y, yd, e) < 0)
+    if (open_checked(L->g, hy ? "y" : "Y", L->yl, hy ? WANT_INT1 : WANT_FLOAT2, L->lapl, &L->y,
+                     yd, e) < 0)
         return NULL;
     if (xd[0] < 1 || xd[1] < 1) {
         bp_err_set(e, BP_EDATA, "%s: empty (%llu x %llu); needs at least one row and one column",
@@ -871,7 +879,7 @@ bp_dataset *bp_data_load(const char *ref, bp_err *e)
     }
     if (strncmp(ref, "builtin:", 8) == 0)
         return bp_data_generate(ref, e);
-    loader L = {.f = -1, .g = -1, .x = -1, .y = -1};
+    loader L = {.f = -1, .g = -1, .x = -1, .y = -1, .lapl = -1, .links = {.code = BP_EDATA}};
     const char *hash = strchr(ref, '#');
     char *file = bp_xcalloc(hash ? (size_t)(hash - ref) + 1 : strlen(ref) + 1, 1, e);
     if (!file)
@@ -891,6 +899,10 @@ bp_dataset *bp_data_load(const char *ref, bp_err *e)
     h5_quiet q;
     h5_quiet_on(&q);
     bp_dataset *ds = load_h5(&L, ref, e);
+    if (!ds && L.links.err.code && e)
+        *e = L.links.err;   /* an external link to a FIFO, a device, ... */
+    if (L.lapl >= 0)
+        H5Pclose(L.lapl);
     h5_close(L.y);
     h5_close(L.x);
     h5_close(L.g);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,6 +76,39 @@ static int names_fd(const char *path)
         return p && strncmp(p, "/fd/", 4) == 0;
     }
     return 0;
+}
+
+static herr_t elink_regular(const char *parent_file, const char *parent_group,
+                            const char *child_file, const char *child_object, unsigned *acc_flags,
+                            hid_t fapl, void *op_data)
+{
+    (void)parent_group;
+    (void)child_object;
+    (void)acc_flags;
+    (void)fapl;
+    bp_input_links *l = op_data;
+    char path[4096];
+    const char *slash = strrchr(parent_file, '/');
+    if (child_file[0] == '/' || !slash)
+        snprintf(path, sizeof path, "%s", child_file);
+    else
+        snprintf(path, sizeof path, "%.*s%s", (int)(slash - parent_file) + 1, parent_file,
+                 child_file);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;   /* missing: HDF5's own message */
+    return bp_input_check(path, l->code, NULL, &l->err) < 0 ? -1 : 0;
+}
+
+hid_t bp_input_link_access(bp_input_links *l)
+{
+    bp_err_clear(&l->err);
+    hid_t lapl = H5Pcreate(H5P_LINK_ACCESS);
+    if (lapl >= 0 && H5Pset_elink_cb(lapl, elink_regular, l) < 0) {
+        H5Pclose(lapl);
+        return H5I_INVALID_HID;
+    }
+    return lapl;
 }
 
 int bp_input_check(const char *path, int code, unsigned long long *size, bp_err *e)

@@ -8,6 +8,8 @@
 #ifndef BP_INPUT_H
 #define BP_INPUT_H
 
+#include <hdf5.h>
+
 #include "err.h"
 
 /* Opens path read-only with O_NONBLOCK, O_CLOEXEC and O_NOCTTY (so a FIFO without a writer
@@ -23,6 +25,19 @@ int bp_input_open(const char *path, int code, unsigned long long *size, bp_err *
  * Returns 0 (and the size in *size if size is non-NULL), or `code` with e set as
  * bp_input_open does. */
 int bp_input_check(const char *path, int code, unsigned long long *size, bp_err *e);
+
+/* External links of HDF5 files lead HDF5 to open other files by name: give path lookups that
+ * may cross one (opening a group, a dataset, an index's trial) the link access property list
+ * bp_input_link_access returns, and each target that exists is checked as bp_input_check
+ * does before HDF5 opens it (a relative target beside the linking file, where HDF5 looks
+ * first). A refused target fails the HDF5 call and leaves its message in l->err, with code
+ * l->code (set it before; err is cleared). Returns the list (H5Pclose it), or a negative id
+ * when it cannot be made. */
+typedef struct bp_input_links {
+    int code;
+    bp_err err;
+} bp_input_links;
+hid_t bp_input_link_access(bp_input_links *l);
 
 /* What a file of this st_mode is, for messages: "a FIFO", "a directory", ... */
 const char *bp_input_kind(unsigned mode);

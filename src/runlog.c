@@ -1811,30 +1811,6 @@ static int resolve(bp_err *e, const char *path, char **base, long *id)
     return bp_err_set(e, BP_EIO, "%s: cannot open: %s", path, strerror(err));
 }
 
-/* HDF5's callback before it opens the target of an external link (an index's trial): a target
- * that exists must be a regular file, as bp_input_check says (a FIFO would block the open).
- * A relative target is checked beside the linking file, where HDF5 looks first. */
-static herr_t elink_regular(const char *parent_file, const char *parent_group,
-                            const char *child_file, const char *child_object, unsigned *acc_flags,
-                            hid_t fapl, void *op_data)
-{
-    (void)parent_group;
-    (void)child_object;
-    (void)acc_flags;
-    (void)fapl;
-    char path[4096];
-    const char *slash = strrchr(parent_file, '/');
-    if (child_file[0] == '/' || !slash)
-        snprintf(path, sizeof path, "%s", child_file);
-    else
-        snprintf(path, sizeof path, "%.*s%s", (int)(slash - parent_file) + 1, parent_file,
-                 child_file);
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return 0;   /* missing: HDF5's own message */
-    return bp_input_check(path, BP_EIO, NULL, op_data) < 0 ? -1 : 0;
-}
-
 /* The trial path names (a trial file, RUN, RUN#ID, INDEX.h5, INDEX.h5#ID), opened: *f the file
  * opened, *root the trial's root (the file's "/" or the linked trial file's), *where how
  * messages name it, *trial_file the trial file's path, *via_index whether it came through an
@@ -1897,16 +1873,15 @@ static int open_trial(const char *path, bp_err *e, hid_t *fp, hid_t *rootp, char
             bp_err_set(e, BP_EIO, "%s#%s: no such trial in the index", file, link);
             goto out;
         }
-        bp_err le;
-        bp_err_clear(&le);
-        hid_t lapl = H5Pcreate(H5P_LINK_ACCESS);
-        if (lapl >= 0 && H5Pset_elink_cb(lapl, elink_regular, &le) >= 0)
+        bp_input_links ln = { .code = BP_EIO };
+        hid_t lapl = bp_input_link_access(&ln);
+        if (lapl >= 0) {
             root = H5Oopen(f, link, lapl);
-        if (lapl >= 0)
             H5Pclose(lapl);
+        }
         if (root < 0) {
-            if (le.code)
-                *e = le;
+            if (ln.err.code)
+                *e = ln.err;
             else
                 h5fail(e, file, link, "cannot open the linked trial file");
             goto out;

@@ -78,6 +78,12 @@ have_h5=0
 if [ -n "${PYTHON_H5:-}" ]; then
   mkdir h5 && "$PYTHON_H5" gen_data.py h5 && have_h5=1 || fail "setup: gen_data.py failed"
   cp h5/data.h5 h5/secret.h5 && chmod 600 h5/secret.h5
+  # external links to a FIFO: a group, and X
+  mkfifo h5/fifo.h5
+  "$PYTHON_H5" -c 'import h5py, sys
+f = h5py.File(sys.argv[1], "w")
+f["grp"] = h5py.ExternalLink("fifo.h5", "/")
+f.create_group("x")["X"] = h5py.ExternalLink("fifo.h5", "/X")' h5/elink.h5 || fail "setup: h5/elink.h5"
 else
   echo "NOTE: PYTHON_H5 is empty: the cases that read h5py-generated files (h5/) are skipped"
 fi
