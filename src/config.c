@@ -1117,6 +1117,21 @@ static int train_target_loss(vctx *v, const bp_node *n, const char *key, const b
     return sched_num(v, n, key, 0, 1, INFINITY, 0, &v->c->train.target_loss);
 }
 
+/* 0 (off) or a number > 1 */
+static int train_diverge_factor(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    char t[256];
+    double x;
+    int rc = get_num(v, n, key, "a number", &x);
+    if (rc < 0)
+        return rc;
+    if (x != 0 && !(x > 1))
+        return verr(v, &n->mark, key, "must be 0 (off) or a number > 1 (got %s)",
+                    bp_text_show(n->value, t, sizeof t));
+    v->c->train.diverge_factor = x;
+    return 0;
+}
+
 static const vkey train_keys[] = {
     { "epochs", 1, "an integer", train_epochs },
     { "batch_size", 0, "an integer or 'full'", train_batch_size },
@@ -1126,6 +1141,7 @@ static const vkey train_keys[] = {
     { "clip", 0, "a map", train_clip },
     { "early_stopping", 0, "a map", train_early_stopping },
     { "target_loss", 0, "a number", train_target_loss },
+    { "diverge_factor", 0, "a number", train_diverge_factor },
 };
 
 /* The schedule's defaults that depend on other keys, and its cross-checks. */
@@ -1507,6 +1523,7 @@ bp_config *bp_config_from_node(bp_node *root, const char *path, bp_err *e)
     c->model.init.gain = 1;
     c->train.batch_size = 32;
     c->train.shuffle = 1;
+    c->train.diverge_factor = BP_DIVERGE_FACTOR_DEFAULT;
     bp_lr_defaults(&c->train.schedule, BP_LR_CONSTANT);
     diag_defaults(c);
     vctx v = { .c = c, .e = e, .path = path };
@@ -1873,6 +1890,12 @@ void bp_config_dump(FILE *f, const bp_config *c)
         dump_num(f, c->train.target_loss);
     else
         fputs("null", f);
+    /* only when not the default: the dumps of configs without it (and so the sweep hashes of
+     * existing run folders, and --continue's comparison) stay as they were */
+    if (c->train.diverge_factor != BP_DIVERGE_FACTOR_DEFAULT) {
+        fputs("\n  diverge_factor: ", f);
+        dump_num(f, c->train.diverge_factor);
+    }
     fputs("\noutput: ", f);
     bp_yaml_write_string(f, c->output ? c->output : "runs", 0);
     fputc('\n', f);

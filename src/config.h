@@ -17,6 +17,9 @@
 #ifndef BP_CONFIG_H
 #define BP_CONFIG_H
 
+/* train.diverge_factor when not given */
+#define BP_DIVERGE_FACTOR_DEFAULT 1000.0
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -189,6 +192,10 @@ typedef struct bp_config {
             int restore_best;        /* save the best epoch's parameters (default false) */
         } early_stopping;
         double target_loss;          /* > 0: stop at the first epoch with loss <= it; 0: off */
+        /* Added with the growth rule of divergence (docs/CONFIG.md, train.diverge_factor). */
+        double diverge_factor;       /* > 1: an epoch whose training loss exceeds it times the
+                                      * first epoch's ends the trial `diverged`; 0: off;
+                                      * default BP_DIVERGE_FACTOR_DEFAULT */
     } train;
 
     char *output;              /* parent folder of run folders; default "runs"; at most

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "input.h"
 #include "rng.h"
 
 /* ---- datasets ---------------------------------------------------------------------------- */
@@ -119,7 +120,15 @@ int bp_data_split(const bp_dataset *all, double frac, uint64_t seed, bp_dataset 
         return bp_err_set(e, BP_EDATA, "%s: %zu rows are too many to split (at most %" PRIu32 ")",
                           nm, all->n, UINT32_MAX);
     double want = floor(frac * (double)all->n + 0.5);
-    size_t nv = want < 1.0 ? 1 : want > (double)(all->n - 1) ? all->n - 1 : (size_t)want;
+    if (want < 1.0 || want > (double)(all->n - 1)) {
+        size_t v = want < 1.0 ? 0 : all->n;
+        return bp_err_set(e, BP_ECONFIG,
+                          "a fraction of %g takes %zu of the %zu rows of %s, leaving %zu for "
+                          "training; each side needs at least one row (a fraction from %g to "
+                          "below %g)", frac, v, all->n, nm, all->n - v, 0.5 / (double)all->n,
+                          ((double)all->n - 0.5) / (double)all->n);
+    }
+    size_t nv = (size_t)want;
     uint32_t *perm = bp_xcalloc(all->n, sizeof *perm, e);
     unsigned char *in_val = bp_xcalloc(all->n, 1, e);
     bp_dataset *tr = NULL, *va = NULL;
@@ -184,13 +193,13 @@ int bp_data_check_shape(const bp_dataset *d, size_t n_in, size_t n_out, bp_err *
 {
     const char *nm = d->name ? d->name : "dataset";
     if (d->d != n_in)
-        return bp_err_set(e, BP_EDATA, "%s: X has %zu features but model.layers[0] is %zu", nm,
-                          d->d, n_in);
+        return bp_err_set(e, BP_EDATA, "%s: X has %zu feature%s but model.layers[0] is %zu", nm,
+                          d->d, bp_s(d->d), n_in);
     if (d->kind == BP_TARGET_MATRIX) {
         if (d->k != n_out)
             return bp_err_set(e, BP_EDATA,
-                              "%s: Y has %zu columns but the output layer (last of model.layers) "
-                              "is %zu", nm, d->k, n_out);
+                              "%s: Y has %zu column%s but the output layer (last of model.layers) "
+                              "is %zu", nm, d->k, bp_s(d->k), n_out);
         return 0;
     }
     if (n_out == 1) {
@@ -208,8 +217,8 @@ int bp_data_check_shape(const bp_dataset *d, size_t n_in, size_t n_out, bp_err *
                               "units (last of model.layers)", nm, d->y[i], i, n_out);
     if (d->k > n_out)
         return bp_err_set(e, BP_EDATA,
-                          "%s: %zu classes but %zu output units (last of model.layers)", nm, d->k,
-                          n_out);
+                          "%s: %zu class%s but %zu output unit%s (last of model.layers)", nm,
+                          d->k, d->k == 1 ? "" : "es", n_out, bp_s(n_out));
     return 0;
 }
 
@@ -320,11 +329,11 @@ static const char *type_class_name(hid_t t, char *buf, size_t size)
 typedef enum want { WANT_FLOAT2, WANT_INT1 } want;
 
 /* Opens name in g as a dataset of the wanted kind; fills dims (2 entries). */
-static int open_checked(hid_t g, const char *name, const char *label, want w, hid_t *out,
-                        hsize_t dims[2], bp_err *e)
+static int open_checked(hid_t g, const char *name, const char *label, want w, hid_t lapl,
+                        hid_t *out, hsize_t dims[2], bp_err *e)
 {
     h5_why why;
-    hid_t obj = H5Oopen(g, name, H5P_DEFAULT);
+    hid_t obj = H5Oopen(g, name, lapl);
     if (obj < 0)
         return bp_err_set(e, BP_EDATA, "%s: cannot open%s", label, h5_why_now(&why));
     if (H5Iget_type(obj) != H5I_DATASET) {
@@ -658,7 +667,8 @@ static int has_link(hid_t g, const char *name, const char *glabel, bp_err *e)
 }
 
 /* Opens an existing group path (normalized). */
-static int open_group(hid_t f, const char *group, const char *glabel, hid_t *out, bp_err *e)
+static int open_group(hid_t f, const char *group, const char *glabel, hid_t lapl, hid_t *out,
+                      bp_err *e)
 {
     h5_why why;
     if (!is_root(group)) {
@@ -670,7 +680,7 @@ static int open_group(hid_t f, const char *group, const char *glabel, hid_t *out
                 continue;
             char c = *s;
             *s = '\0';
-            htri_t ex = H5Lexists(f, p, H5P_DEFAULT);
+            htri_t ex = H5Lexists(f, p, lapl);
             if (ex <= 0) {
                 free(p);
                 return bp_err_set(e, BP_EDATA, "%s: no such group", glabel);
@@ -681,7 +691,7 @@ static int open_group(hid_t f, const char *group, const char *glabel, hid_t *out
         }
         free(p);
     }
-    hid_t g = H5Oopen(f, group, H5P_DEFAULT);
+    hid_t g = H5Oopen(f, group, lapl);
     if (g < 0)
         return bp_err_set(e, BP_EDATA, "%s: cannot open%s", glabel, h5_why_now(&why));
     if (H5Iget_type(g) != H5I_GROUP) {
@@ -701,6 +711,8 @@ typedef struct loader {
     char xl[BP_ERR_MSG_MAX + 8], yl[BP_ERR_MSG_MAX + 8];
     hid_t f, g, x, y;
     unsigned long long file_size;
+    hid_t lapl;                 /* external links' targets checked (bp_input_link_access) */
+    bp_input_links links;
 } loader;
 
 /* A contiguous dataset's values lie in the file: more than the file holds means damaged
@@ -726,16 +738,9 @@ static int check_room(hid_t ds, const char *label, hsize_t rows, hsize_t cols,
 
 static int check_file(const char *file, unsigned long long *size, bp_err *e)
 {
-    struct stat st;
-    if (stat(file, &st) != 0)
-        return bp_err_set(e, BP_EDATA, "%s: cannot open: %s", file, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return bp_err_set(e, BP_EDATA, "%s: cannot open: %s", file, strerror(EISDIR));
-    FILE *fp = fopen(file, "rb");
-    if (!fp)
-        return bp_err_set(e, BP_EDATA, "%s: cannot open: %s", file, strerror(errno));
-    fclose(fp);
-    *size = (unsigned long long)st.st_size;
+    int rc = bp_input_check(file, BP_EDATA, size, e);
+    if (rc < 0)
+        return rc;
     htri_t h = H5Fis_hdf5(file);
     if (h <= 0)
         return bp_err_set(e, BP_EDATA, "%s: not an HDF5 file", file);
@@ -754,7 +759,11 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         bp_err_set(e, BP_EDATA, "%s: cannot open as HDF5%s", L->file, h5_why_now(&why));
         return NULL;
     }
-    if (open_group(L->f, L->group, L->glabel, &L->g, e) < 0)
+    if ((L->lapl = bp_input_link_access(&L->links)) < 0) {
+        bp_err_set(e, BP_ENOMEM, "%s: cannot make a link access list", L->file);
+        return NULL;
+    }
+    if (open_group(L->f, L->group, L->glabel, L->lapl, &L->g, e) < 0)
         return NULL;
     const char *sep = is_root(L->group) ? "" : "/";
     snprintf(L->xl, sizeof L->xl, "%s%sX", L->glabel, sep);
@@ -765,7 +774,7 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         bp_err_set(e, BP_EDATA, "%s: no dataset 'X'", L->glabel);
         return NULL;
     }
-    if (open_checked(L->g, "X", L->xl, WANT_FLOAT2, &L->x, xd, e) < 0)
+    if (open_checked(L->g, "X", L->xl, WANT_FLOAT2, L->lapl, &L->x, xd, e) < 0)
         return NULL;
     int hy = has_link(L->g, "y", L->glabel, e), hY = hy < 0 ? -1 : has_link(L->g, "Y", L->glabel, e);
     if (hy < 0 || hY < 0)
@@ -780,7 +789,8 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         return NULL;
     }
     snprintf(L->yl, sizeof L->yl, "%s%s%s", L->glabel, sep, hy ? "y" : "Y");
-    if (open_checked(L->g, hy ? "y" : "Y", L->yl, hy ? WANT_INT1 : WANT_FLOAT2, &L->y, yd, e) < 0)
+    if (open_checked(L->g, hy ? "y" : "Y", L->yl, hy ? WANT_INT1 : WANT_FLOAT2, L->lapl, &L->y,
+                     yd, e) < 0)
         return NULL;
     if (xd[0] < 1 || xd[1] < 1) {
         bp_err_set(e, BP_EDATA, "%s: empty (%llu x %llu); needs at least one row and one column",
@@ -788,8 +798,8 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
         return NULL;
     }
     if (yd[0] != xd[0]) {
-        bp_err_set(e, BP_EDATA, "%s: %llu rows, but X has %llu", L->yl,
-                   (unsigned long long)yd[0], (unsigned long long)xd[0]);
+        bp_err_set(e, BP_EDATA, "%s: %llu row%s, but X has %llu", L->yl,
+                   (unsigned long long)yd[0], bp_s(yd[0]), (unsigned long long)xd[0]);
         return NULL;
     }
     if (!hy && yd[1] < 1) {
@@ -821,8 +831,8 @@ static bp_dataset *load_h5(loader *L, const char *ref, bp_err *e)
             return NULL;
         if (hn && has_k && (long long)n_names != k) {
             bp_err_set(e, BP_EDATA,
-                       "%s: attribute class_names has %zu names, but n_classes is %lld", L->yl,
-                       n_names, k);
+                       "%s: attribute class_names has %zu name%s, but n_classes is %lld", L->yl,
+                       n_names, bp_s(n_names), k);
             free_names(names, n_names);
             return NULL;
         }
@@ -869,7 +879,7 @@ bp_dataset *bp_data_load(const char *ref, bp_err *e)
     }
     if (strncmp(ref, "builtin:", 8) == 0)
         return bp_data_generate(ref, e);
-    loader L = {.f = -1, .g = -1, .x = -1, .y = -1};
+    loader L = {.f = -1, .g = -1, .x = -1, .y = -1, .lapl = -1, .links = {.code = BP_EDATA}};
     const char *hash = strchr(ref, '#');
     char *file = bp_xcalloc(hash ? (size_t)(hash - ref) + 1 : strlen(ref) + 1, 1, e);
     if (!file)
@@ -889,6 +899,10 @@ bp_dataset *bp_data_load(const char *ref, bp_err *e)
     h5_quiet q;
     h5_quiet_on(&q);
     bp_dataset *ds = load_h5(&L, ref, e);
+    if (!ds && L.links.err.code && e)
+        *e = L.links.err;   /* an external link to a FIFO, a device, ... */
+    if (L.lapl >= 0)
+        H5Pclose(L.lapl);
     h5_close(L.y);
     h5_close(L.x);
     h5_close(L.g);
@@ -1037,6 +1051,9 @@ static int write_h5(const bp_dataset *d, const char *file, const char *group,
     hid_t f = -1, g = -1, lcpl = -1, yds = -1;
     int rc = 0;
     if (stat(file, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return bp_err_set(e, BP_EIO, "%s: not a regular file (%s)", file,
+                              bp_input_kind((unsigned)st.st_mode));
         if (H5Fis_hdf5(file) <= 0)
             return bp_err_set(e, BP_EIO, "%s: exists and is not an HDF5 file", file);
         f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);

@@ -49,10 +49,11 @@ bp_dataset *bp_data_new(const char *name, size_t n, size_t d, bp_target_kind kin
 bp_dataset *bp_data_load(const char *ref, bp_err *e);
 void bp_data_free(bp_dataset *d);
 
-/* Split off a fraction of rows (rounded to nearest, at least 1 row when frac > 0) into *val,
- * keeping the rest in *train; rows are chosen by a permutation drawn from seed. The input is
- * not modified. frac MUST be in (0, 1) (else BP_ECONFIG); n_val = round(frac * n) clamped to
- * [1, n - 1]; n < 2 is BP_EDATA. The permutation is bp_rng_permutation over
+/* Split off a fraction of rows (rounded to nearest) into *val, keeping the rest in *train;
+ * rows are chosen by a permutation drawn from seed. The input is not modified. frac MUST be in
+ * (0, 1) (else BP_ECONFIG); n_val = round(frac * n); when that leaves either side without a
+ * row (n_val < 1 or n_val > n - 1) it is BP_ECONFIG, with both counts and the fractions that
+ * work; n < 2 is BP_EDATA. The permutation is bp_rng_permutation over
  * bp_rng_stream(seed, 0, BP_RNG_SPLIT, 0); *val holds its first n_val rows in permutation
  * order, *train the other rows in ascending original order. */
 int bp_data_split(const bp_dataset *all, double frac, uint64_t seed, bp_dataset **train,

@@ -15,6 +15,13 @@ void bp_err_clear(bp_err *e)
     e->msg[0] = '\0';
 }
 
+void bp_text_oneline(char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
 int bp_err_set(bp_err *e, int code, const char *fmt, ...)
 {
     if (e) {
@@ -22,6 +29,7 @@ int bp_err_set(bp_err *e, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
+        bp_text_oneline(e->msg);
         e->code = code;
     }
     return code;
@@ -37,7 +45,14 @@ int bp_err_prefix(bp_err *e, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    /* both parts may be long: the message is cut at BP_ERR_MSG_MAX - 1 */
+    size_t n = strlen(pre);
+    n = n < sizeof e->msg - 1 ? n : sizeof e->msg - 1;
+    memcpy(e->msg, pre, n);
+    e->msg[n] = '\0';
+    strncat(e->msg, ": ", sizeof e->msg - 1 - n);
+    strncat(e->msg, old, sizeof e->msg - 1 - strlen(e->msg));
+    bp_text_oneline(e->msg);
     return e->code;
 }
 

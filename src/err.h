@@ -30,6 +30,12 @@ typedef struct bp_err {
     char msg[BP_ERR_MSG_MAX];    /* one line, no trailing newline */
 } bp_err;
 
+/* The plural ending of a count's noun: "" for 1, "s" otherwise ("%zu trial%s", n, bp_s(n)). */
+static inline const char *bp_s(unsigned long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* Clears e (e may be NULL). */
 void bp_err_clear(bp_err *e);
 
@@ -37,6 +43,11 @@ void bp_err_clear(bp_err *e);
  * `return bp_err_set(e, BP_ECONFIG, "...")`. The message is truncated to BP_ERR_MSG_MAX-1. */
 int bp_err_set(bp_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Replaces every control character of s (bytes below 0x20, and 0x7f) with a space, so that
+ * text from elsewhere (a plugin's message, a file name, an attribute read back) cannot split a
+ * one-line message. bp_err_set and bp_err_prefix apply it to every message. */
+void bp_text_oneline(char *s);
 
 /* Prefixes e->msg with "prefix: " (keeps the code); returns e->code. */
 int bp_err_prefix(bp_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,5 +1,6 @@
 #include "autoconf.h"
 #include "data.h"
+#include "input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +18,9 @@
 
 static gzFile open_input(const char *path, bp_err *e)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        bp_err_set(e, BP_EDATA, "%s: cannot open: %s", path, strerror(errno));
+    int fd = bp_input_open(path, BP_EDATA, NULL, e);
+    if (fd < 0)
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        bp_err_set(e, BP_EDATA, "%s: cannot open: %s", path, strerror(EISDIR));
-        return NULL;
-    }
     gzFile z = gzdopen(fd, "rb");
     if (!z) {
         close(fd);
@@ -266,8 +259,8 @@ bp_dataset *bp_import_idx(const char *images, const char *labels, double scale, 
         goto fail;
     }
     if (hl.dims[0] != hi.dims[0]) {
-        bp_err_set(e, BP_EDATA, "%s: %zu labels, but %s has %zu images", labels, hl.dims[0],
-                   images, hi.dims[0]);
+        bp_err_set(e, BP_EDATA, "%s: %zu label%s, but %s has %zu image%s", labels, hl.dims[0],
+                   bp_s(hl.dims[0]), images, hi.dims[0], bp_s(hi.dims[0]));
         goto fail;
     }
     if (idx_check_size(images, &hi, e) < 0 || idx_check_size(labels, &hl, e) < 0)
@@ -557,9 +550,10 @@ static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp
     if (o->label_column == -2) {
         if (o->target_columns < 1 || o->target_columns >= c->ncols)
             return bp_err_set(e, BP_EUSAGE,
-                              "%s: %zu target columns, but the file has %zu columns (needs at "
-                              "least one target and one feature)", c->path, o->target_columns,
-                              c->ncols);
+                              "%s: %zu target column%s, but the file has %zu column%s (needs "
+                              "at least one target and one feature)", c->path,
+                              o->target_columns, bp_s(o->target_columns), c->ncols,
+                              bp_s(c->ncols));
         *lc = SIZE_MAX;
         return 0;
     }
@@ -567,7 +561,7 @@ static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp
         return bp_err_set(e, BP_EUSAGE, "label column must be >= -2 (got %ld)", o->label_column);
     if (o->label_column >= 0 && (size_t)o->label_column >= c->ncols)
         return bp_err_set(e, BP_EUSAGE, "%s: label column %ld does not exist (the file has %zu "
-                          "columns)", c->path, o->label_column + 1, c->ncols);
+                          "column%s)", c->path, o->label_column + 1, c->ncols, bp_s(c->ncols));
     if (c->ncols < 2)
         return bp_err_set(e, BP_EDATA,
                           "%s: needs at least 2 columns (features and a label), has %zu",
@@ -673,8 +667,8 @@ static bp_dataset *csv_parse(csv *c, const bp_csv_opts *o, bp_err *e)
             goto fail;
         }
         if ((size_t)nfld != c->ncols) {
-            bp_err_set(e, BP_EDATA, "%s:%lu: %ld fields, but the first row has %zu", c->path,
-                       L->no, nfld, c->ncols);
+            bp_err_set(e, BP_EDATA, "%s:%lu: %ld field%s, but the first row has %zu", c->path,
+                       L->no, nfld, bp_s((unsigned long long)nfld), c->ncols);
             goto fail;
         }
         float *x = d->X + i * nf;

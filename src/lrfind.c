@@ -179,7 +179,8 @@ int bp_lrfind_run(const bp_experiment *x, const bp_lrfind_opts *o, bp_lrfind **o
         snprintf(r->stop, sizeof r->stop, "stopped at step %zu: the loss is not finite",
                  r->n + 1);
     else if (!rc && !ctx.stopped)
-        snprintf(r->stop, sizeof r->stop, "ran all %llu steps", (unsigned long long)planned);
+        snprintf(r->stop, sizeof r->stop, "ran all %llu step%s", (unsigned long long)planned,
+                 bp_s(planned));
     bp_trainer_release(&t);
     if (!rc)
         bp_lrfind_suggest(r);
@@ -314,8 +315,9 @@ out:
 
 void bp_lrfind_print(FILE *f, const bp_lrfind *r)
 {
-    fprintf(f, "lr-find: %s, lr from %g to %g over %llu steps; %zu recorded, %s\n", r->opt_name,
-            r->lr_min, r->lr_max, (unsigned long long)r->planned, r->n, r->stop);
+    fprintf(f, "lr-find: %s, lr from %g to %g over %llu step%s; %zu recorded, %s\n",
+            r->opt_name, r->lr_min, r->lr_max, (unsigned long long)r->planned, bp_s(r->planned),
+            r->n, r->stop);
     if (r->min_i >= 0)
         fprintf(f, "minimum smoothed loss %.6g at lr %.3g (step %ld)\n", r->min_smooth, r->min_lr,
                 r->min_i + 1);

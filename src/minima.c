@@ -8,6 +8,7 @@
 
 #include <hdf5.h>
 
+#include "input.h"
 #include "runlog.h"
 
 #define EXACT_MAX 8
@@ -261,7 +262,8 @@ int bp_minima_of_run(const char *dir, const unsigned *ids, const size_t *point, 
         loss[i] = NAN;
         if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, ids[i]) >= sizeof path)
             continue;
-        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t f = bp_input_check(path, BP_EIO, NULL, NULL) < 0
+                      ? H5I_INVALID_HID : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
         if (f < 0)
             continue;
         loss[i] = attr_or_nan(f, "/diagnostics", "loss");

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "input.h"
 #include "minima.h"
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
@@ -103,12 +105,24 @@ static int read_strings(hid_t loc, const char *name, int attr, size_t want, char
     return rc;
 }
 
+/* A trial file for the report's extras (best config, verdicts, messages): a negative id when
+ * it is missing, unreadable or not a regular file (which would block HDF5's open). */
+static hid_t open_trial_file(const char *path)
+{
+    if (bp_input_check(path, BP_EIO, NULL, NULL) < 0)
+        return H5I_INVALID_HID;
+    return H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+}
+
 static int load(const char *dir, run *r, bp_err *e)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/index.h5", dir) >= sizeof path)
         return bp_err_set(e, BP_EUSAGE, "%s: path too long", dir);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && bp_input_check(path, BP_EDATA, NULL, e) < 0)
+        return BP_EDATA;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return bp_err_set(e, BP_EDATA, "%s: no run index here (is it a bprun run folder?)", path);
@@ -333,7 +347,7 @@ static void print_best(FILE *f, const char *dir, const row *best, const run *r, 
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, best->trial);
-    hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t tf = open_trial_file(path);
     char *cfg = tf >= 0 ? read_str_attr(tf, "resolved_config") : NULL;
     if (tf >= 0)
         H5Fclose(tf);
@@ -391,7 +405,8 @@ static void print_verdicts(FILE *f, const run *r, int md)
         any += r->rows[i].verdict[0] != '\0';
     if (!any)
         return;
-    fprintf(f, "\n%sverdicts over %zu trials:", md ? "**Diagnostics** " : "diagnostics: ", any);
+    fprintf(f, "\n%sverdicts over %zu trial%s:", md ? "**Diagnostics** " : "diagnostics: ", any,
+            bp_s(any));
     count_verdicts(f, r, NULL, 0);
     if (!r->n_axes)
         return;
@@ -432,7 +447,7 @@ static int find_minima(const char *dir, run *r, bp_err *e)
         x->dloss = NAN;
         if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
             continue;
-        hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t tf = open_trial_file(path);
         if (tf < 0)
             continue;
         char *v = read_str_attr(tf, "verdict");
@@ -539,7 +554,7 @@ static void print_minima(FILE *f, const run *r, int md, minimum *mins)
                 fprintf(f, "%s%s=%s", j ? " " : "", r->axes[j], r->rows[i].params[j]);
             fputs(": ", f);
         }
-        fprintf(f, "%zu solutions, %zu distinct minim%s, the best reached by %.0f%%\n%s", total, nm,
+        fprintf(f, "%zu solution%s, %zu distinct minim%s, the best reached by %.0f%%\n%s", total, bp_s(total), nm,
                 nm == 1 ? "um" : "a", 100.0 * (double)mins[0].count / (double)total,
                 md ? "\n" : "");
         const char *sep = md ? " | " : "  ";
@@ -1130,8 +1145,9 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         fputs(md ? (nd > 1 ? "**Runs** " : "**Run** ") : (nd > 1 ? "runs " : "run "), f);
         for (size_t i = 0; i < nd; i++)
             fprintf(f, "%s%s", i ? ", " : "", dirs[i]);
-        fprintf(f, ": %zu trials, %zu finished, %zu completed; ranked by %s (%s is better)\n\n",
-                r.n, done, ok, metric, bp_rank_metric_higher(pt.metric) ? "higher" : "lower");
+        fprintf(f, ": %zu trial%s, %zu finished, %zu completed; ranked by %s (%s is better)\n\n",
+                r.n, bp_s(r.n), done, ok, metric,
+                bp_rank_metric_higher(pt.metric) ? "higher" : "lower");
         /* widths */
         size_t w[16] = { 0 };
         for (size_t j = 0; j < r.n_axes && j < 16; j++) {
@@ -1184,11 +1200,12 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
                 continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/trials/%04u.h5", x->dir, x->trial);
-            hid_t tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+            hid_t tf = open_trial_file(path);
             char *msg = tf >= 0 ? read_str_attr(tf, "message") : NULL;
             if (tf >= 0)
                 H5Fclose(tf);
             if (msg && *msg) {
+                bp_text_oneline(msg);   /* a message written by another program, too */
                 fprintf(f, "%snote: trial %04u %s: %s\n", notes ? "" : "\n", x->trial, x->status, msg);
                 notes++;
             }

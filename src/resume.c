@@ -121,9 +121,9 @@ static int check_state(const bp_resume *r, const bp_experiment *x, bp_err *e)
         return bp_err_set(e, BP_EDATA, "%s: the saved optimizer is '%s', the config's is '%s'",
                           from, s->opt_name, x->opt->desc->name);
     if (s->opt_n_state != opt->n_state)
-        return bp_err_set(e, BP_EDATA, "%s: the saved optimizer state has %zu values per "
-                          "parameter, %s keeps %u", from, s->opt_n_state, x->opt->desc->name,
-                          opt->n_state);
+        return bp_err_set(e, BP_EDATA, "%s: the saved optimizer state has %zu value%s per "
+                          "parameter, %s keeps %u", from, s->opt_n_state, bp_s(s->opt_n_state),
+                          x->opt->desc->name, opt->n_state);
     const char *want = bp_lr_names[c->train.schedule.kind];
     if (!s->sched_name && c->train.schedule.kind != BP_LR_CONSTANT)
         return bp_err_set(e, BP_EDATA, "%s: no schedule state saved (/model/schedule missing), "
@@ -132,8 +132,8 @@ static int check_state(const bp_resume *r, const bp_experiment *x, bp_err *e)
         return bp_err_set(e, BP_EDATA, "%s: the saved schedule is '%s', the config's is '%s'",
                           from, s->sched_name, want);
     if (r->rec->n_rows != (size_t)r->rec->epochs_done)
-        return bp_err_set(e, BP_EDATA, "%s: %zu rows of per-epoch history, but epochs_done is %d",
-                          from, r->rec->n_rows, r->rec->epochs_done);
+        return bp_err_set(e, BP_EDATA, "%s: %zu row%s of per-epoch history, but epochs_done is %d",
+                          from, r->rec->n_rows, bp_s(r->rec->n_rows), r->rec->epochs_done);
     return BP_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "minima.h"
 #include "runfolder.h"
 
@@ -1827,6 +1828,8 @@ static int open_trial(const char *path, bp_err *e, hid_t *fp, hid_t *rootp, char
         rc = BP_ENOMEM;
         goto out;
     }
+    if (bp_input_check(file, BP_EIO, NULL, e) < 0)
+        goto out;
     htri_t is = H5Fis_hdf5(file);
     if (is <= 0) {
         if (access(file, R_OK) != 0)
@@ -1847,8 +1850,17 @@ static int open_trial(const char *path, bp_err *e, hid_t *fp, hid_t *rootp, char
             bp_err_set(e, BP_EIO, "%s#%s: no such trial in the index", file, link);
             goto out;
         }
-        if ((root = H5Oopen(f, link, H5P_DEFAULT)) < 0) {
-            h5fail(e, file, link, "cannot open the linked trial file");
+        bp_input_links ln = { .code = BP_EIO };
+        hid_t lapl = bp_input_link_access(&ln);
+        if (lapl >= 0) {
+            root = H5Oopen(f, link, lapl);
+            H5Pclose(lapl);
+        }
+        if (root < 0) {
+            if (ln.err.code)
+                *e = ln.err;
+            else
+                h5fail(e, file, link, "cannot open the linked trial file");
             goto out;
         }
         const char *slash = strrchr(file, '/');
@@ -2206,6 +2218,8 @@ int bp_trial_read_summary(const char *path, bp_trial_summary *s, bp_err *e)
     memset(s, 0, sizeof *s);
     s->final_loss = s->final_val_loss = s->final_accuracy = s->final_val_accuracy = NAN;
     s->best_val_loss = s->final_test_loss = s->final_test_accuracy = s->wall_seconds = NAN;
+    if (bp_input_check(path, BP_EIO, NULL, e) < 0)
+        return BP_EIO;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return h5fail(e, path, NULL, "cannot open trial file");

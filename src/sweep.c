@@ -468,8 +468,8 @@ static int parse_zip(sctx *s, const bp_node *z)
             s->zip_len = v->n;
             snprintf(first, sizeof first, "%s", disp);
         } else if (v->n != s->zip_len) {
-            return serr(s->e, BP_ECONFIG, &v->mark, disp, "expected %zu values, as many as %s "
-                        "(got %zu)", s->zip_len, first, v->n);
+            return serr(s->e, BP_ECONFIG, &v->mark, disp, "expected %zu value%s, as many as %s "
+                        "(got %zu)", s->zip_len, bp_s(s->zip_len), first, v->n);
         }
         axis *a = axis_add(s, s->n_ax, z->keys[i], BLK_ZIP, &z->key_marks[i], "sweep.zip", disp);
         if (!a)

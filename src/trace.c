@@ -169,13 +169,14 @@ int bp_trace_run(const bp_experiment *x, const bp_trace_opts *o, bp_trace **out,
                     ? (size_t)c->train.batch_size : n;
     uint64_t per_epoch = (n + bs - 1) / bs, total = per_epoch * (uint64_t)c->train.epochs;
     if (o->sample >= 0 && (size_t)o->sample >= n)
-        return bp_err_set(e, BP_EUSAGE, "--sample %ld: the training set has %zu rows (0 to %zu)",
-                          o->sample, n, n - 1);
+        return bp_err_set(e, BP_EUSAGE, "--sample %ld: the training set has %zu row%s (0 to %zu)",
+                          o->sample, n, bp_s(n), n - 1);
     if (o->steps >= total)
-        return bp_err_set(e, BP_EUSAGE, "--step %llu: the run makes %llu steps (%d epochs x %llu "
-                          "batches); trace one of steps 1 to %llu with --step 0 to %llu",
-                          (unsigned long long)o->steps, (unsigned long long)total,
-                          c->train.epochs, (unsigned long long)per_epoch,
+        return bp_err_set(e, BP_EUSAGE, "--step %llu: the run makes %llu step%s (%d epoch%s x "
+                          "%llu batch%s); trace one of steps 1 to %llu with --step 0 to %llu",
+                          (unsigned long long)o->steps, (unsigned long long)total, bp_s(total),
+                          c->train.epochs, bp_s((unsigned long long)c->train.epochs),
+                          (unsigned long long)per_epoch, per_epoch == 1 ? "" : "es",
                           (unsigned long long)total, (unsigned long long)(total - 1));
     bp_model *m = bp_experiment_model(x, 0, e);
     if (!m)

@@ -55,6 +55,8 @@ static int es_note(bp_trainer *t, int ep, const double *v)
 
 void bp_train_replay(bp_trainer *t, const double *rows, size_t n)
 {
+    if (n > 0)
+        t->first_loss = rows[BP_COL_LOSS];
     for (size_t i = 0; i < n; i++) {
         const double *v = rows + i * BP_COL_COUNT;
         int ep = (int)i + 1;
@@ -81,8 +83,9 @@ static int stop_here(bp_trainer *t, int ep, const double *v, const float *params
         t->stopped_early = 1;
         t->status = BP_TRIAL_COMPLETED;
         snprintf(t->message, sizeof t->message, "early stop at epoch %d: no %s improvement over "
-                 "%d epochs (best %.6g at epoch %d)", ep, bp_epoch_col_names[t->es_col],
-                 t->es_patience, t->best_value, t->best_epoch);
+                 "%d epoch%s (best %.6g at epoch %d)", ep, bp_epoch_col_names[t->es_col],
+                 t->es_patience, bp_s((unsigned long long)t->es_patience), t->best_value,
+                 t->best_epoch);
         return 1;
     }
     return 0;
@@ -275,6 +278,8 @@ int bp_train(bp_trainer *t, bp_err *e)
             if (opt_step(opt, &a, m, t->nthreads) != 0) {
                 t->epochs_done = ep - 1;
                 t->status = BP_TRIAL_FAILED;
+                errbuf[sizeof errbuf - 1] = '\0';
+                bp_text_oneline(errbuf);   /* the plugin's text goes into one-line notes */
                 snprintf(t->message, sizeof t->message, "optimizer %s failed at epoch %d: %s",
                          t->optimizer->desc->name, ep, errbuf[0] ? errbuf : "(no message)");
                 goto out;
@@ -298,6 +303,10 @@ int bp_train(bp_trainer *t, bp_err *e)
         t0 = t1;
         if (!diverged && !isfinite(row.v[BP_COL_LOSS]))
             diverged = 1;
+        if (ep == 1)
+            t->first_loss = row.v[BP_COL_LOSS];
+        int grew = !diverged && t->diverge_factor > 0 && t->first_loss > 0 &&
+                   row.v[BP_COL_LOSS] > t->diverge_factor * t->first_loss;
         t->epochs_done = ep;
         bp_lr_step(&t->sched, row.v[metric_col]);
         if (t->on_epoch && (rc = t->on_epoch(t->ud, &row, m, e)) != 0)
@@ -305,6 +314,13 @@ int bp_train(bp_trainer *t, bp_err *e)
         if (diverged) {
             finish(t, BP_TRIAL_DIVERGED, "training loss became %s at epoch %d",
                    isnan(row.v[BP_COL_LOSS]) ? "NaN" : "infinite", ep);
+            goto out;
+        }
+        if (grew) {
+            t->status = BP_TRIAL_DIVERGED;
+            snprintf(t->message, sizeof t->message, "training loss grew to %.6g at epoch %d, "
+                     "more than train.diverge_factor (%g) times epoch 1's %.6g", row.v[BP_COL_LOSS],
+                     ep, t->diverge_factor, t->first_loss);
             goto out;
         }
         if (stop_here(t, ep, row.v, m->params, np)) {

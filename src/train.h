@@ -4,7 +4,8 @@
  * Each epoch: draw the sample order from (seed, trial, BP_RNG_SHUFFLE, epoch) when shuffling;
  * for each batch: gather, forward, loss, backward, optimizer step; then evaluate the
  * validation set; then hand the epoch's row to the callback (the run log appends and flushes
- * it). A non-finite training loss ends the trial as `diverged` after logging that epoch.
+ * it). A non-finite training loss, or one above diverge_factor times epoch 1's, ends the trial
+ * as `diverged` after logging that epoch.
  *
  * Training helpers (schedule.h): before each epoch the optimizer's "lr" hyperparameter is set
  * to the schedule's lr for that epoch (the row's lr column records it); after each epoch the
@@ -133,6 +134,10 @@ typedef struct bp_trainer {
     double es_min_delta;
     int es_restore_best;
     int final_epochs;            /* the trial's last epoch when trained in stages (0: epochs) */
+    /* Added with the growth rule (0 = off): an epoch whose training loss is more than
+     * diverge_factor times the first epoch's ends the trial `diverged`, like a non-finite one. */
+    double diverge_factor;
+    double first_loss;           /* state: epoch 1's training loss (NaN: not seen yet) */
     /* state and results */
     int epochs_to_target;        /* the epoch that reached target_loss; 0 none (yet) */
     int best_epoch;              /* early stopping: epoch of the best value; 0 none (yet) */

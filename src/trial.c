@@ -149,6 +149,11 @@ int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_expe
         x->train = NULL;
         rc = bp_data_split(all, cfg->data.val_fraction, split_seed, &x->train, &x->val, e);
         bp_data_free(all);
+        if (rc == BP_ECONFIG) {
+            char where[256];
+            bp_err_prefix(e, "%s: data.validation",
+                          bp_mark_str(&cfg->data.validation.mark, where, sizeof where));
+        }
         if (rc)
             goto fail;
     }
@@ -437,7 +442,8 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
                          .es_col = es_col_of(c->train.early_stopping.metric),
                          .es_min_delta = c->train.early_stopping.min_delta,
                          .es_restore_best = c->train.early_stopping.restore_best,
-                         .final_epochs = c->train.epochs };
+                         .final_epochs = c->train.epochs,
+                         .diverge_factor = c->train.diverge_factor, .first_loss = NAN };
     memcpy(j->t.hp, x->opt_hp, sizeof j->t.hp);
     if (j->diag) {
         j->t.on_batch = diag_batch;

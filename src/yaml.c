@@ -1,6 +1,7 @@
 /* YAML text -> bp_node tree (libyaml event API), path edits, --set overrides, node dumps. */
 #include "autoconf.h"
 #include "config.h"
+#include "input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -164,11 +165,9 @@ bp_node *bp_node_get(const bp_node *map, const char *key)
 
 char *bp_config_read_file(const char *path, size_t *len, bp_err *e)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        bp_err_set(e, BP_ECONFIG, "%s: cannot open: %s", path, strerror(errno));
+    int fd = bp_input_open(path, BP_ECONFIG, NULL, e);
+    if (fd < 0)
         return NULL;
-    }
     size_t cap = 8192, n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The bad-input catalogue: every case in tests/bad/cases.txt runs bprun on a broken input and
 # must exit with the expected status (1 or 2, never a crash), print exactly one stderr line,
-# the expected one, and end within 20 s (a hang guard; the slowest case is printed: speed is
-# measured, not asserted). Inputs are the text files in tests/bad/ plus binary ones generated
+# the expected one, and end within 20 s (a hang guard: a case is killed then; the slowest case
+# is printed: speed is measured, not asserted). Inputs are the text files in tests/bad/ plus binary ones generated
 # here (gen/: printf; h5/: h5py, skipped without PYTHON_H5).
 # BAD_PRINT=1 prints each case with what bprun actually said, in the table's format.
 . "$BP_SRCDIR/tests/lib.sh"
@@ -53,17 +53,40 @@ printf '\000\000\015\001\000\000\000\003\000\000\000\000\000\000\000\000\000\000
 gzip -c gen/img.idx | head -c 24 > gen/bad.idx.gz
 : > gen/empty.idx
 
+# ---- files that are not regular files: FIFOs (no writer: opening one to read blocks), a
+# directory, a socket (when python3 can make one) ----
+mkfifo gen/fifo.yaml gen/fifo.h5 gen/fifo.csv gen/fifo.idx gen/fifo.so
+mkdir gen/rfifo gen/rdir gen/rdir/index.h5 && mkfifo gen/rfifo/index.h5
+sock=
+for py in "${PYTHON_H5:-}" python3; do
+  [ -n "$py" ] && "$py" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+    gen/sock 2>/dev/null && { sock=1; break; }
+done
+
 # ---- output folders ----
 printf 'x\n' > gen/afile
 mkdir gen/full && printf 'x\n' > gen/full/x
 mkdir gen/ro && chmod 555 gen/ro
 "$BPRUN" run ok.yaml -o gen/r1 --quiet >/dev/null 2>&1 || fail "setup: bprun run ok.yaml failed"
+# a run whose weights became NaN (the growth rule off, so the NaN rule ends it)
+"$BPRUN" run ok.yaml -o gen/rnan --quiet --set train.optimizer.lr=0.45 --set model.output=identity \
+  --set model.activation=identity --set train.batch_size=1 --set train.epochs=6 \
+  --set train.diverge_factor=0 >/dev/null 2>&1
+[ -f gen/rnan/trials/0000.h5 ] || fail "setup: the NaN run gen/rnan has no trial file"
+# a run folder whose trial file is a FIFO
+mkdir gen/rtf gen/rtf/trials && cp gen/r1/index.h5 gen/rtf/ && mkfifo gen/rtf/trials/0000.h5
 
 # ---- HDF5 inputs ----
 have_h5=0
 if [ -n "${PYTHON_H5:-}" ]; then
   mkdir h5 && "$PYTHON_H5" gen_data.py h5 && have_h5=1 || fail "setup: gen_data.py failed"
   cp h5/data.h5 h5/secret.h5 && chmod 600 h5/secret.h5
+  # external links to a FIFO: a group, and X
+  mkfifo h5/fifo.h5
+  "$PYTHON_H5" -c 'import h5py, sys
+f = h5py.File(sys.argv[1], "w")
+f["grp"] = h5py.ExternalLink("fifo.h5", "/")
+f.create_group("x")["X"] = h5py.ExternalLink("fifo.h5", "/X")' h5/elink.h5 || fail "setup: h5/elink.h5"
 else
   echo "NOTE: PYTHON_H5 is empty: the cases that read h5py-generated files (h5/) are skipped"
 fi
@@ -103,6 +126,10 @@ subst() {
       s = rep(s, "$BP_SRCDIR", src); print rep(s, "$SEARCHED", searched) }'
 }
 
+# a case that hangs (a FIFO read without a writer) is killed after 20 s, and fails
+guard=
+command -v timeout >/dev/null 2>&1 && guard="timeout -s KILL 20"
+
 slowest_ms=0 slowest=-
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -118,6 +145,7 @@ while IFS='|' read -r name cmd want msg; do
     done
     [ "$needs" = 1 ] && { skipped=$((skipped + 1)); continue; }
   fi
+  case $cmd in *gen/sock*) [ -n "$sock" ] || { skipped=$((skipped + 1)); continue; } ;; esac
   n=$((n + 1))
   pre=
   case $cmd in
@@ -137,7 +165,7 @@ while IFS='|' read -r name cmd want msg; do
   set -- $pre "$BPRUN" $cmd
   set +f
   t0=$(now_ms)
-  "$@" >"$T/out" 2>"$T/err" </dev/null
+  $guard "$@" >"$T/out" 2>"$T/err" </dev/null
   got=$?
   ms=$(($(now_ms) - t0))
   if [ "${BAD_PRINT:-0}" = 1 ]; then

@@ -228,7 +228,7 @@ static const bad_case bad[] = {
       "c.yaml:5:3: train.epoch: unknown key (did you mean 'epochs'?)" },
     { "data:\n  train: builtin:xor\ntrain:\n  epochs: 3\n  foo: 4\nmodel: {layers: [1, 1]}\n",
       "c.yaml:5:3: train.foo: unknown key (valid keys: epochs, batch_size, shuffle, optimizer, "
-      "schedule, clip, early_stopping, target_loss)" },
+      "schedule, clip, early_stopping, target_loss, diverge_factor)" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: ten\n",
       "c.yaml:6:11: train.epochs: expected an integer (got 'ten')" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: 0\n",
@@ -509,6 +509,9 @@ static const bad_case bad[] = {
       "train.early_stopping.restore_best: expected true or false (got '1')" },
     { T7 "  target_loss: 0\n", "c.yaml:5:16: train.target_loss: must be > 0 (got 0)" },
     { T7 "  target_loss: [1]\n", "c.yaml:5:16: train.target_loss: expected a number (got a sequence)" },
+    { T7 "  diverge_factor: 1\n", "c.yaml:5:19: train.diverge_factor: must be 0 (off) or a number > 1 (got 1)" },
+    { T7 "  diverge_factor: -5\n", "c.yaml:5:19: train.diverge_factor: must be 0 (off) or a number > 1 (got -5)" },
+    { T7 "  diverge_factor: .inf\n", "c.yaml:5:19: train.diverge_factor: must be a finite number (got '.inf')" },
 #undef T7
 };
 
@@ -575,7 +578,7 @@ START_TEST(test_files)
     mkdir("adir", 0755);
     c = bp_config_load("adir", NULL, 0, &e);
     ck_assert_ptr_null(c);
-    ck_assert_str_eq(e.msg, "adir: cannot read: Is a directory");
+    ck_assert_str_eq(e.msg, "adir: not a regular file (a directory)");
     bp_node *n = bp_yaml_parse_file("missing.yaml", &e);
     ck_assert_ptr_null(n);
     ck_assert_str_eq(e.msg, "missing.yaml: cannot open: No such file or directory");
@@ -1127,6 +1130,22 @@ START_TEST(test_dump_golden)
                      "  early_stopping: null\n"
                      "  target_loss: null\n"
                      "output: runs\n");
+    ck_assert(c->train.diverge_factor == BP_DIVERGE_FACTOR_DEFAULT);
+    free(d);
+    bp_config_free(c);
+    /* train.diverge_factor is dumped only when not the default, so old dumps stay the same */
+    const char *ov2[] = { "train.diverge_factor=50" }, *ov3[] = { "train.diverge_factor=0" };
+    c = load_text(BASE, ov2, 1, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    d = bp_config_dump_string(c);
+    ck_assert_ptr_nonnull(strstr(d, "  target_loss: null\n  diverge_factor: 50\noutput: runs\n"));
+    free(d);
+    bp_config_free(c);
+    c = load_text(BASE, ov3, 1, &e);
+    ck_assert_msg(c != NULL, "%s", e.msg);
+    ck_assert(c->train.diverge_factor == 0);
+    d = bp_config_dump_string(c);
+    ck_assert_ptr_nonnull(strstr(d, "  diverge_factor: 0\n"));
     free(d);
     bp_config_free(c);
 

@@ -7,8 +7,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backprop.h"
+#include "input.h"
 #include "kernels.h"
 #include "model.h"
 #include "rng.h"
@@ -282,6 +285,58 @@ START_TEST(output_delta_classic_mse_sigmoid)
 }
 END_TEST
 
+/* bp_input_open: regular files only, and a FIFO without a writer is refused at once */
+START_TEST(input_refuses_non_regular)
+{
+    char dir[] = "/tmp/check_core.XXXXXX", fifo[64], file[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(file, sizeof file, "%s/file", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("12345", f);
+    fclose(f);
+    bp_err e;
+    unsigned long long size = 0;
+    int fd = bp_input_open(file, BP_EDATA, &size, &e);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(size, 5);
+    char c;
+    ck_assert_int_eq(read(fd, &c, 1), 1);   /* blocking mode again */
+    close(fd);
+    ck_assert_int_eq(bp_input_open(fifo, BP_EDATA, NULL, &e), BP_EDATA);
+    ck_assert_str_eq(e.msg + strlen(dir), "/fifo: not a regular file (a FIFO)");
+    ck_assert_int_eq(bp_input_check(dir, BP_ECONFIG, NULL, &e), BP_ECONFIG);
+    ck_assert_str_eq(e.msg + strlen(dir), ": not a regular file (a directory)");
+    ck_assert_int_eq(bp_input_check("/dev/zero", BP_EIO, NULL, &e), BP_EIO);
+    ck_assert_str_eq(e.msg, "/dev/zero: not a regular file (a character device)");
+    ck_assert_int_eq(bp_input_check("/dev/stdin", BP_EIO, NULL, &e), BP_EIO);
+    ck_assert_int_eq(bp_input_check("/proc/self/fd/0", BP_EIO, NULL, &e), BP_EIO);
+    ck_assert_str_eq(e.msg, "/proc/self/fd/0: names a file descriptor, not a file; give the "
+                     "file's own path");
+    ck_assert_int_eq(bp_input_check(file, BP_EIO, NULL, &e), 0);
+    unlink(fifo);
+    unlink(file);
+    rmdir(dir);
+}
+END_TEST
+
+/* messages stay one line whatever text they carry */
+START_TEST(err_messages_are_one_line)
+{
+    bp_err e;
+    bp_err_set(&e, BP_EPLUGIN, "%s: %s", "p.so", "bad\nstep\r\tx\x7f");
+    ck_assert_str_eq(e.msg, "p.so: bad step  x ");
+    bp_err_prefix(&e, "in\n%s", "trial");
+    ck_assert_str_eq(e.msg, "in trial: p.so: bad step  x ");
+    ck_assert_int_eq(e.code, BP_EPLUGIN);
+    char s[] = "a\x01" "b\x1f" "\xc3\xa9";   /* UTF-8 bytes stay */
+    bp_text_oneline(s);
+    ck_assert_str_eq(s, "a b \xc3\xa9");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -300,6 +355,10 @@ static Suite *core_suite(void)
     tcase_add_test(b, gradient_bce);
     tcase_add_test(b, output_delta_classic_mse_sigmoid);
     suite_add_tcase(s, b);
+    TCase *in = tcase_create("input");
+    tcase_add_test(in, input_refuses_non_regular);
+    tcase_add_test(in, err_messages_are_one_line);
+    suite_add_tcase(s, in);
     return s;
 }
 

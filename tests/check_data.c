@@ -353,7 +353,8 @@ START_TEST(load_file_errors)
 {
     expect_err("data/none.h5#/train", BP_EDATA,
                "data/none.h5: cannot open: No such file or directory");
-    expect_err("data", BP_EDATA, "data: cannot open: Is a directory");
+    expect_err("data", BP_EDATA, "data: not a regular file (a directory)");
+    expect_err("/dev/zero", BP_EDATA, "/dev/zero: not a regular file (a character device)");
     write_text("data/x.txt", "hello\n");
     expect_err("data/x.txt#/train", BP_EDATA, "data/x.txt: not an HDF5 file");
     write_text("data/empty.h5", "");
@@ -711,16 +712,25 @@ START_TEST(split_sizes_order_determinism)
     ck_assert(differs);
     bp_data_free(tr);
     bp_data_free(va);
-    /* clamping to [1, n-1] */
-    ck_assert_int_eq(bp_data_split(all, 0.01, 1, &tr, &va, &e), 0);
+    /* at least one row on each side: 0.05 of 10 rounds to 1, 0.949 to 9; no clamping */
+    ck_assert_int_eq(bp_data_split(all, 0.05, 1, &tr, &va, &e), 0);
     ck_assert_uint_eq(va->n, 1);
     bp_data_free(tr);
     bp_data_free(va);
-    ck_assert_int_eq(bp_data_split(all, 0.99, 1, &tr, &va, &e), 0);
+    ck_assert_int_eq(bp_data_split(all, 0.949, 1, &tr, &va, &e), 0);
     ck_assert_uint_eq(va->n, 9);
     ck_assert_uint_eq(tr->n, 1);
     bp_data_free(tr);
     bp_data_free(va);
+    ck_assert_int_eq(bp_data_split(all, 0.01, 1, &tr, &va, &e), BP_ECONFIG);
+    ck_assert_str_eq(e.msg, "a fraction of 0.01 takes 0 of the 10 rows of count, leaving 10 for "
+                     "training; each side needs at least one row (a fraction from 0.05 to below "
+                     "0.95)");
+    ck_assert_ptr_null(va);
+    ck_assert_int_eq(bp_data_split(all, 0.95, 1, &tr, &va, &e), BP_ECONFIG);
+    ck_assert_str_eq(e.msg, "a fraction of 0.95 takes 10 of the 10 rows of count, leaving 0 for "
+                     "training; each side needs at least one row (a fraction from 0.05 to below "
+                     "0.95)");
     /* errors */
     bp_err_clear(&e);
     ck_assert_int_eq(bp_data_split(all, 1.0, 1, &tr, &va, &e), BP_ECONFIG);

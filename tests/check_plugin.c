@@ -1,6 +1,7 @@
 /* Unit tests of the plugin host (src/plugin.c), the bundled plugins and the fake ones. */
 #include "autoconf.h"
 #include "plugin.h"
+#include "bp_paths.h"
 #include <bprun/vexp.h>
 
 #include <check.h>
@@ -185,7 +186,7 @@ START_TEST(missing_and_not_regular)
     ck_assert_int_eq(bp_plugin_load_file(missing, &p, &e), BP_EPLUGIN);
     ck_assert_str_eq(e.msg, fmt("%s: no such file", missing));
     ck_assert_int_eq(bp_plugin_load_file(fake_dir(), &p, &e), BP_EPLUGIN);
-    ck_assert_str_eq(e.msg, fmt("%s: not a regular file", fake_dir()));
+    ck_assert_str_eq(e.msg, fmt("%s: not a regular file (a directory)", fake_dir()));
 }
 END_TEST
 

@@ -6,13 +6,13 @@
 cfg=$BP_SRCDIR/configs/xor.yaml
 # XOR 2-2-1 from seed 3 solves it: a minimum (small gradient, no negative curvature)
 run_bprun 0 run "$cfg" -o "$T/ok" --quiet --set diagnostics=true || finish
-grep -qx "diagnostics: verdicts over 1 trials: minimum 1" "$T/out" || fail "verdict: $(cat "$T/out")"
+grep -qx "diagnostics: verdicts over 1 trial: minimum 1" "$T/out" || fail "verdict: $(cat "$T/out")"
 run_bprun 0 report "$T/ok" || finish
-grep -qx "diagnostics: verdicts over 1 trials: minimum 1" "$T/out" || fail "report: $(cat "$T/out")"
+grep -qx "diagnostics: verdicts over 1 trial: minimum 1" "$T/out" || fail "report: $(cat "$T/out")"
 # a linear output with a huge rate diverges
 run_bprun 1 run "$cfg" -o "$T/div" --quiet --set diagnostics=true --set model.output=identity \
     --set train.optimizer.lr=50 --set train.epochs=50 || finish
-grep -qx "diagnostics: verdicts over 1 trials: diverged 1" "$T/out" || fail "diverged: $(cat "$T/out")"
+grep -qx "diagnostics: verdicts over 1 trial: diverged 1" "$T/out" || fail "diverged: $(cat "$T/out")"
 # curvature every 100 epochs; a smaller column set
 run_bprun 0 run "$cfg" -o "$T/every" --quiet --set train.epochs=300 \
     --set 'diagnostics={hessian: {at: every 100, lanczos_steps: 9}, dead_relu: false, distance: false}' || finish

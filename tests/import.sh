@@ -33,5 +33,5 @@ grep -q "bad.csv:3: column 2: not a number ('x')" "$T/err" || fail "csv message:
 for b in xor parity:4 encoder:8 spirals; do
   run_bprun 0 import "builtin:$b" -o "$T/b.h5#/$b" || fail "builtin:$b"
 done
-grep -qx "wrote $T/b.h5#/spirals: 194 rows x 2 features, 1 targets" "$T/out" || fail "spirals summary: $(cat "$T/out")"
+grep -qx "wrote $T/b.h5#/spirals: 194 rows x 2 features, 1 target" "$T/out" || fail "spirals summary: $(cat "$T/out")"
 finish
