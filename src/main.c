@@ -660,10 +660,10 @@ static int cmd_run(int argc, char **argv)
     if (c.from) {
         if ((rc = run_continue(&c, sw, reg, dir, &e)) < 0)
             goto error;
+        fprintf(own_out, "output: %s\n", dir);
         bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
         if (bp_report(dir, &ro, own_out, &e))
             goto error;
-        fprintf(own_out, "output: %s\n", dir);
         rc = stop_signal > 0 ? (stop_signal == SIGINT ? 130 : 143) : rc;
         goto done;
     }
@@ -679,11 +679,12 @@ static int cmd_run(int argc, char **argv)
                 sw->n_trials == 1 ? "" : "s", dir);
     if (bp_sched_run(sw, reg, &so, &res, &e))
         goto error;
+    /* the run folder first: the report ends with the best setting, to copy to the end */
+    if (lead)
+        fprintf(own_out, "output: %s\n", dir);
     bp_report_opts ro = { .format = BP_REPORT_TEXT, .top = 20 };
     if (lead && bp_report(dir, &ro, own_out, &e))
         goto error;
-    if (lead)
-        fprintf(own_out, "output: %s\n", dir);
     if (stop_signal > 0)
         rc = stop_signal == SIGINT ? 130 : 143;
     else

@@ -3,6 +3,7 @@
 #include "runlog.h"
 
 #include <hdf5.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,23 @@ static int add(char **text, size_t *len, const char *key, const char *value)
     return 0;
 }
 
+/* The working folder when provenance was first taken (at the start of a run, before any
+ * plugin code ran): relative paths of the resolved config are relative to it. */
+static char cwd_buf[4096];
+static pthread_once_t cwd_once = PTHREAD_ONCE_INIT;
+
+static void take_cwd(void)
+{
+    if (!getcwd(cwd_buf, sizeof cwd_buf))
+        snprintf(cwd_buf, sizeof cwd_buf, "unknown");
+}
+
+static const char *start_cwd(void)
+{
+    pthread_once(&cwd_once, take_cwd);
+    return cwd_buf;
+}
+
 char *bp_provenance_text(int threads)
 {
     char host[256] = "unknown", os[512] = "unknown", cpu[256], cpus[32], hdf5[48], omp[32],
@@ -89,6 +107,7 @@ char *bp_provenance_text(int threads)
         { "threads", thr },
         { "kernels", bp_kernels_name() },
         { "started", started },
+        { "cwd", start_cwd() },
 #ifdef BP_GIT_DESCRIBE
         { "git", BP_GIT_DESCRIBE },
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "input.h"
 #include "minima.h"
 
@@ -343,26 +344,104 @@ static int same_point(const run *r, const row *a, const row *b)
     return 1;
 }
 
-static void print_best(FILE *f, const char *dir, const row *best, const run *r, bp_report_format fmt)
+/* A config value read back (plain or quoted), NULL when it is not a plain string. */
+static char *scalar_of(const char *text)
+{
+    bp_err e;
+    bp_node *n = bp_yaml_parse_value(text, "report", &e);
+    char *v = n && n->kind == BP_NODE_SCALAR && n->value ? strdup(n->value) : NULL;
+    bp_node_free(n);
+    return v;
+}
+
+/* A path of the resolved config, relative to the folder bprun ran in (cwd), as an absolute
+ * one; NULL when it is none (null, a number, builtin:..., absolute already). */
+static char *absolute(const char *value, const char *cwd)
+{
+    char *v = scalar_of(value);
+    char *out = NULL;
+    if (v && *v && v[0] != '/' && strncmp(v, "builtin:", 8) && strcmp(v, "null") &&
+        strspn(v, "0123456789.eE+-") != strlen(v)) {
+        size_t n = strlen(cwd) + strlen(v) + 2;
+        if ((out = malloc(n)))
+            snprintf(out, n, "%s/%s", cwd, v);
+    }
+    free(v);
+    return out;
+}
+
+/* The resolved config with its relative data paths (data.train, data.validation, data.test,
+ * model.init.from) made absolute, so that it reruns from wherever it is saved. */
+static int print_portable(FILE *f, const char *cfg, const char *cwd)
+{
+    int in_data = 0, changed = 0;
+    for (const char *l = cfg; *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char *line = strndup(l, len);
+        l += len + (end ? 1 : 0);
+        if (!line)
+            return changed;
+        if (line[0] != ' ')
+            in_data = !strncmp(line, "data:", 5);
+        char *abs = NULL, *from = strstr(line, ", from: ");
+        static const char *const keys[] = { "  train: ", "  validation: ", "  test: " };
+        for (size_t k = 0; in_data && cwd && !abs && k < 3; k++)
+            if (!strncmp(line, keys[k], strlen(keys[k])) && (abs = absolute(line + strlen(keys[k]), cwd))) {
+                fputs(keys[k], f);
+                bp_yaml_write_string(f, abs, 0);
+                fputc('\n', f);
+            }
+        if (!abs && cwd && !strncmp(line, "  init: {", 9) && from && line[len - 1] == '}') {
+            line[len - 1] = '\0';
+            if ((abs = absolute(from + 8, cwd))) {
+                fprintf(f, "%.*s", (int)(from + 8 - line), line);
+                bp_yaml_write_string(f, abs, 1);
+                fputs("}\n", f);
+            }
+            line[len - 1] = '}';
+        }
+        if (!abs)
+            fprintf(f, "%s\n", line);
+        changed |= abs != NULL;
+        free(abs);
+        free(line);
+    }
+    return changed;
+}
+
+/* The best setting's complete config, ready to rerun: the best point's first repeat (whose
+ * seed is the experiment's), data paths made absolute. Last in the report, nothing after it. */
+static void print_best(FILE *f, const char *dir, const row *best, const run *r,
+                       bp_report_format fmt, size_t repeats)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, best->trial);
     hid_t tf = open_trial_file(path);
     char *cfg = tf >= 0 ? read_str_attr(tf, "resolved_config") : NULL;
+    char *prov = tf >= 0 ? read_str_attr(tf, "provenance") : NULL;
     if (tf >= 0)
         H5Fclose(tf);
+    char *cwd = NULL, *c = prov ? strstr(prov, "\ncwd: ") : NULL;
+    if (c && strcmp(c + 6, "unknown"))
+        cwd = strndup(c + 6, strcspn(c + 6, "\n"));
     if (fmt == BP_REPORT_MARKDOWN)
         fprintf(f, "\n**Best setting** (trial %04u):\n\n```yaml\n", best->trial);
     else
         fprintf(f, "\nbest setting (trial %04u), ready to rerun:\n", best->trial);
     (void)r;
+    if (repeats > 1)
+        fprintf(f, "# the best point's first repeat; to rerun all %zu repeats, add: sweep: "
+                "{repeats: %zu}\n", repeats, repeats);
     if (cfg)
-        fputs(cfg, f);
+        print_portable(f, cfg, cwd);
     else
         fprintf(f, "# (the trial file %s could not be read)\n", path);
     if (fmt == BP_REPORT_MARKDOWN)
         fputs("```\n", f);
     free(cfg);
+    free(prov);
+    free(cwd);
 }
 
 /* Diagnostics: counts of the trials' verdicts (docs/DIAGNOSTICS.md), over all trials and, for
@@ -1229,7 +1308,7 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
             /* the best point's first repeat; without repeats, the best trial */
             const row *best = &r.rows[pt.points[0].trials[0]];
             const row *b0 = repeats ? best : &ranked[0];
-            print_best(f, b0->dir, b0, &r, o->format);
+            print_best(f, b0->dir, b0, &r, o->format, repeats ? pt.points[0].n : 1);
         }
     }
     free(mins);

@@ -47,6 +47,24 @@ grep -q '^best setting (trial [0-9]*), ready to rerun:$' "$T/out" || fail "best 
 # the best setting is a config bprun accepts
 sed -n '/^best setting/,$p' "$T/out" | tail -n +2 > "$T/best.yaml"
 run_bprun 0 validate "$T/best.yaml" || fail "best setting does not validate"
+# the best setting reruns from anywhere: relative data paths made absolute, the best point's
+# first repeat with a note on its repeats, nothing after it
+mkdir -p "$T/cfgs" "$T/data" "$T/else/where"
+"$BPRUN" import builtin:xor -o "$T/data/x.h5#/train" >/dev/null 2>&1 || fail "import"
+write_config "$T/cfgs/rel.yaml" <<'YAML'
+experiment: rel
+data: {train: ../data/x.h5#/train}
+model: {layers: [2, 2, 1]}
+train: {epochs: 5, batch_size: 1, optimizer: {name: sgd, lr: 0.5}}
+sweep: {grid: {train.optimizer.lr: [0.5, 1.0]}, repeats: 2}
+YAML
+(cd "$T/cfgs" && "$BPRUN" run rel.yaml -o "$T/rel" --quiet >"$T/rel.out" 2>&1) || fail "rel run: $(cat "$T/rel.out")"
+sed -n '/^best setting/,$p' "$T/rel.out" | tail -n +2 > "$T/else/where/best.yaml"
+grep -qx "# the best point's first repeat; to rerun all 2 repeats, add: sweep: {repeats: 2}" "$T/else/where/best.yaml" ||
+  fail "best setting: no repeats note: $(head -3 "$T/else/where/best.yaml")"
+grep -qx "  train: $T/cfgs/../data/x.h5#/train" "$T/else/where/best.yaml" || fail "best setting: data path not absolute: $(grep train: "$T/else/where/best.yaml")"
+[ "$(tail -n 1 "$T/rel.out")" = "output: runs" ] || fail "something follows the best setting: $(tail -n 2 "$T/rel.out")"
+(cd / && "$BPRUN" validate "$T/else/where/best.yaml" >/dev/null 2>&1) || fail "the best setting does not validate elsewhere"
 # a failing point does not stop the sweep; the exit status says it failed
 write_config "$T/f.yaml" <<'YAML'
 experiment: fails
