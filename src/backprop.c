@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundled.h"
 #include "kernels.h"
 #include "small.h"
 
@@ -418,6 +419,188 @@ double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const f
         m->act[l - 1].fn->derivative(w->Z[l - 1], w->A[l - 1], fp, n_in, m->act[l - 1].hp);
         for (size_t i = 0; i < n_in; i++)
             Dp[i] *= fp[i];
+    }
+    return loss;
+}
+
+int bp_fused_env(bp_err *e)
+{
+    const char *v = getenv("BPRUN_FUSED");
+    if (!v || !*v || !strcmp(v, "1"))
+        return 1;
+    if (!strcmp(v, "0"))
+        return 0;
+    return bp_err_set(e, BP_EUSAGE, "BPRUN_FUSED: expected 0 or 1 (got '%s')", v);
+}
+
+static int fused_act(const bp_act *a)
+{
+    static const char *const names[] = { [BP_FUSED_SIGMOID] = "sigmoid", [BP_FUSED_TANH] = "tanh",
+                                         [BP_FUSED_RELU] = "relu",
+                                         [BP_FUSED_IDENTITY] = "identity" };
+    if (!a->fn)
+        return BP_FUSED_SOFTMAX;
+    if (a->fn->size < offsetof(bp_activation, bundled) + sizeof a->fn->bundled ||
+        a->fn->bundled != BP_BUNDLED_KEY || a->n_hp)
+        return -1;
+    for (int k = BP_FUSED_SIGMOID; k <= BP_FUSED_IDENTITY; k++)
+        if (!strcmp(a->name, names[k]))
+            return k;
+    return -1;
+}
+
+int bp_fused_ok(const bp_model *m, const bp_plugin *opt, const double *hp, bp_fused *f)
+{
+    const bp_optimizer *o = opt->u.optimizer;
+    if (!bp_online_ok(m) || o->size < offsetof(bp_optimizer, bundled) + sizeof o->bundled ||
+        o->bundled != BP_BUNDLED_KEY || strcmp(opt->name, "sgd") != 0 || o->n_state != 1 ||
+        o->n_hparams != 5)
+        return 0;
+    /* sgd refuses these in its step (with its message): the plugin path says so */
+    if (hp[3] != 0.0 && (hp[1] <= 0.0 || hp[2] != 0.0))
+        return 0;
+    for (size_t l = 0; l < m->n_layers; l++)
+        if ((f->act[l] = fused_act(&m->act[l])) < 0 ||
+            (f->act[l] == BP_FUSED_SOFTMAX && l + 1 != m->n_layers))
+            return 0;
+    bp_fused_hp(f, hp);
+    return 1;
+}
+
+/* sgd's hyperparameters in declaration order: lr, momentum, dampening, nesterov, weight_decay
+ * (plugins/optimizers/sgd.c), converted as its step converts them */
+void bp_fused_hp(bp_fused *f, const double *hp)
+{
+    f->neg_lr = (float)(-hp[0]);
+    f->mom = (float)hp[1];
+    f->keep = (float)(1.0 - hp[2]);
+    f->wd = (float)hp[4];
+    f->nesterov = hp[3] != 0.0;
+    f->use_wd = hp[4] != 0.0;
+    f->use_mom = hp[1] != 0.0;
+}
+
+/* The activations' element operations, as in plugins/activations/{sigmoid,tanh,relu,identity}.c */
+static inline __attribute__((always_inline)) void fused_forward(int k, const float *z, float *a,
+                                                                 size_t n, double *lse)
+{
+    switch (k) {
+    case BP_FUSED_SIGMOID:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            float x = z[i];
+            float e = bp_vexpf(x >= 0.0f ? -x : x);
+            a[i] = (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+        }
+        break;
+    case BP_FUSED_TANH:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            a[i] = bp_vtanhf(z[i]);
+        break;
+    case BP_FUSED_RELU:
+        for (size_t i = 0; i < n; i++)
+            a[i] = z[i] <= 0.0f ? 0.0f : z[i];
+        break;
+    case BP_FUSED_IDENTITY:
+        for (size_t i = 0; i < n; i++)
+            a[i] = z[i];
+        break;
+    default:
+        softmax_rows(z, a, 1, n, lse);
+        break;
+    }
+}
+
+static inline __attribute__((always_inline)) void fused_derivative(int k, const float *z, const float *a, float *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (k) {
+        case BP_FUSED_SIGMOID:
+            d[i] = a[i] * (1.0f - a[i]);
+            break;
+        case BP_FUSED_TANH:
+            d[i] = 1.0f - a[i] * a[i];
+            break;
+        case BP_FUSED_RELU:
+            d[i] = z[i] > 0.0f ? 1.0f : 0.0f;
+            break;
+        default:
+            d[i] = 1.0f;
+            break;
+        }
+    }
+}
+
+/* sgd's update of one parameter (SGD_BODY in plugins/optimizers/sgd.c) */
+static inline float fused_sgd(const bp_fused *f, int first, float w, float g, float *buf)
+{
+    if (f->use_wd)
+        g = fmaf(f->wd, w, g);
+    if (f->use_mom) {
+        float b = first ? g : fmaf(f->keep, g, *buf * f->mom);
+        *buf = b;
+        g = f->nesterov ? fmaf(f->mom, b, g) : b;
+    }
+    return fmaf(f->neg_lr, g, w);
+}
+
+/* bp_online_row's chains, then sgd's update of each layer once its weights have been used for
+ * the error terms of the layer below (every element's operations as before: only elements of
+ * different parameters are interleaved differently). Compiled for x86-64-v3 too (BP_VCLONES),
+ * where fmaf is one instruction, as in the sgd plugin; fmaf rounds once by definition, so the
+ * baseline clone's libm call gives the same bits. */
+BP_VCLONES double bp_fused_row(const bp_model *m, bp_work *w, const bp_dataset *d,
+                               const float *x, const bp_fused *f, float *state, uint64_t step,
+                               int *correct)
+{
+    const float *in = x;
+    size_t L = m->n_layers - 1;
+    for (size_t l = 0; l <= L; l++) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        bp_small_gemm_nt(1, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                         w->Z[l], n_out);
+        fused_forward(f->act[l], w->Z[l], w->A[l], n_out, w->lse);
+        in = w->A[l];
+    }
+    size_t n = (size_t)m->sizes[L + 1];
+    const float *z = w->Z[L], *out = w->A[L];
+    const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb : NULL;
+    int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[0] : 0;
+    if (m->loss == BP_LOSS_MSE)
+        fused_derivative(f->act[L], z, out, w->T[L], n);
+    double loss = row_loss(m, z, out, d, Yrow, label, n, w->lse[0]);
+    w->loss_row[0] = loss;
+    *correct = row_correct(out, d, Yrow, label, n);
+    if (!isfinite(loss))
+        return loss;
+    out_delta(m, out, d, Yrow, label, n, w->T[L], w->D[L]);
+    int first = step == 1;
+    for (size_t l = L + 1; l-- > 0;) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        const float *a = l ? w->A[l - 1] : x, *D = w->D[l];
+        float *W = bp_model_w(m, l), *b = bp_model_b(m, l);
+        if (l) {
+            float *Dp = w->D[l - 1], *fp = w->T[l - 1];
+            for (size_t i = 0; i < n_in; i++)
+                Dp[i] = 0.0f + D[0] * W[i];
+            for (size_t o = 1; o < n_out; o++) {
+                const float *wr = W + o * n_in;
+                for (size_t i = 0; i < n_in; i++)
+                    Dp[i] += D[o] * wr[i];
+            }
+            fused_derivative(f->act[l - 1], w->Z[l - 1], w->A[l - 1], fp, n_in);
+            for (size_t i = 0; i < n_in; i++)
+                Dp[i] *= fp[i];
+        }
+        float *sw = state + m->w_off[l], *sb = state + m->b_off[l];
+        for (size_t o = 0; o < n_out; o++) {
+            float dv = D[o];
+            float *wr = W + o * n_in, *sr = sw + o * n_in;
+            for (size_t i = 0; i < n_in; i++)
+                wr[i] = fused_sgd(f, first, wr[i], 0.0f + dv * a[i], sr + i);
+            b[o] = fused_sgd(f, first, b[o], 0.0f + dv, sb + o);
+        }
     }
     return loss;
 }
