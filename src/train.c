@@ -173,11 +173,12 @@ int bp_train(bp_trainer *t, bp_err *e)
     bp_work *w = bp_work_new(m, bs, e);
     /* bundled activations and sgd online: the fused step (backprop.h), unless BPRUN_FUSED=0 */
     bp_fused fz = { .act = NULL };
-    int fused = online && t->clip == BP_CLIP_NONE ? bp_fused_env(e) : 0;
+    int fused = bp_fused_env(e);
     if (fused < 0) {
         rc = e->code;
         goto out;
     }
+    fused = fused && online && t->clip == BP_CLIP_NONE;
     if (fused && !(fz.act = bp_xcalloc(m->n_layers, sizeof *fz.act, e))) {
         rc = BP_ENOMEM;
         goto out;
