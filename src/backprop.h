@@ -81,6 +81,8 @@ typedef struct bp_fused {
     int *act;                       /* per layer, bp_fused_act (n_layers, the caller's) */
     float neg_lr, mom, keep, wd;    /* sgd's hyperparameters as its step converts them */
     int use_wd, use_mom, nesterov;
+    int tiny;                       /* one hidden layer, at most 4 units a layer, mse: the row
+                                     * is computed in registers (same operations) */
 } bp_fused;
 /* BPRUN_FUSED: unset, empty or 1: 1 (the fused path where it applies); 0: 0 (always the
  * plugins, for comparisons); anything else: BP_EUSAGE "BPRUN_FUSED: expected 0 or 1 (got

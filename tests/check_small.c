@@ -455,9 +455,9 @@ static int same_outcome(const outcome *a, const outcome *b, size_t np, size_t ns
 /* Every bundled activation (as the hidden layers, and as the output under mse) with every
  * bundled optimizer, sgd in each of its update forms, trained with the fused step where it
  * applies and with the plugins (BPRUN_FUSED=0): parameters, optimizer state, every epoch's loss,
- * status and message are the same bits. Nets: XOR 2-3-1 (mse, output the activation itself),
- * XOR 2-4-1 (binary cross entropy, sigmoid output), 3 inputs 3-5-4-3 (softmax cross entropy);
- * 100 epochs of XOR (400 steps), 60 of the 6 labelled rows (360 steps). bp_fused_ok must say
+ * status and message are the same bits. Nets: XOR 2-3-1 and 2-5-3-1 and 3 inputs 3-4-3 (mse,
+ * output the activation itself), XOR 2-4-1 (binary cross entropy, sigmoid output), 3-5-4-3
+ * (softmax cross entropy); 100 epochs of XOR (400 steps), 60 of the 6 labelled rows (360). bp_fused_ok must say
  * which take the fused step: the bundled sigmoid, tanh, relu and identity with sgd (but not an
  * sgd setting sgd itself refuses). */
 START_TEST(fused_same_bits_as_plugins)
@@ -502,7 +502,24 @@ START_TEST(fused_same_bits_as_plugins)
     };
     const bp_loaded *sig = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
     ck_assert_ptr_nonnull(sig);
-    int s231[3] = { 2, 3, 1 }, s241[3] = { 2, 4, 1 }, s3543[4] = { 3, 5, 4, 3 };
+    /* the nets: sizes, output (0: the activation itself, 1: sigmoid, 2: softmax), loss, data
+     * (0: XOR, 1: the labelled rows); the first two are computed in registers (one hidden
+     * layer of at most 4 units, mse), the others by the general fused code */
+    typedef struct {
+        int sizes[4];
+        size_t ns;
+        int out;
+        bp_loss loss;
+        int data;
+    } netcase;
+    static const netcase nets[] = {
+        { { 2, 3, 1 }, 3, 0, BP_LOSS_MSE, 0 },
+        { { 3, 4, 3 }, 3, 0, BP_LOSS_MSE, 1 },
+        { { 2, 5, 3, 1 }, 4, 0, BP_LOSS_MSE, 0 },
+        { { 2, 4, 1 }, 3, 1, BP_LOSS_BCE, 0 },
+        { { 3, 5, 4, 3 }, 4, 2, BP_LOSS_CROSS_ENTROPY, 1 },
+    };
+    const size_t n_nets = sizeof nets / sizeof nets[0];
     int n_fused = 0, n_runs = 0;
     for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
         const bp_loaded *act = bp_registry_get(r, acts[a], BP_ACTIVATION, &e);
@@ -514,14 +531,13 @@ START_TEST(fused_same_bits_as_plugins)
             const bp_loaded *opt = bp_registry_get(r, opts[o].opt, BP_OPTIMIZER, &e);
             ck_assert_msg(opt != NULL, "%s", e.msg);
             size_t nst = opt->desc->u.optimizer->n_state;
-            for (int net = 0; net < 3; net++) {
-                const int *sz = net == 0 ? s231 : net == 1 ? s241 : s3543;
-                size_t ns = net == 2 ? 4 : 3;
-                const bp_loaded *out = net == 0 ? act : net == 1 ? sig : NULL;
-                bp_loss loss = net == 0 ? BP_LOSS_MSE : net == 1 ? BP_LOSS_BCE
-                                                                : BP_LOSS_CROSS_ENTROPY;
-                const bp_dataset *d = net == 2 ? lab : xor;
-                int epochs = net == 2 ? 60 : 100, ok1, ok0;
+            for (size_t net = 0; net < n_nets; net++) {
+                const int *sz = nets[net].sizes;
+                size_t ns = nets[net].ns;
+                const bp_loaded *out = nets[net].out == 0 ? act : nets[net].out == 1 ? sig : NULL;
+                bp_loss loss = nets[net].loss;
+                const bp_dataset *d = nets[net].data ? lab : xor;
+                int epochs = nets[net].data ? 60 : 100, ok1, ok0;
                 outcome f = fused_train(sz, ns, act, out, loss, d, epochs, opt, opts[o].names,
                                         opts[o].vals, opts[o].n, "1", &ok1);
                 outcome p = fused_train(sz, ns, act, out, loss, d, epochs, opt, opts[o].names,
@@ -530,10 +546,10 @@ START_TEST(fused_same_bits_as_plugins)
                 for (size_t l = 0; l + 1 < ns; l++)
                     np += (size_t)sz[l + 1] * (size_t)(sz[l] + 1);
                 ck_assert_msg(ok1 == ok0 && ok1 == (act_fusable && opts[o].fusable),
-                              "%s x %s%s, net %d: bp_fused_ok says %d", acts[a], opts[o].opt,
+                              "%s x %s%s, net %zu: bp_fused_ok says %d", acts[a], opts[o].opt,
                               opts[o].n > 1 ? " (a variant)" : "", net, ok1);
                 ck_assert_msg(same_outcome(&f, &p, np, nst),
-                              "%s x %s (case %zu), net %d: fused and plugin training differ "
+                              "%s x %s (case %zu), net %zu: fused and plugin training differ "
                               "(status %d/%d, %d/%d epochs, final loss %.9g/%.9g)", acts[a],
                               opts[o].opt, o, net, f.status, p.status, f.epochs, p.epochs,
                               f.epochs ? f.loss[f.epochs - 1] : NAN,
@@ -547,7 +563,7 @@ START_TEST(fused_same_bits_as_plugins)
             }
         }
     }
-    ck_assert_int_eq(n_fused, 4 * 6 * 3);
+    ck_assert_int_eq(n_fused, 4 * 6 * (int)n_nets);
     fprintf(stderr, "check_small: %d trainings compared bit for bit, %d of them fused\n", n_runs,
             n_fused);
     bp_data_free(xor);
