@@ -247,8 +247,8 @@ static void reset_desc(void)
     t_hp[0] = (bp_hparam){ "lr", 0.1, 0.0, HUGE_VAL, BP_HP_MIN_OPEN, "learning rate" };
     t_hp[1] = (bp_hparam){ "k", 3.0, 1.0, 10.0, BP_HP_INTEGER, "an integer" };
     t_hp[2] = (bp_hparam){ "flag", 1.0, 0.0, 1.0, BP_HP_BOOL, "a bool" };
-    t_opt = (bp_optimizer){ sizeof(bp_optimizer), 3, t_hp, 1, BP_OPT_ELEMENTWISE, NULL, step };
-    t_act = (bp_activation){ sizeof(bp_activation), 0, NULL, fwd, der, NULL };
+    t_opt = (bp_optimizer){ sizeof(bp_optimizer), 3, t_hp, 1, BP_OPT_ELEMENTWISE, NULL, step, 0 };
+    t_act = (bp_activation){ sizeof(bp_activation), 0, NULL, fwd, der, NULL, 0 };
     t_desc = (bp_plugin){ BP_PLUGIN_ABI, sizeof(bp_plugin), BP_OPTIMIZER, "topt", "a test",
                           { .optimizer = &t_opt } };
 }

@@ -83,7 +83,7 @@ static float param(size_t i)
 }
 
 static const bp_hparam leaky_hp[] = { { "slope", 0.01, 0.0, 1.0, 0, "negative slope" } };
-static const bp_activation fake_leaky = { sizeof(bp_activation), 1, leaky_hp, NULL, NULL, NULL };
+static const bp_activation fake_leaky = { sizeof(bp_activation), 1, leaky_hp, NULL, NULL, NULL, 0 };
 
 /* 2-3-1, leaky_relu (slope 0.01) then sigmoid, mse. */
 static bp_model *xor_model(void)
