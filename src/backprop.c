@@ -604,14 +604,16 @@ fused_tiny_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *
         xs[p] = p < I ? x[p] : 0.0f;
 #pragma GCC unroll 4
     for (size_t j = 0; j < FUSED_TINY; j++) {
+        if (j >= H)
+            break;
         float s = 0.0f;
 #pragma GCC unroll 4
         for (size_t p = 0; p < FUSED_TINY; p++)
             if (p < I)
                 s += xs[p] * W1[j * I + p];
-        s += j < H ? b1[j] : 0.0f;
+        s += b1[j];
         z1[j] = s;
-        a1[j] = j < H ? tiny_act(kh, s) : 0.0f;
+        a1[j] = tiny_act(kh, s);
     }
     const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb : NULL;
     int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[0] : 0;

@@ -455,7 +455,7 @@ static int same_outcome(const outcome *a, const outcome *b, size_t np, size_t ns
 /* Every bundled activation (as the hidden layers, and as the output under mse) with every
  * bundled optimizer, sgd in each of its update forms, trained with the fused step where it
  * applies and with the plugins (BPRUN_FUSED=0): parameters, optimizer state, every epoch's loss,
- * status and message are the same bits. Nets: XOR 2-3-1 and 2-5-3-1 and 3 inputs 3-4-3 (mse,
+ * status and message are the same bits. Nets: XOR 2-3-1 and 2-5-3-1 and 3 inputs 3-4-3, 3-2-3 (mse,
  * output the activation itself), XOR 2-4-1 (binary cross entropy, sigmoid output), 3-5-4-3
  * (softmax cross entropy); 100 epochs of XOR (400 steps), 60 of the 6 labelled rows (360). bp_fused_ok must say
  * which take the fused step: the bundled sigmoid, tanh, relu and identity with sgd (but not an
@@ -503,7 +503,7 @@ START_TEST(fused_same_bits_as_plugins)
     const bp_loaded *sig = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
     ck_assert_ptr_nonnull(sig);
     /* the nets: sizes, output (0: the activation itself, 1: sigmoid, 2: softmax), loss, data
-     * (0: XOR, 1: the labelled rows); the first two are computed in registers (one hidden
+     * (0: XOR, 1: the labelled rows); the first three are computed in registers (one hidden
      * layer of at most 4 units, mse), the others by the general fused code */
     typedef struct {
         int sizes[4];
@@ -515,6 +515,7 @@ START_TEST(fused_same_bits_as_plugins)
     static const netcase nets[] = {
         { { 2, 3, 1 }, 3, 0, BP_LOSS_MSE, 0 },
         { { 3, 4, 3 }, 3, 0, BP_LOSS_MSE, 1 },
+        { { 3, 2, 3 }, 3, 0, BP_LOSS_MSE, 1 },
         { { 2, 5, 3, 1 }, 4, 0, BP_LOSS_MSE, 0 },
         { { 2, 4, 1 }, 3, 1, BP_LOSS_BCE, 0 },
         { { 3, 5, 4, 3 }, 4, 2, BP_LOSS_CROSS_ENTROPY, 1 },
