@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundled.h"
 #include "kernels.h"
 #include "small.h"
 
@@ -418,6 +419,336 @@ double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const f
         m->act[l - 1].fn->derivative(w->Z[l - 1], w->A[l - 1], fp, n_in, m->act[l - 1].hp);
         for (size_t i = 0; i < n_in; i++)
             Dp[i] *= fp[i];
+    }
+    return loss;
+}
+
+int bp_fused_env(bp_err *e)
+{
+    const char *v = getenv("BPRUN_FUSED");
+    if (!v || !*v || !strcmp(v, "1"))
+        return 1;
+    if (!strcmp(v, "0"))
+        return 0;
+    return bp_err_set(e, BP_EUSAGE, "BPRUN_FUSED: expected 0 or 1 (got '%s')", v);
+}
+
+/* the largest layer of a model bp_fused_row computes in registers */
+#define FUSED_TINY 4
+
+static int fused_act(const bp_act *a)
+{
+    static const char *const names[] = { [BP_FUSED_SIGMOID] = "sigmoid", [BP_FUSED_TANH] = "tanh",
+                                         [BP_FUSED_RELU] = "relu",
+                                         [BP_FUSED_IDENTITY] = "identity" };
+    if (!a->fn)
+        return BP_FUSED_SOFTMAX;
+    if (a->fn->size < offsetof(bp_activation, bundled) + sizeof a->fn->bundled ||
+        a->fn->bundled != BP_BUNDLED_KEY || a->n_hp)
+        return -1;
+    for (int k = BP_FUSED_SIGMOID; k <= BP_FUSED_IDENTITY; k++)
+        if (!strcmp(a->name, names[k]))
+            return k;
+    return -1;
+}
+
+int bp_fused_ok(const bp_model *m, const bp_plugin *opt, const double *hp, bp_fused *f)
+{
+    const bp_optimizer *o = opt->u.optimizer;
+    if (!bp_online_ok(m) || o->size < offsetof(bp_optimizer, bundled) + sizeof o->bundled ||
+        o->bundled != BP_BUNDLED_KEY || strcmp(opt->name, "sgd") != 0 || o->n_state != 1 ||
+        o->n_hparams != 5)
+        return 0;
+    /* sgd refuses these in its step (with its message): the plugin path says so */
+    if (hp[3] != 0.0 && (hp[1] <= 0.0 || hp[2] != 0.0))
+        return 0;
+    for (size_t l = 0; l < m->n_layers; l++)
+        if ((f->act[l] = fused_act(&m->act[l])) < 0 ||
+            (f->act[l] == BP_FUSED_SOFTMAX && l + 1 != m->n_layers))
+            return 0;
+    f->tiny = m->n_layers == 2 && m->loss == BP_LOSS_MSE && f->act[1] != BP_FUSED_SOFTMAX;
+    for (size_t l = 0; l <= m->n_layers; l++)
+        f->tiny = f->tiny && m->sizes[l] <= FUSED_TINY;
+    bp_fused_hp(f, hp);
+    return 1;
+}
+
+/* sgd's hyperparameters in declaration order: lr, momentum, dampening, nesterov, weight_decay
+ * (plugins/optimizers/sgd.c), converted as its step converts them */
+void bp_fused_hp(bp_fused *f, const double *hp)
+{
+    f->neg_lr = (float)(-hp[0]);
+    f->mom = (float)hp[1];
+    f->keep = (float)(1.0 - hp[2]);
+    f->wd = (float)hp[4];
+    f->nesterov = hp[3] != 0.0;
+    f->use_wd = hp[4] != 0.0;
+    f->use_mom = hp[1] != 0.0;
+}
+
+/* The activations' element operations, as in plugins/activations/{sigmoid,tanh,relu,identity}.c */
+static inline __attribute__((always_inline)) void fused_forward(int k, const float *z, float *a,
+                                                                 size_t n, double *lse)
+{
+    switch (k) {
+    case BP_FUSED_SIGMOID:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            float x = z[i];
+            float e = bp_vexpf(x >= 0.0f ? -x : x);
+            a[i] = (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+        }
+        break;
+    case BP_FUSED_TANH:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            a[i] = bp_vtanhf(z[i]);
+        break;
+    case BP_FUSED_RELU:
+        for (size_t i = 0; i < n; i++)
+            a[i] = z[i] <= 0.0f ? 0.0f : z[i];
+        break;
+    case BP_FUSED_IDENTITY:
+        for (size_t i = 0; i < n; i++)
+            a[i] = z[i];
+        break;
+    default:
+        softmax_rows(z, a, 1, n, lse);
+        break;
+    }
+}
+
+static inline __attribute__((always_inline)) void fused_derivative(int k, const float *z, const float *a, float *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (k) {
+        case BP_FUSED_SIGMOID:
+            d[i] = a[i] * (1.0f - a[i]);
+            break;
+        case BP_FUSED_TANH:
+            d[i] = 1.0f - a[i] * a[i];
+            break;
+        case BP_FUSED_RELU:
+            d[i] = z[i] > 0.0f ? 1.0f : 0.0f;
+            break;
+        default:
+            d[i] = 1.0f;
+            break;
+        }
+    }
+}
+
+/* sgd's update of one parameter (SGD_BODY in plugins/optimizers/sgd.c) */
+static inline float fused_sgd(const bp_fused *f, int first, float w, float g, float *buf)
+{
+    if (f->use_wd)
+        g = fmaf(f->wd, w, g);
+    if (f->use_mom) {
+        float b = first ? g : fmaf(f->keep, g, *buf * f->mom);
+        *buf = b;
+        g = f->nesterov ? fmaf(f->mom, b, g) : b;
+    }
+    return fmaf(f->neg_lr, g, w);
+}
+
+/* One element of each activation, as fused_forward and fused_derivative */
+static inline __attribute__((always_inline)) float tiny_act(int k, float x)
+{
+    switch (k) {
+    case BP_FUSED_SIGMOID: {
+        float e = bp_vexpf(x >= 0.0f ? -x : x);
+        return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+    }
+    case BP_FUSED_TANH:
+        return bp_vtanhf(x);
+    case BP_FUSED_RELU:
+        return x <= 0.0f ? 0.0f : x;
+    default:
+        return x;
+    }
+}
+
+static inline __attribute__((always_inline)) float tiny_der(int k, float z, float a)
+{
+    switch (k) {
+    case BP_FUSED_SIGMOID:
+        return a * (1.0f - a);
+    case BP_FUSED_TANH:
+        return 1.0f - a * a;
+    case BP_FUSED_RELU:
+        return z > 0.0f ? 1.0f : 0.0f;
+    default:
+        return 1.0f;
+    }
+}
+
+/* bp_fused_row for f->tiny (one hidden layer, at most FUSED_TINY units a layer, mse, no
+ * softmax): the same chains as the general code below (bp_small_gemm_nt's tail sum from +0
+ * for fewer than 8 inputs, then + bias; row_loss's and row_correct's mse and accuracy;
+ * out_delta's (o - t) f'; the error terms from +0 in ascending order; sgd's update), on local
+ * arrays of FUSED_TINY elements whose loops unroll completely, so the row stays in registers
+ * instead of going through w->Z, A, D and T (about a third of an XOR step's time). */
+static inline __attribute__((always_inline)) double
+fused_tiny_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *x,
+               const bp_fused *f, float *state, uint64_t step, int *correct)
+{
+    const size_t I = (size_t)m->sizes[0], H = (size_t)m->sizes[1], O = (size_t)m->sizes[2];
+    const int kh = f->act[0], ko = f->act[1];
+    float *W1 = bp_model_w(m, 0), *b1 = bp_model_b(m, 0), *W2 = bp_model_w(m, 1),
+          *b2 = bp_model_b(m, 1);
+    float xs[FUSED_TINY] = { 0 }, z1[FUSED_TINY] = { 0 }, a1[FUSED_TINY] = { 0 },
+          z2[FUSED_TINY] = { 0 }, o[FUSED_TINY] = { 0 }, t[FUSED_TINY] = { 0 },
+          d2[FUSED_TINY] = { 0 }, d1[FUSED_TINY] = { 0 };
+#pragma GCC unroll 4
+    for (size_t p = 0; p < FUSED_TINY; p++)
+        xs[p] = p < I ? x[p] : 0.0f;
+#pragma GCC unroll 4
+    for (size_t j = 0; j < FUSED_TINY; j++) {
+        if (j >= H)
+            break;
+        float s = 0.0f;
+#pragma GCC unroll 4
+        for (size_t p = 0; p < FUSED_TINY; p++)
+            if (p < I)
+                s += xs[p] * W1[j * I + p];
+        s += b1[j];
+        z1[j] = s;
+        a1[j] = tiny_act(kh, s);
+    }
+    const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb : NULL;
+    int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[0] : 0;
+    double loss = 0.0;
+#pragma GCC unroll 4
+    for (size_t j = 0; j < FUSED_TINY; j++) {
+        if (j >= O)
+            break;
+        float s = 0.0f;
+#pragma GCC unroll 4
+        for (size_t p = 0; p < FUSED_TINY; p++)
+            if (p < H)
+                s += a1[p] * W2[j * H + p];
+        s += b2[j];
+        z2[j] = s;
+        o[j] = tiny_act(ko, s);
+        t[j] = target_at(d, Yrow, label, O, j);
+        double diff = (double)o[j] - t[j];
+        loss += 0.5 * diff * diff;
+    }
+    w->loss_row[0] = loss;
+    if (O == 1) {
+        float tt = d->kind == BP_TARGET_MATRIX ? Yrow[0] : (float)label;
+        *correct = (o[0] >= 0.5f) == (tt >= 0.5f);
+    } else {
+        size_t want = d->kind == BP_TARGET_MATRIX ? argmax(Yrow, O) : (size_t)label, b = 0;
+#pragma GCC unroll 4
+        for (size_t j = 1; j < FUSED_TINY; j++)
+            if (j < O && o[j] > o[b])
+                b = j;
+        *correct = b == want;
+    }
+    if (!isfinite(loss))
+        return loss;
+#pragma GCC unroll 4
+    for (size_t j = 0; j < FUSED_TINY; j++)
+        d2[j] = j < O ? (o[j] - t[j]) * tiny_der(ko, z2[j], o[j]) : 0.0f;
+#pragma GCC unroll 4
+    for (size_t i = 0; i < FUSED_TINY; i++) {
+        if (i >= H)
+            break;
+        float s = 0.0f + d2[0] * W2[i];
+#pragma GCC unroll 4
+        for (size_t k = 1; k < FUSED_TINY; k++)
+            if (k < O)
+                s += d2[k] * W2[k * H + i];
+        d1[i] = s * tiny_der(kh, z1[i], a1[i]);
+    }
+    int first = step == 1;
+    float *sw = state + m->w_off[1], *sb = state + m->b_off[1];
+#pragma GCC unroll 4
+    for (size_t k = 0; k < FUSED_TINY; k++) {
+        if (k >= O)
+            break;
+#pragma GCC unroll 4
+        for (size_t i = 0; i < FUSED_TINY; i++)
+            if (i < H)
+                W2[k * H + i] = fused_sgd(f, first, W2[k * H + i], 0.0f + d2[k] * a1[i],
+                                          sw + k * H + i);
+        b2[k] = fused_sgd(f, first, b2[k], 0.0f + d2[k], sb + k);
+    }
+    sw = state + m->w_off[0];
+    sb = state + m->b_off[0];
+#pragma GCC unroll 4
+    for (size_t j = 0; j < FUSED_TINY; j++) {
+        if (j >= H)
+            break;
+#pragma GCC unroll 4
+        for (size_t p = 0; p < FUSED_TINY; p++)
+            if (p < I)
+                W1[j * I + p] = fused_sgd(f, first, W1[j * I + p], 0.0f + d1[j] * xs[p],
+                                          sw + j * I + p);
+        b1[j] = fused_sgd(f, first, b1[j], 0.0f + d1[j], sb + j);
+    }
+    return loss;
+}
+
+/* bp_online_row's chains, then sgd's update of each layer once its weights have been used for
+ * the error terms of the layer below (every element's operations as before: only elements of
+ * different parameters are interleaved differently). Compiled for x86-64-v3 too (BP_VCLONES),
+ * where fmaf is one instruction, as in the sgd plugin; fmaf rounds once by definition, so the
+ * baseline clone's libm call gives the same bits. */
+BP_VCLONES double bp_fused_row(const bp_model *m, bp_work *w, const bp_dataset *d,
+                               const float *x, const bp_fused *f, float *state, uint64_t step,
+                               int *correct)
+{
+    if (f->tiny)
+        return fused_tiny_row(m, w, d, x, f, state, step, correct);
+    const float *in = x;
+    size_t L = m->n_layers - 1;
+    for (size_t l = 0; l <= L; l++) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        bp_small_gemm_nt(1, n_out, n_in, in, n_in, bp_model_w(m, l), n_in, bp_model_b(m, l),
+                         w->Z[l], n_out);
+        fused_forward(f->act[l], w->Z[l], w->A[l], n_out, w->lse);
+        in = w->A[l];
+    }
+    size_t n = (size_t)m->sizes[L + 1];
+    const float *z = w->Z[L], *out = w->A[L];
+    const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb : NULL;
+    int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[0] : 0;
+    if (m->loss == BP_LOSS_MSE)
+        fused_derivative(f->act[L], z, out, w->T[L], n);
+    double loss = row_loss(m, z, out, d, Yrow, label, n, w->lse[0]);
+    w->loss_row[0] = loss;
+    *correct = row_correct(out, d, Yrow, label, n);
+    if (!isfinite(loss))
+        return loss;
+    out_delta(m, out, d, Yrow, label, n, w->T[L], w->D[L]);
+    int first = step == 1;
+    for (size_t l = L + 1; l-- > 0;) {
+        size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
+        const float *a = l ? w->A[l - 1] : x, *D = w->D[l];
+        float *W = bp_model_w(m, l), *b = bp_model_b(m, l);
+        if (l) {
+            float *Dp = w->D[l - 1], *fp = w->T[l - 1];
+            for (size_t i = 0; i < n_in; i++)
+                Dp[i] = 0.0f + D[0] * W[i];
+            for (size_t o = 1; o < n_out; o++) {
+                const float *wr = W + o * n_in;
+                for (size_t i = 0; i < n_in; i++)
+                    Dp[i] += D[o] * wr[i];
+            }
+            fused_derivative(f->act[l - 1], w->Z[l - 1], w->A[l - 1], fp, n_in);
+            for (size_t i = 0; i < n_in; i++)
+                Dp[i] *= fp[i];
+        }
+        float *sw = state + m->w_off[l], *sb = state + m->b_off[l];
+        for (size_t o = 0; o < n_out; o++) {
+            float dv = D[o];
+            float *wr = W + o * n_in, *sr = sw + o * n_in;
+            for (size_t i = 0; i < n_in; i++)
+                wr[i] = fused_sgd(f, first, wr[i], 0.0f + dv * a[i], sr + i);
+            b[o] = fused_sgd(f, first, b[o], 0.0f + dv, sb + o);
+        }
     }
     return loss;
 }

@@ -67,6 +67,39 @@ int bp_online_ok(const bp_model *m);
 double bp_online_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *x,
                      float *grad, int *correct);
 
+/* Fused online steps (issue 15; docs/ARCHITECTURE.md). For bp_online_ok models whose every
+ * activation is one of bprun's own plugins sigmoid, tanh, relu or identity (or the softmax
+ * output) and whose optimizer is bprun's own sgd, bp_fused_row does what bp_online_row and the
+ * sgd plugin's step do for one row, with the activations and the update inlined: the same
+ * float operations in the same order on every element, so the same bits (tests/check_small
+ * trains every bundled activation and optimizer both ways). "bprun's own" is the table's
+ * `bundled` field holding BP_BUNDLED_KEY (src/bundled.h), never the name alone: a user's
+ * plugin called sigmoid takes the plugin path. */
+enum bp_fused_act { BP_FUSED_SOFTMAX, BP_FUSED_SIGMOID, BP_FUSED_TANH, BP_FUSED_RELU,
+                    BP_FUSED_IDENTITY };
+typedef struct bp_fused {
+    int *act;                       /* per layer, bp_fused_act (n_layers, the caller's) */
+    float neg_lr, mom, keep, wd;    /* sgd's hyperparameters as its step converts them */
+    int use_wd, use_mom, nesterov;
+    int tiny;                       /* one hidden layer, at most 4 units a layer, mse: the row
+                                     * is computed in registers (same operations) */
+} bp_fused;
+/* BPRUN_FUSED: unset, empty or 1: 1 (the fused path where it applies); 0: 0 (always the
+ * plugins, for comparisons); anything else: BP_EUSAGE "BPRUN_FUSED: expected 0 or 1 (got
+ * 'x')". */
+int bp_fused_env(bp_err *e);
+/* 1 when bp_fused_row applies to m with the optimizer opt and hyperparameters hp (online and
+ * bp_online_ok, bundled activations and sgd, hyperparameters sgd accepts); fills f->act. */
+int bp_fused_ok(const bp_model *m, const bp_plugin *opt, const double *hp, bp_fused *f);
+/* sgd's float hyperparameters from hp (at each epoch start: the lr schedule changes lr) */
+void bp_fused_hp(bp_fused *f, const double *hp);
+/* One online step: the row's loss returned (w->loss_row[0]), *correct; when the loss is finite,
+ * the update of m->params and sgd's state (slot 0, state_stride n_params) as step number
+ * `step` (1: the first) would make it; a non-finite loss leaves both unchanged (the caller
+ * stops there, as it does before a plugin's step). */
+double bp_fused_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *x,
+                    const bp_fused *f, float *state, uint64_t step, int *correct);
+
 /* Mean loss and accuracy of m over a whole dataset (batches of w->cap). Row results do not
  * depend on how rows are grouped into batches, and the sums run row by row, so the result is
  * the same for any w->cap. */

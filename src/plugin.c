@@ -213,11 +213,11 @@ int bp_plugin_check_desc(const bp_plugin *d, const char *path, bp_err *e)
         if (!o)
             return bp_err_set(e, BP_EPLUGIN, "%s: %s: %s table u.optimizer is NULL", path, d->name,
                               kn);
-        if (o->size < sizeof(bp_optimizer))
+        if (o->size < BP_OPTIMIZER_SIZE_V1)
             return bp_err_set(e, BP_EPLUGIN,
                               "%s: %s: bp_optimizer size %u is smaller than this bprun's (%zu "
                               "bytes); the plugin must set size = sizeof(bp_optimizer)",
-                              path, d->name, (unsigned)o->size, sizeof(bp_optimizer));
+                              path, d->name, (unsigned)o->size, BP_OPTIMIZER_SIZE_V1);
         if (!o->step)
             return bp_err_set(e, BP_EPLUGIN, "%s: %s: required slot step is NULL", path, d->name);
         if (o->n_state > MAX_STATE)
@@ -232,11 +232,11 @@ int bp_plugin_check_desc(const bp_plugin *d, const char *path, bp_err *e)
     const bp_activation *a = d->u.activation;
     if (!a)
         return bp_err_set(e, BP_EPLUGIN, "%s: %s: %s table u.activation is NULL", path, d->name, kn);
-    if (a->size < sizeof(bp_activation))
+    if (a->size < BP_ACTIVATION_SIZE_V1)
         return bp_err_set(e, BP_EPLUGIN,
                           "%s: %s: bp_activation size %u is smaller than this bprun's (%zu bytes); "
                           "the plugin must set size = sizeof(bp_activation)",
-                          path, d->name, (unsigned)a->size, sizeof(bp_activation));
+                          path, d->name, (unsigned)a->size, BP_ACTIVATION_SIZE_V1);
     if (!a->forward)
         return bp_err_set(e, BP_EPLUGIN, "%s: %s: required slot forward is NULL", path, d->name);
     if (!a->derivative)

@@ -21,6 +21,7 @@
 
 #define EPOCH_CHUNK 256       /* rows of an /epochs chunk, at least ... */
 #define EPOCH_CHUNK_MAX 8192  /* ... and at most (bp_trial_meta.epochs_hint) */
+#define KEEP_HINT_MAX 16384   /* most rows the kept rows' buffer starts with (epochs_hint) */
 #define STATUS_LEN 16
 /* Trial files put every object of TORN_MIN bytes or more at a multiple of TORN_PAGE
  * (H5Pset_alignment). Linux finishes the page it is copying when a write is hit by SIGKILL,
@@ -57,7 +58,11 @@ struct bp_trial_file {
     size_t n_pend, cap_pend;
     double flush_s;        /* flush interval in seconds (BPRUN_FLUSH_MS / 1000, default
                             * BP_FLUSH_MS_DEFAULT): 0 writes and flushes every row */
-    double last_flush;     /* CLOCK_MONOTONIC seconds */
+    double last_flush;     /* CLOCK_MONOTONIC seconds (coarse; creation until the first flush) */
+    double created;        /* the same clock when the file was created */
+    double first_s;        /* no flush by append before the file is this old: min(flush_s,
+                            * BP_FLUSH_FIRST_MS / 1000) */
+    int started;           /* the file is first_s old: the doubling and interval rules apply */
 };
 
 /* HDF5 prints its error stack by default; only main prints. The setting is per thread in a
@@ -628,6 +633,22 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
         free(t);
         return NULL;
     }
+    t->first_s = t->flush_s < BP_FLUSH_FIRST_MS / 1000.0 ? t->flush_s : BP_FLUSH_FIRST_MS / 1000.0;
+    t->created = t->last_flush = bp_seconds_coarse();
+    if (m->epochs_hint > 0 && m->n_columns) { /* the rows of a short trial, kept until D */
+        size_t cap = m->epochs_hint < KEEP_HINT_MAX ? (size_t)m->epochs_hint : KEEP_HINT_MAX;
+        cap = cap < 64 ? 64 : cap;
+        t->pend = malloc(cap * m->n_columns * sizeof *t->pend);
+        t->colbuf = malloc(cap * sizeof *t->colbuf);
+        if (!t->pend || !t->colbuf) {
+            bp_err_set(e, BP_ENOMEM, "out of memory for the epoch rows");
+            free(t->pend);
+            free(t->colbuf);
+            free(t);
+            return NULL;
+        }
+        t->cap_pend = cap;
+    }
     t->trials_dir = fmt_alloc(e, "%s/trials", r->path);
     t->final = fmt_alloc(e, "%s/trials/%04u.h5", r->path, m->trial);
     t->part = fmt_alloc(e, "%s/trials/%04u.h5.part", r->path, m->trial);
@@ -734,13 +755,22 @@ int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
     }
     memcpy(t->pend + t->n_pend * t->n_columns, row, t->n_columns * sizeof *row);
     t->n_pend++;
-    /* acknowledged: every row older than flush_s, and at least half of all rows */
-    if (t->flush_s <= 0 || t->n_pend >= t->rows ||
-        bp_seconds_coarse() - t->last_flush >= t->flush_s) {
-        quiet(); /* only when HDF5 is called: it takes HDF5's global lock */
-        return write_pending(t, e);
+    if (t->flush_s <= 0)
+        goto write;
+    /* no row is written before the file is first_s old (first_s <= flush_s: no row is older
+     * than flush_s then) */
+    if (!t->started) {
+        if (bp_seconds_coarse() - t->created < t->first_s)
+            return 0;
+        t->started = 1;
     }
+    /* acknowledged: every row older than flush_s, and at least half of all rows */
+    if (t->n_pend >= t->rows || bp_seconds_coarse() - t->last_flush >= t->flush_s)
+        goto write;
     return 0;
+write:
+    quiet(); /* only when HDF5 is called: it takes HDF5's global lock */
+    return write_pending(t, e);
 }
 
 int bp_trial_flush(bp_trial_file *t, bp_err *e)

@@ -103,12 +103,22 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e);
  * file is created. A row is acknowledged once it is written to the file and the file flushed
  * (H5Fflush): from then on it survives a kill of the writer. */
 #define BP_FLUSH_MS_DEFAULT 1000
+/* Added with issue 15: with T > 0, no row is written by an append before the trial file is
+ * D = min(T, BP_FLUSH_FIRST_MS) ms old (bp_trial_create to the append). A trial's first
+ * epochs, which the doubling rule below would flush one by one (W1's 10000 epochs take a few
+ * ms), are then written with the others; a writer killed in its first D ms leaves a .part
+ * with no rows, and a resumed sweep trains that trial again. */
+#define BP_FLUSH_FIRST_MS 100
 /* Append one row (n_columns values) to /epochs. With T = 0 the row is written and the file
- * flushed before the call returns. Otherwise rows are kept in memory and written with one flush
- * when this append comes at least T ms after the previous flush, or when the rows kept would be
- * at least as many as those acknowledged (so the 1st, 2nd, 4th, 8th, ... row is acknowledged at
- * once). So when append returns, every row appended T ms or more before this append, and at
- * least half of all rows, are acknowledged. Every other function here that writes to
+ * flushed before the call returns (no delay: T = 0 means every row at once). Otherwise rows
+ * are kept in memory; once the file is D ms old (BP_FLUSH_FIRST_MS) they are written with one
+ * flush when this append comes at least T ms after the previous flush (or the file's creation),
+ * or when the rows kept would be at least as many as those acknowledged (so the first append
+ * after D acknowledges every row kept, and after it the rows kept never outnumber those
+ * acknowledged). So when append returns, every row appended T ms or more before this append
+ * is acknowledged, and, when the file is D ms old or more, at least half of all rows (before
+ * that, possibly none). The kept rows' buffer is sized for epochs_hint rows (up to 16384) when
+ * the file is created, so a short trial does not grow it. Every other function here that writes to
  * the file (save_model, save_extras, set_*, finish, abandon) first writes and flushes the rows
  * kept, so the file never holds a model, an attribute or a status newer than its rows. */
 int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e);

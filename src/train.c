@@ -174,6 +174,18 @@ int bp_train(bp_trainer *t, bp_err *e)
     uint32_t *order = bp_xcalloc(n, sizeof *order, e);
     float *grad = bp_xcalloc(np, sizeof *grad, e);
     bp_work *w = bp_work_new(m, bs, e);
+    /* bundled activations and sgd online: the fused step (backprop.h), unless BPRUN_FUSED=0 */
+    bp_fused fz = { .act = NULL };
+    int fused = bp_fused_env(e);
+    if (fused < 0) {
+        rc = e->code;
+        goto out;
+    }
+    fused = fused && online && t->clip == BP_CLIP_NONE;
+    if (fused && !(fz.act = bp_xcalloc(m->n_layers, sizeof *fz.act, e))) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
     if (!t->opt_state && opt->n_state)
         t->opt_state = bp_xcalloc((size_t)opt->n_state * np, sizeof(float), e);
     if (!order || !grad || !w || (opt->n_state && !t->opt_state)) {
@@ -195,6 +207,7 @@ int bp_train(bp_trainer *t, bp_err *e)
         t->work_bytes = wb;
     if (opt->init_state && t->step == 0)
         opt->init_state(t->opt_state, m->params, np, t->hp);
+    fused = fused && bp_fused_ok(m, t->optimizer->desc, t->hp, &fz);
     if (li < 0 && t->schedule && t->schedule->kind != BP_LR_CONSTANT) {
         rc = bp_err_set(e, BP_ECONFIG, "train.schedule: optimizer %s has no hyperparameter 'lr' "
                         "to schedule", t->optimizer->desc->name);
@@ -215,6 +228,8 @@ int bp_train(bp_trainer *t, bp_err *e)
         size_t correct = 0, seen = 0;
         if (li >= 0)
             t->hp[li] = t->sched.lr;
+        if (fused)
+            bp_fused_hp(&fz, t->hp);
         if (t->shuffle) {
             bp_rng r = bp_rng_stream(t->seed, t->trial, BP_RNG_SHUFFLE, (uint64_t)ep);
             bp_rng_permutation(&r, order, n);
@@ -241,13 +256,18 @@ int bp_train(bp_trainer *t, bp_err *e)
             double bl;
             if (online) { /* the same bits without the batch bookkeeping (backprop.h) */
                 int c1;
-                bl = bp_online_row(m, w, tr, xb, grad, &c1);
+                bl = fused ? bp_fused_row(m, w, tr, xb, &fz, t->opt_state, t->step + 1, &c1)
+                           : bp_online_row(m, w, tr, xb, grad, &c1);
                 loss_sum += bl;
                 correct += (size_t)c1;
                 seen++;
                 if (!isfinite(bl)) {
                     diverged = 1;
                     break;
+                }
+                if (fused) { /* stepped: no clipping, no hook (online) */
+                    t->step++;
+                    continue;
                 }
             } else {
                 bp_forward(m, w, xb, nb, t->nthreads);
@@ -342,6 +362,7 @@ out:
         rc = BP_OK;   /* stopped by the batch hook */
     free(order);
     free(grad);
+    free(fz.act);
     bp_work_free(w);
     return rc;
 }

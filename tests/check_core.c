@@ -181,8 +181,8 @@ static void tanh_d(const float *z, const float *a, float *d, size_t n, const dou
     for (size_t i = 0; i < n; i++)
         d[i] = 1.0f - a[i] * a[i];
 }
-static const bp_activation act_sig = { sizeof(bp_activation), 0, NULL, sig_f, sig_d, NULL };
-static const bp_activation act_tanh = { sizeof(bp_activation), 0, NULL, tanh_f, tanh_d, NULL };
+static const bp_activation act_sig = { sizeof(bp_activation), 0, NULL, sig_f, sig_d, NULL, 0 };
+static const bp_activation act_tanh = { sizeof(bp_activation), 0, NULL, tanh_f, tanh_d, NULL, 0 };
 
 static double batch_loss(bp_model *m, bp_work *w, const bp_dataset *d)
 {

@@ -248,8 +248,8 @@ static void reset_desc(void)
     t_hp[0] = (bp_hparam){ "lr", 0.1, 0.0, HUGE_VAL, BP_HP_MIN_OPEN, "learning rate" };
     t_hp[1] = (bp_hparam){ "k", 3.0, 1.0, 10.0, BP_HP_INTEGER, "an integer" };
     t_hp[2] = (bp_hparam){ "flag", 1.0, 0.0, 1.0, BP_HP_BOOL, "a bool" };
-    t_opt = (bp_optimizer){ sizeof(bp_optimizer), 3, t_hp, 1, BP_OPT_ELEMENTWISE, NULL, step };
-    t_act = (bp_activation){ sizeof(bp_activation), 0, NULL, fwd, der, NULL };
+    t_opt = (bp_optimizer){ sizeof(bp_optimizer), 3, t_hp, 1, BP_OPT_ELEMENTWISE, NULL, step, 0 };
+    t_act = (bp_activation){ sizeof(bp_activation), 0, NULL, fwd, der, NULL, 0 };
     t_desc = (bp_plugin){ BP_PLUGIN_ABI, sizeof(bp_plugin), BP_OPTIMIZER, "topt", "a test",
                           { .optimizer = &t_opt } };
 }
@@ -272,6 +272,16 @@ START_TEST(desc_rules)
     t_opt.size += 8;
     ck_assert_int_eq(bp_plugin_check_desc(&t_desc, "mem.so", &e), 0);
     reset_desc();
+    /* a plugin built before `bundled` was appended still loads */
+    t_opt.size = BP_OPTIMIZER_SIZE_V1;
+    ck_assert_uint_eq(BP_OPTIMIZER_SIZE_V1, 40);
+    ck_assert_int_eq(bp_plugin_check_desc(&t_desc, "mem.so", &e), 0);
+    t_desc.kind = BP_ACTIVATION;
+    t_desc.u.activation = &t_act;
+    t_act.size = BP_ACTIVATION_SIZE_V1;
+    ck_assert_uint_eq(BP_ACTIVATION_SIZE_V1, 40);
+    ck_assert_int_eq(bp_plugin_check_desc(&t_desc, "mem.so", &e), 0);
+    reset_desc();
 
     ck_assert_int_eq(bp_plugin_check_desc(NULL, "mem.so", &e), BP_EPLUGIN);
     ck_assert_str_eq(e.msg, "mem.so: bp_plugin_entry returned NULL");
@@ -291,7 +301,7 @@ START_TEST(desc_rules)
     expect_desc("topt: optimizer table u.optimizer is NULL");
     t_opt.size = 8;
     expect_desc(fmt("topt: bp_optimizer size 8 is smaller than this bprun's (%zu bytes); the "
-                    "plugin must set size = sizeof(bp_optimizer)", sizeof(bp_optimizer)));
+                    "plugin must set size = sizeof(bp_optimizer)", BP_OPTIMIZER_SIZE_V1));
     t_opt.n_state = 65;
     expect_desc("topt: n_state 65 is too large (at most 64 floats per parameter)");
     t_opt.flags = 0x10;
@@ -311,7 +321,7 @@ START_TEST(desc_rules)
     t_desc.u.activation = &t_act;
     t_act.size = 4;
     expect_desc(fmt("topt: bp_activation size 4 is smaller than this bprun's (%zu bytes); the "
-                    "plugin must set size = sizeof(bp_activation)", sizeof(bp_activation)));
+                    "plugin must set size = sizeof(bp_activation)", BP_ACTIVATION_SIZE_V1));
     t_desc.kind = BP_ACTIVATION;
     t_desc.u.activation = &t_act;
     t_act.n_hparams = 1;

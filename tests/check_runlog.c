@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <hdf5.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ static float param(size_t i)
 }
 
 static const bp_hparam leaky_hp[] = { { "slope", 0.01, 0.0, 1.0, 0, "negative slope" } };
-static const bp_activation fake_leaky = { sizeof(bp_activation), 1, leaky_hp, NULL, NULL, NULL };
+static const bp_activation fake_leaky = { sizeof(bp_activation), 1, leaky_hp, NULL, NULL, NULL, 0 };
 
 /* 2-3-1, leaky_relu (slope 0.01) then sigmoid, mse. */
 static bp_model *xor_model(void)
@@ -892,25 +893,32 @@ START_TEST(append_many_rows)
 }
 END_TEST
 
+/* The margin around BP_FLUSH_FIRST_MS that covers the coarse clock runlog reads (a tick is
+ * 1 to 10 ms) */
+#define FIRST_MARGIN_S 0.02
+
 /* Child: create a trial, append rows forever; after each append report on the pipe how many
- * rows it has appended and how many of them bp_trial_rows_acked says are acknowledged. With
- * stop_at, it flushes (bp_trial_flush), reports, and pauses (waiting on a second pipe) after
- * that many rows instead. */
+ * rows it has appended, how many of them bp_trial_rows_acked says are acknowledged, and where
+ * the append came: 0 surely before the file was BP_FLUSH_FIRST_MS old, 2 surely after, 1 too
+ * close to tell. With stop_at, it flushes (bp_trial_flush), reports, and pauses (waiting on a
+ * second pipe) after that many rows instead. */
 static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd)
 {
     bp_err e;
     bp_trial_meta md = meta(id);
+    double before = now_s();
     bp_trial_file *t = bp_trial_create(r, &md, &e);
     if (!t)
         _exit(3);
-    uint32_t created[2] = { 0xffffffffu, 0 };
+    double after = now_s(), first = BP_FLUSH_FIRST_MS / 1000.0;
+    uint32_t created[3] = { 0xffffffffu, 0, 0 };
     if (write(wfd, created, sizeof created) != sizeof created)
         _exit(4);
     for (uint32_t i = 0;; i++) {
         if (stop_at >= 0 && i == (uint32_t)stop_at) {
             if (bp_trial_flush(t, &e) != 0)
                 _exit(5);
-            uint32_t rep[2] = { i, (uint32_t)bp_trial_rows_acked(t) };
+            uint32_t rep[3] = { i, (uint32_t)bp_trial_rows_acked(t), 1 };
             if (write(wfd, rep, sizeof rep) != sizeof rep)
                 _exit(4);
             char c;
@@ -921,7 +929,11 @@ static void kill_child(bp_run *r, unsigned id, int wfd, int stop_at, int hold_fd
         double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
         if (bp_trial_append(t, row, &e) != 0)
             _exit(5);
-        uint32_t rep[2] = { i + 1, (uint32_t)bp_trial_rows_acked(t) };
+        double now = now_s();
+        uint32_t phase = now - before < first - FIRST_MARGIN_S  ? 0
+                         : now - after >= first + FIRST_MARGIN_S ? 2
+                                                                 : 1;
+        uint32_t rep[3] = { i + 1, (uint32_t)bp_trial_rows_acked(t), phase };
         if (write(wfd, rep, sizeof rep) != sizeof rep)
             _exit(4);
     }
@@ -969,17 +981,36 @@ static size_t check_part(const char *file, size_t acked, size_t appended)
     return acked;
 }
 
-/* Reads the child's reports until EOF: *appended and the acknowledged count of the last one. */
-static size_t drain(int fd, size_t *appended)
+/* The last report of a child */
+typedef struct report {
+    size_t appended, acked;
+    unsigned phase;
+} report;
+
+/* Reads the child's reports into *last until EOF, or (deadline >= 0) until deadline on
+ * now_s's clock: the parent reads while it waits, so the child never blocks on a full pipe.
+ * Reports are 12-byte writes, atomic on a pipe, read a whole number at a time. */
+static void drain(int fd, double deadline, report *last)
 {
-    uint32_t v[2];
-    size_t acked = 0;
-    *appended = 0;
-    while (read(fd, v, sizeof v) == sizeof v) {
-        *appended = v[0];
-        acked = v[1];
+    uint32_t v[3 * 256];
+    for (;;) {
+        if (deadline >= 0) {
+            double left = deadline - now_s();
+            if (left <= 0)
+                return;
+            struct pollfd pf = { .fd = fd, .events = POLLIN };
+            struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+            if (ppoll(&pf, 1, &ts, NULL) <= 0)
+                continue;
+        }
+        ssize_t got = read(fd, v, sizeof v);
+        if (got <= 0)
+            return;
+        ck_assert_int_eq(got % (ssize_t)sizeof(uint32_t[3]), 0);
+        const uint32_t *r = v + (size_t)got / sizeof(uint32_t) - 3;
+        if (r[0] != 0xffffffffu)
+            *last = (report){ r[0], r[1], r[2] };
     }
-    return acked;
 }
 
 /* BPRUN_FLUSH_MS for one test (NULL: unset); restored by flush_env_restore. */
@@ -1008,7 +1039,10 @@ static void flush_env_restore(void)
 /* Kills writers at random moments under one flush policy (NULL: the default): 20, or
  * BP_TEST_KILLS (a stress run: `CK_TIMEOUT_MULTIPLIER=50 BP_TEST_KILLS=3000
  * tests/check_runlog`, docs/FORMAT.md). Every other kill comes 20 us to 3 ms after the writer
- * created its file, while its flushes are frequent and small; the others 1 to 40 ms after. */
+ * created its file, while its flushes are frequent and small (T = 0) or before any (the
+ * default: nothing is written in the first BP_FLUSH_FIRST_MS); the others 1 to 40 ms after
+ * (T = 0), or that long after the file is BP_FLUSH_FIRST_MS + 20 ms old (the default, whose
+ * doubling flushes start then). */
 static void kill_writers(const char *policy, int every_row)
 {
     flush_env(policy);
@@ -1016,7 +1050,7 @@ static void kill_writers(const char *policy, int every_row)
     bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
     ck_assert_ptr_nonnull(r);
     unsigned seed = 12345;
-    size_t checked = 0, total_rows = 0, total_appended = 0;
+    size_t checked = 0, total_rows = 0, total_appended = 0, early = 0, late = 0;
     const char *nk = getenv("BP_TEST_KILLS");
     unsigned kills = nk && atoi(nk) > 0 ? (unsigned)atoi(nk) : 20;
     for (unsigned k = 0; k < kills; k++) {
@@ -1031,24 +1065,34 @@ static void kill_writers(const char *policy, int every_row)
         close(p[1]);
         /* the kill lands while rows are appended, whatever the machine's load: the clock starts
          * when the writer has created its file */
-        uint32_t first[2];
+        uint32_t first[3];
         ck_assert_msg(read(p[0], first, sizeof first) == sizeof first && first[0] == 0xffffffffu,
                       "writer %u did not create its trial file", k);
         seed = seed * 1103515245u + 12345u;
         long us = k % 2 ? 20 + (long)((seed >> 16) % 3000) : 1000 + (long)((seed >> 16) % 40) * 1000;
-        struct timespec ts = { 0, us * 1000L };
-        nanosleep(&ts, NULL);
+        if (!every_row && !(k % 2))
+            us += (long)((BP_FLUSH_FIRST_MS / 1000.0 + FIRST_MARGIN_S) * 1e6);
+        report last = { 0, 0, 1 };
+        drain(p[0], now_s() + (double)us * 1e-6, &last);
         kill(pid, SIGKILL);
         int wst;
         ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
         ck_assert_msg(WIFSIGNALED(wst), "writer %u ended by itself (status %d)", k, wst);
-        size_t appended, acked = drain(p[0], &appended);
+        drain(p[0], -1, &last);
         close(p[0]);
-        /* the policy: all rows (T = 0), else at least half of them */
+        size_t appended = last.appended, acked = last.acked;
+        unsigned phase = last.phase;
+        /* the policy: all rows (T = 0), else none in the file's first BP_FLUSH_FIRST_MS and
+         * at least half of them after */
         if (every_row)
             ck_assert_uint_eq(acked, appended);
-        else
+        else if (phase == 0) {
+            ck_assert_uint_eq(acked, 0);
+            early++;
+        } else if (phase == 2) {
             ck_assert_uint_ge(2 * acked, appended);
+            late++;
+        }
         char rel[64];
         snprintf(rel, sizeof rel, "run/trials/%04u.h5.part", k);
         total_rows += check_part(path("%s", rel), acked, appended);
@@ -1058,9 +1102,14 @@ static void kill_writers(const char *policy, int every_row)
         checked++;
     }
     fprintf(stderr, "check_runlog: BPRUN_FLUSH_MS=%s: %zu of %u killed writers checked, %zu of "
-            "%zu rows acknowledged and exact\n", policy ? policy : "(default)", checked, kills,
+            "%zu rows acknowledged and exact", policy ? policy : "(default)", checked, kills,
             total_rows, total_appended);
+    if (!every_row)
+        fprintf(stderr, "; %zu killed before any flush was due, %zu after", early, late);
+    fprintf(stderr, "\n");
     ck_assert_uint_eq(checked, kills);
+    if (!every_row) /* both sides of BP_FLUSH_FIRST_MS were seen */
+        ck_assert(early > 0 && late > 0);
     ck_assert_uint_gt(total_rows, 0);
     bp_run_close(r);
     flush_env_restore();
@@ -1078,43 +1127,72 @@ START_TEST(killed_buffered_writer_leaves_readable_rows)
 }
 END_TEST
 
-/* The default policy keeps rows and acknowledges the 1st, 2nd, 4th, 8th, ...; everything kept is
- * written before the model, an attribute, or the end. */
+/* Sleeps until `s` seconds after t0 (now_s's clock). */
+static void sleep_until(double t0, double s)
+{
+    double left;
+    while ((left = t0 + s - now_s()) > 0) {
+        struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) + 1 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Appends rows first..last-1 (cell values) and checks after each that `acked` are acknowledged */
+static void append_rows(bp_trial_file *t, size_t first, size_t last, uint64_t acked)
+{
+    bp_err e;
+    for (size_t i = first; i < last; i++) {
+        double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
+        ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
+        ck_assert_uint_eq(bp_trial_rows_acked(t), acked);
+    }
+}
+
+/* The default policy writes no row in the file's first BP_FLUSH_FIRST_MS; the first append
+ * after that acknowledges every row kept, and from then on the rows kept never outnumber the
+ * acknowledged ones (13 acknowledged, then 26 at once); everything kept is written before the
+ * model, an attribute, or the end. (The old rule acknowledged the 1st, 2nd, 4th, ... row at
+ * once.) */
 START_TEST(buffered_flush_policy)
 {
     flush_env(NULL);
     bp_err e;
     bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
     bp_trial_meta md = meta(0);
+    double t0 = now_s();
     bp_trial_file *t = bp_trial_create(r, &md, &e);
     ck_assert_ptr_nonnull(t);
-    static const uint64_t want[12] = { 1, 2, 2, 4, 4, 4, 4, 8, 8, 8, 8, 8 };
+    double t1 = now_s();
     for (size_t i = 0; i < 12; i++) {
         double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
         ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
-        ck_assert_uint_eq(bp_trial_rows_acked(t), want[i]);
+        /* nothing written yet (unless this machine stalled the test that long, which it says) */
+        if (now_s() - t0 < BP_FLUSH_FIRST_MS / 1000.0 - FIRST_MARGIN_S)
+            ck_assert_uint_eq(bp_trial_rows_acked(t), 0);
+        else
+            fprintf(stderr, "check_runlog: row %zu came %.0f ms after the start; not checked\n", i,
+                    (now_s() - t0) * 1e3);
     }
+    sleep_until(t1, BP_FLUSH_FIRST_MS / 1000.0 + FIRST_MARGIN_S);
+    append_rows(t, 12, 13, 13);    /* the first append after the delay writes all 13 */
+    append_rows(t, 13, 25, 13);    /* 12 kept: fewer than the 13 acknowledged */
+    append_rows(t, 25, 26, 26);    /* 13 kept: written */
+    append_rows(t, 26, 29, 26);
     /* an attribute write acknowledges the kept rows first */
     ck_assert_int_eq(bp_trial_set_int(t, "best_epoch", 3, &e), 0);
-    ck_assert_uint_eq(bp_trial_rows_acked(t), 12);
-    double row[3] = { cell(12, 0), cell(12, 1), cell(12, 2) };
-    ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
-    ck_assert_uint_eq(bp_trial_rows_acked(t), 12);
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 29);
+    append_rows(t, 29, 30, 29);
     ck_assert_int_eq(bp_trial_flush(t, &e), 0);
-    ck_assert_uint_eq(bp_trial_rows_acked(t), 13);
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 30);
     ck_assert_int_eq(bp_trial_flush(t, &e), 0);   /* nothing kept: no-op */
-    ck_assert_uint_eq(bp_trial_rows_acked(t), 13);
-    for (size_t i = 13; i < 20; i++) {
-        double rw[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
-        ck_assert_int_eq(bp_trial_append(t, rw, &e), 0);
-    }
-    ck_assert_uint_eq(bp_trial_rows_acked(t), 13);
+    ck_assert_uint_eq(bp_trial_rows_acked(t), 30);
+    append_rows(t, 30, 37, 30);
     /* finishing writes every row kept */
-    ck_assert_int_eq(bp_trial_finish(t, "completed", "", 20, 0, &e), 0);
-    double buf[20];
+    ck_assert_int_eq(bp_trial_finish(t, "completed", "", 37, 0, &e), 0);
+    double buf[40];
     hid_t f = H5Fopen(path("%s", "run/trials/0000.h5"), H5F_ACC_RDONLY, H5P_DEFAULT);
-    ck_assert_uint_eq(read_col(f, "/epochs/accuracy", buf, 20), 20);
-    for (size_t i = 0; i < 20; i++)
+    ck_assert_uint_eq(read_col(f, "/epochs/accuracy", buf, 40), 37);
+    for (size_t i = 0; i < 37; i++)
         ck_assert(buf[i] == cell(i, 2));
     H5Fclose(f);
     bp_run_close(r);
@@ -1122,28 +1200,29 @@ START_TEST(buffered_flush_policy)
 }
 END_TEST
 
-/* With T ms: a row appended T ms after the last flush acknowledges everything kept; T = 0 flushes
- * every row; a bad value is refused with its message. */
+/* With T ms: a row appended T ms after the last flush acknowledges everything kept; the delay
+ * is min(T, BP_FLUSH_FIRST_MS); T = 0 flushes every row, from the first; a bad value is
+ * refused with its message. */
 START_TEST(flush_interval_env)
 {
     bp_err e;
     bp_run *r = bp_run_create(path("%s", "run"), 0, &e);
     flush_env("300");
     bp_trial_meta md = meta(0);
+    double t0 = now_s();
     bp_trial_file *t = bp_trial_create(r, &md, &e);
     ck_assert_ptr_nonnull(t);
-    double t0 = now_s();
     for (size_t i = 0; i < 3; i++) {
         double row[3] = { cell(i, 0), cell(i, 1), cell(i, 2) };
         ck_assert_int_eq(bp_trial_append(t, row, &e), 0);
     }
-    /* the third row is kept: under 300 ms passed since the second row's flush (unless this
-     * machine stalled the test that long, which it says) */
+    /* the three rows are kept: the file is younger than BP_FLUSH_FIRST_MS (unless this machine
+     * stalled the test that long, which it says) */
     double took = now_s() - t0;
-    if (took < 0.25)
-        ck_assert_uint_eq(bp_trial_rows_acked(t), 2);
+    if (took < BP_FLUSH_FIRST_MS / 1000.0 - FIRST_MARGIN_S)
+        ck_assert_uint_eq(bp_trial_rows_acked(t), 0);
     else
-        fprintf(stderr, "check_runlog: 3 appends took %.0f ms; the kept row is not checked\n",
+        fprintf(stderr, "check_runlog: 3 appends took %.0f ms; the kept rows are not checked\n",
                 took * 1e3);
     struct timespec ts = { 0, 320 * 1000000L };
     nanosleep(&ts, NULL);
@@ -1155,6 +1234,22 @@ START_TEST(flush_interval_env)
     double buf[8];
     ck_assert_uint_eq(read_col(f, "/epochs/val_loss", buf, 8), 4);
     H5Fclose(f);
+
+    /* T = 30 ms is below BP_FLUSH_FIRST_MS: the delay is T */
+    flush_env("30");
+    md = meta(3);
+    t0 = now_s();
+    t = bp_trial_create(r, &md, &e);
+    ck_assert_ptr_nonnull(t);
+    double t1 = now_s();
+    double row1[3] = { cell(0, 0), cell(0, 1), cell(0, 2) };
+    ck_assert_int_eq(bp_trial_append(t, row1, &e), 0);
+    if (now_s() - t0 < 0.03 - FIRST_MARGIN_S)
+        ck_assert_uint_eq(bp_trial_rows_acked(t), 0);
+    sleep_until(t1, 0.03 + FIRST_MARGIN_S);
+    append_rows(t, 1, 2, 2);
+    bp_trial_abandon(t);
+    flush_env_restore();
 
     flush_env("0");
     md = meta(1);
@@ -1195,7 +1290,7 @@ START_TEST(readable_while_writing)
     }
     close(p[1]);
     close(hold[0]);
-    uint32_t v[2] = { 0, 0 };
+    uint32_t v[3] = { 0, 0, 0 };
     /* after 40 appends and a flush the writer reports 40 acknowledged rows */
     while (!(v[0] == 40 && v[1] == 40))
         ck_assert_int_eq(read(p[0], v, sizeof v), sizeof v);

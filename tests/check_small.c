@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -352,6 +353,275 @@ START_TEST(online_row_same_as_general)
 }
 END_TEST
 
+/* ---- the fused online step (backprop.h bp_fused_row) against the plugins ---- */
+
+/* one training's outcome: parameters, optimizer state, epoch losses, status, message */
+typedef struct outcome {
+    float *p, *s;
+    double loss[200];
+    int epochs, status;
+    char msg[BP_ERR_MSG_MAX];
+} outcome;
+
+static int note_loss(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err *e)
+{
+    (void)m;
+    (void)e;
+    outcome *o = ud;
+    int ep = (int)row->v[BP_COL_EPOCH];
+    if (ep >= 1 && ep <= 200)
+        o->loss[ep - 1] = row->v[BP_COL_LOSS];
+    o->epochs = ep;
+    return 0;
+}
+
+/* A net of `sizes`: hidden layers `hid` (its default hyperparameters), output `out` (NULL:
+ * softmax), initialized from seed 11. */
+static bp_model *fused_net(const int *sizes, size_t ns, const bp_loaded *hid, const bp_loaded *out,
+                           bp_loss loss)
+{
+    bp_err e;
+    bp_model *m = bp_model_new(sizes, ns, &e);
+    ck_assert_ptr_nonnull(m);
+    for (size_t l = 0; l + 1 < ns; l++) {
+        const bp_loaded *a = l + 2 < ns ? hid : out;
+        if (!a) {
+            m->act[l].name = "softmax";
+            m->act[l].fn = NULL;
+            m->softmax = 1;
+            continue;
+        }
+        const bp_activation *fn = a->desc->u.activation;
+        m->act[l].name = a->desc->name;
+        m->act[l].fn = fn;
+        m->act[l].n_hp = fn->n_hparams;
+        for (uint32_t h = 0; h < fn->n_hparams; h++)
+            m->act[l].hp[h] = fn->hparams[h].def;
+    }
+    m->loss = loss;
+    bp_model_init(m, BP_INIT_UNIFORM, 1.0, 1.0, 11, 0);
+    return m;
+}
+
+/* Trains online, shuffled, for `epochs` with optimizer opt (defaults, then hp_names[i] =
+ * hp_vals[i]); BPRUN_FUSED=fused. *fused_ok: what bp_fused_ok said of it. */
+static outcome fused_train(const int *sizes, size_t ns, const bp_loaded *hid, const bp_loaded *out,
+                           bp_loss loss, const bp_dataset *d, int epochs, const bp_loaded *opt,
+                           const char *const *hp_names, const double *hp_vals, size_t n_hp,
+                           const char *fused, int *fused_ok)
+{
+    bp_err e;
+    ck_assert_int_eq(setenv("BPRUN_FUSED", fused, 1), 0);
+    bp_model *m = fused_net(sizes, ns, hid, out, loss);
+    outcome o;
+    memset(&o, 0, sizeof o);
+    bp_trainer t = { .model = m, .train = d, .optimizer = opt, .epochs = epochs, .batch_size = 1,
+                     .shuffle = 1, .seed = 9, .trial = 0, .nthreads = 1, .on_epoch = note_loss,
+                     .ud = &o };
+    const bp_optimizer *od = opt->desc->u.optimizer;
+    for (uint32_t h = 0; h < od->n_hparams; h++) {
+        t.hp[h] = od->hparams[h].def;
+        for (size_t k = 0; k < n_hp; k++)
+            if (!strcmp(od->hparams[h].name, hp_names[k]))
+                t.hp[h] = hp_vals[k];
+    }
+    bp_fused fz;
+    int act[8];
+    fz.act = act;
+    ck_assert_uint_le(m->n_layers, 8);
+    *fused_ok = bp_fused_ok(m, opt->desc, t.hp, &fz);
+    ck_assert_int_eq(bp_train(&t, &e), 0);
+    o.status = (int)t.status;
+    snprintf(o.msg, sizeof o.msg, "%s", t.message);
+    o.p = malloc(m->n_params * sizeof *o.p);
+    o.s = calloc(m->n_params * (od->n_state ? od->n_state : 1), sizeof *o.s);
+    ck_assert(o.p && o.s);
+    memcpy(o.p, m->params, m->n_params * sizeof *o.p);
+    if (od->n_state)
+        memcpy(o.s, t.opt_state, m->n_params * od->n_state * sizeof *o.s);
+    bp_trainer_release(&t);
+    bp_model_free(m);
+    ck_assert_int_eq(unsetenv("BPRUN_FUSED"), 0);
+    return o;
+}
+
+static int same_outcome(const outcome *a, const outcome *b, size_t np, size_t ns)
+{
+    return a->status == b->status && !strcmp(a->msg, b->msg) && a->epochs == b->epochs &&
+           !memcmp(a->loss, b->loss, sizeof a->loss) && !memcmp(a->p, b->p, np * sizeof *a->p) &&
+           !memcmp(a->s, b->s, np * (ns ? ns : 1) * sizeof *a->s);
+}
+
+/* Every bundled activation (as the hidden layers, and as the output under mse) with every
+ * bundled optimizer, sgd in each of its update forms, trained with the fused step where it
+ * applies and with the plugins (BPRUN_FUSED=0): parameters, optimizer state, every epoch's loss,
+ * status and message are the same bits. Nets: XOR 2-3-1 and 2-5-3-1 and 3 inputs 3-4-3, 3-2-3 (mse,
+ * output the activation itself), XOR 2-4-1 (binary cross entropy, sigmoid output), 3-5-4-3
+ * (softmax cross entropy); 100 epochs of XOR (400 steps), 60 of the 6 labelled rows (360). bp_fused_ok must say
+ * which take the fused step: the bundled sigmoid, tanh, relu and identity with sgd (but not an
+ * sgd setting sgd itself refuses). */
+START_TEST(fused_same_bits_as_plugins)
+{
+    bp_err e;
+    char *dirs[1] = { PLUGIN_DIR };
+    bp_registry *r = bp_registry_new(dirs, 1, &e);
+    ck_assert_ptr_nonnull(r);
+    bp_dataset *xor = bp_data_generate("builtin:xor", &e);
+    ck_assert_ptr_nonnull(xor);
+    bp_dataset *lab = bp_data_new("labels", 6, 3, BP_TARGET_LABELS, 3, &e);
+    ck_assert_ptr_nonnull(lab);
+    for (size_t i = 0; i < 18; i++)
+        lab->X[i] = (float)((int)(i * 7 % 11) - 5) / 3.0f;
+    for (size_t i = 0; i < 6; i++)
+        lab->y[i] = (int32_t)(i % 3);
+    static const char *const acts[] = { "elu", "gelu", "identity", "leaky_relu", "relu",
+                                        "sigmoid", "softplus", "softsign", "tanh" };
+    static const char *const fusable[] = { "identity", "relu", "sigmoid", "tanh" };
+    typedef struct {
+        const char *opt;
+        size_t n;
+        const char *names[4];
+        double vals[4];
+        int fusable;
+    } optcase;
+    static const optcase opts[] = {
+        { "sgd", 1, { "lr" }, { 0.3 }, 1 },
+        { "sgd", 2, { "lr", "momentum" }, { 0.1, 0.9 }, 1 },
+        { "sgd", 3, { "lr", "momentum", "nesterov" }, { 0.1, 0.9, 1 }, 1 },
+        { "sgd", 3, { "lr", "momentum", "dampening" }, { 0.1, 0.8, 0.5 }, 1 },
+        { "sgd", 3, { "lr", "momentum", "weight_decay" }, { 0.1, 0.5, 0.01 }, 1 },
+        { "sgd", 2, { "lr", "weight_decay" }, { 0.2, 0.001 }, 1 },
+        { "sgd", 2, { "lr", "nesterov" }, { 0.1, 1 }, 0 }, /* sgd refuses it: failed */
+        { "adam", 0, { NULL }, { 0 }, 0 },
+        { "adamw", 0, { NULL }, { 0 }, 0 },
+        { "adagrad", 0, { NULL }, { 0 }, 0 },
+        { "adadelta", 0, { NULL }, { 0 }, 0 },
+        { "rmsprop", 0, { NULL }, { 0 }, 0 },
+        { "rprop", 0, { NULL }, { 0 }, 0 },
+        { "quickprop", 0, { NULL }, { 0 }, 0 },
+    };
+    const bp_loaded *sig = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
+    ck_assert_ptr_nonnull(sig);
+    /* the nets: sizes, output (0: the activation itself, 1: sigmoid, 2: softmax), loss, data
+     * (0: XOR, 1: the labelled rows); the first three are computed in registers (one hidden
+     * layer of at most 4 units, mse), the others by the general fused code */
+    typedef struct {
+        int sizes[4];
+        size_t ns;
+        int out;
+        bp_loss loss;
+        int data;
+    } netcase;
+    static const netcase nets[] = {
+        { { 2, 3, 1 }, 3, 0, BP_LOSS_MSE, 0 },
+        { { 3, 4, 3 }, 3, 0, BP_LOSS_MSE, 1 },
+        { { 3, 2, 3 }, 3, 0, BP_LOSS_MSE, 1 },
+        { { 2, 5, 3, 1 }, 4, 0, BP_LOSS_MSE, 0 },
+        { { 2, 4, 1 }, 3, 1, BP_LOSS_BCE, 0 },
+        { { 3, 5, 4, 3 }, 4, 2, BP_LOSS_CROSS_ENTROPY, 1 },
+    };
+    const size_t n_nets = sizeof nets / sizeof nets[0];
+    int n_fused = 0, n_runs = 0;
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+        const bp_loaded *act = bp_registry_get(r, acts[a], BP_ACTIVATION, &e);
+        ck_assert_msg(act != NULL, "%s", e.msg);
+        int act_fusable = 0;
+        for (size_t k = 0; k < sizeof fusable / sizeof fusable[0]; k++)
+            act_fusable |= !strcmp(acts[a], fusable[k]);
+        for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++) {
+            const bp_loaded *opt = bp_registry_get(r, opts[o].opt, BP_OPTIMIZER, &e);
+            ck_assert_msg(opt != NULL, "%s", e.msg);
+            size_t nst = opt->desc->u.optimizer->n_state;
+            for (size_t net = 0; net < n_nets; net++) {
+                const int *sz = nets[net].sizes;
+                size_t ns = nets[net].ns;
+                const bp_loaded *out = nets[net].out == 0 ? act : nets[net].out == 1 ? sig : NULL;
+                bp_loss loss = nets[net].loss;
+                const bp_dataset *d = nets[net].data ? lab : xor;
+                int epochs = nets[net].data ? 60 : 100, ok1, ok0;
+                outcome f = fused_train(sz, ns, act, out, loss, d, epochs, opt, opts[o].names,
+                                        opts[o].vals, opts[o].n, "1", &ok1);
+                outcome p = fused_train(sz, ns, act, out, loss, d, epochs, opt, opts[o].names,
+                                        opts[o].vals, opts[o].n, "0", &ok0);
+                size_t np = 0;
+                for (size_t l = 0; l + 1 < ns; l++)
+                    np += (size_t)sz[l + 1] * (size_t)(sz[l] + 1);
+                ck_assert_msg(ok1 == ok0 && ok1 == (act_fusable && opts[o].fusable),
+                              "%s x %s%s, net %zu: bp_fused_ok says %d", acts[a], opts[o].opt,
+                              opts[o].n > 1 ? " (a variant)" : "", net, ok1);
+                ck_assert_msg(same_outcome(&f, &p, np, nst),
+                              "%s x %s (case %zu), net %zu: fused and plugin training differ "
+                              "(status %d/%d, %d/%d epochs, final loss %.9g/%.9g)", acts[a],
+                              opts[o].opt, o, net, f.status, p.status, f.epochs, p.epochs,
+                              f.epochs ? f.loss[f.epochs - 1] : NAN,
+                              p.epochs ? p.loss[p.epochs - 1] : NAN);
+                n_fused += ok1;
+                n_runs++;
+                free(f.p);
+                free(f.s);
+                free(p.p);
+                free(p.s);
+            }
+        }
+    }
+    ck_assert_int_eq(n_fused, 4 * 6 * (int)n_nets);
+    fprintf(stderr, "check_small: %d trainings compared bit for bit, %d of them fused\n", n_runs,
+            n_fused);
+    bp_data_free(xor);
+    bp_data_free(lab);
+    bp_registry_free(r);
+}
+END_TEST
+
+/* A user's plugin named sigmoid (tests/user/.libs, first in the search path; libm's expf, so
+ * other bits) takes the plugin path: bp_fused_ok refuses it, BPRUN_FUSED makes no difference,
+ * and its training differs from the bundled sigmoid's. BPRUN_FUSED takes 0 or 1 only. */
+START_TEST(fused_never_for_user_plugins)
+{
+    bp_err e;
+    char *dirs[2] = { USER_DIR, PLUGIN_DIR };
+    bp_registry *r = bp_registry_new(dirs, 2, &e);
+    ck_assert_ptr_nonnull(r);
+    char *bdirs[1] = { PLUGIN_DIR };
+    bp_registry *rb = bp_registry_new(bdirs, 1, &e);
+    ck_assert_ptr_nonnull(rb);
+    const bp_loaded *user = bp_registry_get(r, "sigmoid", BP_ACTIVATION, &e);
+    const bp_loaded *sgd = bp_registry_get(r, "sgd", BP_OPTIMIZER, &e);
+    const bp_loaded *own = bp_registry_get(rb, "sigmoid", BP_ACTIVATION, &e);
+    ck_assert(user && sgd && own);
+    ck_assert_msg(strstr(user->path, "/tests/user/") != NULL, "%s", user->path);
+    bp_dataset *xor = bp_data_generate("builtin:xor", &e);
+    ck_assert_ptr_nonnull(xor);
+    int s231[3] = { 2, 3, 1 }, ok_u1, ok_u0, ok_own;
+    const char *lr[1] = { "lr" };
+    double v[1] = { 0.5 };
+    outcome u1 = fused_train(s231, 3, user, user, BP_LOSS_MSE, xor, 100, sgd, lr, v, 1, "1", &ok_u1);
+    outcome u0 = fused_train(s231, 3, user, user, BP_LOSS_MSE, xor, 100, sgd, lr, v, 1, "0", &ok_u0);
+    outcome ow = fused_train(s231, 3, own, own, BP_LOSS_MSE, xor, 100, sgd, lr, v, 1, "1", &ok_own);
+    ck_assert_int_eq(ok_u1, 0);
+    ck_assert_int_eq(ok_u0, 0);
+    ck_assert_int_eq(ok_own, 1);
+    ck_assert(same_outcome(&u1, &u0, 13, 1));
+    ck_assert(memcmp(u1.p, ow.p, 13 * sizeof *u1.p) != 0);
+    free(u1.p);
+    free(u1.s);
+    free(u0.p);
+    free(u0.s);
+    free(ow.p);
+    free(ow.s);
+    /* BPRUN_FUSED: 0 or 1, else the trial does not start */
+    ck_assert_int_eq(setenv("BPRUN_FUSED", "yes", 1), 0);
+    ck_assert_int_eq(bp_fused_env(&e), BP_EUSAGE);
+    ck_assert_str_eq(e.msg, "BPRUN_FUSED: expected 0 or 1 (got 'yes')");
+    ck_assert_int_eq(setenv("BPRUN_FUSED", "", 1), 0);
+    ck_assert_int_eq(bp_fused_env(&e), 1);
+    ck_assert_int_eq(unsetenv("BPRUN_FUSED"), 0);
+    bp_data_free(xor);
+    bp_registry_free(r);
+    bp_registry_free(rb);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("small");
@@ -362,6 +632,9 @@ int main(void)
     tcase_add_test(tc, row_independent_of_batch);
     tcase_add_test(tc, online_same_as_gathered);
     tcase_add_test(tc, online_row_same_as_general);
+    tcase_add_test(tc, fused_same_bits_as_plugins);
+    tcase_add_test(tc, fused_never_for_user_plugins);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

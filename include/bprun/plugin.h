@@ -13,7 +13,9 @@
  * Versioning. `abi` MUST be BP_PLUGIN_ABI of the header the plugin was built against; the host
  * refuses any other value. `size` fields MUST be the sizeof of the struct as the plugin saw it:
  * later versions only append fields, and a host reads appended fields only when `size` covers
- * them, so old plugins keep loading.
+ * them, so old plugins keep loading. Appended so far: `bundled` in bp_optimizer and
+ * bp_activation (the tables were 40 bytes before it, on LP64; BP_OPTIMIZER_SIZE_V1 and
+ * BP_ACTIVATION_SIZE_V1 are the smallest sizes a host accepts).
  *
  * Threading. The host MAY call a plugin's functions concurrently from several threads, for
  * different trials or on disjoint slices of one array. Functions MUST NOT keep mutable global or
@@ -117,7 +119,15 @@ typedef struct bp_optimizer {
      * first parameter, n is the slice's length, and state_stride stays the length of the
      * whole array. */
     int (*step)(const bp_step_args *a);
+    /* Appended (read only when size covers it): bprun's own plugins set it to a key that only
+     * bprun's source tree defines; every other plugin MUST leave it 0 (a designated
+     * initializer does). With the key, bprun MAY compute this plugin's step with its own
+     * inlined code giving the same bits (docs/ARCHITECTURE.md, "Fused online steps"). */
+    uint64_t bundled;
 } bp_optimizer;
+
+/* The size of bp_optimizer before `bundled` was appended: the smallest a host accepts. */
+#define BP_OPTIMIZER_SIZE_V1 offsetof(bp_optimizer, bundled)
 
 enum bp_optimizer_flags {
     BP_OPT_ELEMENTWISE = 1 << 0, /* see bp_optimizer.step */
@@ -137,7 +147,13 @@ typedef struct bp_activation {
     void (*derivative)(const float *z, const float *a, float *d, size_t n, const double *hp);
     /* OPTIONAL (may be NULL): d2[i] = f''(z[i]). Exact Hessian-vector products need it. */
     void (*second)(const float *z, const float *a, float *d2, size_t n, const double *hp);
+    /* Appended (read only when size covers it): as bp_optimizer.bundled; MUST be 0 in every
+     * plugin but bprun's own. */
+    uint64_t bundled;
 } bp_activation;
+
+/* The size of bp_activation before `bundled` was appended: the smallest a host accepts. */
+#define BP_ACTIVATION_SIZE_V1 offsetof(bp_activation, bundled)
 
 /* The descriptor. */
 typedef struct bp_plugin {

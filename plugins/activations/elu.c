@@ -5,6 +5,8 @@
  * is selected; the unused side may be inf), with an AVX2 clone. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 #include <math.h>
 
@@ -53,6 +55,7 @@ static const bp_activation elu_activation = {
     .forward = elu_forward,
     .derivative = elu_derivative,
     .second = elu_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin elu_plugin = {

@@ -8,6 +8,8 @@
  * loop vectorizes, with an AVX2 clone. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
@@ -63,6 +65,7 @@ static const bp_activation gelu_activation = {
     .forward = gelu_forward,
     .derivative = gelu_derivative,
     .second = gelu_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin gelu_plugin = {

@@ -2,6 +2,8 @@
  * vectorizes, with an AVX2 clone (bprun/vexp.h). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 #include <string.h>
 
@@ -39,6 +41,7 @@ static const bp_activation identity_activation = {
     .forward = identity_forward,
     .derivative = identity_derivative,
     .second = identity_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin identity_plugin = {

@@ -3,6 +3,8 @@
  * Each loop is a select that vectorizes, with an AVX2 clone (bprun/vexp.h). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 #include <math.h>
 #include <string.h>
@@ -44,6 +46,7 @@ static const bp_activation leaky_activation = {
     .forward = leaky_forward,
     .derivative = leaky_derivative,
     .second = leaky_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin leaky_plugin = {

@@ -3,6 +3,8 @@
  * +0. Each loop is a select that vectorizes, with an AVX2 clone (bprun/vexp.h). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 #include <string.h>
 
@@ -39,6 +41,7 @@ static const bp_activation relu_activation = {
     .forward = relu_forward,
     .derivative = relu_derivative,
     .second = relu_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin relu_plugin = {

@@ -3,6 +3,8 @@
  * Evaluated so that no |z| overflows: exp is only taken of -|z|. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 
 /* 1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) otherwise, so exp only sees -|x| and
@@ -48,6 +50,7 @@ static const bp_activation sigmoid_activation = {
     .forward = sigmoid_forward,
     .derivative = sigmoid_derivative,
     .second = sigmoid_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin sigmoid_plugin = {

@@ -5,6 +5,8 @@
  * the unused side may be inf), with an AVX2 clone. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 #include <math.h>
 
@@ -65,6 +67,7 @@ static const bp_activation softplus_activation = {
     .forward = softplus_forward,
     .derivative = softplus_derivative,
     .second = softplus_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin softplus_plugin = {

@@ -3,6 +3,8 @@
  * Each loop vectorizes (fabsf is a bit mask, no call), with an AVX2 clone (bprun/vexp.h). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 #include <math.h>
 
@@ -46,6 +48,7 @@ static const bp_activation softsign_activation = {
     .forward = softsign_forward,
     .derivative = softsign_derivative,
     .second = softsign_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin softsign_plugin = {

@@ -3,6 +3,8 @@
  * (within 2 ulp, also near 0), so each loop vectorizes, with an AVX2 clone. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <bprun/vexp.h>
 
 BP_VCLONES static void tanh_forward(const float *z, float *a, size_t n, const double *hp)
@@ -44,6 +46,7 @@ static const bp_activation tanh_activation = {
     .forward = tanh_forward,
     .derivative = tanh_derivative,
     .second = tanh_second,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin tanh_plugin = {

@@ -3,6 +3,8 @@
  * operation order: eps inside both square roots, as in the paper. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 
 enum { LR, RHO, EPS, WEIGHT_DECAY };
@@ -54,6 +56,7 @@ static const bp_optimizer adadelta_optimizer = {
     .flags = BP_OPT_ELEMENTWISE,
     .init_state = NULL,
     .step = adadelta_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin adadelta_plugin = {

@@ -3,6 +3,8 @@
  * torch's operation order: eps is added after the square root of the accumulated squares. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 
 enum { LR, LR_DECAY, WEIGHT_DECAY, INITIAL_ACCUMULATOR_VALUE, EPS };
@@ -60,6 +62,7 @@ static const bp_optimizer adagrad_optimizer = {
     .flags = BP_OPT_ELEMENTWISE,
     .init_state = adagrad_init,
     .step = adagrad_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin adagrad_plugin = {

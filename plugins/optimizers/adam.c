@@ -5,6 +5,8 @@
  * agree with 2.x to rounding, and with 1.13 bit for bit (tested). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 
 enum { LR, BETA1, BETA2, EPS, WEIGHT_DECAY, AMSGRAD };
@@ -113,6 +115,7 @@ static const bp_optimizer adam_optimizer = {
     .flags = BP_OPT_ELEMENTWISE,
     .init_state = NULL,
     .step = adam_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin adam_plugin = {

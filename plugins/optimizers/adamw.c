@@ -4,6 +4,8 @@
  * square root. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 
 enum { LR, BETA1, BETA2, EPS, WEIGHT_DECAY, AMSGRAD };
@@ -67,6 +69,7 @@ static const bp_optimizer adamw_optimizer = {
     .flags = BP_OPT_ELEMENTWISE,
     .init_state = NULL,
     .step = adamw_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin adamw_plugin = {

@@ -11,6 +11,8 @@
  * computes 0/0 = NaN when the previous slope was 0 as well). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 
 enum { LR, MU, DECAY };
@@ -82,6 +84,7 @@ static const bp_optimizer quickprop_optimizer = {
     .flags = BP_OPT_ELEMENTWISE | BP_OPT_FULL_BATCH,
     .init_state = NULL,
     .step = quickprop_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin quickprop_plugin = {

@@ -4,6 +4,8 @@
  * (TensorFlow and Keras add it inside). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 
 enum { LR, ALPHA, EPS, WEIGHT_DECAY, MOMENTUM, CENTERED };
@@ -70,6 +72,7 @@ static const bp_optimizer rmsprop_optimizer = {
     .flags = BP_OPT_ELEMENTWISE,
     .init_state = NULL,
     .step = rmsprop_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin rmsprop_plugin = {

@@ -6,6 +6,8 @@
  * learning-rate schedule has no effect on rprop. */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 #include <stdio.h>
 
@@ -77,6 +79,7 @@ static const bp_optimizer rprop_optimizer = {
     .flags = BP_OPT_ELEMENTWISE | BP_OPT_FULL_BATCH,
     .init_state = rprop_init,
     .step = rprop_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin rprop_plugin = {

@@ -6,6 +6,8 @@
  * there is no validation slot in the ABI, so step refuses such values (returns -1). */
 #include <bprun/plugin.h>
 
+#include "bundled.h"
+
 #include <math.h>
 #include <stdio.h>
 
@@ -113,6 +115,7 @@ static const bp_optimizer sgd_optimizer = {
     .flags = BP_OPT_ELEMENTWISE,
     .init_state = NULL,
     .step = sgd_step,
+    .bundled = BP_BUNDLED_KEY,
 };
 
 static const bp_plugin sgd_plugin = {

@@ -11,7 +11,7 @@ static int step(const bp_step_args *a)
 static const bp_hparam hps[] = {
     { "lr", 2.0, 0.0, 1.0, BP_HP_MIN_OPEN, "learning rate" },
 };
-static const bp_optimizer opt = { sizeof(bp_optimizer), 1, hps, 0, 0, NULL, step };
+static const bp_optimizer opt = { sizeof(bp_optimizer), 1, hps, 0, 0, NULL, step, 0 };
 static const bp_plugin desc = { BP_PLUGIN_ABI, sizeof(bp_plugin), BP_OPTIMIZER, "fake_defrange",
                                 "default out of range", { .optimizer = &opt } };
 

@@ -18,7 +18,7 @@ static void der(const float *z, const float *a, float *d, size_t n, const double
     bp_fake_undefined_function(d, n);
 }
 
-static const bp_activation act = { sizeof(bp_activation), 0, NULL, fwd, der, NULL };
+static const bp_activation act = { sizeof(bp_activation), 0, NULL, fwd, der, NULL, 0 };
 static const bp_plugin desc = { BP_PLUGIN_ABI, sizeof(bp_plugin), BP_ACTIVATION,
                                 "fake_unresolved", "unresolved symbol", { .activation = &act } };
 
