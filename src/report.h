@@ -1,6 +1,6 @@
 /* report.h - read a run folder back: ranked trials, a summary per sweep point over its repeats,
  * and the best setting as a config ready to rerun. Works on a run that is still going (the
- * index is rewritten atomically as each trial finishes).
+ * index is rewritten atomically while trials finish: docs/FORMAT.md).
  *
  * Ranking: completed trials by the metric (default: final validation loss, or final training
  * loss without validation data; lower first for losses, epochs and seconds, higher first for

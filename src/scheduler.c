@@ -61,6 +61,9 @@ typedef struct sched {
     char *resolved0;
     int rank, size;               /* MPI (cluster.h): this rank and the number of ranks */
     int local_left;               /* rank 0 under MPI: its worker threads still running */
+    /* the index's rewrites while trials finish (write_index_due) */
+    size_t index_done;            /* trials recorded at the last rewrite */
+    double index_at, index_cost;  /* when it ended, and how long it took (seconds) */
 } sched;
 
 static void pending_row(bp_trial_summary *r, const bp_trial_spec *t)
@@ -156,8 +159,27 @@ static void print_finished(sched *c, const bp_trial_summary *r)
 static int write_index(sched *c, bp_err *e)
 {
     const bp_config *c0 = c->s->trials[0].cfg;
-    return bp_run_write_index(c->run, c0->text, c->resolved0, c->rows, c->s->n_trials,
-                              c->o->threads, e);
+    double t = bp_seconds();
+    int rc = bp_run_write_index(c->run, c0->text, c->resolved0, c->rows, c->s->n_trials,
+                                c->o->threads, e);
+    c->index_at = bp_seconds();
+    c->index_cost = c->index_at - t;
+    c->index_done = c->done;
+    return rc;
+}
+
+/* Whether a trial that just ended rewrites the index now. A rewrite costs O(trials), so doing
+ * it after every trial made a sweep O(trials^2); instead the index is rewritten when as many
+ * trials ended since the last rewrite as before it (1, 2, 4, 8, ...: O(trials) in all), or
+ * when it is older than a second and than ten times its last rewrite took (at most a tenth of
+ * the time goes to it), and always when the run ends. The trial files are what a resume and
+ * `bprun merge` read; the index is the summary they rebuild (docs/FORMAT.md). */
+static int write_index_due(const sched *c)
+{
+    if (c->done - c->index_done >= c->index_done)
+        return 1;
+    double gap = 10 * c->index_cost > 1.0 ? 10 * c->index_cost : 1.0;
+    return bp_seconds() - c->index_at >= gap;
 }
 
 static int trial_path(char *buf, size_t n, const char *dir, unsigned id, const char *suffix)
@@ -201,7 +223,7 @@ static void record(sched *c, size_t id, const bp_trial_summary *sum)
             *c->o->stop = -1;
     }
     print_finished(c, sum);
-    if (c->rank > 0 || c->o->shard_n > 0)
+    if (c->rank > 0 || c->o->shard_n > 0 || !write_index_due(c))
         return;   /* rank 0 writes the index; a shard only at its start and end, locked */
     bp_err ie;
     bp_err_clear(&ie);

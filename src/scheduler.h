@@ -20,8 +20,9 @@
  * (bprun's own plugins return, so those trials stop at the end of their epoch, saved).
  *
  * Datasets are loaded once per process and shared read-only by every trial that uses them.
- * The run folder's index.h5 is written before the first trial and rewritten as each trial
- * finishes, so `bprun report` can read a run that is still going. Running the same config
+ * The run folder's index.h5 is written before the first trial and at the end, and rewritten
+ * while trials finish at doubling counts or at most about once a second (docs/FORMAT.md), so
+ * `bprun report` can read a run that is still going. Running the same config
  * into an existing run folder resumes it (finished trials kept; unfinished ones rerun from the
  * start); a changed config is refused.
  *
