@@ -1,28 +1,9 @@
-/* A broken optimizer for tests/isolate.sh: plain gradient descent that misbehaves at step 9. */
-#include <bprun/plugin.h>
-#include <signal.h>
+/* A broken optimizer for tests/isolate.sh: abort() at step 9. */
 #include <stdlib.h>
+#define CRASH_NAME "abort"
+#include "at9.h"
 
-static const bp_hparam hp[] = { { "lr", 0.1, 0, 1e9, BP_HP_MIN_OPEN, "learning rate" } };
-
-static int step(const bp_step_args *a)
+static void misbehave(void)
 {
-    if (a->t == 9) {
-        abort();
-    }
-    for (size_t i = 0; i < a->n; i++)
-        a->w[i] -= (float)a->hp[0] * a->g[i];
-    return 0;
-}
-
-static const bp_optimizer opt = { .size = sizeof(bp_optimizer), .n_hparams = 1, .hparams = hp,
-                                  .step = step, .flags = BP_OPT_ELEMENTWISE };
-static const bp_plugin desc = { .abi = BP_PLUGIN_ABI, .size = sizeof(bp_plugin),
-                                .kind = BP_OPTIMIZER, .name = "abort",
-                                .summary = "test plugin: gradient descent that fails at step 9",
-                                .u.optimizer = &opt };
-
-BP_PLUGIN_EXPORT const bp_plugin *bp_plugin_entry(void)
-{
-    return &desc;
+    abort();
 }

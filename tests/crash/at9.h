@@ -1,6 +1,6 @@
-/* Shared by the broken optimizers of tests/isolate2.sh: plain gradient descent (sgd's update)
- * that calls misbehave() at step 9, the 1st step of epoch 5 with tests/isolate2.sh's configs.
- * A file defines CRASH_NAME, includes this, then defines misbehave(). */
+/* Shared by the broken optimizers of tests/isolate.sh and tests/isolate2.sh: plain gradient
+ * descent (sgd's update) that calls misbehave() at step 9, the 1st step of epoch 5 with the
+ * tests' configs. A file defines CRASH_NAME, includes this, then defines misbehave(). */
 #include <bprun/plugin.h>
 
 static void misbehave(void);
