@@ -45,7 +45,7 @@ check_png() {
   [ "$dims" = "$2x$3" ] || fail "$f: ${dims} pixels, expected $2x$3"
 }
 
-skipped_note='bprun-plot: final_vs_lr: skipped (no swept numeric axis such as train.optimizer.lr)'
+skipped_note='bprun-plot: final_vs_<axis>: skipped (no swept numeric axis)'
 
 # 1. single-trial runs written by bprun: loss curves and the accuracy/lr fallback panel
 for lr in 0.1 0.5 2; do
