@@ -1199,7 +1199,7 @@ def plot_final_vs_axis(run, key, fname, out, pts, opts, dump):
             ys_all.append(y)
             line.append((shift(x), y))
             if lo is not None and hi is not None:
-                ax.errorbar([shift(x)], [y], yerr=[[y - lo], [hi - y]], fmt="none", ecolor=c,
+                ax.errorbar([shift(x)], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="none", ecolor=c,
                             elinewidth=1.6, capsize=4, zorder=3)
                 ys_all.extend([lo, hi])
             if p.get("failed"):
@@ -1266,7 +1266,7 @@ def plot_success(run, out, pts, dump):
         s, lo, hi = p["success"], p.get("success_ci_low"), p.get("success_ci_high")
         a1.bar([i], [s], color=c, alpha=0.55, width=0.7)
         if lo is not None and hi is not None:
-            a1.errorbar([i], [s], yerr=[[s - lo], [hi - s]], fmt="none", ecolor="k",
+            a1.errorbar([i], [s], yerr=[[max(0.0, s - lo)], [max(0.0, hi - s)]], fmt="none", ecolor="k",
                         capsize=4, elinewidth=1.4)
         fin = p["n"] - p.get("pruned", 0) - p.get("unfinished", 0)
         a1.annotate("%d/%d" % (p.get("reached", 0), fin), (i, 0.02), ha="center",

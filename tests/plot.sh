@@ -105,4 +105,114 @@ run_plot 1 "$T/nope" &&
   grep -qxF "bprun-plot: $T/nope: no such folder" "$T/perr" || fail "missing folder: $(cat "$T/perr")"
 run_plot 2 "$T/grid" --format gif
 grep -q "invalid choice: 'gif'" "$T/perr" || fail "--format gif: $(cat "$T/perr")"
+# 7. the numbers drawn (--dump): a sweep of 5 optimizer x lr points x 6 repeats whose repeats
+# stop at a target (different lengths), one diverged. The mean curve and band per epoch must be
+# numpy's mean and the t interval (SciPy's t quantile) of the repeats that have that epoch, the
+# curve ending where fewer than 2 remain; final_vs_lr's points, the success rates and the
+# Kaplan-Meier steps must be bprun report's json numbers, also with --by median; success.png
+# only with a target. Without a bprun to ask (BPRUN pointing nowhere) the same numbers come out
+# of the script's own statistics, with a note.
+"$PYTHON_H5" "$FAKE" "$T/tgt" --repeats 6 --target 0.01 --verdicts || fail "make_fake_run.py target"
+run_bprun 0 report "$T/tgt" --format json && cp "$T/out" "$T/tgt-mean.json"
+run_bprun 0 report "$T/tgt" --format json --by median && cp "$T/out" "$T/tgt-median.json"
+run_plot 0 "$T/tgt" -o "$T/tgt-plots" --dump "$T/tgt-mean.dump" &&
+  expect_out "$T/tgt-plots/loss_curves.png" "$T/tgt-plots/final_vs_lr.png" \
+    "$T/tgt-plots/success.png" "$T/tgt-plots/diagnostics.png"
+[ -s "$T/perr" ] && fail "unexpected stderr: $(cat "$T/perr")"
+check_png "$T/tgt-plots/success.png" 1430 616
+run_plot 0 "$T/tgt" -o "$T/tgt-med" --by median --raw --dump "$T/tgt-median.dump"
+keep=$BPRUN
+BPRUN=$T/no-such-bprun
+run_plot 0 "$T/tgt" -o "$T/tgt-py" --dump "$T/tgt-py.dump" &&
+  grep -q "^bprun-plot: .*no-such-bprun.*the points' statistics are computed here" "$T/perr" ||
+  fail "no fallback note: $(cat "$T/perr")"
+run_plot 0 "$T/tgt" -o "$T/tgt-pymed" --by median --dump "$T/tgt-pymedian.dump"
+BPRUN=$keep
+# no target: no success.png, no success numbers
+run_plot 0 "$T/grid" -o "$T/grid-d" --dump "$T/grid.dump"
+[ -e "$T/grid-d/success.png" ] && fail "success.png drawn without a target"
+"$PYTHON_H5" - "$T" <<'EOF' || fail "the numbers drawn differ from the expected ones"
+import glob, json, math, os, sys
+import h5py
+import numpy as np
+T = sys.argv[1]
+bad = []
+def close(a, b, what):
+    a = np.array(a, dtype=float)
+    b = np.array(b, dtype=float)
+    if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True):
+        bad.append("%s: %s != %s" % (what, a.tolist()[:8], b.tolist()[:8]))
+try:
+    from scipy.stats import t as tdist
+    tq = lambda df: tdist.ppf(0.975, df)
+except ImportError:  # the script's table is checked against SciPy where SciPy is
+    tq = None
+loss = {}
+for f in glob.glob(os.path.join(T, "tgt", "trials", "*.h5")):
+    with h5py.File(f, "r") as h:
+        loss[int(h.attrs["trial"])] = (h["epochs/loss"][()], h.attrs["status"])
+# 1. curves: numpy's mean and the t interval of the repeats present at each epoch
+d = json.load(open(os.path.join(T, "tgt-mean.dump")))
+curves = [c for c in d["curves"] if c["column"] == "loss"]
+if len(curves) != 8:
+    bad.append("%d loss curves, expected 8" % len(curves))
+for c in curves:
+    ys = []
+    for tid in c["trials"]:
+        y, st = loss[tid]
+        y = np.array(y, dtype=float)
+        if st == "diverged":
+            nf = np.nonzero(~np.isfinite(y))[0]
+            y = y[:nf[0]] if len(nf) else y
+        ys.append(y)
+    L = max(len(y) for y in ys)
+    mean, lo, hi, n = [], [], [], []
+    for j in range(L):
+        v = np.array([y[j] for y in ys if len(y) > j and np.isfinite(y[j])])
+        if len(v) < 2:
+            break
+        h = (tq(len(v) - 1) if tq else float("nan")) * v.std(ddof=1) / math.sqrt(len(v))
+        mean.append(v.mean()); lo.append(v.mean() - h); hi.append(v.mean() + h); n.append(len(v))
+    what = "curve %s" % c["params"]
+    close(c["mean"], mean, what + " mean")
+    close(c["n"], n, what + " n")
+    if tq:
+        close(c["low"], lo, what + " low")
+        close(c["high"], hi, what + " high")
+# 2. final_vs_lr, success and Kaplan-Meier against bprun report's json (mean and median);
+# the script's own statistics (BPRUN pointing nowhere) against the same json
+key = lambda params: (params["train.optimizer.name"], float(params["train.optimizer.lr"]))
+for dump, rep, by in (("tgt-mean", "tgt-mean", "mean"), ("tgt-median", "tgt-median", "median"),
+                      ("tgt-py", "tgt-mean", "mean"), ("tgt-pymedian", "tgt-median", "median")):
+    d = json.load(open(os.path.join(T, dump + ".dump")))
+    r = json.load(open(os.path.join(T, rep + ".json")))
+    pts = {key(p["params"]): p for p in r["points"]}
+    lo_f, hi_f = ("median_ci_low", "median_ci_high") if by == "median" else ("ci_low", "ci_high")
+    got = d["final"]["final_vs_lr"]["points"]
+    if len(got) != len(pts):
+        bad.append("%s: %d final points, report has %d" % (dump, len(got), len(pts)))
+    for g in got:
+        p = pts[key(g["params"])]
+        close([g["y"], g["low"], g["high"]], [p[by], p[lo_f], p[hi_f]],
+              "%s final %s" % (dump, key(g["params"])))
+    if len(d["success"]) != len(pts):
+        bad.append("%s: %d success points" % (dump, len(d["success"])))
+    for g in d["success"]:
+        p = pts[key(g["params"])]
+        close([g["success"], g["low"], g["high"]],
+              [p["success"], p["success_ci_low"], p["success_ci_high"]],
+              "%s success %s" % (dump, key(g["params"])))
+    for g in d["km"]:
+        steps = pts[key(g["params"])]["km"]
+        for f, name in (("epoch", "epoch"), ("survival", "survival"), ("low", "ci_low"),
+                        ("high", "ci_high")):
+            close(g[f][1:len(steps) + 1], [s[name] for s in steps],
+                  "%s km %s %s" % (dump, key(g["params"]), f))
+d = json.load(open(os.path.join(T, "grid.dump")))
+if d.get("success") or d.get("km"):
+    bad.append("success numbers without a target")
+for b in bad:
+    print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+EOF
 finish
