@@ -128,6 +128,9 @@ run_plot 0 "$T/tgt" -o "$T/tgt-py" --dump "$T/tgt-py.dump" &&
   fail "no fallback note: $(cat "$T/perr")"
 run_plot 0 "$T/tgt" -o "$T/tgt-pymed" --by median --dump "$T/tgt-pymedian.dump"
 BPRUN=$keep
+# 5 repeats: at some points one repeat runs on alone after the others reached the target
+"$PYTHON_H5" "$FAKE" "$T/tgt5" --repeats 5 --target 0.01 || fail "make_fake_run.py target 5"
+run_plot 0 "$T/tgt5" -o "$T/tgt5-plots" --dump "$T/tgt5.dump"
 # no target: no success.png, no success numbers
 run_plot 0 "$T/grid" -o "$T/grid-d" --dump "$T/grid.dump"
 [ -e "$T/grid-d/success.png" ] && fail "success.png drawn without a target"
@@ -147,16 +150,21 @@ try:
     tq = lambda df: tdist.ppf(0.975, df)
 except ImportError:  # the script's table is checked against SciPy where SciPy is
     tq = None
-loss = {}
-for f in glob.glob(os.path.join(T, "tgt", "trials", "*.h5")):
-    with h5py.File(f, "r") as h:
-        loss[int(h.attrs["trial"])] = (h["epochs/loss"][()], h.attrs["status"])
 # 1. curves: numpy's mean and the t interval of the repeats present at each epoch
-d = json.load(open(os.path.join(T, "tgt-mean.dump")))
-curves = [c for c in d["curves"] if c["column"] == "loss"]
-if len(curves) != 8:
-    bad.append("%d loss curves, expected 8" % len(curves))
-for c in curves:
+def curve_cases():
+  for run, dump in (("tgt", "tgt-mean"), ("tgt5", "tgt5")):
+    loss = {}
+    for f in glob.glob(os.path.join(T, run, "trials", "*.h5")):
+        with h5py.File(f, "r") as h:
+            loss[int(h.attrs["trial"])] = (h["epochs/loss"][()], h.attrs["status"])
+    d = json.load(open(os.path.join(T, dump + ".dump")))
+    curves = [c for c in d["curves"] if c["column"] == "loss"]
+    if len(curves) != 8:
+        bad.append("%s: %d loss curves, expected 8" % (dump, len(curves)))
+    for c in curves:
+        yield loss, c
+short = ndrops = 0
+for loss, c in curve_cases():
     ys = []
     for tid in c["trials"]:
         y, st = loss[tid]
@@ -173,6 +181,12 @@ for c in curves:
             break
         h = (tq(len(v) - 1) if tq else float("nan")) * v.std(ddof=1) / math.sqrt(len(v))
         mean.append(v.mean()); lo.append(v.mean() - h); hi.append(v.mean() + h); n.append(len(v))
+    short += len(mean) < L
+    # a diverged repeat drops out at its last finite loss: marked there (drops)
+    drops = sorted(float(len(y)) for tid, y in zip(c["trials"], ys)
+                   if loss[tid][1] == "diverged" and len(y) <= len(mean))
+    close(sorted(c["drops"]), drops, "curve %s drops" % c["params"])
+    ndrops += len(drops)
     what = "curve %s" % c["params"]
     close(c["mean"], mean, what + " mean")
     close(c["n"], n, what + " n")
@@ -208,6 +222,9 @@ for dump, rep, by in (("tgt-mean", "tgt-mean", "mean"), ("tgt-median", "tgt-medi
                         ("high", "ci_high")):
             close(g[f][1:len(steps) + 1], [s[name] for s in steps],
                   "%s km %s %s" % (dump, key(g["params"]), f))
+if not short or not ndrops:
+    bad.append("no curve stopped where fewer than 2 repeats remain, or no repeat diverged "
+               "within a curve: the rules are not tested")
 d = json.load(open(os.path.join(T, "grid.dump")))
 if d.get("success") or d.get("km"):
     bad.append("success numbers without a target")
