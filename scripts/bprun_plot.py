@@ -1639,6 +1639,9 @@ def main(argv=None):
         if has_target(pts):
             jobs.append(("success", lambda o: plot_success(run, o, pts, dump)))
         dcol = verdict_coloring(run, pts, coloring) or coloring
+        if dump is not None and getattr(dcol, "verdicts", None):
+            dump["verdicts"] = {"%04d" % t: v for t, v in sorted(dcol.verdicts.items())}
+            dump["verdict_colors"] = {lab: mcolors.to_hex(c) for lab, c in dcol.categories}
         jobs.append(("diagnostics", lambda o: plot_diagnostics(run, dcol, o)))
         for name, fn in jobs:
             p = fn(os.path.join(out, "%s.%s" % (name, args.format)))

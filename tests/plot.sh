@@ -128,6 +128,8 @@ run_plot 0 "$T/tgt" -o "$T/tgt-py" --dump "$T/tgt-py.dump" &&
   fail "no fallback note: $(cat "$T/perr")"
 run_plot 0 "$T/tgt" -o "$T/tgt-pymed" --by median --dump "$T/tgt-pymedian.dump"
 BPRUN=$keep
+run_bprun 0 report "$T/tgt" --format json --metric accuracy && cp "$T/out" "$T/tgt-acc.json"
+run_plot 0 "$T/tgt" -o "$T/tgt-acc" --metric accuracy --dump "$T/tgt-acc.dump"
 # 5 repeats: at some points one repeat runs on alone after the others reached the target
 "$PYTHON_H5" "$FAKE" "$T/tgt5" --repeats 5 --target 0.01 || fail "make_fake_run.py target 5"
 run_plot 0 "$T/tgt5" -o "$T/tgt5-plots" --dump "$T/tgt5.dump"
@@ -197,6 +199,7 @@ for loss, c in curve_cases():
 # the script's own statistics (BPRUN pointing nowhere) against the same json
 key = lambda params: (params["train.optimizer.name"], float(params["train.optimizer.lr"]))
 for dump, rep, by in (("tgt-mean", "tgt-mean", "mean"), ("tgt-median", "tgt-median", "median"),
+                      ("tgt-acc", "tgt-acc", "mean"),
                       ("tgt-py", "tgt-mean", "mean"), ("tgt-pymedian", "tgt-median", "median")):
     d = json.load(open(os.path.join(T, dump + ".dump")))
     r = json.load(open(os.path.join(T, rep + ".json")))
@@ -222,6 +225,17 @@ for dump, rep, by in (("tgt-mean", "tgt-mean", "mean"), ("tgt-median", "tgt-medi
                         ("high", "ci_high")):
             close(g[f][1:len(steps) + 1], [s[name] for s in steps],
                   "%s km %s %s" % (dump, key(g["params"]), f))
+# the metric and the axis scale; verdicts from the trial files (trial i: i mod 3) in the legend
+for dump, metric in (("tgt-mean", "loss"), ("tgt-acc", "accuracy")):
+    d = json.load(open(os.path.join(T, dump + ".dump")))
+    if d["metric"] != metric or d["final"]["final_vs_lr"]["log_x"] is not True:
+        bad.append("%s: metric %s, log_x %s" % (dump, d["metric"],
+                                              d["final"]["final_vs_lr"]["log_x"]))
+    want = {"%04d" % i: ("minimum", "plateau", "saddle")[i % 3] for i in range(48)}
+    if d.get("verdicts") != want:
+        bad.append("%s: verdicts %s" % (dump, str(d.get("verdicts"))[:200]))
+    if sorted(d.get("verdict_colors", {})) != ["minimum (16)", "plateau (16)", "saddle (16)"]:
+        bad.append("%s: verdict legend %s" % (dump, d.get("verdict_colors")))
 if not short or not ndrops:
     bad.append("no curve stopped where fewer than 2 repeats remain, or no repeat diverged "
                "within a curve: the rules are not tested")
