@@ -732,9 +732,9 @@ def report_points(run, metric, by):
             try:
                 r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 if r.returncode != 0:
-                    why = "%s exited %d: %s" % (" ".join(cmd[:2]), r.returncode,
-                                                r.stderr.decode("utf-8", "replace").strip()
-                                                .splitlines()[:1])
+                    err = r.stderr.decode("utf-8", "replace").strip().splitlines()
+                    why = "%s exited %d%s" % (" ".join(cmd[:2]), r.returncode,
+                                              ": " + err[0] if err else "")
                 else:
                     rep = json.loads(r.stdout.decode("utf-8"))
             except (OSError, ValueError) as e:
@@ -1034,6 +1034,7 @@ def plot_loss_curves(run, coloring, out, pts, opts, dump):
                             dpi=DPI, sharey=True, squeeze=False, layout="constrained")
     axs = list(axs[0])
     raw_alpha, raw_lw = _style(len(trials) / ncols)
+    raw_lw = min(raw_lw, 1.0)
     any_div = any_run = any_band = any_raw = any_thin = False
     yvals = []
     curves = []
@@ -1057,7 +1058,7 @@ def plot_loss_curves(run, coloring, out, pts, opts, dump):
                             continue
                         yvals.append(seg[:, 1])
                         ax.plot(seg[:, 0], seg[:, 1], ls, color=c, lw=raw_lw,
-                                alpha=raw_alpha if len(ts) > 1 else 0.9)
+                                alpha=min(0.3, raw_alpha) if len(ts) > 1 else 0.9)
                         if col == "loss" and t.diverged:
                             ax.plot([end[0]], [end[1]], "x", color=c, ms=7, mew=1.8, zorder=3)
                             any_div = True

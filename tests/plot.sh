@@ -225,8 +225,9 @@ for dump, rep, by in (("tgt-mean", "tgt-mean", "mean"), ("tgt-median", "tgt-medi
                         ("high", "ci_high")):
             close(g[f][1:len(steps) + 1], [s[name] for s in steps],
                   "%s km %s %s" % (dump, key(g["params"]), f))
-# the metric and the axis scale; verdicts from the trial files (trial i: i mod 3) in the legend
-for dump, metric in (("tgt-mean", "loss"), ("tgt-acc", "accuracy")):
+# the metric and the axis scale; verdicts (trial i: i mod 3) in the legend, from bprun report
+# and, without it (tgt-py), from the trial files' attribute
+for dump, metric in (("tgt-mean", "loss"), ("tgt-acc", "accuracy"), ("tgt-py", "loss")):
     d = json.load(open(os.path.join(T, dump + ".dump")))
     if d["metric"] != metric or d["final"]["final_vs_lr"]["log_x"] is not True:
         bad.append("%s: metric %s, log_x %s" % (dump, d["metric"],
