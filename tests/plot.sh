@@ -247,4 +247,43 @@ for b in bad:
     print("FAIL:", b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 EOF
+
+# 8. two numeric axes made by bprun: one final_vs_<axis> each, log x only where the values are
+# positive and span more than a decade (lr 0.1..2, not momentum 0..0.9), the points with
+# --by median equal to bprun report --by median's, series per value of the other axis
+run_bprun 0 run "$BP_SRCDIR/configs/xor.yaml" -o "$T/x2" --quiet --set train.epochs=100 \
+  --set 'sweep={grid: {train.optimizer.lr: [0.1, 0.5, 2], train.optimizer.momentum: [0, 0.9]}, repeats: 6}' &&
+  run_bprun 0 report "$T/x2" --format json --by median && cp "$T/out" "$T/x2.json"
+run_plot 0 "$T/x2" -o "$T/x2-plots" --by median --dump "$T/x2.dump" &&
+  expect_out "$T/x2-plots/loss_curves.png" "$T/x2-plots/final_vs_lr.png" \
+    "$T/x2-plots/final_vs_momentum.png" "$T/x2-plots/diagnostics.png"
+check_png "$T/x2-plots/final_vs_momentum.png" 990 616
+"$PYTHON_H5" - "$T" <<'EOF' || fail "final_vs_<axis> of a two-axis sweep"
+import json, os, sys
+T = sys.argv[1]
+d = json.load(open(os.path.join(T, "x2.dump")))
+r = json.load(open(os.path.join(T, "x2.json")))
+pts = {(float(p["params"]["train.optimizer.lr"]), float(p["params"]["train.optimizer.momentum"])):
+       p for p in r["points"]}
+bad = []
+for name, axis, other, log in (("final_vs_lr", "train.optimizer.lr", "momentum", True),
+                               ("final_vs_momentum", "train.optimizer.momentum", "lr", False)):
+    f = d["final"][name]
+    if f["axis"] != axis or f["log_x"] is not log or len(f["points"]) != 6:
+        bad.append("%s: axis %s log_x %s, %d points" % (name, f["axis"], f["log_x"],
+                                                         len(f["points"])))
+    for g in f["points"]:
+        k = (float(g["params"]["train.optimizer.lr"]),
+             float(g["params"]["train.optimizer.momentum"]))
+        p = pts[k]
+        if g["x"] != float(g["params"][axis]) or not g["series"].startswith(other + "="):
+            bad.append("%s: x %s series %s" % (name, g["x"], g["series"]))
+        for a, b in ((g["y"], p["median"]), (g["low"], p["median_ci_low"]),
+                     (g["high"], p["median_ci_high"])):
+            if a != b and not (a is None and b is None) and abs(a - b) > 1e-12 * abs(b):
+                bad.append("%s %s: %s != %s" % (name, k, a, b))
+for b in bad:
+    print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+EOF
 finish
