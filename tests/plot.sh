@@ -3,7 +3,11 @@
 # sweeps (tests/make_fake_run.py: 2 optimizers x 4 learning rates x 2 repeats, one diverged;
 # map-valued axis with validation and diagnostic columns; a run still going without index.h5)
 # give the expected PNGs (signature, size, IHDR dimensions), paths on stdout, notes on stderr;
-# a folder that is not a run is refused with a clear message.
+# a folder that is not a run is refused with a clear message. The numbers drawn (--dump) are
+# checked: mean curves and bands against numpy and the t interval of the repeats, the points of
+# final_vs_<axis>, success and Kaplan-Meier against bprun report's json (mean, median, another
+# metric), the script's own statistics (no bprun) against the same json, success.png only with
+# a target, verdicts from the trial files.
 . "$BP_SRCDIR/tests/lib.sh"
 need_python
 "$PYTHON_H5" -c 'import h5py, matplotlib' >/dev/null 2>&1 ||
