@@ -1026,7 +1026,8 @@ def plot_loss_curves(run, coloring, out, pts, opts, dump):
                                  for pv in panels):
             skip.append(k)
     labels = {id(p): point_label(run, p["params"], skip) or
-              ("all %d trials" % len(p["trials"]) if single else "all trials") for p in plist}
+              (("trial %04d" % p["trials"][0] if len(p["trials"]) == 1 else
+                "all %d repeats" % len(p["trials"])) if single else "all trials") for p in plist}
     first = {labels[id(p)]: min(i for i in p["trials"] if i in by_id) for p in plist}
     pcol = PointColors([labels[id(p)] for p in plist], coloring, first)
     ncols = len(panels)
@@ -1081,7 +1082,9 @@ def plot_loss_curves(run, coloring, out, pts, opts, dump):
                 ax.fill_between(x, _pos(cv["low"]), _pos(cv["high"]), color=c,
                                 alpha=0.22 if ls == "-" else 0.12, lw=0, step=None)
                 any_band = True
-                yvals.append(np.array(cv["high"]))  # the band may run out at the bottom
+                yvals.append(np.array(cv["high"]))
+                low = np.array(cv["low"])  # the band may run out at the bottom where its
+                yvals.append(low[low >= mean / 10])  # low end is under a tenth of the mean
                 # solid while every repeat is in, thinner once some have stopped
                 if full.all():
                     ax.plot(x, _pos(mean), ls, color=c, lw=2.0)
