@@ -154,8 +154,15 @@ def close(a, b, what):
 try:
     from scipy.stats import t as tdist
     tq = lambda df: tdist.ppf(0.975, df)
-except ImportError:  # the script's table is checked against SciPy where SciPy is
+except ImportError:
     tq = None
+if tq:  # the t quantile the script uses without SciPy: a table, then Cornish-Fisher
+    sys.path.insert(0, os.path.join(os.environ["BP_SRCDIR"], "scripts"))
+    import bprun_plot
+    bprun_plot._sps = None
+    worst = max(abs(bprun_plot.t975(df) - tq(df)) for df in range(1, 400))
+    if worst > 1e-4:
+        bad.append("t975 without SciPy is off by %g" % worst)
 # 1. curves: numpy's mean and the t interval of the repeats present at each epoch
 def curve_cases():
   for run, dump in (("tgt", "tgt-mean"), ("tgt5", "tgt5")):
