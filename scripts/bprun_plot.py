@@ -10,9 +10,12 @@ path it wrote, one per line; notes and warnings go to stderr. Exit status: 0 wri
 """
 
 import argparse
+import json
 import math
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -24,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib import transforms as mtransforms  # noqa: E402
 from matplotlib import ticker as mticker  # noqa: E402
 
@@ -252,6 +256,7 @@ class Trial:
         self.params = {}  # flattened axis key -> parsed value
         self.final = {}  # summary fields
         self.landscape = None  # (alpha, loss) of /diagnostics/path, or None
+        self.verdict = ""  # the diagnostics verdict (minimum, saddle, plateau, ...), if any
 
     @property
     def loss(self):
@@ -283,6 +288,7 @@ def _read_trial_file(t, path):
     with _h5open(path) as f:
         t.status = _text(f.attrs.get("status", "unknown"))
         t.config = parse_block(_text(f.attrs.get("resolved_config", "")))
+        t.verdict = _text(f.attrs.get("verdict", "")) or ""
         if "diagnostics/path/alpha" in f and "diagnostics/path/loss" in f:
             t.landscape = (np.asarray(f["diagnostics/path/alpha"][()], dtype=np.float64),
                       np.asarray(f["diagnostics/path/loss"][()], dtype=np.float64))
@@ -432,13 +438,15 @@ def _flat_axes(trials, axes):
         sub = []
         for t in trials:
             for k in t.params:
-                if (k == key or k.startswith(key + ".")) and k not in sub:
-                    sub.append(k)
+                if (k == key or k.startswith(key + ".")) and k not in sub and \
+                        not any(o != key and (k == o or k.startswith(o + ".")) and
+                                len(o) > len(key) for o in axes):
+                    sub.append(k)  # (a key of another, deeper axis is that axis's own)
         if sub == [key]:
             keys.append(key)
             continue
         varying = [k for k in sub if len({_hashable(t.params.get(k)) for t in trials}) > 1]
-        keys.extend(varying or sub[:1])
+        keys.extend(k for k in (varying or sub[:1]) if k not in keys)
     return keys
 
 
@@ -492,6 +500,255 @@ def fmt_value(v):
 
 def short_key(key):
     return key.rsplit(".", 1)[-1] if "." in key else key
+
+
+# ---------------------------------------------------------------------------------------------
+# Points: the repeats of one setting. Their statistics (mean, t interval, median and its
+# interval, success with Wilson interval, Kaplan-Meier steps) come from `bprun report RUN
+# --format json`, the one source of truth; when no bprun can be run they are computed here by
+# the rules of docs/REPORT.md (and a note says so).
+
+METRICS = ("auto", "loss", "val_loss", "best_val_loss", "accuracy", "val_accuracy", "test_loss",
+           "test_accuracy", "epochs_to_target", "seconds")
+HIGHER = ("accuracy", "val_accuracy", "test_accuracy")
+# metric -> (summary field, per-epoch column for a trial without a summary)
+METRIC_FIELD = {"loss": ("final_loss", "loss"), "val_loss": ("final_val_loss", "val_loss"),
+                "best_val_loss": ("best_val_loss", None),
+                "accuracy": ("final_accuracy", "accuracy"),
+                "val_accuracy": ("final_val_accuracy", "val_accuracy"),
+                "test_loss": ("final_test_loss", None),
+                "test_accuracy": ("final_test_accuracy", None),
+                "epochs_to_target": ("epochs_to_target", None),
+                "seconds": ("wall_seconds", None)}
+Z975 = 1.959963984540054
+# t(0.975, df) for df = 1..30; beyond, the Cornish-Fisher expansion (error < 1e-4)
+T975 = (12.706204736, 4.30265273, 3.182446305, 2.776445105, 2.570581836, 2.446911851,
+        2.364624252, 2.306004135, 2.262157163, 2.228138852, 2.200985160, 2.178812830,
+        2.160368656, 2.144786688, 2.131449546, 2.119905299, 2.109815578, 2.100922040,
+        2.093024054, 2.085963447, 2.079613845, 2.073873068, 2.068657610, 2.063898562,
+        2.059538553, 2.055529439, 2.051830516, 2.048407142, 2.045229642, 2.042272456)
+try:
+    from scipy import stats as _sps
+except ImportError:  # the t table above instead
+    _sps = None
+
+
+def t975(df):
+    """t(0.975, df): SciPy when it is there, else the table / Cornish-Fisher expansion."""
+    if _sps is not None:
+        return float(_sps.t.ppf(0.975, df))
+    if df <= 30:
+        return T975[int(df) - 1]
+    z = Z975
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def mean_band(values):
+    """(mean, low, high, n) of the finite values: the 95% t interval of the mean, mean ±
+    t(0.975, n-1)·sd/√n (sd with n-1); low = high = mean for one value, all NaN for none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    m = float(np.mean(v))
+    if n == 1:
+        return m, m, m, 1
+    h = t975(n - 1) * float(np.std(v, ddof=1)) / math.sqrt(n)
+    return m, m - h, m + h, n
+
+
+def wilson(k, n):
+    if n == 0:
+        return math.nan, math.nan
+    z = Z975
+    p = k / float(n)
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def median_interval(sorted_v):
+    """x(k), x(n+1-k): k the largest with P(Binomial(n, 1/2) < k) <= 0.025; None below 6."""
+    n = len(sorted_v)
+    if n < 6:
+        return math.nan, math.nan, math.nan
+    cdf, k = 0.0, 0  # cdf = P(B < k+1) as k grows
+    while True:
+        nxt = cdf + math.comb(n, k) / 2.0 ** n  # P(B <= k) = P(B < k + 1)
+        if nxt > 0.025:
+            break
+        cdf, k = nxt, k + 1
+    # k: the largest with P(B < k) <= 0.025
+    if k < 1:
+        return math.nan, math.nan, math.nan
+    return float(sorted_v[k - 1]), float(sorted_v[n - k]), 1 - 2 * cdf
+
+
+def kaplan_meier(times, events):
+    """bprun's bp_stats_km: one step per distinct event time, log(-log S) Greenwood interval."""
+    o = sorted(zip(times, events), key=lambda p: (p[0], -p[1]))
+    n, s, gw, steps, i = len(o), 1.0, 0.0, [], 0
+    while i < n:
+        j, d = i, 0
+        while j < n and o[j][0] == o[i][0]:
+            d += o[j][1]
+            j += 1
+        at_risk = n - i
+        if d:
+            s *= 1 - d / float(at_risk)
+            lo = hi = 0.0
+            if d < at_risk and s > 0:
+                gw += d / float(at_risk * (at_risk - d))
+                se, th = math.sqrt(gw) / abs(math.log(s)), math.log(-math.log(s))
+                lo, hi = math.exp(-math.exp(th + Z975 * se)), math.exp(-math.exp(th - Z975 * se))
+            steps.append({"epoch": o[i][0], "at_risk": at_risk, "events": d, "survival": s,
+                          "ci_low": lo, "ci_high": hi})
+        i = j
+    return steps
+
+
+def _km_median(steps, field):
+    for st in steps:
+        if st[field] <= 0.5 + 1e-12:
+            return st["epoch"]
+    return None
+
+
+def _num(v):
+    return None if v is None or not math.isfinite(v) else v
+
+
+def _summary_value(t, field, col):
+    if t.final and field in t.final:
+        v = t.final[field]
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return math.nan
+    if col and col in t.columns and len(t.columns[col]):
+        return float(t.columns[col][-1])
+    return math.nan
+
+
+def _trial_value(t, metric):
+    if t.status != "completed":
+        return math.nan
+    if metric == "epochs_to_target":
+        v = _summary_value(t, "epochs_to_target", None)
+        return v if v > 0 else math.nan
+    field, col = METRIC_FIELD[metric]
+    v = _summary_value(t, field, col)
+    return v if math.isfinite(v) else math.nan
+
+
+def points_in_python(run, metric, by):
+    """The report json's per-point fields, computed here by docs/REPORT.md's rules."""
+    if metric == "auto":
+        metric = "val_loss" if any(math.isfinite(_summary_value(t, "final_val_loss", "val_loss"))
+                                   for t in run.trials) else "loss"
+    groups = {}
+    for t in run.trials:
+        groups.setdefault(tuple(_hashable(t.params.get(k)) for k in run.axes), []).append(t)
+    pts, ranked = [], []
+    for ts in groups.values():
+        vals = [_trial_value(t, metric) for t in ts]
+        for t, v in zip(ts, vals):
+            rec = {"trial": t.id, "status": t.status, metric: _num(v)}
+            if t.verdict:
+                rec["verdict"] = t.verdict
+            ranked.append(rec)
+        v = np.sort(np.array([x for x in vals if math.isfinite(x)]))
+        mean, lo, hi, n = mean_band(v)
+        p = {"params": {k: ts[0].params.get(k) for k in run.axes}, "trials": [t.id for t in ts],
+             "n": len(ts), "n_value": n,
+             "failed": sum(t.status in ("diverged", "failed") for t in ts),
+             "mean": _num(mean), "ci_low": _num(lo) if n > 1 else None,
+             "ci_high": _num(hi) if n > 1 else None,
+             "sd": float(np.std(v, ddof=1)) if n > 1 else None,
+             "median": float(np.median(v)) if n else None,
+             "q1": float(np.percentile(v, 25)) if n else None,
+             "q3": float(np.percentile(v, 75)) if n else None}
+        ml, mh, lev = median_interval(v)
+        p.update(median_ci_low=_num(ml), median_ci_high=_num(mh), median_ci_level=_num(lev))
+        p["score"] = p["median"] if by == "median" else p["mean"]
+        tt = [_summary_value(t, "epochs_to_target", None) for t in ts]
+        if any(math.isfinite(x) and x != 0 for x in tt):
+            fin = [(t, x) for t, x in zip(ts, tt)
+                   if t.status in ("completed", "diverged", "failed")]
+            reached = sum(1 for _, x in fin if x > 0)
+            p["reached"] = reached
+            p["success"] = reached / float(len(fin)) if fin else None
+            lo, hi = wilson(reached, len(fin))
+            p["success_ci_low"], p["success_ci_high"] = _num(lo), _num(hi)
+            km = kaplan_meier([x if x > 0 else float(t.final.get("epochs", len(t.loss)))
+                               for t, x in fin], [1 if x > 0 else 0 for _, x in fin])
+            p["km"] = km
+            p["epochs_to_target_median"] = _km_median(km, "survival")
+            p["epochs_to_target_ci_low"] = _km_median(km, "ci_low")
+            p["epochs_to_target_ci_high"] = _km_median(km, "ci_high")
+        pts.append(p)
+    sign = -1 if metric in HIGHER else 1
+    pts.sort(key=lambda p: (p["score"] is None, sign * (p["score"] or 0), min(p["trials"])))
+    for i, p in enumerate(pts):
+        p["rank"] = i + 1
+    return {"metric": metric, "by": by, "points": pts, "ranked": ranked,
+            "source": "computed by bprun-plot (docs/REPORT.md rules)"}
+
+
+def find_bprun():
+    """The bprun to ask for the report: $BPRUN; else the build tree's bprun next to this
+    script's folder (scripts/../bprun) or beside the wrapper (its bindir); else bprun on
+    PATH. None when there is none."""
+    env = os.environ.get("BPRUN")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    cands = [os.path.join(here, os.pardir, "bprun")]
+    wdir = os.environ.get("BPRUN_PLOT_WRAPPER_DIR")
+    if wdir:
+        cands.append(os.path.join(wdir, "bprun"))
+    for c in cands:
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return os.path.normpath(c)
+    return shutil.which("bprun")
+
+
+def report_points(run, metric, by):
+    """The points of `bprun report RUN --format json` (with --metric, --by), params parsed and
+    flattened like the trials' own; else points_in_python, with a note saying why."""
+    why = None
+    if not run.has_index:
+        why = "no index.h5 yet"
+    else:
+        exe = find_bprun()
+        if exe is None:
+            why = "no bprun found ($BPRUN, the build tree, PATH)"
+        else:
+            cmd = [exe, "report", run.path, "--format", "json", "--by", by]
+            if metric != "auto":
+                cmd += ["--metric", metric]
+            try:
+                r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                if r.returncode != 0:
+                    err = r.stderr.decode("utf-8", "replace").strip().splitlines()
+                    why = "%s exited %d%s" % (" ".join(cmd[:2]), r.returncode,
+                                              ": " + err[0] if err else "")
+                else:
+                    rep = json.loads(r.stdout.decode("utf-8"))
+            except (OSError, ValueError) as e:
+                why = "%s report: %s" % (exe, e)
+    if why is not None:
+        note("%s: the points' statistics are computed here by docs/REPORT.md's rules" % why)
+        return points_in_python(run, metric, by)
+    rep["source"] = "bprun report (%s)" % exe
+    for p in rep.get("points", []):
+        flat = {}
+        for k, v in (p.get("params") or {}).items():
+            flatten(k, parse_value(v) if isinstance(v, str) else v, flat)
+        p["params"] = {k: flat.get(k) for k in run.axes} if run.axes else flat
+    return rep
 
 
 # ---------------------------------------------------------------------------------------------
@@ -664,10 +921,90 @@ def _loss_label(run, what):
         "%s (log scale)" % what
 
 
-def plot_loss_curves(run, coloring, out):
+def point_label(run, params, skip=()):
+    parts = []
+    for k in run.axes:
+        if k in skip or (params.get(k) is None and "." in k):
+            continue  # a key of a map value that this point does not set
+        v = fmt_value(params.get(k))
+        parts.append(v if k.endswith("optimizer.name") else "%s=%s" % (short_key(k), v))
+    return " \u00b7 ".join(parts)
+
+
+def point_curve(trials, col):
+    """The mean curve of one point's repeats for column col: per epoch the mean of the repeats
+    that have a finite value there and the 95% t interval of that mean. A repeat counts up to
+    its last epoch; a diverged repeat up to its first non-finite value (it drops out there).
+    The curve stops where fewer than 2 repeats remain (a point of one repeat: that repeat).
+    Returns a dict (epoch, mean, low, high, n lists; drops: the epochs where a diverged repeat
+    dropped out) or None when no repeat has a finite value."""
+    rows = []
+    for t in trials:
+        y = t.columns.get(col)
+        if y is None or not len(y):
+            continue
+        y = np.array(y, dtype=np.float64)
+        if t.diverged:
+            bad = np.nonzero(~np.isfinite(y))[0]
+            if len(bad):
+                y[bad[0]:] = np.nan
+        rows.append((t, _epochs(t), y))
+    if not rows:
+        return None
+    L = max(len(y) for _, _, y in rows)
+    m = np.full((len(rows), L), np.nan)
+    for i, (_, _, y) in enumerate(rows):
+        m[i, :len(y)] = y
+    x = next(e for _, e, y in rows if len(y) == L)
+    ok = np.isfinite(m)
+    n = ok.sum(axis=0)
+    need = 2 if len(rows) > 1 else 1
+    keep = np.nonzero(n >= need)[0]
+    if not len(keep):
+        return None
+    last = keep[-1] + 1
+    mean, lo, hi = [], [], []
+    for j in range(last):
+        a, b, c, k = mean_band(m[ok[:, j], j])
+        mean.append(a)
+        lo.append(b)
+        hi.append(c)
+    drops = []
+    for i, (t, e, y) in enumerate(rows):
+        if t.diverged:
+            f = np.nonzero(ok[i])[0]
+            if len(f) and f[-1] < last:
+                drops.append(float(x[f[-1]]))
+    return {"column": col, "epoch": [float(v) for v in x[:last]], "mean": mean, "low": lo,
+            "high": hi, "n": [int(v) for v in n[:last]], "repeats": len(rows),
+            "drops": drops}
+
+
+def _pos(a):
+    a = np.asarray(a, dtype=np.float64)
+    return np.where(a > 0, a, np.nan)
+
+
+class PointColors:
+    """One colour per point label (the swept values but the panel's), tab10/tab20; over 20
+    labels, the trial colouring's colour of the point's first repeat."""
+
+    def __init__(self, labels, coloring, first_trial):
+        self.labels = list(dict.fromkeys(labels))
+        self.lut = {}
+        if len(self.labels) <= 20:
+            pal = plt.get_cmap("tab10" if len(self.labels) <= 10 else "tab20")
+            self.lut = {lab: mcolors.to_rgba(pal(i % pal.N)) for i, lab in enumerate(self.labels)}
+        self.coloring, self.first = coloring, first_trial
+
+    def __call__(self, lab):
+        return self.lut.get(lab) or self.coloring.colors[self.first[lab]]
+
+
+def plot_loss_curves(run, coloring, out, pts, opts, dump):
     trials = run.trials
+    by_id = {t.id: t for t in trials}
     has_val = any(np.isfinite(t.columns.get("val_loss", np.zeros(0))).any() for t in trials)
-    # one panel per value of a swept non-numeric axis with 2-6 values (e.g. the optimizer)
     panel_key, panels = None, [None]
     num = set(numeric_axes(run))
     for k in run.axes:
@@ -677,44 +1014,90 @@ def plot_loss_curves(run, coloring, out):
         if 2 <= len(vals) <= 6:
             panel_key, panels = k, vals
         break
+    # the points in sweep order (their first trial)
+    plist = sorted(pts["points"], key=lambda p: min(p["trials"]) if p["trials"] else 0)
+    plist = [p for p in plist if any(i in by_id for i in p["trials"])]
+    single = len(plist) == 1 and not run.axes
+    skip = [panel_key] if panel_key else []
+    for k in run.axes:  # keys with one value within every panel say nothing
+        if k not in skip and all(len({_hashable(p["params"].get(k)) for p in plist
+                                      if pv is None or
+                                      fmt_value(p["params"].get(panel_key)) == pv}) <= 1
+                                 for pv in panels):
+            skip.append(k)
+    labels = {id(p): point_label(run, p["params"], skip) or
+              (("trial %04d" % p["trials"][0] if len(p["trials"]) == 1 else
+                "all %d repeats" % len(p["trials"])) if single else "all trials") for p in plist}
+    first = {labels[id(p)]: min(i for i in p["trials"] if i in by_id) for p in plist}
+    pcol = PointColors([labels[id(p)] for p in plist], coloring, first)
     ncols = len(panels)
     fig, axs = plt.subplots(1, ncols, figsize=(5.0 * ncols + 2.2 if ncols > 1 else 9.0, 5.6),
                             dpi=DPI, sharey=True, squeeze=False, layout="constrained")
     axs = list(axs[0])
-    alpha, lw = _style(len(trials) / ncols)
-    any_div = any_run = False
+    raw_alpha, raw_lw = _style(len(trials) / ncols)
+    raw_lw = min(raw_lw, 1.0)
+    any_div = any_run = any_band = any_raw = any_thin = False
     yvals = []
+    curves = []
     for ax, pv in zip(axs, panels):
-        sel = [t for t in trials if pv is None or fmt_value(t.params.get(panel_key)) == pv]
-        for col, ls in (("loss", "-"), ("val_loss", "--")):
-            segs, cols, ends, end_cols, part_ends = [], [], [], [], []
-            for t in sel:
-                y = t.columns.get(col)
-                if y is None or not len(y):
+        for p in plist:
+            if pv is not None and fmt_value(p["params"].get(panel_key)) != pv:
+                continue
+            lab = labels[id(p)]
+            c = pcol(lab)
+            ts = [by_id[i] for i in p["trials"] if i in by_id]
+            raw = opts.raw or len(ts) == 1
+            for col, ls in (("loss", "-"), ("val_loss", "--")):
+                if raw:
+                    any_raw = True
+                    for t in ts:
+                        y = t.columns.get(col)
+                        if y is None or not len(y):
+                            continue
+                        seg, end = _segments(_epochs(t), y, True)
+                        if seg is None:
+                            continue
+                        yvals.append(seg[:, 1])
+                        ax.plot(seg[:, 0], seg[:, 1], ls, color=c, lw=raw_lw,
+                                alpha=min(0.3, raw_alpha) if len(ts) > 1 else 0.9)
+                        if col == "loss" and t.diverged:
+                            ax.plot([end[0]], [end[1]], "x", color=c, ms=7, mew=1.8, zorder=3)
+                            any_div = True
+                        elif col == "loss" and t.partial:
+                            ax.plot([end[0]], [end[1]], "o", mfc="none", mec=c, ms=6,
+                                    mew=1.4, zorder=3)
+                            any_run = True
+                    if len(ts) == 1:
+                        continue
+                cv = point_curve(ts, col)
+                if cv is None:
                     continue
-                seg, end = _segments(_epochs(t), y, True)
-                if seg is None:
-                    continue
-                segs.append(seg)
-                yvals.append(seg[:, 1])
-                cols.append(coloring.colors[t.id])
-                if col == "loss" and t.diverged:
-                    ends.append(end)
-                    end_cols.append(coloring.colors[t.id])
-                elif col == "loss" and t.partial:
-                    part_ends.append((end, coloring.colors[t.id]))
-            if segs:
-                ax.add_collection(LineCollection(segs, colors=cols, linewidths=lw,
-                                                 linestyles=ls, alpha=alpha if ls == "-"
-                                                 else alpha * 0.8))
-            if ends:
-                e = np.array(ends)
-                ax.scatter(e[:, 0], e[:, 1], marker="x", c=end_cols, s=55, linewidths=1.8,
-                           zorder=3)
-                any_div = True
-            for (x, y), c in part_ends:
-                ax.plot([x], [y], "o", mfc="none", mec=c, ms=6, mew=1.4, zorder=3)
-                any_run = True
+                cv["params"] = {k: p["params"].get(k) for k in p["params"]}
+                cv["trials"] = list(p["trials"])
+                curves.append(cv)
+                x, mean = np.array(cv["epoch"]), np.array(cv["mean"])
+                n = np.array(cv["n"])
+                full = n >= cv["repeats"]
+                yvals.append(mean)
+                ax.fill_between(x, _pos(cv["low"]), _pos(cv["high"]), color=c,
+                                alpha=0.22 if ls == "-" else 0.12, lw=0, step=None)
+                any_band = True
+                yvals.append(np.array(cv["high"]))
+                low = np.array(cv["low"])  # the band may run out at the bottom where its
+                yvals.append(low[low >= mean / 10])  # low end is under a tenth of the mean
+                # solid while every repeat is in, thinner once some have stopped
+                if full.all():
+                    ax.plot(x, _pos(mean), ls, color=c, lw=2.0)
+                else:
+                    k = int(np.argmin(full)) if not full[0] else int(np.argmin(full))
+                    ax.plot(x[:k + 1], _pos(mean[:k + 1]), ls, color=c, lw=2.0)
+                    ax.plot(x[k:], _pos(mean[k:]), ls, color=c, lw=1.0, alpha=0.8)
+                    any_thin = True
+                if col == "loss" and cv["drops"]:
+                    idx = np.searchsorted(x, cv["drops"])
+                    idx = np.clip(idx, 0, len(x) - 1)
+                    ax.plot(x[idx], _pos(mean[idx]), "x", color=c, ms=8, mew=2, zorder=3)
+                    any_div = True
         ax.set_yscale("log")
         ax.autoscale_view()
         ax.set_xlabel("epoch")
@@ -723,119 +1106,244 @@ def plot_loss_curves(run, coloring, out):
             ax.set_title("%s = %s" % (panel_key, pv), fontsize="medium")
     _fit_y(axs, yvals, True)
     axs[0].set_ylabel(_loss_label(run, "loss per sample"))
-    extra = [Line2D([], [], color="0.3", ls="-", label="training loss")]
+    handles = [Line2D([], [], color=pcol(lab), lw=2, label=lab) for lab in pcol.labels[:20]]
+    if len(pcol.labels) > 20:
+        handles.append(Line2D([], [], color="none", label="... %d more" % (len(pcol.labels) - 20)))
+    if any_band:
+        handles.append(Patch(color="0.5", alpha=0.3, label="95% interval of the mean"))
+    if any_thin:
+        handles.append(Line2D([], [], color="0.3", lw=1.0,
+                              label="mean after some repeats stopped"))
+    handles.append(Line2D([], [], color="0.3", ls="-", label="training loss"))
     if has_val:
-        extra.append(Line2D([], [], color="0.3", ls="--", label="validation loss"))
-    extra += _status_handles(any_div, any_run)
-    coloring.decorate(fig, axs, legend_ax=axs[-1], extra_handles=extra)
+        handles.append(Line2D([], [], color="0.3", ls="--", label="validation loss"))
+    if any_div:
+        handles.append(Line2D([], [], ls="none", marker="x", color="k", mew=1.6, ms=7,
+                              label="a repeat diverged (drops out)" if not opts.raw else
+                              "diverged (last finite point)"))
+    if any_run:
+        handles.append(Line2D([], [], ls="none", marker="o", mfc="none", color="k", ms=6,
+                              label="still running (.part)"))
+    axs[-1].legend(handles=handles, fontsize="small", loc="best", framealpha=0.85,
+                   title=None if single else "points (mean of repeats)")
     what = "training loss" + (" (solid) and validation loss (dashed)" if has_val else "")
-    fig.suptitle(_title(run, what + " per epoch"))
+    how = ", mean of repeats with 95% band" if curves else ""
+    fig.suptitle(_title(run, what + " per epoch" + how))
+    if dump is not None:
+        dump["curves"] = curves
     return _save(fig, out)
 
 
-def _final_value(t, key, col):
-    if t.final and not t.partial and key in t.final:
-        v = float(t.final[key])
-        if not math.isnan(v) or col not in t.columns:
-            return v
-    y = t.columns.get(col)
-    return float(y[-1]) if y is not None and len(y) else math.nan
+def _metric_label(metric, by):
+    return {"loss": "final training loss", "val_loss": "final validation loss",
+            "best_val_loss": "best validation loss", "accuracy": "final training accuracy",
+            "val_accuracy": "final validation accuracy", "test_loss": "final test loss",
+            "test_accuracy": "final test accuracy", "epochs_to_target": "epochs to target",
+            "seconds": "wall time (s)"}.get(metric, metric)
 
 
-def lr_axis(run):
-    num = numeric_axes(run)
-    for k in num:
-        if k == "train.optimizer.lr" or k.endswith(".lr"):
-            return k
-    return num[0] if num else None
+def _axis_names(keys):
+    names = {}
+    for k in keys:
+        s = short_key(k)
+        names[k] = s if sum(1 for j in keys if short_key(j) == s) == 1 else k.replace(".", "_")
+    return names
 
 
-def plot_final_vs_lr(run, coloring, out):
-    key = lr_axis(run)
-    if key is None:
-        note("final_vs_lr: skipped (no swept numeric axis such as train.optimizer.lr)")
-        return None
-    trials = run.trials
-    use_val = any(math.isfinite(_final_value(t, "final_val_loss", "val_loss")) for t in trials)
-    fkey, fcol = ("final_val_loss", "val_loss") if use_val else ("final_loss", "loss")
-    # series: the optimizer name first, then every other swept axis but the x axis
+def plot_final_vs_axis(run, key, fname, out, pts, opts, dump):
+    metric, by = pts["metric"], pts.get("by", opts.by)
+    lo_f, hi_f = ("median_ci_low", "median_ci_high") if by == "median" else ("ci_low", "ci_high")
+    values = {}
+    for r in pts.get("ranked", []):
+        v = r.get(metric)
+        if isinstance(v, (int, float)) and r.get("status") == "completed":
+            values[r["trial"]] = float(v)
     others = [k for k in run.axes if k != key]
-    others.sort(key=lambda k: 0 if k == "train.optimizer.name" or
-                k.endswith("optimizer.name") else 1)
+    others.sort(key=lambda k: 0 if k.endswith("optimizer.name") else 1)
     series = {}
-    for t in trials:
+    for p in sorted(pts["points"], key=lambda p: min(p["trials"]) if p["trials"] else 0):
+        x = p["params"].get(key)
+        if not _is_number(x):
+            continue
         lab = " \u00b7 ".join(("%s" if k.endswith("optimizer.name") else short_key(k) + "=%s")
-                              % fmt_value(t.params.get(k)) for k in others)
-        series.setdefault(lab, []).append(t)
+                              % fmt_value(p["params"].get(k)) for k in others
+                              if p["params"].get(k) is not None or "." not in k)
+        series.setdefault(lab, []).append(p)
     if len(series) == 1 and "" in series:
-        name = lookup(trials[0].config, "train.optimizer.name")
-        series = {str(name) if name else "all trials": series[""]}
-
+        name = lookup(run.trials[0].config, "train.optimizer.name")
+        series = {str(name) if name else "all points": series[""]}
+    xs_all = sorted({float(p["params"][key]) for ps in series.values() for p in ps})
+    logx = bool(xs_all) and xs_all[0] > 0 and xs_all[-1] / xs_all[0] > 10
     fig, ax = plt.subplots(figsize=(9.0, 5.6), dpi=DPI, layout="constrained")
     palette = plt.get_cmap("tab10" if len(series) <= 10 else "tab20")
-    ys_all = []
     markers = "osD^vP*<>h"
-    div_pts, handles = [], []
     n_series = len(series)
-    for i, (lab, ts) in enumerate(series.items()):
+    span = (xs_all[-1] - xs_all[0]) if xs_all and not logx else 0.0
+    ys_all, handles, div_pts, drawn = [], [], [], []
+    for i, (lab, ps) in enumerate(series.items()):
         c = palette(i % palette.N)
         m = markers[i % len(markers)]
-        jit = 1.0 + 0.025 * (i - (n_series - 1) / 2.0) if n_series > 1 else 1.0
-        by_x, pts = {}, {False: [], True: []}
-        for t in ts:
-            x = float(t.params[key])
-            y = _final_value(t, fkey, fcol)
-            if t.diverged or not math.isfinite(y):
-                div_pts.append((x * jit, c))
+        off = i - (n_series - 1) / 2.0 if n_series > 1 else 0.0
+        shift = (lambda x: x * (1.0 + 0.025 * off)) if logx else \
+            (lambda x: x + 0.012 * off * (span or 1.0))
+        line = []
+        for p in ps:
+            x = float(p["params"][key])
+            y, lo, hi = p.get("score"), p.get(lo_f), p.get(hi_f)
+            reps = [values[t] for t in p["trials"] if t in values]
+            if reps:
+                ax.plot([shift(x)] * len(reps), reps, m, ls="none", color=c, ms=4,
+                        alpha=float(min(0.4, max(0.12, 20.0 / len(reps)))))
+                ys_all.extend(reps)
+            if y is None:
+                div_pts.append((shift(x), c))
+                drawn.append({"series": lab, "params": p["params"], "x": x, "y": None,
+                              "low": None, "high": None, "failed": p.get("failed", 0)})
                 continue
             ys_all.append(y)
-            pts[t.partial].append((x * jit, y))
-            if not t.partial:
-                by_x.setdefault(x, []).append(y)
-        for partial, p in pts.items():
-            if p:
-                p = np.array(p)
-                ax.plot(p[:, 0], p[:, 1], m, ls="none", color=c, ms=6,
-                        alpha=float(min(0.55, max(0.15, 40.0 / len(ts)))),
-                        mfc="none" if partial else c)
-        xs = sorted(by_x)
-        if xs:
-            med = [float(np.median(by_x[x])) for x in xs]
-            ax.plot(xs, med, "-", color=c, lw=2, marker=m, ms=8, mec="k", mew=0.6)
+            line.append((shift(x), y))
+            if lo is not None and hi is not None:
+                ax.errorbar([shift(x)], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="none", ecolor=c,
+                            elinewidth=1.6, capsize=4, zorder=3)
+                ys_all.extend([lo, hi])
+            if p.get("failed"):
+                ax.annotate("\u2715%d" % p["failed"], (shift(x), y), textcoords="offset points",
+                            xytext=(6, 6), fontsize="small", color=c)
+            drawn.append({"series": lab, "params": p["params"], "x": x, "y": y, "low": lo,
+                          "high": hi, "failed": p.get("failed", 0), "n_value": p.get("n_value")})
+        if line:
+            line = np.array(sorted(line))
+            ax.plot(line[:, 0], line[:, 1], "-", color=c, lw=2, marker=m, ms=8, mec="k",
+                    mew=0.6, zorder=4)
         handles.append(Line2D([], [], color=c, lw=2, marker=m, ms=7, mec="k", mew=0.6,
-                              label="%s (median)" % lab))
-    ax.set_xscale("log")
+                              label=lab))
+    if logx:
+        ax.set_xscale("log")
     pos = [y for y in ys_all if y > 0]
-    if pos and max(pos) / min(pos) > 10:
+    if pos and len(pos) == len(ys_all) and max(pos) / min(pos) > 10:
         ax.set_yscale("log")
-        ylab = _loss_label(run, "final %s loss" % ("validation" if use_val else "training"))
-    else:
-        ylab = "final %s loss%s" % ("validation" if use_val else "training",
-                                    " (%s)" % run.loss_name if run.loss_name else "")
     if not ys_all:
         ax.set_ylim(0.0, 1.0)
     ax.autoscale_view()
     _fit_y([ax], [ys_all], ax.get_yscale() == "log")
-    if div_pts:  # at the top edge, above every finite value
+    if div_pts:
         tr = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
         ax.scatter([x for x, _ in div_pts], [0.97] * len(div_pts), marker="X",
                    c=[c for _, c in div_pts], edgecolors="k", linewidths=0.8, s=100,
                    transform=tr, clip_on=False, zorder=4)
         handles.append(Line2D([], [], ls="none", marker="X", color="0.5", mec="k", ms=9,
-                              label="diverged (drawn at the top edge)"))
-    handles.insert(len(series), Line2D([], [], ls="none", marker="o", color="0.4", alpha=0.55,
-                                       label="single trials (repeats)"))
-    if any(t.partial for t in trials):
-        handles.append(Line2D([], [], ls="none", marker="o", mfc="none", color="0.3",
-                              label="still running (last epoch so far)"))
-    ax.set_xlabel("learning rate %s (log scale)" % key)
-    ax.set_ylabel(ylab)
+                              label="no repeat with a value (all failed), at the top edge"))
+    handles.append(Line2D([], [], ls="none", marker="o", color="0.4", alpha=0.5, ms=4,
+                          label="single repeats"))
+    handles.append(Line2D([], [], color="0.3", marker="_", ms=10, lw=1.6,
+                          label="95%% interval of the %s" % by))
+    if any(d.get("failed") for d in drawn if d["y"] is not None):
+        handles.append(Line2D([], [], color="none", label="\u2715k: k repeats diverged/failed"))
+    ml = _metric_label(metric, by)
+    ax.set_xlabel("%s%s" % (key, " (log scale)" if logx else ""))
+    ax.set_ylabel("%s of %s over repeats%s" % (by, ml, " (log scale)"
+                                               if ax.get_yscale() == "log" else ""))
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
               borderaxespad=0.0)
-    fig.suptitle(_title(run, "final %s loss vs learning rate"
-                        % ("validation" if use_val else "training")))
+    fig.suptitle(_title(run, "%s of %s vs %s" % (by, ml, short_key(key))))
+    if dump is not None:
+        dump.setdefault("final", {})[fname] = {"axis": key, "log_x": logx, "points": drawn}
     return _save(fig, out)
+
+
+def has_target(pts):
+    return any(p.get("success") is not None for p in pts["points"])
+
+
+def plot_success(run, out, pts, dump):
+    by_id = {t.id: t for t in run.trials}
+    plist = sorted([p for p in pts["points"] if p.get("success") is not None],
+                   key=lambda p: min(p["trials"]) if p["trials"] else 0)
+    labels = [point_label(run, p["params"]) or "all trials" for p in plist]
+    pal = plt.get_cmap("tab10" if len(plist) <= 10 else "tab20")
+    cols = [pal(i % pal.N) for i in range(len(plist))]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13.0, 5.6), dpi=DPI, layout="constrained",
+                                 gridspec_kw={"width_ratios": [1, 1.4]})
+    xs = np.arange(len(plist))
+    for i, (p, c) in enumerate(zip(plist, cols)):
+        s, lo, hi = p["success"], p.get("success_ci_low"), p.get("success_ci_high")
+        a1.bar([i], [s], color=c, alpha=0.55, width=0.7)
+        if lo is not None and hi is not None:
+            a1.errorbar([i], [s], yerr=[[max(0.0, s - lo)], [max(0.0, hi - s)]], fmt="none", ecolor="k",
+                        capsize=4, elinewidth=1.4)
+        fin = p["n"] - p.get("pruned", 0) - p.get("unfinished", 0)
+        a1.annotate("%d/%d" % (p.get("reached", 0), fin), (i, 0.02), ha="center",
+                    fontsize="x-small", rotation=90 if len(plist) > 12 else 0)
+    a1.set_xticks(xs)
+    a1.set_xticklabels(labels, rotation=45 if len(plist) > 3 else 0, ha="right"
+                       if len(plist) > 3 else "center", fontsize="small")
+    a1.set_ylim(0, 1.05)
+    a1.set_ylabel("share of repeats that reached the target")
+    a1.set_title("success rate, 95% Wilson interval", fontsize="medium")
+    a1.grid(True, axis="y", alpha=0.3)
+    kms = []
+    for p, c, lab in zip(plist, cols, labels):
+        steps = p.get("km") or []
+        ends = [int(by_id[t].final.get("epochs", len(by_id[t].loss))) if by_id[t].final
+                else len(by_id[t].loss) for t in p["trials"] if t in by_id]
+        end = max(ends + [st["epoch"] for st in steps] + [1])
+        x = [0.0] + [float(st["epoch"]) for st in steps] + [float(end)]
+        s = [1.0] + [st["survival"] for st in steps]
+        lo = [1.0] + [st["ci_low"] for st in steps]
+        hi = [1.0] + [st["ci_high"] for st in steps]
+        s.append(s[-1])
+        lo.append(lo[-1])
+        hi.append(hi[-1])
+        a2.step(x, s, where="post", color=c, lw=2 if p.get("reached") else 1.2,
+                ls="-" if p.get("reached") else (0, (4, 2 + 2 * (len(kms) % 3))),
+                label="%s (%d/%d)" % (lab, p.get("reached", 0), len(ends)))
+        a2.fill_between(x, lo, hi, step="post", color=c, alpha=0.15, lw=0)
+        med = p.get("epochs_to_target_median")
+        if med is not None:
+            a2.plot([med], [0.5], "o", color=c, ms=5, mec="k", mew=0.5, zorder=3)
+        kms.append({"params": p["params"], "epoch": x, "survival": s, "low": lo, "high": hi})
+    a2.axhline(0.5, color="0.5", lw=0.8, ls=":")
+    a2.set_ylim(-0.02, 1.02)
+    a2.set_xlabel("epoch")
+    a2.set_ylabel("share of repeats not yet solved (Kaplan-Meier)")
+    a2.set_title("epochs to reach the target: Kaplan-Meier, 95% band (dot: median)",
+                 fontsize="medium")
+    a2.grid(True, alpha=0.3)
+    a2.legend(fontsize="small", loc="best", framealpha=0.85)
+    fig.suptitle(_title(run, "success at the target per point"))
+    if dump is not None:
+        dump["success"] = [{"params": p["params"], "success": p["success"],
+                            "low": p.get("success_ci_low"), "high": p.get("success_ci_high")}
+                           for p in plist]
+        dump["km"] = kms
+    return _save(fig, out)
+
+
+VERDICT_COLORS = {"minimum": "C2", "saddle": "C1", "plateau": "C3", "diverged": "k"}
+
+
+def verdict_coloring(run, pts, base):
+    """Trials coloured by their diagnostics verdict (trial file attribute `verdict`, else the
+    report's ranked[].verdict), or None when no trial has one."""
+    rv = {r["trial"]: r.get("verdict") for r in pts.get("ranked", []) if r.get("verdict")}
+    verd = {t.id: (t.verdict or rv.get(t.id) or "") for t in run.trials}
+    if not any(verd.values()):
+        return None
+    order = [v for v in ("minimum", "saddle", "plateau") if v in verd.values()]
+    order += sorted(set(v for v in verd.values() if v and v not in order))
+    c = Coloring.__new__(Coloring)
+    c.key, c.norm, c.cmap = "verdict", None, None
+    extra = iter(["C4", "C5", "C6", "C8", "C9", "C0"])
+    lut = {v: mcolors.to_rgba(VERDICT_COLORS.get(v) or next(extra, "C7")) for v in order}
+    cats = [("%s (%d)" % (v, sum(1 for x in verd.values() if x == v)), lut[v]) for v in order]
+    if "" in verd.values():
+        lut[""] = mcolors.to_rgba("0.6")
+        cats.append(("no verdict (%d)" % sum(1 for x in verd.values() if not x), lut[""]))
+    c.categories = cats
+    c.colors = {t: lut[v] for t, v in verd.items()}
+    c.verdicts = verd
+    return c
 
 
 def _finite_any(trials, col):
@@ -912,6 +1420,12 @@ def _column_title(name):
 
 def plot_diagnostics(run, coloring, out):
     trials = run.trials
+    verd = getattr(coloring, "verdicts", None)
+    if verd:  # the commonest verdict first, so the rare ones are drawn on top
+        count = {}
+        for v in verd.values():
+            count[v] = count.get(v, 0) + 1
+        trials = sorted(trials, key=lambda t: -count[verd[t.id]])
     panels, have_extra = diagnostic_panels(run)
     n = len(panels)
     ncols = min(3, n)
@@ -1062,10 +1576,25 @@ def main_lrfind(args):
     print(p, flush=True)
 
 
+def _json_safe(v):
+    """NaN and infinities as null, numpy numbers as numbers."""
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        v = float(v)
+        return v if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        prog=PROG, description="Plot a bprun run folder: loss curves, final loss vs learning "
-        "rate, and a per-epoch diagnostics panel.")
+        prog=PROG, description="Plot a bprun run folder: mean loss curves per point, the "
+        "final metric against each swept numeric axis, success and Kaplan-Meier curves (with "
+        "a target), and a per-epoch diagnostics panel.")
     ap.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a bprun run folder (holds "
                     "index.h5 and/or trials/)")
     ap.add_argument("--lr-find", metavar="FILE", help="plot a `bprun lr-find` result instead "
@@ -1074,6 +1603,17 @@ def main(argv=None):
                     help="where to write the plots (default RUN_DIR/plots)")
     ap.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
                     help="image format (default png)")
+    ap.add_argument("--raw", action="store_true",
+                    help="loss_curves: draw every repeat as well, faint, under the mean")
+    ap.add_argument("--metric", choices=METRICS, default="auto",
+                    help="the final metric of final_vs_* (as bprun report --metric; default "
+                    "val_loss when there is validation data, else loss)")
+    ap.add_argument("--by", choices=("mean", "median"), default="mean",
+                    help="final_vs_*: each point's mean with its t interval, or median with "
+                    "its order-statistic interval (as bprun report --by)")
+    ap.add_argument("--dump", metavar="FILE",
+                    help="also write the numbers drawn (curves, bands, points, success, "
+                    "Kaplan-Meier) as JSON to FILE")
     args = ap.parse_args(argv)
     if (args.run_dir is None) == (args.lr_find is None):
         ap.error("give either RUN_DIR or --lr-find FILE")
@@ -1087,14 +1627,36 @@ def main(argv=None):
             os.makedirs(out, exist_ok=True)
         except OSError as e:
             raise PlotError("%s: cannot create folder (%s)" % (out, e.strerror or e))
+        pts = report_points(run, args.metric, args.by)
+        dump = {"source": pts.get("source"), "metric": pts.get("metric"),
+                "by": pts.get("by", args.by)} if args.dump else None
         coloring = Coloring(run)
-        written = []
-        for name, fn in (("loss_curves", plot_loss_curves), ("final_vs_lr", plot_final_vs_lr),
-                         ("diagnostics", plot_diagnostics)):
-            p = fn(run, coloring, os.path.join(out, "%s.%s" % (name, args.format)))
+        jobs = [("loss_curves", lambda o: plot_loss_curves(run, coloring, o, pts, args, dump))]
+        num = numeric_axes(run)
+        names = _axis_names(num)
+        for k in num:
+            fname = "final_vs_" + names[k]
+            jobs.append((fname, lambda o, k=k, f=fname: plot_final_vs_axis(run, k, f, o, pts,
+                                                                           args, dump)))
+        if not num:
+            note("final_vs_<axis>: skipped (no swept numeric axis)")
+        if has_target(pts):
+            jobs.append(("success", lambda o: plot_success(run, o, pts, dump)))
+        dcol = verdict_coloring(run, pts, coloring) or coloring
+        if dump is not None and getattr(dcol, "verdicts", None):
+            dump["verdicts"] = {"%04d" % t: v for t, v in sorted(dcol.verdicts.items())}
+            dump["verdict_colors"] = {lab: mcolors.to_hex(c) for lab, c in dcol.categories}
+        jobs.append(("diagnostics", lambda o: plot_diagnostics(run, dcol, o)))
+        for name, fn in jobs:
+            p = fn(os.path.join(out, "%s.%s" % (name, args.format)))
             if p:
-                written.append(p)
                 print(p, flush=True)
+        if args.dump:
+            try:
+                with open(args.dump, "w") as f:
+                    json.dump(_json_safe(dump), f, indent=1, allow_nan=False)
+            except (OSError, ValueError) as e:
+                raise PlotError("%s: cannot write (%s)" % (args.dump, e))
     except PlotError as e:
         note(str(e))
         return 1

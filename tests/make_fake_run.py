@@ -1,14 +1,17 @@
 """Writes a synthetic bprun sweep run folder (docs/FORMAT.md layout) for tests/plot.sh.
 
 make_fake_run.py DIR [--layout grid|map] [--repeats R] [--lrs N] [--epochs E] [--val]
-                     [--diagnostics] [--running]
+                     [--diagnostics] [--running] [--target T] [--verdicts]
 
 grid: axes train.optimizer.name x train.optimizer.lr (sgd, adam) x N learning rates x R
 repeats; map: one axis train.optimizer whose values are maps {name: ..., lr: ...}. The sgd
 trial at the largest rate, first repeat, diverges (inf loss at epoch E/3). --val writes finite
 val_loss/val_accuracy; --diagnostics adds grad_norm, weight_norm, update_ratio and a 2-D
 saturation column (epochs x 2 layers); --running leaves out index.h5 and leaves the last trial
-as a .part file with status running and half its epochs.
+as a .part file with status running and half its epochs. --target T sets train.target_loss: a
+trial stops at the first epoch whose loss is <= T (its epochs_to_target, else -1), so repeats
+have different lengths. --verdicts gives trial i the verdict attribute minimum, plateau or saddle
+(i mod 3).
 """
 import argparse
 import os
@@ -33,6 +36,8 @@ def main():
     ap.add_argument("--val", action="store_true")
     ap.add_argument("--diagnostics", action="store_true")
     ap.add_argument("--running", action="store_true")
+    ap.add_argument("--target", type=float)
+    ap.add_argument("--verdicts", action="store_true")
     a = ap.parse_args()
 
     lrs = [10.0 ** (-3 + 3.0 * i / max(a.lrs - 1, 1)) for i in range(a.lrs)]
@@ -43,6 +48,8 @@ def main():
             "  layers: [2, 3, 1]\n  loss: mse\ntrain:\n  epochs: %d\n"
             "  optimizer: {name: %s, lr: %s}\noutput: runs\n")
     rows, params = [], []
+    if a.target is not None:  # inside the train: block, before output:
+        base = base.replace("output:", "  target_loss: %g\noutput:" % a.target)
     rng = np.random.default_rng(7)
     for tid, ((opt, lr), rep) in enumerate(trials):
         seed = 1000 + tid
@@ -59,6 +66,13 @@ def main():
             loss[-1] = np.inf
             e = e[:k]
             status = "diverged"
+        to_target = 0
+        if a.target is not None:
+            hit = np.nonzero(loss <= a.target)[0]
+            to_target = -1
+            if len(hit) and status == "completed":
+                to_target = int(hit[0]) + 1
+                loss, e = loss[:to_target], e[:to_target]
         n = len(e)
         cols = {"epoch": e, "loss": loss,
                 "accuracy": np.clip(1.0 - 2 * loss, 0, 1),
@@ -83,6 +97,8 @@ def main():
             f.attrs["seed"] = np.uint64(seed)
             f.attrs["status"] = status
             f.attrs["resolved_config"] = base % (seed, a.epochs, opt, lr_text(lr))
+            if a.verdicts:
+                f.attrs["verdict"] = ("minimum", "plateau", "saddle")[tid % 3]
             g = f.create_group("epochs")
             order = list(cols)
             if a.diagnostics:
@@ -96,7 +112,8 @@ def main():
             continue
         vl = loss[-1] * 1.2 + 0.01 if a.val else np.nan
         rows.append((tid, seed, status.encode(), n, loss[-1], vl, cols["accuracy"][-1],
-                     np.nan, vl, 0.5, np.nan, np.nan))
+                     np.nan, vl, 0.5, np.nan, np.nan) +
+                    ((to_target,) if a.target is not None else ()))
         if a.layout == "grid":
             params.append([opt, lr_text(lr)])
         else:
@@ -107,7 +124,8 @@ def main():
                    ("final_loss", "<f8"), ("final_val_loss", "<f8"), ("final_accuracy", "<f8"),
                    ("final_val_accuracy", "<f8"), ("best_val_loss", "<f8"),
                    ("wall_seconds", "<f8"), ("final_test_loss", "<f8"),
-                   ("final_test_accuracy", "<f8")])
+                   ("final_test_accuracy", "<f8")] +
+                  ([("epochs_to_target", "<i4")] if a.target is not None else []))
     axes = (["train.optimizer.name", "train.optimizer.lr"] if a.layout == "grid"
             else ["train.optimizer"])
     with h5py.File(os.path.join(a.dir, "index.h5"), "w") as f:
