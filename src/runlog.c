@@ -2483,6 +2483,12 @@ static void name_ignored(const bp_folder *fo, const char *dir, size_t n, bp_merg
 
 int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e)
 {
+    return bp_run_merge_with(dir, wait_s, NULL, res, e);
+}
+
+int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
+                      bp_merge_result *res, bp_err *e)
+{
     quiet();
     memset(res, 0, sizeof *res);
     struct stat st;
@@ -2570,7 +2576,9 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
             r->trial = old[i].trial;
             r->seed = old[i].seed;
             /* a trial a race did not need stays so; any other is still to run */
-            r->status = strncmp(old[i].status, "skipped", STATUS_LEN) ? "pending" : "skipped";
+            int skip = !strncmp(old[i].status, "skipped", STATUS_LEN) ||
+                       (x && x->skipped && old[i].trial < x->n && x->skipped[old[i].trial]);
+            r->status = skip ? "skipped" : "pending";
             r->final_loss = r->final_val_loss = r->final_accuracy = r->final_val_accuracy = NAN;
             r->best_val_loss = r->wall_seconds = r->final_test_loss = NAN;
             r->final_test_accuracy = NAN;
@@ -2589,7 +2597,7 @@ int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e
     }
     bp_run r = { .dir = (char *)dir, .path = (char *)dir, .dfd = -1, .lock_fd = -1 };
     bp_run_set_sweep(&r, hash, table, na, axes, params ? (char *const *const *)by_trial : NULL);
-    bp_run_set_race(&r, race);
+    bp_run_set_race(&r, x && x->race ? x->race : race);
     rc = bp_run_write_index(&r, config, resolved, rows, n, threads, e);
 out:
     if (f >= 0)

@@ -251,6 +251,16 @@ typedef struct bp_merge_result {
     char ignored[768];
 } bp_merge_result;
 int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e);
+/* Added for races in shards: bp_run_merge that also records a race's decisions (x->race, the
+ * index's `race` attribute) and gives the trials it did not need (x->skipped[id] != 0, n
+ * entries) the status `skipped` instead of `pending`. x MAY be NULL (bp_run_merge). */
+typedef struct bp_merge_extra {
+    const char *race;
+    const unsigned char *skipped;
+    size_t n;
+} bp_merge_extra;
+int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
+                      bp_merge_result *res, bp_err *e);
 
 /* Record the sweep in the index bp_run_write_index writes next: attrs sweep_hash,
  * sweep_table, axes (list of key paths), and /params (n_trials x n_axes text, the swept values

@@ -1210,6 +1210,53 @@ static void race_point(FILE *f, const sched *c, size_t p)
         fputc(')', f);
 }
 
+/* Whether trial id is this process's to run: all of them, or its shard's share. */
+static int mine(const sched *c, size_t id)
+{
+    return c->o->shard_n <= 0 || id % (size_t)c->o->shard_n == (size_t)c->o->shard_i - 1;
+}
+
+/* A race in shards: a round is a barrier. Wait until every trial of the round (the points
+ * still racing, repeats b0 .. b1 - 1) has its finished file, whichever shard ran it, and read
+ * its row; every shard then takes the same decision. Stops waiting on SIGINT/SIGTERM. */
+static void wait_round(sched *c, const unsigned char *alive, size_t b0, size_t b1, size_t round)
+{
+    size_t P = c->s->n_points, R = c->s->repeats;
+    int told = 0;
+    for (;;) {
+        size_t missing = 0;
+        for (size_t p = 0; p < P; p++)
+            for (size_t r = b0; alive[p] && r < b1; r++) {
+                size_t id = p * R + r;
+                if (finished(c->rows[id].status))
+                    continue;
+                char path[4096];
+                struct stat st;
+                bp_trial_summary sum;
+                bp_err te;
+                if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, "") ||
+                    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+                    bp_trial_read_summary(path, &sum, &te) != 0) {
+                    missing++;
+                    continue;
+                }
+                pthread_mutex_lock(&c->mu);
+                c->rows[id] = sum;
+                c->done++;
+                pthread_mutex_unlock(&c->mu);
+            }
+        if (!missing || (c->o->stop && *c->o->stop))
+            return;
+        if (!told && !c->o->quiet)
+            fprintf(stderr, "bprun: shard %d/%d: round %zu: waiting for %zu trial%s of the other "
+                    "shards\n", c->o->shard_i, c->o->shard_n, round, missing, missing == 1 ? ""
+                    : "s");
+        told = 1;
+        struct timespec nap = { 0, 50000000 };
+        nanosleep(&nap, NULL);
+    }
+}
+
 /* Racing (sweep.race, F-Race): round 1 runs repeats 0 .. min_repeats - 1 of every point; each
  * round after it adds `step` repeats to the points still racing, until one is left or they
  * ran max_repeats. After each round, the points' values over the repeats all of them ran are
@@ -1242,11 +1289,13 @@ static int run_race(sched *c, int isolated, bp_err *e)
         c->total_todo = 0;
         for (size_t p = 0; p < P; p++)
             for (size_t r = b; alive[p] && r < target; r++)
-                if (!finished(c->rows[p * R + r].status)) {
+                if (!finished(c->rows[p * R + r].status) && mine(c, p * R + r)) {
                     c->todo[p * R + r] = 1;
                     c->total_todo++;
                 }
         run_pool(c, isolated);
+        if (!c->failed && !(c->o->stop && *c->o->stop) && c->o->shard_n > 0)
+            wait_round(c, alive, b, target, round);
         if (c->failed || (c->o->stop && *c->o->stop))
             break;
         b = target;
@@ -1378,10 +1427,11 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                         o->shard_n);
         goto out;
     }
-    if ((sharded || c.size > 1) && (s->halving.n_rungs || s->race.active)) {
+    if (((sharded || c.size > 1) && s->halving.n_rungs) || (c.size > 1 && s->race.active)) {
         rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.%s, whose rounds need every "
-                        "trial's results; run it in one process", sharded ? "--shard" : "mpirun",
-                        s->race.active ? "race" : "halving");
+                        "trial's results; run it %s", sharded ? "--shard" : "mpirun",
+                        s->race.active ? "race" : "halving", s->race.active ? "in one process "
+                        "or in shards (--shard)" : "in one process");
         goto out;
     }
     if (sharded && (o->force || o->only >= 0 || c.size > 1)) {
@@ -1596,9 +1646,15 @@ joined:
         res->interrupted = 1;
     if (sharded) {
         /* the index from every shard's finished trials, under the lock; a shard that finished
-         * no trial leaves the index as it is */
+         * no trial leaves the index as it is. A race's shards all took the same decisions:
+         * each records them and the trials they did not need. */
         bp_merge_result mr;
-        rc = bp_run_merge(bp_run_path(c.run), BP_SHARD_LOCK_WAIT, &mr, e);
+        unsigned char *skip = s->race.active ? calloc(n ? n : 1, 1) : NULL;
+        for (size_t i = 0; skip && i < n; i++)
+            skip[i] = !strcmp(c.rows[i].status, "skipped");
+        bp_merge_extra mx = { .race = c.race_log, .skipped = skip, .n = skip ? n : 0 };
+        rc = bp_run_merge_with(bp_run_path(c.run), BP_SHARD_LOCK_WAIT, &mx, &mr, e);
+        free(skip);
         if (rc == BP_EUSAGE && mr.n_trials && !mr.finished)
             rc = BP_OK;
     } else if (c.rank == 0) {
