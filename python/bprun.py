@@ -304,8 +304,8 @@ def _read_one_run(path):
                     ptext[tid] = [_text(P[i, j]) for j in range(len(axes))]
     # trials the index does not list yet (a run still going, or no index at all)
     for tid, (fn, part) in files.items():
-        if tid in rows and not (part and rows[tid]["status"] in ("pending", "running")):
-            continue
+        if tid in rows and rows[tid]["status"] not in ("pending", "running"):
+            continue  # the index row of a finished trial
         try:
             with _open(fn) as f:
                 rec = {"seed": int(f.attrs.get("seed", 0)),
