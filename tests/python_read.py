@@ -1,9 +1,11 @@
 """tests/python.sh's checks of the bprun Python module (python/bprun.py):
-python_read.py RUN REPORT.json EPOCHS.csv NOINDEX_RUN PART_TRIAL
+python_read.py RUN REPORT.json EPOCHS.csv NOINDEX_RUN PART_TRIAL RUN2D EPOCHS2D.csv TWO.csv
 read_run against `bprun report --format json` and the HDF5 files read directly with h5py,
 read_epochs against the trial files' /epochs and against `--format csv --table epochs`, and
 read_run / read_epochs on a copy of the run without index.h5 and with one trial's file renamed
-to .h5.part (a run still going). Prints one FAIL line per failed check; exit 1 if any."""
+to .h5.part (a run still going); RUN2D is a copy of RUN whose trial 3 got a 2-D epoch column
+w2 (epochs x 2) and EPOCHS2D.csv its epochs CSV; TWO.csv the epochs CSV of RUN and RUN2D
+together. Prints one FAIL line per failed check; exit 1 if any."""
 import json
 import math
 import sys
@@ -14,7 +16,7 @@ import pandas as pd
 
 import bprun
 
-run, report, csv, noindex, part_trial = sys.argv[1:6]
+run, report, csv, noindex, part_trial, run2d, csv2d, two = sys.argv[1:9]
 part_trial = int(part_trial)
 fails = []
 
@@ -152,6 +154,30 @@ check(len(e2) == len(ep) and e2[e2["trial"] == part_trial]["running"].all()
 # several folders: a run column
 d3 = bprun.read_run([run, noindex])
 check(list(d3.columns[:2]) == ["run", "trial"] and len(d3) == 2 * len(df), "two runs")
+
+# a 2-D column is split into name[0], name[1], NaN in the trials without it; the CSV agrees
+def same_frame(a, b, what):
+    check(list(a.columns) == list(b.columns) and len(a) == len(b),
+          "%s: columns %s / %s, rows %d / %d" % (what, list(a.columns), list(b.columns), len(a), len(b)))
+    if list(a.columns) == list(b.columns) and len(a) == len(b):
+        for col in a.columns:
+            x, y = a[col].to_numpy(), b[col].to_numpy()
+            ok = np.array_equal(x.astype(np.float64), y.astype(np.float64), equal_nan=True) \
+                if a[col].dtype.kind == "f" else x.tolist() == y.tolist()
+            check(ok, "%s: column %s" % (what, col))
+
+
+e4 = bprun.read_epochs(run2d)
+with h5py.File(run2d + "/trials/0003.h5", "r") as f:
+    w2 = f["epochs/w2"][()]
+check(w2.ndim == 2 and "w2[0]" in e4 and "w2[1]" in e4 and "w2" not in e4, "2-D column split")
+if "w2[1]" in e4:
+    check(np.array_equal(e4[e4["trial"] == 3]["w2[1]"].to_numpy(), w2[:, 1]), "w2[1] of trial 3")
+    check(e4[e4["trial"] != 3]["w2[0]"].isna().all(), "w2 NaN in the other trials")
+same_frame(pd.read_csv(csv2d, float_precision="round_trip"), e4, "csv with a 2-D column")
+e5 = bprun.read_epochs([run, run2d])
+same_frame(pd.read_csv(two, float_precision="round_trip"), e5, "csv of two runs")
+check(list(e5.columns[:2]) == ["run", "trial"], "two runs: the run column")
 
 print("python_read: %d trials, %d epoch rows, %d failed checks" % (len(df), len(ep), len(fails)))
 sys.exit(1 if fails else 0)
