@@ -993,6 +993,7 @@ typedef struct epoch_cols {
     size_t n, rows;
     char **names;
     double **v;
+    char *status;     /* the file's status attribute, or NULL */
 } epoch_cols;
 
 static void epoch_cols_free(epoch_cols *c)
@@ -1003,6 +1004,7 @@ static void epoch_cols_free(epoch_cols *c)
     }
     free(c->names);
     free(c->v);
+    free(c->status);
     memset(c, 0, sizeof *c);
 }
 
@@ -1012,6 +1014,7 @@ static void epoch_cols_read(const char *path, epoch_cols *c)
     hid_t f = open_trial_file(path), g = H5I_INVALID_HID;
     if (f < 0)
         return;
+    c->status = read_str_attr(f, "status");
     if (H5Lexists(f, "epochs", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "epochs", H5P_DEFAULT)) < 0) {
         H5Fclose(f);
         return;
@@ -1132,10 +1135,6 @@ static void epochs_csv(FILE *f, const run *r, size_t nd)
             }
             epoch_cols c;
             epoch_cols_read(path, &c);
-            hid_t tf = pass && c.rows ? open_trial_file(path) : H5I_INVALID_HID;
-            char *status = tf >= 0 ? read_str_attr(tf, "status") : NULL;
-            if (tf >= 0)
-                H5Fclose(tf);
             for (size_t k = 0; k < c.n && !pass; k++) {
                 size_t j = 0;
                 while (j < nn && strcmp(names[j], c.names[k]))
@@ -1155,7 +1154,7 @@ static void epochs_csv(FILE *f, const run *r, size_t nd)
                 while (ke < c.n && strcmp(c.names[ke], "epoch"))
                     ke++;
                 fprintf(f, "%u,%s,", x->trial, ke < c.n ? num(c.v[ke][e], buf, sizeof buf, 2) : "");
-                csv_str(f, part ? "running" : status ? status : "");
+                csv_str(f, part ? "running" : c.status ? c.status : "");
                 fputs(part ? ",true" : ",false", f);
                 for (size_t k = 0; k < nn; k++) {
                     if (!strcmp(names[k], "epoch"))
@@ -1172,7 +1171,6 @@ static void epochs_csv(FILE *f, const run *r, size_t nd)
                 }
                 fputc('\n', f);
             }
-            free(status);
             epoch_cols_free(&c);
         }
     }
