@@ -983,9 +983,6 @@ static void cmp_text(FILE *f, const run *r, const bp_points *pt, int md, int all
     }
 }
 
-/* Several run folders as one: a first axis `run` (the folder as given), then the union of
- * their axes in order of appearance ("-" where a run has no such axis). Each run's rows keep
- * their verdicts and minima. */
 /* One trial file's /epochs (the `columns` order, then any others), 2-D columns (epochs x
  * layers) split into name[j]: names (malloc'd) and n_rows values per name. Nothing when the
  * file is missing or unreadable. */
@@ -1043,16 +1040,14 @@ static void epoch_cols_read(const char *path, epoch_cols *c)
                                H5P_DEFAULT) <= 0)
             continue;
         size_t k = 0;
-        while (k < n_all && strcmp(all[k], name))
+        while (k < n_all && (!all[k] || strcmp(all[k], name)))
             k++;
         if (k == n_all)
             all[n_all++] = strdup(name);
     }
-    c->names = calloc(4 * (n_all + 1), sizeof *c->names);
-    c->v = calloc(4 * (n_all + 1), sizeof *c->v);
-    size_t cap = 4 * (n_all + 1);
+    size_t cap = 0;
     c->rows = SIZE_MAX;
-    for (size_t i = 0; c->names && c->v && i < n_all; i++) {
+    for (size_t i = 0; all && i < n_all; i++) {
         if (!all[i] || H5Lexists(g, all[i], H5P_DEFAULT) <= 0)
             continue;
         hid_t d = H5Oopen(g, all[i], H5P_DEFAULT);
@@ -1070,6 +1065,17 @@ static void epoch_cols_read(const char *path, epoch_cols *c)
             H5Sget_simple_extent_dims(sp, dims, NULL) >= 0 &&
             (buf = malloc((dims[0] * dims[1] + 1) * sizeof *buf)) &&
             H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) {
+            if (c->n + dims[1] > cap) {
+                size_t nc = 2 * cap + dims[1];
+                char **nn = realloc(c->names, nc * sizeof *nn);
+                if (nn)
+                    c->names = nn;
+                double **nv = nn ? realloc(c->v, nc * sizeof *nv) : NULL;
+                if (nv) {
+                    c->v = nv;
+                    cap = nc;
+                }
+            }
             for (hsize_t j = 0; j < dims[1] && c->n < cap; j++) {
                 char nm[300];
                 if (rank == 2)
@@ -1179,6 +1185,10 @@ static void epochs_csv(FILE *f, const run *r, size_t nd)
     free(names);
 }
 
+
+/* Several run folders as one: a first axis `run` (the folder as given), then the union of
+ * their axes in order of appearance ("-" where a run has no such axis). Each run's rows keep
+ * their verdicts and minima. */
 static int combine(run *rs, size_t nd, const char *const *dirs, run *out, bp_err *e)
 {
     memset(out, 0, sizeof *out);

@@ -34,12 +34,12 @@ run_bprun 2 report "$T/r" --format json --table epochs
 cp -R "$T/r" "$T/going"
 rm -f "$T/going/index.h5"
 mv "$T/going/trials/0005.h5" "$T/going/trials/0005.h5.part"
-# a 2-D epoch column (epochs x 2) in one trial: split into w2[0], w2[1] by both readers
+# a 2-D epoch column (epochs x 6) in one trial: split into w2[0], w2[1] by both readers
 cp -R "$T/r" "$T/r2d"
 "$PY" -c 'import h5py, numpy as np, sys
 with h5py.File(sys.argv[1], "r+") as f:
     n = len(f["epochs/epoch"])
-    f["epochs/w2"] = np.arange(2.0 * n).reshape(n, 2) / 3' "$T/r2d/trials/0003.h5" || fail "adding w2"
+    f["epochs/w2"] = np.arange(6.0 * n).reshape(n, 6) / 3' "$T/r2d/trials/0003.h5" || fail "adding w2"
 run_bprun 0 report "$T/r2d" --format csv --table epochs && cp "$T/out" "$T/epochs2d.csv"
 run_bprun 0 report "$T/r" "$T/r2d" --format csv --table epochs && cp "$T/out" "$T/two.csv"
 PYTHONPATH="$BP_SRCDIR/python" "$PY" "$BP_SRCDIR/tests/python_read.py" "$T/r" "$T/report.json" \

@@ -4,7 +4,7 @@ read_run against `bprun report --format json` and the HDF5 files read directly w
 read_epochs against the trial files' /epochs and against `--format csv --table epochs`, and
 read_run / read_epochs on a copy of the run without index.h5 and with one trial's file renamed
 to .h5.part (a run still going); RUN2D is a copy of RUN whose trial 3 got a 2-D epoch column
-w2 (epochs x 2) and EPOCHS2D.csv its epochs CSV; TWO.csv the epochs CSV of RUN and RUN2D
+w2 (epochs x 6) and EPOCHS2D.csv its epochs CSV; TWO.csv the epochs CSV of RUN and RUN2D
 together. Prints one FAIL line per failed check; exit 1 if any."""
 import json
 import math
