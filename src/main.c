@@ -178,7 +178,7 @@ static const char usage_validate[] =
 static const char usage_report[] =
     "usage: bprun report RUN... [--format text|csv|markdown|json] [--top N] [--metric M]\n"
     "                        [--by mean|median] [--alpha A] [--all-pairs]\n"
-    "                        [--table trials|points|comparisons]\n"
+    "                        [--table trials|points|comparisons|epochs]\n"
     "\n"
     "The report of a run folder, also of one still running: the trials ranked by the metric\n"
     "with their swept values, status, epochs and metrics; for a sweep with repeats, every\n"
@@ -197,7 +197,7 @@ static const char usage_report[] =
     "  --by S                 rank points by their mean (default) or median\n"
     "  --alpha A              significance level of the verdicts (default 0.05)\n"
     "  --all-pairs            compare every pair of points, not only the best with the others\n"
-    "  --table T              csv only: trials (default), points or comparisons\n"
+    "  --table T              csv only: trials (default), points, comparisons or epochs\n"
     "  -h, --help             show this help\n";
 
 static const char usage_plugins[] =
@@ -858,7 +858,7 @@ static int cmd_report(int argc, char **argv)
                 if (!strcmp(optarg, bp_report_table_names[t]))
                     k = t;
             if (k < 0)
-                return usage_error("report", "--table: expected trials, points or comparisons "
+                return usage_error("report", "--table: expected trials, points, comparisons or epochs "
                                    "(got '%s')", optarg);
             o.table = (bp_report_table)k;
             table_given = 1;

@@ -14,7 +14,8 @@
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
                                                                      "json" };
-const char *const bp_report_table_names[BP_TABLE_COUNT] = { "trials", "points", "comparisons" };
+const char *const bp_report_table_names[BP_TABLE_COUNT] = { "trials", "points", "comparisons",
+                                                                    "epochs" };
 
 typedef struct row {
     uint32_t trial;
@@ -982,6 +983,209 @@ static void cmp_text(FILE *f, const run *r, const bp_points *pt, int md, int all
     }
 }
 
+/* One trial file's /epochs (the `columns` order, then any others), 2-D columns (epochs x
+ * layers) split into name[j]: names (malloc'd) and n_rows values per name. Nothing when the
+ * file is missing or unreadable. */
+typedef struct epoch_cols {
+    size_t n, rows;
+    char **names;
+    double **v;
+    char *status;     /* the file's status attribute, or NULL */
+} epoch_cols;
+
+static void epoch_cols_free(epoch_cols *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->names[i]);
+        free(c->v[i]);
+    }
+    free(c->names);
+    free(c->v);
+    free(c->status);
+    memset(c, 0, sizeof *c);
+}
+
+static void epoch_cols_read(const char *path, epoch_cols *c)
+{
+    memset(c, 0, sizeof *c);
+    hid_t f = open_trial_file(path), g = H5I_INVALID_HID;
+    if (f < 0)
+        return;
+    c->status = read_str_attr(f, "status");
+    if (H5Lexists(f, "epochs", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "epochs", H5P_DEFAULT)) < 0) {
+        H5Fclose(f);
+        return;
+    }
+    char **order = NULL;
+    size_t no = 0;
+    hsize_t nl = 0;
+    H5G_info_t gi;
+    if (H5Gget_info(g, &gi) >= 0)
+        nl = gi.nlinks;
+    if (H5Aexists(g, "columns") > 0) {
+        hid_t a = H5Aopen(g, "columns", H5P_DEFAULT), sp = H5Aget_space(a);
+        hssize_t na = H5Sget_simple_extent_npoints(sp);
+        H5Sclose(sp);
+        H5Aclose(a);
+        if (na > 0 && read_strings(g, "columns", 1, (size_t)na, &order) == 0)
+            no = (size_t)na;
+    }
+    char **all = calloc(no + nl + 1, sizeof *all);
+    size_t n_all = 0;
+    for (size_t i = 0; all && i < no; i++)
+        all[n_all++] = order[i];
+    for (hsize_t i = 0; all && i < nl; i++) {
+        char name[256];
+        if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                               H5P_DEFAULT) <= 0)
+            continue;
+        size_t k = 0;
+        while (k < n_all && (!all[k] || strcmp(all[k], name)))
+            k++;
+        if (k == n_all)
+            all[n_all++] = strdup(name);
+    }
+    size_t cap = 0;
+    c->rows = SIZE_MAX;
+    for (size_t i = 0; all && i < n_all; i++) {
+        if (!all[i] || H5Lexists(g, all[i], H5P_DEFAULT) <= 0)
+            continue;
+        hid_t d = H5Oopen(g, all[i], H5P_DEFAULT);
+        if (d >= 0 && H5Iget_type(d) != H5I_DATASET) {
+            H5Oclose(d);
+            continue;
+        }
+        hid_t sp = d < 0 ? -1 : H5Dget_space(d);
+        hid_t t = d < 0 ? -1 : H5Dget_type(d);
+        int rank = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+        hsize_t dims[2] = { 0, 1 };
+        H5T_class_t cl = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+        double *buf = NULL;
+        if ((rank == 1 || rank == 2) && (cl == H5T_FLOAT || cl == H5T_INTEGER) &&
+            H5Sget_simple_extent_dims(sp, dims, NULL) >= 0 &&
+            (buf = malloc((dims[0] * dims[1] + 1) * sizeof *buf)) &&
+            H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) {
+            if (c->n + dims[1] > cap) {
+                size_t nc = 2 * cap + dims[1];
+                char **nn = realloc(c->names, nc * sizeof *nn);
+                if (nn)
+                    c->names = nn;
+                double **nv = nn ? realloc(c->v, nc * sizeof *nv) : NULL;
+                if (nv) {
+                    c->v = nv;
+                    cap = nc;
+                }
+            }
+            for (hsize_t j = 0; j < dims[1] && c->n < cap; j++) {
+                char nm[300];
+                if (rank == 2)
+                    snprintf(nm, sizeof nm, "%s[%llu]", all[i], (unsigned long long)j);
+                else
+                    snprintf(nm, sizeof nm, "%s", all[i]);
+                double *col = malloc((dims[0] ? dims[0] : 1) * sizeof *col);
+                if (!col)
+                    break;
+                for (hsize_t r = 0; r < dims[0]; r++)
+                    col[r] = buf[r * dims[1] + j];
+                c->names[c->n] = strdup(nm);
+                c->v[c->n++] = col;
+                if (dims[0] < c->rows) /* a killed writer's columns may differ: the shortest */
+                    c->rows = dims[0];
+            }
+        }
+        free(buf);
+        if (t >= 0)
+            H5Tclose(t);
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (d >= 0)
+            H5Oclose(d);
+    }
+    if (!c->n)
+        c->rows = 0;
+    for (size_t i = 0; all && i < n_all; i++)
+        free(all[i]);
+    free(all);
+    free(order);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* --table epochs: one line per trial and epoch of every trial file of the index (the running
+ * ones' .part files too): [run,]trial,epoch,status,running, then the union of the files'
+ * columns in the order first seen; numbers with 17 digits, missing (NaN or no such column)
+ * empty. */
+static void epochs_csv(FILE *f, const run *r, size_t nd)
+{
+    char **names = NULL, buf[40];
+    size_t nn = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) {
+            fputs(nd > 1 ? "run,trial,epoch,status,running" : "trial,epoch,status,running", f);
+            for (size_t k = 0; k < nn; k++)
+                if (strcmp(names[k], "epoch")) {
+                    fputc(',', f);
+                    csv_str(f, names[k]);
+                }
+            fputc('\n', f);
+        }
+        for (size_t i = 0; i < r->n; i++) {
+            const row *x = &r->rows[i];
+            char path[4096];
+            struct stat st;
+            int part = 0;
+            snprintf(path, sizeof path, "%s/trials/%04u.h5", x->dir, x->trial);
+            if (stat(path, &st) != 0) {
+                snprintf(path, sizeof path, "%s/trials/%04u.h5.part", x->dir, x->trial);
+                part = 1;
+            }
+            epoch_cols c;
+            epoch_cols_read(path, &c);
+            for (size_t k = 0; k < c.n && !pass; k++) {
+                size_t j = 0;
+                while (j < nn && strcmp(names[j], c.names[k]))
+                    j++;
+                char **nw = j == nn ? realloc(names, (nn + 1) * sizeof *names) : names;
+                if (j == nn && nw) {
+                    names = nw;
+                    names[nn++] = strdup(c.names[k]);
+                }
+            }
+            for (size_t e = 0; pass && e < c.rows; e++) {
+                if (nd > 1) {
+                    csv_str(f, x->dir);
+                    fputc(',', f);
+                }
+                size_t ke = 0;
+                while (ke < c.n && strcmp(c.names[ke], "epoch"))
+                    ke++;
+                fprintf(f, "%u,%s,", x->trial, ke < c.n ? num(c.v[ke][e], buf, sizeof buf, 2) : "");
+                csv_str(f, part ? "running" : c.status ? c.status : "");
+                fputs(part ? ",true" : ",false", f);
+                for (size_t k = 0; k < nn; k++) {
+                    if (!strcmp(names[k], "epoch"))
+                        continue;
+                    size_t j = 0;
+                    while (j < c.n && strcmp(c.names[j], names[k]))
+                        j++;
+                    double v = j < c.n ? c.v[j][e] : NAN;
+                    fputc(',', f);
+                    if (isinf(v))
+                        fputs(v > 0 ? "inf" : "-inf", f);
+                    else
+                        fputs(num(v, buf, sizeof buf, 2), f);
+                }
+                fputc('\n', f);
+            }
+            epoch_cols_free(&c);
+        }
+    }
+    for (size_t k = 0; k < nn; k++)
+        free(names[k]);
+    free(names);
+}
+
+
 /* Several run folders as one: a first axis `run` (the folder as given), then the union of
  * their axes in order of appearance ("-" where a run has no such axis). Each run's rows keep
  * their verdicts and minima. */
@@ -1186,6 +1390,8 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         points_csv(f, &r, &pt, any_target);
     } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_COMPARISONS) {
         cmp_csv(f, &pt);
+    } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_EPOCHS) {
+        epochs_csv(f, &r, nd);
     } else if (o->format == BP_REPORT_CSV) {
         fputs("rank,trial,seed", f);
         for (size_t j = 0; j < r.n_axes; j++) {
