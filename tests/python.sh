@@ -48,9 +48,10 @@ PYTHONPATH="$BP_SRCDIR/python" "$PY" "$BP_SRCDIR/tests/python_read.py" "$T/r" "$
 
 # installed: the module lands under $(pythondir) of a DESTDIR install and imports from there
 if [ -n "${BP_PYTHON:-}" ] && [ "$BP_PYTHON" != : ]; then
-  (cd "$BP_BUILDDIR" && make install-pythonPYTHON DESTDIR="$T/dest" >"$T/inst.out" 2>&1) ||
-    fail "make install-pythonPYTHON: $(tail -5 "$T/inst.out")"
-  pydir=$(cd "$BP_BUILDDIR" && make -s --no-print-directory print-pythondir)
+  # a make of its own: not the jobserver or flags of the make running the tests
+  (cd "$BP_BUILDDIR" && MAKEFLAGS= MAKELEVEL= make install-pythonPYTHON DESTDIR="$T/dest" \
+    >"$T/inst.out" 2>&1) || fail "make install-pythonPYTHON: $(tail -5 "$T/inst.out")"
+  pydir=$BP_PYTHONDIR
   [ -f "$T/dest$pydir/bprun.py" ] || fail "installed module not at \$(pythondir): $T/dest$pydir/bprun.py"
   got=$(cd "$T" && PYTHONPATH="$T/dest$pydir" "$BP_PYTHON" -c \
     'import bprun; print(bprun.__file__); print(len(bprun.read_run("r")))' 2>&1)
