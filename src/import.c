@@ -156,7 +156,9 @@ static double idx_value(const unsigned char *p, int type)
 static int idx_body(gzFile z, const char *path, const idx_hdr *h, double scale, float *out,
                     int32_t *lab, int32_t *maxl, bp_err *e)
 {
-    const size_t block = (size_t)1 << 18;
+    size_t block = (size_t)1 << 18; /* values per read; no more than the header promises */
+    if (h->count < block)
+        block = h->count ? h->count : 1;
     unsigned char *buf = bp_xcalloc(block, h->esize, e);
     if (!buf)
         return bp_err_prefix(e, "%s", path);
