@@ -713,15 +713,16 @@ fail:
     return NULL;
 }
 
-bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e)
+/* Parses buf (len bytes and a NUL; owned: freed here) as the CSV text of path. */
+static bp_dataset *csv_import(const char *path, char *buf, size_t len, const bp_csv_opts *o,
+                              bp_err *e)
 {
     static const bp_csv_opts defaults = {.header = -1, .label_column = -1, .labels_text = -1};
     if (!o)
         o = &defaults;
-    csv c = {.path = path};
-    size_t len;
+    csv c = {.path = path, .buf = buf};
     bp_dataset *d = NULL;
-    if ((c.buf = read_all(path, &len, e)) && csv_lines(&c, len, e) == 0)
+    if (c.buf && csv_lines(&c, len, e) == 0)
         d = csv_parse(&c, o, e);
     free(c.buf);
     free(c.lines);
@@ -731,4 +732,22 @@ bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e)
     free(c.labels);
     free(c.label_line);
     return d;
+}
+
+bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e)
+{
+    size_t len = 0;
+    char *buf = read_all(path, &len, e);
+    return buf ? csv_import(path, buf, len, o, e) : NULL;
+}
+
+bp_dataset *bp_import_csv_text(const char *name, const char *text, size_t len,
+                               const bp_csv_opts *o, bp_err *e)
+{
+    char *buf = bp_xcalloc(len + 1, 1, e);
+    if (!buf)
+        return NULL;
+    if (len)
+        memcpy(buf, text, len);
+    return csv_import(name, buf, len, o, e);
 }
