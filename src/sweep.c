@@ -1141,20 +1141,14 @@ static void sctx_clear(sctx *s)
     free(s->ax);
 }
 
-bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char *const *sweeps,
-                        size_t n_sweeps, bp_err *e)
+/* bp_sweep_load on text (len bytes and a NUL; owned: freed here). e is not NULL. */
+static bp_sweep *load(const char *path, char *text, size_t len, char *const *sets, size_t n_sets,
+                      char *const *sweeps, size_t n_sweeps, bp_err *e)
 {
-    size_t len;
-    bp_err local;
-    if (!e)
-        e = &local;
     sctx s = { .path = path, .e = e, .repeats = 1 };
     bp_sweep *sw = NULL;
     bp_node *sweep_node = NULL;
     size_t *radix = NULL, *idx = NULL;
-    char *text = bp_config_read_file(path, &len, e);
-    if (!text)
-        return NULL;
     bp_node *root = bp_yaml_parse_string(text, len, path, e);
     if (!root)
         goto fail;
@@ -1272,6 +1266,31 @@ fail:
     bp_node_free(root);
     free(text);
     return NULL;
+}
+
+bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char *const *sweeps,
+                        size_t n_sweeps, bp_err *e)
+{
+    size_t len;
+    bp_err local;
+    if (!e)
+        e = &local;
+    char *text = bp_config_read_file(path, &len, e);
+    return text ? load(path, text, len, sets, n_sets, sweeps, n_sweeps, e) : NULL;
+}
+
+bp_sweep *bp_sweep_load_text(const char *path, const char *text, size_t len, char *const *sets,
+                             size_t n_sets, char *const *sweeps, size_t n_sweeps, bp_err *e)
+{
+    bp_err local;
+    if (!e)
+        e = &local;
+    char *copy = bp_xcalloc(len + 1, 1, e);
+    if (!copy)
+        return NULL;
+    if (len)
+        memcpy(copy, text, len);
+    return load(path, copy, len, sets, n_sets, sweeps, n_sweeps, e);
 }
 
 void bp_sweep_free(bp_sweep *s)
