@@ -503,6 +503,12 @@ static int csv_lines(csv *c, size_t len, bp_err *e)
     return 0;
 }
 
+static int too_few_columns(const csv *c, bp_err *e)
+{
+    return bp_err_set(e, BP_EDATA, "%s: needs at least 2 columns (features and a label), has %zu",
+                      c->path, c->ncols);
+}
+
 static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp_err *e)
 {
     /* first two lines: count, split, detect the header */
@@ -545,7 +551,7 @@ static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp
         for (size_t j = 0; j < c->ncols; j++)
             if (strcmp(c->f1[j], o->label_name) == 0) {
                 *lc = j;
-                return 0;
+                return c->ncols < 2 ? too_few_columns(c, e) : 0;
             }
         char cols[512] = "";
         size_t used = 0;
@@ -571,9 +577,7 @@ static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp
         return bp_err_set(e, BP_EUSAGE, "%s: label column %ld does not exist (the file has %zu "
                           "columns)", c->path, o->label_column + 1, c->ncols);
     if (c->ncols < 2)
-        return bp_err_set(e, BP_EDATA,
-                          "%s: needs at least 2 columns (features and a label), has %zu",
-                          c->path, c->ncols);
+        return too_few_columns(c, e);
     *lc = o->label_column == -1 ? c->ncols - 1 : (size_t)o->label_column;
     return 0;
 }
