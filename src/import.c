@@ -226,12 +226,13 @@ out:
 }
 
 /* An uncompressed file shorter than its header promises is refused before anything is
- * allocated (a 16-byte file may claim terabytes). */
-static int idx_check_size(const char *path, const idx_hdr *h, bp_err *e)
+ * allocated (a 16-byte file may claim terabytes). Whether z is compressed is zlib's answer,
+ * not the name's: gzdopen inflates a gzip stream whatever the file is called. */
+static int idx_check_size(gzFile z, const char *path, const idx_hdr *h, bp_err *e)
 {
     struct stat st;
-    size_t n = strlen(path), head = 4 + 4 * (size_t)h->rank;
-    if ((n > 3 && !strcmp(path + n - 3, ".gz")) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    size_t head = 4 + 4 * (size_t)h->rank;
+    if (!gzdirect(z) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return 0;
     size_t have = (size_t)st.st_size > head ? ((size_t)st.st_size - head) / h->esize : 0;
     if (have < h->count)
@@ -272,7 +273,7 @@ bp_dataset *bp_import_idx(const char *images, const char *labels, double scale, 
                    images, hi.dims[0]);
         goto fail;
     }
-    if (idx_check_size(images, &hi, e) < 0 || idx_check_size(labels, &hl, e) < 0)
+    if (idx_check_size(zi, images, &hi, e) < 0 || idx_check_size(zl, labels, &hl, e) < 0)
         goto fail;
     if (!(d = bp_data_new(images, hi.dims[0], hi.count / hi.dims[0], BP_TARGET_LABELS, 0, e)))
         goto fail;
