@@ -2,7 +2,8 @@
  * first header says the images end. The importer reads paths (zlib streams them), so each part
  * goes into a memory file (memfd_create, rewritten per input) named /proc/self/fd/N: no disk.
  * A dataset that loads MUST be valid (every value finite, labels in [0, k), n x d as the
- * header says). */
+ * header says). The images gzipped MUST give the same result: both load, the same values, or
+ * both fail with the same code. */
 #include "autoconf.h"
 #include "fuzz.h"
 
@@ -10,18 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "data.h"
 #include "fuzz_common.h"
 
-static int fds[2] = { -1, -1 };
-static char names[2][64];
+static int fds[3] = { -1, -1, -1 };
+static char names[3][64];
 
 static const char *memfile(int i, const uint8_t *data, size_t size)
 {
     if (fds[i] < 0) {
-        if ((fds[i] = memfd_create(i ? "labels.idx" : "images.idx", MFD_CLOEXEC)) < 0) {
+        if ((fds[i] = memfd_create("fuzz.idx", MFD_CLOEXEC)) < 0) {
             perror("bprun-fuzz: memfd_create");
             abort();
         }
@@ -55,6 +58,35 @@ static size_t idx_length(const uint8_t *p, size_t size)
     return count > (size - head) / es ? size : head + count * es;
 }
 
+/* data gzipped (a small window: deflate's default state is 256 KiB); NULL when it fails. */
+static uint8_t *gzip(const uint8_t *data, size_t size, size_t *out_size)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 1, Z_DEFLATED, 16 + 9, 1, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    uLong cap = deflateBound(&z, (uLong)size) + 32;
+    uint8_t *out = malloc(cap);
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)size;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (!out || deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        free(out);
+        out = NULL;
+    }
+    *out_size = z.total_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static int same(const bp_dataset *a, const bp_dataset *b)
+{
+    return a->n == b->n && a->d == b->d && a->k == b->k &&
+           !memcmp(a->X, b->X, a->n * a->d * sizeof *a->X) &&
+           !memcmp(a->y, b->y, a->n * sizeof *a->y);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     bp_err e;
@@ -63,6 +95,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bp_err_clear(&e);
     bp_dataset *d = bp_import_idx(a, b, 1.0 / 255, &e);
     bp_fuzz_check_null(d, &e, "bp_import_idx");
+    if (!(split >= 2 && data[0] == 0x1f && data[1] == 0x8b)) {
+        size_t zn;
+        uint8_t *zd = gzip(data, split, &zn);
+        if (!zd)
+            abort();
+        bp_err ez;
+        bp_err_clear(&ez);
+        bp_dataset *dz = bp_import_idx(memfile(2, zd, zn), b, 1.0 / 255, &ez);
+        bp_fuzz_check_null(dz, &ez, "bp_import_idx (gzipped images)");
+        if (!d != !dz || (d && !same(d, dz)) || (!d && e.code != ez.code)) {
+            fprintf(stderr, "gzipped images: '%s', plain: '%s'\n", dz ? "loaded" : ez.msg,
+                    d ? "loaded" : e.msg);
+            abort();
+        }
+        bp_data_free(dz);
+        free(zd);
+    }
     if (d) {
         /* rows as the images header says (a gzipped input's header is inside the stream) */
         size_t n = (size_t)data[4] << 24 | (size_t)data[5] << 16 | (size_t)data[6] << 8 | data[7];
