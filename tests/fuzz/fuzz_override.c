@@ -1,9 +1,10 @@
-/* fuzz_override.c - bytes -> command-line overrides applied to a valid config: each line is a
- * --sweep KEY=V1,V2,... when it starts with '~' (the rest of the line), else a --set
- * KEY=VALUE (at most 8 of each; a line with a NUL ends the input). The --set lines are applied
- * to the parsed base with bp_node_apply_override, then all go through bp_sweep_load_text as
- * `bprun run base.yaml --set ... --sweep ...` would: a --set that fails on the tree MUST fail
- * there with the same message. Sweeps over BP_FUZZ_MAX_TRIALS trials are not expanded. */
+/* fuzz_override.c - bytes -> command-line overrides applied to a valid config (XOR, no sweep
+ * section): each line is a --sweep KEY=V1,V2,... when it starts with '~' (the rest of the
+ * line), else a --set KEY=VALUE (at most 8 of each; a NUL ends the input). The --set lines are
+ * applied to the parsed base with bp_node_apply_override, then all go through
+ * bp_sweep_load_text as `bprun run base.yaml --set ... --sweep ...` would: a --set that fails
+ * on the tree MUST fail there with the same message. Sweeps over BP_FUZZ_MAX_TRIALS trials are
+ * not expanded. */
 #include "autoconf.h"
 #include "fuzz.h"
 
@@ -32,9 +33,7 @@ static const char base_text[] =
     "  epochs: 50\n"
     "  batch_size: 1\n"
     "  shuffle: false\n"
-    "  optimizer: {name: sgd, lr: 0.5}\n"
-    "sweep:\n"
-    "  grid: {train.optimizer.lr: [0.1, 0.5]}\n";
+    "  optimizer: {name: sgd, lr: 0.5}\n";
 
 static bp_node *base;
 
