@@ -2,8 +2,7 @@
  * first header says the images end. The importer reads paths (zlib streams them), so each part
  * goes into a memory file (memfd_create, rewritten per input) named /proc/self/fd/N: no disk.
  * A dataset that loads MUST be valid (every value finite, labels in [0, k), n x d as the
- * header says). The images gzipped MUST give the same result: both load, the same values, or
- * both fail with the same code. */
+ * header says), and MUST load the same with its images gzipped. */
 #include "autoconf.h"
 #include "fuzz.h"
 
@@ -95,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bp_err_clear(&e);
     bp_dataset *d = bp_import_idx(a, b, 1.0 / 255, &e);
     bp_fuzz_check_null(d, &e, "bp_import_idx");
-    if (!(split >= 2 && data[0] == 0x1f && data[1] == 0x8b)) {
+    if (d && data[0] == 0) {   /* (each gzip stream costs zlib 384 KiB of buffers) */
         size_t zn;
         uint8_t *zd = gzip(data, split, &zn);
         if (!zd)
@@ -104,9 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bp_err_clear(&ez);
         bp_dataset *dz = bp_import_idx(memfile(2, zd, zn), b, 1.0 / 255, &ez);
         bp_fuzz_check_null(dz, &ez, "bp_import_idx (gzipped images)");
-        if (!d != !dz || (d && !same(d, dz)) || (!d && e.code != ez.code)) {
-            fprintf(stderr, "gzipped images: '%s', plain: '%s'\n", dz ? "loaded" : ez.msg,
-                    d ? "loaded" : e.msg);
+        if (!dz || !same(d, dz)) {
+            fprintf(stderr, "gzipped images: %s\n", dz ? "other values" : ez.msg);
             abort();
         }
         bp_data_free(dz);
