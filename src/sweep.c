@@ -782,12 +782,13 @@ static void shift_cols(bp_node *n, unsigned off)
  * 1, column inside the list). */
 static int parse_sweep_arg(sctx *s, const char *arg)
 {
-    char *key = NULL, usage[BP_ERR_MSG_MAX];
+    char *key = NULL, usage[BP_ERR_MSG_MAX], shown[BP_ERR_MSG_MAX / 2];
     bp_node **vals = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     const char *eq = strchr(arg, '=');
-    snprintf(usage, sizeof usage, "--sweep %s: expected key.path=value1,value2,...", arg);
+    bp_text_line(arg, shown, sizeof shown);
+    snprintf(usage, sizeof usage, "--sweep %s: expected key.path=value1,value2,...", shown);
     size_t plen = eq ? (size_t)(eq - arg) : 0, skip = strspn(arg, " \t");
     while (plen && (arg[plen - 1] == ' ' || arg[plen - 1] == '\t'))
         plen--;
@@ -840,7 +841,7 @@ static int parse_sweep_arg(sctx *s, const char *arg)
         bp_node *v = bp_yaml_parse_value(piece, "--sweep", s->e);
         free(piece);
         if (!v) {
-            rc = bp_err_prefix(s->e, "--sweep %s", arg);
+            rc = bp_err_prefix(s->e, "--sweep %s", shown);
             break;
         }
         shift_cols(v, (unsigned)start);
@@ -861,7 +862,7 @@ static int parse_sweep_arg(sctx *s, const char *arg)
     }
     if (rc == 0) {
         char origin[BP_ERR_MSG_MAX];
-        snprintf(origin, sizeof origin, "--sweep %s", arg);
+        snprintf(origin, sizeof origin, "--sweep %s", shown);
         axis *a = find_axis(s, key);
         if (a && a->block == BLK_GRID) {
             free(a->origin);
