@@ -3,8 +3,9 @@
  * line), else a --set KEY=VALUE (at most 8 of each; a NUL ends the input). The --set lines are
  * applied to the parsed base with bp_node_apply_override, then all go through
  * bp_sweep_load_text as `bprun run base.yaml --set ... --sweep ...` would: a --set that fails
- * on the tree MUST fail there with the same message. Sweeps over BP_FUZZ_MAX_TRIALS trials are
- * not expanded. */
+ * on the tree MUST fail there with the same message. Without a --sweep or a sweep section the
+ * tree is validated directly (the one trial bp_sweep_load_text would make). Sweeps over
+ * BP_FUZZ_MAX_TRIALS trials are not expanded. */
 #include "autoconf.h"
 #include "fuzz.h"
 
@@ -92,6 +93,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < n_sweeps; i++)
         extra = extra > UINT64_MAX / 4096 ? extra : extra * sweep_values(sweeps[i]);
     uint64_t trials = failed ? 1 : bp_fuzz_sweep_size(root, extra);
+    int has_sweep = n_sweeps || (root->kind == BP_NODE_MAP && bp_node_get(root, "sweep"));
+    if (!failed && !has_sweep) {
+        /* one trial: the command would validate this tree (cheaper than parsing the base again) */
+        bp_err_clear(&e);
+        bp_config *c = bp_config_from_node(root, "base.yaml", &e);
+        bp_fuzz_check_null(c, &e, "bp_config_from_node");
+        bp_config_free(c);
+        free(text);
+        return 0;
+    }
     bp_node_free(root);
 
     /* the command's whole path */
