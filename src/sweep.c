@@ -1102,11 +1102,11 @@ static int build_trial(sctx *s, bp_sweep *sw, const bp_node *base, size_t p, uns
     }
     if (!(t->cfg = bp_config_from_node(root, s->path, e))) {
         if (s->n_ax && e && e->code != BP_ENOMEM) {
-            char ctx[BP_ERR_MSG_MAX];
+            char ctx[BP_ERR_MSG_MAX], key[BP_ERR_MSG_MAX];
             size_t o = (size_t)snprintf(ctx, sizeof ctx, " (in trial %u:", t->id);
             for (size_t i = 0; i < s->n_ax && o < sizeof ctx; i++)
                 o += (size_t)snprintf(ctx + o, sizeof ctx - o, "%s %s=%s", i ? "," : "",
-                                      s->ax[i].key, t->values[i]);
+                                      bp_text_line(s->ax[i].key, key, sizeof key), t->values[i]);
             size_t m = strlen(e->msg);
             snprintf(e->msg + m, sizeof e->msg - m, "%s)", ctx);
         }
