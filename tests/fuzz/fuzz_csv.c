@@ -75,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const long columns[] = { -1, 0, 1, -2, -2, 3 };
         unsigned b = data[size - 1];
         bp_csv_opts o = { .header = (int)(b % 3) - 1, .delimiter = delims[b / 3 % 6],
-                          .label_column = columns[b / 18 % 6], .labels_text = (int)(b / 108 % 3) - 1,
+                          .label_column = columns[b / 18 % 6],
+                          .labels_text = (int)(b / 108 % 3) - 1,
                           .target_columns = 1 + b / 36 % 3,
                           .label_name = b >= 240 ? "label" : NULL };
         import(data, size, &o, "bp_import_csv_text (options)");
