@@ -43,12 +43,12 @@ static int verr(const vctx *v, const bp_mark *m, const char *key, const char *fm
     return bp_err_set(v->e, BP_ECONFIG, "%s: %s", where, msg);
 }
 
-const char *bp_text_show(const char *s, char *buf, size_t size)
+static const char *text_escaped(const char *s, size_t cut, char *buf, size_t size)
 {
     size_t o = 0;
     for (size_t i = 0; s[i] && o + 8 < size; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (i == 60) {
+        if (i == cut) {
             snprintf(buf + o, size - o, "...");
             return buf;
         }
@@ -59,6 +59,16 @@ const char *bp_text_show(const char *s, char *buf, size_t size)
     }
     buf[o] = '\0';
     return buf;
+}
+
+const char *bp_text_show(const char *s, char *buf, size_t size)
+{
+    return text_escaped(s, 60, buf, size);
+}
+
+const char *bp_text_line(const char *s, char *buf, size_t size)
+{
+    return text_escaped(s, SIZE_MAX, buf, size);
 }
 
 /* "got" text for a node: 'text', quoted string 'text', a map, a sequence. */

@@ -257,6 +257,9 @@ int bp_text_is_decimal(const char *s);
 /* s as it appears in a message: one line (control characters as \xNN), cut at 60 characters
  * with "...". Writes into buf (size >= 8) and returns it. */
 const char *bp_text_show(const char *s, char *buf, size_t size);
+/* The same without the cut (up to what buf holds): a command-line argument quoted whole in a
+ * message, which MUST stay one line. */
+const char *bp_text_line(const char *s, char *buf, size_t size);
 
 /* Format a mark as "file:line:col" into buf. */
 const char *bp_mark_str(const bp_mark *m, char *buf, size_t size);

@@ -104,6 +104,11 @@ typedef struct bp_csv_opts {
  * a UTF-8 BOM is ignored. Errors: "FILE:LINE: column C: not a number ('abc')" (BP_EDATA); bad options
  * BP_EUSAGE; unreadable file BP_EIO. d->name is path. */
 bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e);
+/* The same for CSV text already in memory (len bytes, need not end in a NUL; never
+ * decompressed): name stands for the path in messages and d->name. (Added for the fuzz
+ * targets, which parse from memory.) */
+bp_dataset *bp_import_csv_text(const char *name, const char *text, size_t len,
+                               const bp_csv_opts *o, bp_err *e);
 /* IDX (LeCun's MNIST format, uint8/int8/int16/int32/float/double): images N x rows x cols (or
  * any rank >= 1; flattened), labels N (any integer type, values >= 0; k = max + 1). scale
  * multiplies feature values (1/255 for pixels) and MUST be finite and nonzero (BP_EUSAGE).

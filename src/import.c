@@ -149,7 +149,9 @@ static double idx_value(const unsigned char *p, int type)
 static int idx_body(gzFile z, const char *path, const idx_hdr *h, double scale, float *out,
                     int32_t *lab, int32_t *maxl, bp_err *e)
 {
-    const size_t block = (size_t)1 << 18;
+    size_t block = (size_t)1 << 18; /* values per read; no more than the header promises */
+    if (h->count < block)
+        block = h->count ? h->count : 1;
     unsigned char *buf = bp_xcalloc(block, h->esize, e);
     if (!buf)
         return bp_err_prefix(e, "%s", path);
@@ -217,12 +219,13 @@ out:
 }
 
 /* An uncompressed file shorter than its header promises is refused before anything is
- * allocated (a 16-byte file may claim terabytes). */
-static int idx_check_size(const char *path, const idx_hdr *h, bp_err *e)
+ * allocated (a 16-byte file may claim terabytes). Whether z is compressed is zlib's answer,
+ * not the name's: gzdopen inflates a gzip stream whatever the file is called. */
+static int idx_check_size(gzFile z, const char *path, const idx_hdr *h, bp_err *e)
 {
     struct stat st;
-    size_t n = strlen(path), head = 4 + 4 * (size_t)h->rank;
-    if ((n > 3 && !strcmp(path + n - 3, ".gz")) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    size_t head = 4 + 4 * (size_t)h->rank;
+    if (!gzdirect(z) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return 0;
     size_t have = (size_t)st.st_size > head ? ((size_t)st.st_size - head) / h->esize : 0;
     if (have < h->count)
@@ -263,7 +266,7 @@ bp_dataset *bp_import_idx(const char *images, const char *labels, double scale, 
                    bp_s(hl.dims[0]), images, hi.dims[0], bp_s(hi.dims[0]));
         goto fail;
     }
-    if (idx_check_size(images, &hi, e) < 0 || idx_check_size(labels, &hl, e) < 0)
+    if (idx_check_size(zi, images, &hi, e) < 0 || idx_check_size(zl, labels, &hl, e) < 0)
         goto fail;
     if (!(d = bp_data_new(images, hi.dims[0], hi.count / hi.dims[0], BP_TARGET_LABELS, 0, e)))
         goto fail;
@@ -494,6 +497,12 @@ static int csv_lines(csv *c, size_t len, bp_err *e)
     return 0;
 }
 
+static int too_few_columns(const csv *c, bp_err *e)
+{
+    return bp_err_set(e, BP_EDATA, "%s: needs at least 2 columns (features and a label), has %zu",
+                      c->path, c->ncols);
+}
+
 static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp_err *e)
 {
     /* first two lines: count, split, detect the header */
@@ -536,7 +545,7 @@ static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp
         for (size_t j = 0; j < c->ncols; j++)
             if (strcmp(c->f1[j], o->label_name) == 0) {
                 *lc = j;
-                return 0;
+                return c->ncols < 2 ? too_few_columns(c, e) : 0;
             }
         char cols[512] = "";
         size_t used = 0;
@@ -563,9 +572,7 @@ static int csv_columns(csv *c, const bp_csv_opts *o, int *header, size_t *lc, bp
         return bp_err_set(e, BP_EUSAGE, "%s: label column %ld does not exist (the file has %zu "
                           "column%s)", c->path, o->label_column + 1, c->ncols, bp_s(c->ncols));
     if (c->ncols < 2)
-        return bp_err_set(e, BP_EDATA,
-                          "%s: needs at least 2 columns (features and a label), has %zu",
-                          c->path, c->ncols);
+        return too_few_columns(c, e);
     *lc = o->label_column == -1 ? c->ncols - 1 : (size_t)o->label_column;
     return 0;
 }
@@ -705,15 +712,16 @@ fail:
     return NULL;
 }
 
-bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e)
+/* Parses buf (len bytes and a NUL; owned: freed here) as the CSV text of path. */
+static bp_dataset *csv_import(const char *path, char *buf, size_t len, const bp_csv_opts *o,
+                              bp_err *e)
 {
     static const bp_csv_opts defaults = {.header = -1, .label_column = -1, .labels_text = -1};
     if (!o)
         o = &defaults;
-    csv c = {.path = path};
-    size_t len;
+    csv c = {.path = path, .buf = buf};
     bp_dataset *d = NULL;
-    if ((c.buf = read_all(path, &len, e)) && csv_lines(&c, len, e) == 0)
+    if (c.buf && csv_lines(&c, len, e) == 0)
         d = csv_parse(&c, o, e);
     free(c.buf);
     free(c.lines);
@@ -723,4 +731,22 @@ bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e)
     free(c.labels);
     free(c.label_line);
     return d;
+}
+
+bp_dataset *bp_import_csv(const char *path, const bp_csv_opts *o, bp_err *e)
+{
+    size_t len = 0;
+    char *buf = read_all(path, &len, e);
+    return buf ? csv_import(path, buf, len, o, e) : NULL;
+}
+
+bp_dataset *bp_import_csv_text(const char *name, const char *text, size_t len,
+                               const bp_csv_opts *o, bp_err *e)
+{
+    char *buf = bp_xcalloc(len + 1, 1, e);
+    if (!buf)
+        return NULL;
+    if (len)
+        memcpy(buf, text, len);
+    return csv_import(name, buf, len, o, e);
 }

@@ -870,12 +870,13 @@ static void shift_cols(bp_node *n, unsigned off)
  * 1, column inside the list). */
 static int parse_sweep_arg(sctx *s, const char *arg)
 {
-    char *key = NULL, usage[BP_ERR_MSG_MAX];
+    char *key = NULL, usage[BP_ERR_MSG_MAX], shown[BP_ERR_MSG_MAX / 2];
     bp_node **vals = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     const char *eq = strchr(arg, '=');
-    snprintf(usage, sizeof usage, "--sweep %s: expected key.path=value1,value2,...", arg);
+    bp_text_line(arg, shown, sizeof shown);
+    snprintf(usage, sizeof usage, "--sweep %s: expected key.path=value1,value2,...", shown);
     size_t plen = eq ? (size_t)(eq - arg) : 0, skip = strspn(arg, " \t");
     while (plen && (arg[plen - 1] == ' ' || arg[plen - 1] == '\t'))
         plen--;
@@ -928,7 +929,7 @@ static int parse_sweep_arg(sctx *s, const char *arg)
         bp_node *v = bp_yaml_parse_value(piece, "--sweep", s->e);
         free(piece);
         if (!v) {
-            rc = bp_err_prefix(s->e, "--sweep %s", arg);
+            rc = bp_err_prefix(s->e, "--sweep %s", shown);
             break;
         }
         shift_cols(v, (unsigned)start);
@@ -949,7 +950,7 @@ static int parse_sweep_arg(sctx *s, const char *arg)
     }
     if (rc == 0) {
         char origin[BP_ERR_MSG_MAX];
-        snprintf(origin, sizeof origin, "--sweep %s", arg);
+        snprintf(origin, sizeof origin, "--sweep %s", shown);
         axis *a = find_axis(s, key);
         if (a && a->block == BLK_GRID) {
             free(a->origin);
@@ -1189,11 +1190,11 @@ static int build_trial(sctx *s, bp_sweep *sw, const bp_node *base, size_t p, uns
     }
     if (!(t->cfg = bp_config_from_node(root, s->path, e))) {
         if (s->n_ax && e && e->code != BP_ENOMEM) {
-            char ctx[BP_ERR_MSG_MAX];
+            char ctx[BP_ERR_MSG_MAX], key[BP_ERR_MSG_MAX];
             size_t o = (size_t)snprintf(ctx, sizeof ctx, " (in trial %u:", t->id);
             for (size_t i = 0; i < s->n_ax && o < sizeof ctx; i++)
                 o += (size_t)snprintf(ctx + o, sizeof ctx - o, "%s %s=%s", i ? "," : "",
-                                      s->ax[i].key, t->values[i]);
+                                      bp_text_line(s->ax[i].key, key, sizeof key), t->values[i]);
             size_t m = strlen(e->msg);
             snprintf(e->msg + m, sizeof e->msg - m, "%s)", ctx);
         }
@@ -1229,20 +1230,14 @@ static void sctx_clear(sctx *s)
     free(s->ax);
 }
 
-bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char *const *sweeps,
-                        size_t n_sweeps, bp_err *e)
+/* bp_sweep_load on text (len bytes and a NUL; owned: freed here). e is not NULL. */
+static bp_sweep *load(const char *path, char *text, size_t len, char *const *sets, size_t n_sets,
+                      char *const *sweeps, size_t n_sweeps, bp_err *e)
 {
-    size_t len;
-    bp_err local;
-    if (!e)
-        e = &local;
     sctx s = { .path = path, .e = e, .repeats = 1 };
     bp_sweep *sw = NULL;
     bp_node *sweep_node = NULL;
     size_t *radix = NULL, *idx = NULL;
-    char *text = bp_config_read_file(path, &len, e);
-    if (!text)
-        return NULL;
     bp_node *root = bp_yaml_parse_string(text, len, path, e);
     if (!root)
         goto fail;
@@ -1383,6 +1378,31 @@ fail:
     bp_node_free(root);
     free(text);
     return NULL;
+}
+
+bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char *const *sweeps,
+                        size_t n_sweeps, bp_err *e)
+{
+    size_t len;
+    bp_err local;
+    if (!e)
+        e = &local;
+    char *text = bp_config_read_file(path, &len, e);
+    return text ? load(path, text, len, sets, n_sets, sweeps, n_sweeps, e) : NULL;
+}
+
+bp_sweep *bp_sweep_load_text(const char *path, const char *text, size_t len, char *const *sets,
+                             size_t n_sets, char *const *sweeps, size_t n_sweeps, bp_err *e)
+{
+    bp_err local;
+    if (!e)
+        e = &local;
+    char *copy = bp_xcalloc(len + 1, 1, e);
+    if (!copy)
+        return NULL;
+    if (len)
+        memcpy(copy, text, len);
+    return load(path, copy, len, sets, n_sets, sweeps, n_sweeps, e);
 }
 
 void bp_sweep_free(bp_sweep *s)

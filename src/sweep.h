@@ -109,6 +109,11 @@ typedef struct bp_sweep {
  * error (e may be NULL). */
 bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char *const *sweeps,
                         size_t n_sweeps, bp_err *e);
+/* The same for a config's text already in memory (len bytes, need not end in a NUL): path
+ * names it in messages and trials' cfg->path as the file would. (Added for the fuzz targets,
+ * which parse from memory.) */
+bp_sweep *bp_sweep_load_text(const char *path, const char *text, size_t len, char *const *sets,
+                             size_t n_sets, char *const *sweeps, size_t n_sweeps, bp_err *e);
 void bp_sweep_free(bp_sweep *s);
 
 /* The trial table: id, point, repeat, seed, then one column per axis. */

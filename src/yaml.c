@@ -900,8 +900,10 @@ int bp_node_apply_override(bp_node *root, const char *assignment, bp_err *e)
     while (plen && (assignment[plen - 1] == ' ' || assignment[plen - 1] == '\t'))
         plen--;
     size_t skip = strspn(assignment, " \t");
+    char shown[BP_ERR_MSG_MAX];
+    bp_text_line(assignment, shown, sizeof shown);
     if (!eq || skip >= plen)
-        return bp_err_set(e, BP_EUSAGE, "--set %s: expected key.path=value", assignment);
+        return bp_err_set(e, BP_EUSAGE, "--set %s: expected key.path=value", shown);
     char *path = malloc(plen - skip + 1);
     if (!path)
         return bp_err_set(e, BP_ENOMEM, "out of memory");
@@ -915,7 +917,7 @@ int bp_node_apply_override(bp_node *root, const char *assignment, bp_err *e)
     int rc = bp_node_set_path(root, path, value, e);
     free(path);
     if (rc < 0)
-        bp_err_prefix(e, "--set %s", assignment);
+        bp_err_prefix(e, "--set %s", shown);
     return rc;
 }
 
