@@ -133,6 +133,8 @@ static int classify(bp_folder *f, int at, const char *dir, const char *prefix, c
         ours = 1;
     } else {
         int fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+            return 0;   /* gone since the listing: another bprun renamed it (its .part) */
         if (fd < 0) {
             why = "cannot be read";
         } else {
@@ -155,6 +157,10 @@ static int classify(bp_folder *f, int at, const char *dir, const char *prefix, c
 static int scan_trials(bp_folder *f, int dfd, const char *dir, int deep, bp_err *e)
 {
     int tfd = openat(dfd, "trials", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (tfd < 0 && errno == ENOENT) {
+        f->has_trials = 0;   /* removed since the listing (another bprun's --force) */
+        return 0;
+    }
     if (tfd < 0)
         return bp_err_set(e, BP_EIO, "%s/trials: cannot read: %s", dir, strerror(errno));
     DIR *d = fdopendir(tfd);

@@ -26,7 +26,7 @@ rm -rf "$out/plugins"
 mkdir -p "$out/plugins"
 for f in plugins/*/*.c; do
   n=$(basename "$f" .c)
-  $CC -O2 -fPIC -shared -Iinclude -o "$out/plugins/$n.so" "$f" -lm
+  $CC -O2 -fPIC -shared -Iinclude -Isrc -o "$out/plugins/$n.so" "$f" -lm
 done
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,$SAN -I. -Isrc -Iinclude -Itests/fuzz \
   $(pkg-config --cflags yaml-0.1 hdf5-serial 2>/dev/null || true)"
