@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "data.h"
+#include "generate.h"
 #include "err.h"
 #include "guard.h"
 #include "lrfind.h"
