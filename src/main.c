@@ -24,11 +24,13 @@
 #include "plugin.h"
 #include "report.h"
 #include "resume.h"
+#include "runindex.h"
 #include "runlog.h"
 #include "scheduler.h"
 #include "sweep.h"
 #include "trace.h"
 #include "trial.h"
+#include "trialread.h"
 
 static volatile sig_atomic_t stop_signal;
 static FILE *own_out; /* bprun's standard output; plugins' stdout goes to stderr (guard.h) */

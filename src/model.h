@@ -53,7 +53,7 @@ void bp_model_init(bp_model *m, bp_init_scheme scheme, double range, double gain
 
 /* Build the model a config describes, with activations bound from the registry (hyperparameters
  * checked and filled into cfg) and parameters initialized (from the config's scheme, or loaded
- * from init.from through runlog). */
+ * from init.from through trialread.h). */
 bp_model *bp_model_from_config(bp_config *cfg, bp_registry *reg, uint64_t trial, bp_err *e);
 
 /* Squared Euclidean norm of the parameters (double accumulation, fixed order). */

@@ -1,6 +1,6 @@
-/* bp_provenance_text (declared in runlog.h): where and with what a run was made. */
+/* bp_provenance_text: where and with what a run was made. */
 #include "autoconf.h"
-#include "runlog.h"
+#include "provenance.h"
 
 #include <hdf5.h>
 #include <pthread.h>

@@ -27,7 +27,10 @@
 #include "race.h"
 #include "guard.h"
 #include "resume.h"
+#include "runindex.h"
 #include "runlog.h"
+#include "trialfile.h"
+#include "trialread.h"
 #include "trial.h"
 
 /* below this many multiply-adds per batch a trial cannot keep several cores busy */

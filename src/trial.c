@@ -12,6 +12,7 @@
 #include "diag.h"
 #include "kernels.h"
 #include "resume.h"
+#include "trialfile.h"
 
 static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
 {

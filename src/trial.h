@@ -17,6 +17,7 @@
 #include "model.h"
 #include "plugin.h"
 #include "runlog.h"
+#include "trialread.h"
 #include "train.h"
 
 struct bp_resume;

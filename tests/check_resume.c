@@ -14,6 +14,8 @@
 #include "model.h"
 #include "resume.h"
 #include "runlog.h"
+#include "trialfile.h"
+#include "trialread.h"
 #include "schedule.h"
 #include "train.h"
 

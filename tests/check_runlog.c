@@ -1,7 +1,12 @@
 /* Unit tests for runlog: run folders, trial files, the index, saved models, kills. */
 #include "autoconf.h"
+#include "h5io.h"
 #include "kernels.h"
+#include "provenance.h"
+#include "runindex.h"
 #include "runlog.h"
+#include "trialfile.h"
+#include "trialread.h"
 
 #include <check.h>
 #include <errno.h>
