@@ -13,6 +13,7 @@
 
 #include "model.h"
 #include "resume.h"
+#include "runindex.h"
 #include "runlog.h"
 #include "trialfile.h"
 #include "trialread.h"
