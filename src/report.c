@@ -39,6 +39,7 @@ typedef struct run {
     char **axes;
     char *best_config;
     char *race;       /* the index's `race` attribute (sweep.race's decisions), or NULL */
+    int verdicts;     /* the index's summary holds the verdicts (else: the trial files) */
 } run;
 
 static void run_free(run *r)
@@ -157,6 +158,14 @@ static int load(const char *dir, run *r, bp_err *e)
         H5Tinsert(mt, "peak_rss_bytes", offsetof(row, rss), H5T_NATIVE_DOUBLE);
     if (ft >= 0 && H5Tget_member_index(ft, "work_bytes") >= 0)
         H5Tinsert(mt, "work_bytes", offsetof(row, work), H5T_NATIVE_DOUBLE);
+    hid_t vt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(vt, sizeof r->rows->verdict);
+    H5Tset_strpad(vt, H5T_STR_NULLTERM);
+    /* older indexes have no verdicts: find_minima reads them from the trial files */
+    if (ft >= 0 && H5Tget_member_index(ft, "verdict") >= 0) {
+        H5Tinsert(mt, "verdict", offsetof(row, verdict), vt);
+        r->verdicts = 1;
+    }
     if (ft >= 0)
         H5Tclose(ft);
     hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
@@ -203,6 +212,7 @@ out:
         H5Dclose(d);
     H5Tclose(mt);
     H5Tclose(st);
+    H5Tclose(vt);
     H5Fclose(f);
     return rc;
 }
@@ -523,18 +533,20 @@ static int find_minima(const char *dir, run *r, bp_err *e)
     for (size_t i = 0; i < r->n; i++) {
         row *x = &r->rows[i];
         x->minimum = -1;
-        x->verdict[0] = '\0';
         x->dloss = NAN;
-        if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
-            continue;
-        hid_t tf = open_trial_file(path);
-        if (tf < 0)
-            continue;
-        char *v = read_str_attr(tf, "verdict");
-        if (v)
-            snprintf(x->verdict, sizeof x->verdict, "%s", v);
-        free(v);
-        H5Fclose(tf);
+        if (!r->verdicts) { /* an older index: the verdict is in the trial file only */
+            x->verdict[0] = '\0';
+            if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
+                continue;
+            hid_t tf = open_trial_file(path);
+            if (tf < 0)
+                continue;
+            char *v = read_str_attr(tf, "verdict");
+            if (v)
+                snprintf(x->verdict, sizeof x->verdict, "%s", v);
+            free(v);
+            H5Fclose(tf);
+        }
         if (rank_class(x) != 0 || !x->verdict[0])
             continue;
         size_t k = 0;

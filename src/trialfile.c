@@ -2,6 +2,7 @@
 #include "trialfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +25,10 @@
  * stay unaligned: a torn chunk rewrite leaves acknowledged rows as they were. */
 #define TORN_PAGE 4096
 #define TORN_MIN 2049
+#define MEM_INCREMENT 65536 /* growth of an in-memory trial file image */
+#define MEM_DEFLATE 4       /* deflate level of an in-memory file's epoch columns ... */
+#define MEM_COMPACT 1024    /* ... stored in their object header when this small (bytes) */
+
 
 struct bp_trial_file {
     char *part, *final, *trials_dir;
@@ -41,6 +46,17 @@ struct bp_trial_file {
     double first_s;        /* no flush by append before the file is this old: min(flush_s,
                             * BP_FLUSH_FIRST_MS / 1000) */
     int started;           /* the file is first_s old: the doubling and interval rules apply */
+    /* The file is created when it is first needed (mk_file): by the first flush of rows, or,
+     * for a trial that ends before its first flush, in memory by the first write after its
+     * training (the model, an attribute, the end) and written out with one write() by
+     * bp_trial_finish. What it is created with is kept until then: */
+    int mem;               /* the file is an in-memory image (HDF5 core driver) */
+    int defer;             /* bp_trial_finish leaves the .part for bp_trials_commit */
+    char *config_text, *resolved, *continued_from, **columns;
+    unsigned trial;
+    uint64_t seed;
+    int threads, continued_at, epochs_hint;
+    char started_at[32];
 };
 
 /* ---- trial files ---- */
@@ -69,6 +85,12 @@ static void free_trial(bp_trial_file *t)
     free(t->part);
     free(t->final);
     free(t->trials_dir);
+    free(t->config_text);
+    free(t->resolved);
+    free(t->continued_from);
+    for (size_t c = 0; t->columns && c < t->n_columns; c++)
+        free(t->columns[c]);
+    free(t->columns);
     free(t);
 }
 
@@ -90,9 +112,91 @@ static int flush_interval(double *out, bp_err *e)
     return 0;
 }
 
-/* Write the pending rows to /epochs and flush: they are then acknowledged. */
-static int write_pending(bp_trial_file *t, bp_err *e)
+/* Create the file with its root attributes and empty /epochs datasets. On disk (mem = 0): a
+ * file whose rows are flushed while the trial trains, every large object page-aligned
+ * (TORN_PAGE), extendible columns in chunks of epochs_hint / 8 rows. In memory (mem = 1, a
+ * trial whose training ended before its first flush, so every row is known): the HDF5 1.10
+ * file format (compact groups, no chunk index for a single chunk), no alignment (the image is
+ * written once, before anyone can read it), columns of exactly the rows kept, each in its
+ * object header when small (MEM_COMPACT) or else one shuffled, deflated chunk. */
+static int mk_file(bp_trial_file *t, int mem, bp_err *e)
 {
+    hid_t fapl = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    int rc = 0;
+    /* No HDF5 file lock: a lock held for the whole trial would stop anyone from reading the
+     * history while it trains. Trial files are private to the process that writes them. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0 ||
+        (mem ? H5Pset_fapl_core(fapl, MEM_INCREMENT, 1) < 0 ||
+                   H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110)
+             : H5Pset_alignment(fapl, TORN_MIN, TORN_PAGE)) < 0 ||
+        (t->file = H5Fcreate(t->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        rc = bp_h5_fail(e, t->part, NULL, "cannot create trial file");
+        goto out;
+    }
+    t->mem = mem;
+    if ((rc = bp_h5_attr_common(e, t->part, t->file, t->config_text, t->resolved, t->threads)) ||
+        (rc = bp_h5_attr_u64(e, t->part, t->file, "/", "trial", t->trial)) ||
+        (rc = bp_h5_attr_u64(e, t->part, t->file, "/", "seed", t->seed)) ||
+        (rc = bp_h5_attr_str(e, t->part, t->file, "/", "status", "running")) ||
+        (rc = bp_h5_attr_str(e, t->part, t->file, "/", "started", t->started_at)))
+        goto out;
+    if (t->continued_from &&
+        ((rc = bp_h5_attr_str(e, t->part, t->file, "/", "continued_from", t->continued_from)) ||
+         (rc = bp_h5_attr_int(e, t->part, t->file, "/", "continued_at", t->continued_at))))
+        goto out;
+    if ((t->epochs = H5Gcreate2(t->file, "epochs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        rc = bp_h5_fail(e, t->part, "/epochs", "cannot create group");
+        goto out;
+    }
+    if ((rc = bp_h5_attr_strs(e, t->part, t->epochs, "/epochs", "columns",
+                        (const char *const *)t->columns, t->n_columns)))
+        goto out;
+    hsize_t zero = 0, unlim = H5S_UNLIMITED, chunk = EPOCH_CHUNK, one = 1, n = t->n_pend;
+    while (chunk < EPOCH_CHUNK_MAX && t->epochs_hint > 0 && chunk * 8 < (hsize_t)t->epochs_hint)
+        chunk *= 2;
+    int small = mem && n * sizeof(double) <= MEM_COMPACT;
+    if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
+        (!mem && H5Pset_chunk(dcpl, 1, &chunk) < 0) ||
+        (small && H5Pset_layout(dcpl, H5D_COMPACT) < 0) ||
+        (mem && !small && (H5Pset_chunk(dcpl, 1, &n) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+                           H5Pset_deflate(dcpl, MEM_DEFLATE) < 0)) ||
+        (space = mem ? H5Screate_simple(1, &n, NULL) : H5Screate_simple(1, &zero, &unlim)) < 0 ||
+        (t->mspace = H5Screate_simple(1, &one, NULL)) < 0) {
+        rc = bp_h5_fail(e, t->part, "/epochs", "cannot set up datasets");
+        goto out;
+    }
+    for (size_t c = 0; c < t->n_columns; c++) {
+        t->dsets[c] = H5Dcreate2(t->epochs, t->columns[c], H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                                 dcpl, H5P_DEFAULT);
+        if (t->dsets[c] < 0) {
+            char obj[256];
+            snprintf(obj, sizeof obj, "/epochs/%s", t->columns[c]);
+            rc = bp_h5_fail(e, t->part, obj, "cannot create dataset (duplicate column?)");
+            goto out;
+        }
+    }
+    if (!mem && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+        rc = bp_h5_fail(e, t->part, NULL, "cannot flush");
+out:
+    if (space >= 0)
+        H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
+/* Write the pending rows to /epochs and flush: they are then acknowledged. The file is created
+ * first when it does not exist yet: on disk, or, with `ending` (the trial's training is over:
+ * the model, an attribute or the end comes next), in memory. */
+static int write_rows(bp_trial_file *t, int ending, bp_err *e)
+{
+    if (t->file < 0) {
+        int rc = mk_file(t, ending, e);
+        if (rc)
+            return rc;
+    }
     if (!t->n_pend)
         return 0;
     hsize_t start = t->rows, k = t->n_pend, n = t->rows + k;
@@ -104,7 +208,8 @@ static int write_pending(bp_trial_file *t, bp_err *e)
         for (size_t i = 0; i < t->n_pend; i++)
             t->colbuf[i] = t->pend[i * t->n_columns + c];
         hid_t fs = H5I_INVALID_HID;
-        if (H5Dset_extent(t->dsets[c], &n) < 0 || (fs = H5Dget_space(t->dsets[c])) < 0 ||
+        if ((!t->mem && H5Dset_extent(t->dsets[c], &n) < 0) ||
+            (fs = H5Dget_space(t->dsets[c])) < 0 ||
             H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &k, NULL) < 0 ||
             H5Dwrite(t->dsets[c], H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, t->colbuf) < 0) {
             char obj[64];
@@ -118,7 +223,7 @@ static int write_pending(bp_trial_file *t, bp_err *e)
         H5Sclose(ms);
     if (rc)
         return rc;
-    if (H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+    if (!t->mem && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
         return bp_h5_fail(e, t->part, NULL, "cannot flush");
     t->rows = n;
     t->n_pend = 0;
@@ -126,9 +231,23 @@ static int write_pending(bp_trial_file *t, bp_err *e)
     return 0;
 }
 
+static int write_pending(bp_trial_file *t, bp_err *e)
+{
+    return write_rows(t, 1, e);
+}
+
 static int good_column(const char *c)
 {
     return c && *c && !strchr(c, '/') && strcmp(c, ".") != 0;
+}
+
+static char *dup_or_null(const char *s, int *bad)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    *bad |= !d;
+    return d;
 }
 
 bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
@@ -138,7 +257,6 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
     if (!t)
         return NULL;
     t->file = t->epochs = t->mspace = H5I_INVALID_HID;
-    hid_t fapl = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
     if (flush_interval(&t->flush_s, e)) {
         free(t);
         return NULL;
@@ -164,86 +282,60 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
     t->part = bp_h5_fmt_alloc(e, "%s/trials/%04u.h5.part", bp_run_path(r), m->trial);
     if (!t->trials_dir || !t->final || !t->part)
         goto fail;
-    for (size_t c = 0; c < m->n_columns; c++)
+    for (size_t c = 0; c < m->n_columns; c++) {
         if (!good_column(m->columns[c])) {
             bp_err_set(e, BP_EIO, "%s: bad epoch column name '%s'", t->part,
                        m->columns[c] ? m->columns[c] : "(null)");
             goto fail;
         }
+        for (size_t d = 0; d < c; d++)
+            if (!strcmp(m->columns[d], m->columns[c])) {
+                bp_err_set(e, BP_EIO, "%s: epoch column '%s' given twice", t->part,
+                           m->columns[c]);
+                goto fail;
+            }
+    }
     if (bp_h5_not_a_file(e, t->part))
         goto fail;
+    /* the file is created later (mk_file); a folder it cannot be created in is refused now,
+     * not after the training */
+    if (access(t->trials_dir, W_OK | X_OK) != 0) {
+        bp_err_set(e, BP_EIO, "%s: cannot create trial file: %s", t->part, strerror(errno));
+        goto fail;
+    }
     if (!m->replace && access(t->final, F_OK) == 0) {
         bp_err_set(e, BP_EEXIST, "%s: trial file exists; it is never overwritten", t->final);
         goto fail;
     }
-    t->n_columns = m->n_columns;
     t->dsets = bp_xcalloc(m->n_columns ? m->n_columns : 1, sizeof *t->dsets, e);
-    if (!t->dsets)
+    t->columns = bp_xcalloc(m->n_columns ? m->n_columns : 1, sizeof *t->columns, e);
+    if (!t->dsets || !t->columns)
         goto fail;
-    for (size_t c = 0; c < m->n_columns; c++)
-        t->dsets[c] = H5I_INVALID_HID;
-
-    /* No HDF5 file lock: a lock held for the whole trial would stop anyone from reading the
-     * history while it trains. Trial files are private to the process that writes them. Page
-     * alignment: TORN_PAGE. */
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0 ||
-        H5Pset_alignment(fapl, TORN_MIN, TORN_PAGE) < 0 ||
-        (t->file = H5Fcreate(t->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-        bp_h5_fail(e, t->part, NULL, "cannot create trial file");
-        goto fail;
-    }
-    char started[32];
-    bp_h5_iso_now(started, sizeof started);
-    if (bp_h5_attr_common(e, t->part, t->file, m->config_text, m->resolved_config, m->threads) ||
-        bp_h5_attr_u64(e, t->part, t->file, "/", "trial", m->trial) ||
-        bp_h5_attr_u64(e, t->part, t->file, "/", "seed", m->seed) ||
-        bp_h5_attr_str(e, t->part, t->file, "/", "status", "running") ||
-        bp_h5_attr_str(e, t->part, t->file, "/", "started", started))
-        goto fail;
-    if (m->continued_from &&
-        (bp_h5_attr_str(e, t->part, t->file, "/", "continued_from", m->continued_from) ||
-         bp_h5_attr_int(e, t->part, t->file, "/", "continued_at", m->continued_at)))
-        goto fail;
-    if ((t->epochs = H5Gcreate2(t->file, "epochs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
-        bp_h5_fail(e, t->part, "/epochs", "cannot create group");
-        goto fail;
-    }
-    if (bp_h5_attr_strs(e, t->part, t->epochs, "/epochs", "columns", m->columns, m->n_columns))
-        goto fail;
-    hsize_t zero = 0, unlim = H5S_UNLIMITED, chunk = EPOCH_CHUNK, one = 1;
-    while (chunk < EPOCH_CHUNK_MAX && m->epochs_hint > 0 && chunk * 8 < (hsize_t)m->epochs_hint)
-        chunk *= 2;
-    if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
-        (space = H5Screate_simple(1, &zero, &unlim)) < 0 ||
-        (t->mspace = H5Screate_simple(1, &one, NULL)) < 0) {
-        bp_h5_fail(e, t->part, "/epochs", "cannot set up datasets");
-        goto fail;
-    }
+    t->n_columns = m->n_columns;
+    int bad = 0;
     for (size_t c = 0; c < m->n_columns; c++) {
-        t->dsets[c] = H5Dcreate2(t->epochs, m->columns[c], H5T_IEEE_F64LE, space, H5P_DEFAULT,
-                                 dcpl, H5P_DEFAULT);
-        if (t->dsets[c] < 0) {
-            char obj[256];
-            snprintf(obj, sizeof obj, "/epochs/%s", m->columns[c]);
-            bp_h5_fail(e, t->part, obj, "cannot create dataset (duplicate column?)");
-            goto fail;
-        }
+        t->dsets[c] = H5I_INVALID_HID;
+        t->columns[c] = dup_or_null(m->columns[c], &bad);
     }
-    if (H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0) {
-        bp_h5_fail(e, t->part, NULL, "cannot flush");
+    t->config_text = dup_or_null(m->config_text ? m->config_text : "", &bad);
+    t->resolved = dup_or_null(m->resolved_config ? m->resolved_config : "", &bad);
+    t->continued_from = dup_or_null(m->continued_from, &bad);
+    if (bad) {
+        bp_err_set(e, BP_ENOMEM, "out of memory");
         goto fail;
     }
-    H5Sclose(space);
-    H5Pclose(dcpl);
-    H5Pclose(fapl);
+    t->trial = m->trial;
+    t->seed = m->seed;
+    t->threads = m->threads;
+    t->continued_at = m->continued_at;
+    t->epochs_hint = m->epochs_hint;
+    t->defer = m->group_commit;
+    bp_h5_iso_now(t->started_at, sizeof t->started_at);
+    /* With T = 0 every row is acknowledged at once, so the file is there from the start. */
+    if (t->flush_s <= 0 && write_rows(t, 0, e))
+        goto fail;
     return t;
 fail:
-    if (space >= 0)
-        H5Sclose(space);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     close_trial(t);
     free_trial(t);
     return NULL;
@@ -280,13 +372,13 @@ int bp_trial_append(bp_trial_file *t, const double *row, bp_err *e)
     return 0;
 write:
     bp_h5_quiet(); /* only when HDF5 is called: it takes HDF5's global lock */
-    return write_pending(t, e);
+    return write_rows(t, 0, e);
 }
 
 int bp_trial_flush(bp_trial_file *t, bp_err *e)
 {
     bp_h5_quiet();
-    return write_pending(t, e);
+    return write_rows(t, 0, e);
 }
 
 uint64_t bp_trial_rows_acked(const bp_trial_file *t)
@@ -412,7 +504,7 @@ int bp_trial_save_model(bp_trial_file *t, const bp_model *m, const bp_opt_record
     if (!rc && o && o->schedule)
         rc = save_schedule(e, file, g, o);
     H5Gclose(g);
-    if (!rc && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+    if (!rc && !t->mem && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
         rc = bp_h5_fail(e, file, NULL, "cannot flush");
     return rc;
 }
@@ -439,7 +531,7 @@ int bp_trial_save_extras(bp_trial_file *t, const double *mean, const double *std
         rc = bp_h5_attr_dbl(e, file, t->file, "/", "test_loss", test_loss);
     if (!rc && !isnan(test_accuracy))
         rc = bp_h5_attr_dbl(e, file, t->file, "/", "test_accuracy", test_accuracy);
-    if (!rc && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
+    if (!rc && !t->mem && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0)
         rc = bp_h5_fail(e, file, NULL, "cannot flush");
     return rc;
 }
@@ -490,6 +582,9 @@ int bp_trial_set_group_array(bp_trial_file *t, const char *group, const char *na
                              const double *values, size_t n, bp_err *e)
 {
     bp_h5_quiet();
+    int rc0 = write_pending(t, e);
+    if (rc0)
+        return rc0;
     htri_t has = H5Lexists(t->file, group, H5P_DEFAULT);
     hid_t g = H5I_INVALID_HID;
     if (has > 0) {
@@ -532,10 +627,33 @@ int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, i
         rc = bp_h5_attr_str(e, f, t->file, "/", "finished", finished);
     if (close_trial(t) < 0 && !rc)
         rc = bp_h5_fail(e, f, NULL, "cannot close trial file");
-    if (!rc)
+    if (!rc && !t->defer)
         rc = bp_h5_commit_file(e, t->part, t->final, t->trials_dir);
     free_trial(t);
     return rc;
+}
+
+int bp_trials_commit(bp_run *r, const unsigned *ids, size_t n, bp_err *e)
+{
+    char part[4096], final[4096], tdir[4096];
+    if ((size_t)snprintf(tdir, sizeof tdir, "%s/trials", bp_run_path(r)) >= sizeof tdir - 32)
+        return bp_err_set(e, BP_EUSAGE, "%s/trials: path too long", bp_run_dir(r));
+    for (size_t i = 0; i < n; i++) {
+        if ((size_t)snprintf(part, sizeof part, "%s/%04u.h5.part", tdir, ids[i]) >= sizeof part)
+            return bp_err_set(e, BP_EUSAGE, "%s/trials: path too long", bp_run_dir(r));
+        int rc = bp_h5_fsync_path(e, part, 0);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((size_t)snprintf(part, sizeof part, "%s/%04u.h5.part", tdir, ids[i]) >= sizeof part ||
+            (size_t)snprintf(final, sizeof final, "%s/%04u.h5", tdir, ids[i]) >= sizeof final)
+            return bp_err_set(e, BP_EUSAGE, "%s/trials: path too long", bp_run_dir(r));
+        if (rename(part, final) != 0)
+            return bp_err_set(e, BP_EIO, "%s: cannot rename to %s: %s", part, final,
+                              strerror(errno));
+    }
+    return n ? bp_h5_fsync_path(e, tdir, 1) : 0;
 }
 
 void bp_trial_abandon(bp_trial_file *t)
@@ -544,8 +662,7 @@ void bp_trial_abandon(bp_trial_file *t)
         return;
     bp_h5_quiet();
     bp_err e;
-    if (t->file >= 0)
-        write_pending(t, &e);
+    write_rows(t, 0, &e);
     close_trial(t);
     free_trial(t);
 }

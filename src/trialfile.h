@@ -60,10 +60,17 @@ typedef struct bp_trial_meta {
      * rows, so a long run writes its rows in fewer, larger chunks (one write each) while a
      * short trial file stays small. Only the storage layout: the values are the same. */
     int epochs_hint;
+    /* Group commit (MAY be 0): 1 = bp_trial_finish leaves the finished, closed trials/<id>.h5.part
+     * for bp_trials_commit (neither fsync'ed nor renamed). */
+    int group_commit;
 } bp_trial_meta;
 
-/* Creates trials/<id>.h5.part (BP_EEXIST when trials/<id>.h5 exists: a finished trial file is
- * never overwritten). Column names MUST be non-empty, unique, without '/'. */
+/* Prepares trials/<id>.h5.part (BP_EEXIST when trials/<id>.h5 exists: a finished trial file is
+ * never overwritten). The file itself is created when it is first written: at once under
+ * BPRUN_FLUSH_MS=0, else by the first flush of rows (on disk), or, for a trial whose training
+ * ends before that, in memory by the first write after training (save_model, an attribute,
+ * finish), its epoch columns one shuffled, deflated chunk each, and written out by
+ * bp_trial_finish with one write. Column names MUST be non-empty, unique, without '/'. */
 bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e);
 /* Flush policy. BPRUN_FLUSH_MS=T (milliseconds, an integer 0 .. 60000; unset or empty:
  * BP_FLUSH_MS_DEFAULT; anything else makes bp_trial_create fail with BP_EUSAGE
@@ -144,6 +151,11 @@ int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, i
                     double wall_seconds, bp_err *e);
 /* Close without renaming (the .part stays, as after a crash). Frees t. Accepts NULL. */
 void bp_trial_abandon(bp_trial_file *t);
+/* Group commit of trials whose files were finished with bp_trial_meta.group_commit: fsync each
+ * trials/<id>.h5.part, rename each to trials/<id>.h5, then fsync trials/ once. After it
+ * returns 0 every one of them is complete on disk under its final name. The ids MUST be
+ * distinct finished trials of r. */
+int bp_trials_commit(bp_run *r, const unsigned *ids, size_t n, bp_err *e);
 
 /* Finish the trial file another process left as trials/<id>.h5.part (a trial process that
  * crashed or was killed): set status, message and epochs_done (the rows it flushed), then
