@@ -146,6 +146,8 @@ static const char usage_run[] =
     "  BPRUN_PLUGIN_PATH      plugin folders searched after --plugin-path (colon-separated)\n"
     "  BPRUN_FLUSH_MS         write and flush the per-epoch rows at most every this many ms\n"
     "                         (default 1000; 0: every epoch); docs/FORMAT.md\n"
+    "  BPRUN_COMMIT_MS        group commit: trials ending within this many ms share one\n"
+    "                         fsync of trials/ before they are reported (0-1000, default 200)\n"
     "  BPRUN_KERNELS          builtin or blas (default blas in a build with OpenBLAS)\n"
     "  OMP_NUM_THREADS        the default of --threads; OMP_WAIT_POLICY=passive helps on a\n"
     "                         machine shared with other jobs (docs/PERFORMANCE.md)\n";

@@ -219,6 +219,14 @@ static long take_next(sched *c)
     return (long)id;
 }
 
+/* --fail-fast: a failed or diverged trial stops the sweep. Caller holds mu. */
+static void fail_fast(sched *c, const bp_trial_summary *sum)
+{
+    if (c->o->fail_fast && c->o->stop && !*c->o->stop && strcmp(sum->status, "completed") &&
+        strcmp(sum->status, "interrupted") && strcmp(sum->status, "pruned"))
+        *c->o->stop = -1;
+}
+
 /* A trial ended (its file written): count it, print it, rewrite the index. Caller holds mu. */
 static void record(sched *c, size_t id, const bp_trial_summary *sum)
 {
@@ -237,8 +245,7 @@ static void record(sched *c, size_t id, const bp_trial_summary *sum)
         c->res->pruned++;
     } else {
         c->res->failed++;
-        if (c->o->fail_fast && c->o->stop && !*c->o->stop)
-            *c->o->stop = -1;
+        fail_fast(c, sum);
     }
     print_finished(c, sum);
     if (c->rank > 0 || c->o->shard_n > 0 || !write_index_due(c))
@@ -545,6 +552,7 @@ static int gc_queue(sched *c, size_t id, const bp_trial_summary *sum)
         c->gc_oldest = bp_seconds();
     c->gcq[c->gc_n++] = (gc_item){ .id = id, .sum = *sum };
     c->running--;
+    fail_fast(c, sum); /* now: the worker takes no other trial after it */
     pthread_cond_signal(&c->gc_cv);
     return 0;
 }
@@ -623,12 +631,10 @@ static void *committer(void *arg)
     return NULL;
 }
 
-/* Start the committer (c->gc); 0, or an error (then trials are committed one by one). */
+/* Start the committer (c->gc, interval c->gc_s); 0, or an error. */
 static int gc_start(sched *c, bp_err *e)
 {
     pthread_condattr_t ca;
-    if (commit_interval(&c->gc_s, e))
-        return e->code;
     if (pthread_condattr_init(&ca) != 0)
         return bp_err_set(e, BP_ERUN, "cannot start the committer");
     int bad = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
@@ -1591,6 +1597,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         rc = BP_ENOMEM;
         goto out;
     }
+    if ((rc = commit_interval(&c.gc_s, e))) /* before the run folder is touched */
+        goto out;
     if (o->only >= 0 && (s->halving.n_rungs || s->race.active)) {
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
                         "need every trial; run the whole sweep", o->only,
@@ -1783,7 +1791,9 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     }
     if (o->in_threads && wants_isolation(&c))
         *o->in_threads = 1; /* a user's plugin may never return: main's stop watchdog */
-    if (gc_start(&c, &c.err)) {
+    /* group commit pays from the second trial on (a lone trial commits its own file, and its
+     * process keeps to the threads it asked for) */
+    if ((c.total_todo > 1 || c.size > 1) && gc_start(&c, &c.err)) {
         c.failed = 1;
         goto joined;
     }
