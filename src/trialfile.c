@@ -26,7 +26,7 @@
 #define TORN_PAGE 4096
 #define TORN_MIN 2049
 #define MEM_INCREMENT 65536 /* growth of an in-memory trial file image */
-#define MEM_DEFLATE 4       /* deflate level of an in-memory file's epoch columns ... */
+#define MEM_DEFLATE 1       /* deflate level of an in-memory file's epoch columns ... */
 #define MEM_COMPACT 1024    /* ... stored in their object header when this small (bytes) */
 
 
