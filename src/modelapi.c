@@ -3,10 +3,12 @@
 #include "autoconf.h"
 #include "modelapi.h"
 
+#include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bprun/model.h"
+#include "builtin.h"
 #include "data.h"
 #include "plugin.h"
 #include "runlog.h"
@@ -14,9 +16,15 @@
 
 bp_model *bp_model_open(const char *path, char *const *dirs, size_t n_dirs, bp_err *e)
 {
+    const bp_plugin *builtin[32];
+    size_t nb = bp_builtin_activations(builtin, 32);
     bp_registry *reg = bp_registry_new(dirs, n_dirs, e);
     if (!reg)
         return NULL;
+    if (bp_registry_add_builtins(reg, builtin, nb < 32 ? nb : 32, "bprun", e)) {
+        bp_registry_free(reg);
+        return NULL;
+    }
     bp_saved_model *s = bp_saved_model_read(path, e);
     if (!s) {
         bp_registry_free(reg);
@@ -69,7 +77,11 @@ bp_model *bp_model_load(const char *path, char **err)
 {
     bp_err e;
     bp_err_clear(&e);
+    H5E_auto2_t func = NULL;    /* the program's HDF5 error printing, restored after the read */
+    void *data = NULL;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
     bp_model *m = path ? bp_model_open(path, NULL, 0, &e) : NULL;
+    H5Eset_auto2(H5E_DEFAULT, func, data);
     if (!path)
         bp_err_set(&e, BP_EUSAGE, "bp_model_load: path is NULL");
     if (!m && err)
@@ -104,5 +116,5 @@ size_t bp_model_n_outputs(const bp_model *m)
 
 size_t bp_model_class(const bp_model *m, const float *out_row)
 {
-    return bp_model_row_class(m, out_row);
+    return m && out_row ? bp_model_row_class(m, out_row) : 0;
 }

@@ -16,7 +16,8 @@
 
 /* Load the model of a trial (path as for bp_saved_model_read: a trial file, RUN or RUN#ID).
  * dirs: plugin folders searched first (--plugin-path), may be NULL; then the registry's usual
- * search path. NULL on error with e naming the file (BP_EIO: no file, no saved model;
+ * search path; a name found in no folder is taken from bprun's own activations compiled in
+ * (builtin.h). NULL on error with e naming the file (BP_EIO: no file, no saved model;
  * BP_EPLUGIN: an activation not found or broken; BP_EDATA: an inconsistent model). */
 bp_model *bp_model_open(const char *path, char *const *dirs, size_t n_dirs, bp_err *e);
 

@@ -113,6 +113,27 @@ py rows "$T/xor.h5#/xor" >"$T/xor_rows.txt" || fail "rows"
   fail "rows (C API) on xor: $(cat "$T/api.err")"
 py same "$T/x.h5" "$T/xapi.txt" || fail "the C API's xor outputs are not predict's bits"
 
+# with no plugin folder (none in BPRUN_PLUGIN_PATH; the program is not in a build tree; the
+# configured plugin folder is not installed, or holds the same plugins), the library takes
+# bprun's own activations compiled into it: the same bits
+(unset BPRUN_PLUGIN_PATH; "$T/user/rows" "$tf" <"$T/iris_rows.txt" >"$T/api0.txt" 2>"$T/api.err") ||
+  fail "rows (C API) without plugin folders: $(cat "$T/api.err")"
+py same "$T/p.h5" "$T/api0.txt" || fail "the built-in activations do not give predict's bits"
+
+# a user's activation named sigmoid (tests/fake/usersig.c: libm's expf, other bits than bprun's
+# own) trained with and found on the search path: predict and the library run it through the
+# plugin ABI, and it wins over the built-in sigmoid
+userpath=$BP_BUILDDIR/tests/user/.libs:$BPRUN_PLUGIN_PATH
+BPRUN_PLUGIN_PATH=$userpath run_bprun 0 run "$T/xor.yaml" -o "$T/xoru" --quiet || finish
+BPRUN_PLUGIN_PATH=$userpath run_bprun 0 predict "$T/xoru" builtin:xor -o "$T/xu.h5" || finish
+BPRUN_PLUGIN_PATH=$userpath "$T/user/rows" "$T/xoru/trials/0000.h5" <"$T/xor_rows.txt" \
+  >"$T/xuapi.txt" 2>"$T/api.err" || fail "rows (C API) with a user's sigmoid: $(cat "$T/api.err")"
+py same "$T/xu.h5" "$T/xuapi.txt" || fail "the C API's outputs with a user's sigmoid are not predict's bits"
+(unset BPRUN_PLUGIN_PATH; "$T/user/rows" "$T/xoru/trials/0000.h5" <"$T/xor_rows.txt" >"$T/xu0.txt" 2>"$T/api.err") ||
+  fail "rows (C API) on the user's net without plugin folders: $(cat "$T/api.err")"
+py same "$T/xu.h5" "$T/xu0.txt" 2>/dev/null &&
+  fail "the built-in sigmoid gave the user's sigmoid's bits: the test cannot tell them apart"
+
 # the example: one row from the command line, the outputs of predict's first row
 "$T/user/predict" "$tf" $(head -n 1 "$T/iris_rows.txt") >"$T/ex.txt" 2>"$T/ex.err" ||
   fail "examples/predict: $(cat "$T/ex.err")"

@@ -20,11 +20,14 @@
  * number of rows per call.
  *
  * Activations. softmax outputs are computed by the library. Every other activation is the
- * plugin the trial names, found as bprun finds it (docs/PLUGINS.md): the folders of
- * BPRUN_PLUGIN_PATH (colon-separated), then the plugin folder of the bprun this library was
- * installed with. bprun's own activations (sigmoid, tanh, relu, identity, ...) are installed
- * there; a user's plugin is loaded from its folder through the plugin ABI (bprun/plugin.h),
- * with all of that ABI's checks.
+ * plugin the trial names, found as bprun finds it (docs/PLUGINS.md): in the folders of
+ * BPRUN_PLUGIN_PATH (colon-separated), then in the plugin folder of the bprun this library was
+ * installed with, and loaded through the plugin ABI (bprun/plugin.h) with all of its checks.
+ * A name found in no folder is taken from bprun's own activations (sigmoid, tanh, relu,
+ * identity, leaky_relu, elu, softplus, softsign, gelu), which the library holds compiled from
+ * the same sources as the plugin files; so a trained net of bprun's own activations runs
+ * without any plugin installed, and a user's plugin of the same name, where the search path
+ * has one, is still the one bprun trained with.
  *
  * Ownership. bp_model_load returns a model the caller owns and MUST release with
  * bp_model_free (which accepts NULL). Error messages are malloc'd strings the caller MUST
@@ -33,12 +36,14 @@
  *
  * Thread-safety. A loaded model is never modified: bp_model_run, bp_model_n_inputs,
  * bp_model_n_outputs and bp_model_class MAY be called concurrently from several threads on
- * one model. bp_model_load MAY run concurrently with other calls (on different files or the
- * same). bp_model_free MUST NOT run concurrently with any other call on the same model.
+ * one model. bp_model_load reads HDF5, which is not thread-safe: it MUST NOT run concurrently
+ * with another bp_model_load or other HDF5 calls of the process. bp_model_free MUST NOT run
+ * concurrently with any other call on the same model.
  * The library MUST NOT be unloaded (dlclose) while a model is alive.
  *
  * Errors. Functions returning int give 0 on success or a negative BP_MODEL_E* code; they do
- * not print and never exit.
+ * not print and never exit. bp_model_load leaves the program's HDF5 error printing
+ * (H5Eset_auto2) as it found it.
  */
 #ifndef BPRUN_MODEL_H
 #define BPRUN_MODEL_H
