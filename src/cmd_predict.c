@@ -52,29 +52,28 @@ static int is_csv(const char *path)
     return !strchr(path, '#') && (ends_with(path, ".csv") || ends_with(path, ".csv.gz"));
 }
 
-/* A CSV of features, optionally with a last column of labels: n_in columns are all features
- * (imported as n_in - 1 features and one numeric target column, then put back together). */
+/* A CSV of features, optionally with a last column of labels (bp_import_csv's default); a
+ * file of n_in columns is all features (read as n_in - 1 features and one numeric target
+ * column, then put back together). */
 static bp_dataset *load_csv(const char *path, size_t n_in, bp_err *e)
 {
     bp_dataset *d = bp_import_csv(path, NULL, e);
-    if (!d || d->d + 1 != n_in)
-        return d;   /* labelled, or a width the caller refuses */
+    if (d && d->d == n_in)
+        return d;
     bp_csv_opts o = { .header = -1, .label_column = -2, .labels_text = 0, .target_columns = 1 };
     bp_err e2;
     bp_err_clear(&e2);
-    bp_dataset *t = bp_import_csv(path, &o, &e2);
-    if (!t)
-        return d;   /* a text label column: it really was labels, and the width is wrong */
-    bp_dataset *f = bp_data_new(path, t->n, n_in, BP_TARGET_LABELS, 1, e);
-    if (f) {
+    bp_dataset *t = bp_import_csv(path, &o, &e2), *f = NULL;
+    if (t && t->d + 1 == n_in && (f = bp_data_new(path, t->n, n_in, BP_TARGET_LABELS, 1, e))) {
         for (size_t i = 0; i < t->n; i++) {
             memcpy(f->X + i * n_in, t->X + i * t->d, t->d * sizeof *f->X);
             f->X[i * n_in + t->d] = t->Y[i];
         }
+        bp_data_free(d);
+        d = f;
     }
     bp_data_free(t);
-    bp_data_free(d);
-    return f;
+    return d;   /* NULL with the labelled reading's error, or a width the caller refuses */
 }
 
 static int write_csv(FILE *f, const float *out, const int32_t *cls, size_t n, size_t k)
@@ -203,6 +202,11 @@ static int predict(const char *model_arg, const char *data_ref, const char *outp
     size_t n_in = (size_t)m->sizes[0], k = (size_t)m->sizes[m->n_layers];
     if (!(d = is_csv(data_ref) ? load_csv(data_ref, n_in, e) : bp_data_load(data_ref, e))) {
         rc = e->code;
+        goto out;
+    }
+    if (d->d != n_in && is_csv(data_ref)) {
+        rc = bp_err_set(e, BP_EDATA, "%s: %zu columns but the model %s takes %zu features (and "
+                        "optionally a last column of labels)", d->name, d->d + 1, ref, n_in);
         goto out;
     }
     if (d->d != n_in) {

@@ -170,6 +170,9 @@ run_bprun 0 predict "$tf" "$T/iris.h5#/iris" -o "$T/p.h5" --force
 expect_err 2 "bprun predict: expected RUN or TRIAL_FILE, and DATA" predict "$tf"
 expect_err 2 "bprun predict: --output: expected a file ending in .h5 or .csv (got 'x.txt')" \
   predict "$tf" "$T/iris.h5#/iris" -o x.txt
+cut -d, -f1-3 "$BP_SRCDIR/data/iris.csv" >"$T/three.csv"
+expect_err 2 "bprun: $T/three.csv: 3 columns but the model $tf takes 4 features (and optionally a last column of labels)" \
+  predict "$tf" "$T/three.csv"
 mkdir "$T/empty"
 expect_err 2 "bprun: $T/empty/index.h5: no run index here (is it a bprun run folder?)" \
   predict "$T/empty" "$T/iris.h5#/iris"
