@@ -535,9 +535,10 @@ static int not_found(const bp_registry *r, const char *name, int kind, bp_err *e
         used += (size_t)w;
     }
     char b[80];
-    int rc = bp_err_set(e, BP_EPLUGIN, "%s '%s' not found%s; searched: %s",
+    int rc = bp_err_set(e, BP_EPLUGIN, "%s '%s' not found%s; searched: %s%s",
                         bp_plugin_kind_name(kind), shown(name, b, sizeof b), hint,
-                        r->n_dirs ? searched : "(no directories)");
+                        r->n_dirs ? searched : "(no directories)",
+                        r->n_builtin ? ", and the built-in activations" : "");
     free_strs(all, n_all);
     return rc;
 }

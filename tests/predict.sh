@@ -160,7 +160,8 @@ with h5py.File(sys.argv[1], "a") as f:
     f["model"].attrs["activations"] = np.array(["nosuchact", "softmax"], dtype=h5py.string_dtype())
 PY
 run_bprun 2 predict "$T/badact.h5" "$T/iris.h5#/iris"
-grep -q "^bprun: $T/badact.h5: activation 'nosuchact' not found" "$T/err" || fail "unknown activation: $(cat "$T/err")"
+grep -q "^bprun: $T/badact.h5: activation 'nosuchact' not found; searched: .*, and the built-in activations\$" "$T/err" ||
+  fail "unknown activation: $(cat "$T/err")"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "more than one line: $(cat "$T/err")"
 "$T/user/predict" "$T/badact.h5" 1 2 3 4 >/dev/null 2>"$T/ex.err" && fail "example on badact.h5 succeeded"
 grep -q "^predict: $T/badact.h5: activation 'nosuchact' not found" "$T/ex.err" ||
