@@ -17,7 +17,9 @@
  * Same bits as bprun. bp_model_run computes exactly what `bprun eval` and `bprun predict`
  * compute for the same rows (the same code: standardization, the layers' products in the same
  * order, the same activation code), so its outputs equal theirs bit for bit, whatever the
- * number of rows per call.
+ * number of rows per call. (In a build with OpenBLAS, large layers take cblas_sgemm unless
+ * the environment has BPRUN_KERNELS=builtin, in the library as in bprun: the same setting
+ * gives the same bits; docs/PERFORMANCE.md.)
  *
  * Activations. softmax outputs are computed by the library. Every other activation is the
  * plugin the trial names, found as bprun finds it (docs/PLUGINS.md): in the folders of
