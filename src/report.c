@@ -1536,3 +1536,37 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
     run_free(&r);
     return 0;
 }
+
+int bp_report_best_trial(const char *dir, uint32_t *trial, bp_err *e)
+{
+    run r = { 0 };
+    int rc = load_runs(&dir, 1, &r, e);
+    if (rc < 0) {
+        run_free(&r);
+        return rc;
+    }
+    bp_point_trial *pin = malloc((r.n ? r.n : 1) * sizeof *pin);
+    bp_points pt;
+    memset(&pt, 0, sizeof pt);
+    if (!pin) {
+        run_free(&r);
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r.n; i++)
+        pin[i] = as_trial(&r.rows[i]);
+    bp_points_opts po = { .metric = BP_RANK_AUTO };
+    rc = bp_points_build(pin, r.n, r.n_axes, &po, &pt, e);
+    if (!rc) {
+        rank_metric = pt.metric;
+        qsort(r.rows, r.n, sizeof *r.rows, by_rank);
+        if (r.n == 0 || rank_class(&r.rows[0]) != 0)
+            rc = bp_err_set(e, BP_EDATA, "%s: no completed trial to take the model from (name "
+                            "a trial file, or RUN#ID)", dir);
+        else
+            *trial = r.rows[0].trial;
+    }
+    bp_points_free(&pt);
+    free(pin);
+    run_free(&r);
+    return rc;
+}
