@@ -28,6 +28,7 @@
 #define MEM_INCREMENT 65536 /* growth of an in-memory trial file image */
 #define MEM_DEFLATE 1       /* deflate level of an in-memory file's epoch columns ... */
 #define MEM_COMPACT 1024    /* ... stored in their object header when this small (bytes) */
+#define MEM_ATTRS 64        /* the root's attributes stay in its object header up to this many */
 
 
 struct bp_trial_file {
@@ -122,6 +123,7 @@ static int flush_interval(double *out, bp_err *e)
 static int mk_file(bp_trial_file *t, int mem, bp_err *e)
 {
     hid_t fapl = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hid_t fcpl = H5I_INVALID_HID;
     int rc = 0;
     /* No HDF5 file lock: a lock held for the whole trial would stop anyone from reading the
      * history while it trains. Trial files are private to the process that writes them. */
@@ -129,7 +131,10 @@ static int mk_file(bp_trial_file *t, int mem, bp_err *e)
         (mem ? H5Pset_fapl_core(fapl, MEM_INCREMENT, 1) < 0 ||
                    H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110)
              : H5Pset_alignment(fapl, TORN_MIN, TORN_PAGE)) < 0 ||
-        (t->file = H5Fcreate(t->part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        (mem && ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 ||
+                 H5Pset_attr_phase_change(fcpl, MEM_ATTRS, MEM_ATTRS) < 0 ||
+                 H5Pset_obj_track_times(fcpl, 0) < 0)) ||
+        (t->file = H5Fcreate(t->part, H5F_ACC_TRUNC, mem ? fcpl : H5P_DEFAULT, fapl)) < 0) {
         rc = bp_h5_fail(e, t->part, NULL, "cannot create trial file");
         goto out;
     }
@@ -160,6 +165,7 @@ static int mk_file(bp_trial_file *t, int mem, bp_err *e)
         (small && H5Pset_layout(dcpl, H5D_COMPACT) < 0) ||
         (mem && !small && (H5Pset_chunk(dcpl, 1, &n) < 0 || H5Pset_shuffle(dcpl) < 0 ||
                            H5Pset_deflate(dcpl, MEM_DEFLATE) < 0)) ||
+        (mem && (H5Pset_dset_no_attrs_hint(dcpl, 1) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)) ||
         (space = mem ? H5Screate_simple(1, &n, NULL) : H5Screate_simple(1, &zero, &unlim)) < 0 ||
         (t->mspace = H5Screate_simple(1, &one, NULL)) < 0) {
         rc = bp_h5_fail(e, t->part, "/epochs", "cannot set up datasets");
@@ -182,6 +188,8 @@ out:
         H5Sclose(space);
     if (dcpl >= 0)
         H5Pclose(dcpl);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
     return rc;
