@@ -327,7 +327,12 @@ BP_VCLONES static void backward_rows(void *ud, size_t i0, size_t mi)
 void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
                  int nthreads)
 {
-    float scale = 1.0f / (float)nb;
+    bp_backward_scaled(m, w, X, nb, 1.0f / (float)nb, grad, nthreads);
+}
+
+void bp_backward_scaled(const bp_model *m, bp_work *w, const float *X, size_t nb, float scale,
+                        float *grad, int nthreads)
+{
     for (size_t l = m->n_layers; l-- > 0;) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
         const float *in = l ? w->A[l - 1] : X;

@@ -56,6 +56,10 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
  * loss into grad (n_params floats, the layout of m->params). X is the batch input. */
 void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
                  int nthreads);
+/* bp_backward with the per-sample gradients summed and multiplied by scale: 1/nb (as float) is
+ * bp_backward's mean, 1 the gradient of the batch-sum loss (train.reduction sum). */
+void bp_backward_scaled(const bp_model *m, bp_work *w, const float *X, size_t nb, float scale,
+                        float *grad, int nthreads);
 
 /* Online steps without the batch bookkeeping. bp_online_ok: 1 when every product of m for one
  * row takes small.h's functions (small_ok: a choice from the layer sizes only, never the thread

@@ -170,6 +170,7 @@ int bp_lrfind_run(const bp_experiment *x, const bp_lrfind_opts *o, bp_lrfind **o
                      .batch_size = c->train.batch_size, .shuffle = c->train.shuffle,
                      .seed = c->seed, .trial = 0, .nthreads = o->threads,
                      .clip = c->train.clip, .clip_max = c->train.clip_max,
+                     .reduction_sum = c->train.reduction == BP_REDUCTION_SUM,
                      .on_batch = on_batch, .batch_ud = &ctx };
     memcpy(t.hp, x->opt_hp, sizeof t.hp);
     rc = bp_train(&t, e);
