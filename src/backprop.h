@@ -104,6 +104,11 @@ void bp_fused_hp(bp_fused *f, const double *hp);
 double bp_fused_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *x,
                     const bp_fused *f, float *state, uint64_t step, int *correct);
 
+/* The largest |o_j - t_j| over every output j of every row of d (targets as bp_loss_batch's:
+ * matrix rows, one-hot labels, or the label for one output), in batches of w->cap: Fahlman's
+ * threshold criterion (train.target_max_error). NaN when an output is NaN. */
+double bp_max_output_error(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads);
+
 /* Mean loss and accuracy of m over a whole dataset (batches of w->cap). Row results do not
  * depend on how rows are grouped into batches, and the sums run row by row, so the result is
  * the same for any w->cap. */

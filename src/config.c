@@ -1133,6 +1133,11 @@ static int train_target_accuracy(vctx *v, const bp_node *n, const char *key, con
     return sched_num(v, n, key, 0, 1, 1, 0, &v->c->train.target_accuracy);
 }
 
+static int train_target_max_error(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, INFINITY, 0, &v->c->train.target_max_error);
+}
+
 static int train_reduction(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
     int x, rc = get_enum(v, n, key, bp_reduction_names, BP_REDUCTION_COUNT, &x);
@@ -1166,6 +1171,7 @@ static const vkey train_keys[] = {
     { "early_stopping", 0, "a map", train_early_stopping },
     { "target_loss", 0, "a number", train_target_loss },
     { "target_accuracy", 0, "a number", train_target_accuracy },
+    { "target_max_error", 0, "a number", train_target_max_error },
     { "diverge_factor", 0, "a number", train_diverge_factor },
     { "reduction", 0, "mean or sum", train_reduction },
 };
@@ -1925,6 +1931,10 @@ void bp_config_dump(FILE *f, const bp_config *c)
     if (c->train.target_accuracy > 0) {
         fputs("\n  target_accuracy: ", f);
         dump_num(f, c->train.target_accuracy);
+    }
+    if (c->train.target_max_error > 0) {
+        fputs("\n  target_max_error: ", f);
+        dump_num(f, c->train.target_max_error);
     }
     if (c->train.reduction != BP_REDUCTION_MEAN)
         fprintf(f, "\n  reduction: %s", bp_reduction_names[c->train.reduction]);

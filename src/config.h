@@ -205,6 +205,9 @@ typedef struct bp_config {
                                       * of the batch-sum loss */
         double target_accuracy;      /* in (0, 1]: stop at the first epoch with training
                                       * accuracy >= it; 0: off */
+        double target_max_error;     /* > 0: stop at the first epoch after which every output
+                                      * of every training row is within it of its target;
+                                      * 0: off */
     } train;
 
     char *output;              /* parent folder of run folders; default "runs"; at most

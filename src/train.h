@@ -14,7 +14,8 @@
  *
  * Stopping early (zero = off): after each epoch, once the row is handed to the callback and
  * the epoch did not diverge, target_loss > 0 stops training as soon as the epoch's training
- * loss <= target_loss or its training accuracy >= target_accuracy (epochs_to_target = that
+ * loss <= target_loss, its training accuracy >= target_accuracy, or every output of every
+ * training row lies within target_max_error of its target after it (epochs_to_target = that
  * epoch); else early stopping with patience P on
  * column es_col (minimized for losses, maximized for accuracies) counts an epoch as an
  * improvement when its value beats the best so far by more than es_min_delta (min: v < best -
@@ -158,6 +159,11 @@ typedef struct bp_trainer {
                                   * mean (the logged loss stays the mean per row) */
     double target_accuracy;      /* > 0: stop at the first epoch with training accuracy >= it,
                                   * like target_loss (either one reached stops) */
+    double target_max_error;     /* > 0: after each epoch, bp_max_output_error over the
+                                  * training set (an extra forward pass); below it stops, like
+                                  * target_loss. Not in the epoch rows: bp_train_replay cannot
+                                  * find the epoch it was reached at */
+    double max_error;            /* state: the last epoch's bp_max_output_error (NaN: none) */
 } bp_trainer;
 
 /* Rebuild the early-stopping and target state from rows already trained (n rows of

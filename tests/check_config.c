@@ -228,8 +228,8 @@ static const bad_case bad[] = {
       "c.yaml:5:3: train.epoch: unknown key (did you mean 'epochs'?)" },
     { "data:\n  train: builtin:xor\ntrain:\n  epochs: 3\n  foo: 4\nmodel: {layers: [1, 1]}\n",
       "c.yaml:5:3: train.foo: unknown key (valid keys: epochs, batch_size, shuffle, optimizer, "
-      "schedule, clip, early_stopping, target_loss, target_accuracy, diverge_factor, "
-      "reduction)" },
+      "schedule, clip, early_stopping, target_loss, target_accuracy, target_max_error, "
+      "diverge_factor, reduction)" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: ten\n",
       "c.yaml:6:11: train.epochs: expected an integer (got 'ten')" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: 0\n",
@@ -512,6 +512,7 @@ static const bad_case bad[] = {
     { T7 "  target_loss: [1]\n", "c.yaml:5:16: train.target_loss: expected a number (got a sequence)" },
     { T7 "  target_accuracy: 0\n", "c.yaml:5:20: train.target_accuracy: must be in (0, 1] (got 0)" },
     { T7 "  target_accuracy: 1.5\n", "c.yaml:5:20: train.target_accuracy: must be in (0, 1] (got 1.5)" },
+    { T7 "  target_max_error: 0\n", "c.yaml:5:21: train.target_max_error: must be > 0 (got 0)" },
     { T7 "  reduction: sun\n", "c.yaml:5:14: train.reduction: unknown value 'sun' (did you mean "
       "'sum'?)" },
     { T7 "  reduction: total\n", "c.yaml:5:14: train.reduction: unknown value 'total' (valid "
@@ -1057,6 +1058,7 @@ static void assert_config_eq(const bp_config *a, const bp_config *b)
     ck_assert(a->train.clip_max == b->train.clip_max);
     ck_assert(a->train.target_loss == b->train.target_loss);
     ck_assert(a->train.target_accuracy == b->train.target_accuracy);
+    ck_assert(a->train.target_max_error == b->train.target_max_error);
     ck_assert_int_eq(a->train.reduction, b->train.reduction);
     ck_assert_str_eq(a->output, b->output);
 }
@@ -1087,7 +1089,7 @@ static const char *const round_trip[] = {
     "data: {train: x.h5, validation: 0.1}\nmodel: {layers: [2, 1]}\n"
     "train: {epochs: 9, schedule: plateau}\n",
     "data: {train: x.h5}\nmodel: {layers: [2, 1]}\n"
-    "train: {epochs: 9, reduction: sum, target_accuracy: 0.75}\n",
+    "train: {epochs: 9, reduction: sum, target_accuracy: 0.75, target_max_error: 0.4}\n",
 };
 
 START_TEST(test_round_trip)

@@ -148,6 +148,32 @@ esac
 run_bprun 0 report "$T/tacc" || finish
 grep -q "to_target" "$T/out" || fail "target_accuracy: report without to_target: $(cat "$T/out")"
 
+# target_max_error: stops after the first epoch whose weights put every output within X of its
+# target (Fahlman's 40-20-40 with X = 0.4); checked on the saved weights of runs of that many
+# epochs and one fewer, with numpy
+run_bprun 0 run "$T/t.yaml" -o "$T/tme" --quiet --set train.target_max_error=0.4 || finish
+f="$T/tme/trials/0000.h5"
+me=$($H5C attr "$f" epochs_to_target)
+[ "$me" -gt 1 ] && [ "$me" -lt 400 ] && [ "$($H5C attr "$f" epochs_done)" = "$me" ] ||
+  fail "target_max_error: epochs_to_target $me, epochs_done $($H5C attr "$f" epochs_done)"
+case $($H5C attr "$f" message) in
+  "target max error 0.4 reached at epoch $me (every output within "*" of its target)") ;;
+  *) fail "target_max_error: message $($H5C attr "$f" message)" ;;
+esac
+run_bprun 0 run "$T/t.yaml" -o "$T/tme1" --quiet --set train.epochs=$((me - 1)) || finish
+"$PYTHON_H5" - "$f" "$T/tme1/trials/0000.h5" >"$T/py" 2>&1 <<'PY' || fail "target_max_error: $(cat "$T/py")"
+import sys, h5py, numpy as np
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+Y = np.array([0, 1, 1, 0], float)
+def err(path):
+    p = h5py.File(path, "r")["model/params"][()].astype(float)
+    W1, b1, W2, b2 = p[:4].reshape(2, 2), p[4:6], p[6:8], p[8]
+    h = 1 / (1 + np.exp(-(X @ W1.T + b1)))
+    o = 1 / (1 + np.exp(-(h @ W2 + b2)))
+    return np.max(np.abs(o - Y))
+assert err(sys.argv[1]) < 0.4 <= err(sys.argv[2]), (err(sys.argv[1]), err(sys.argv[2]))
+PY
+
 # the report: epochs to target per trial, success rate and mean/median epochs per point
 cat "$T/t.yaml" - >"$T/ts.yaml" <<'YAML'
 sweep:
