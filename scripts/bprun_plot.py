@@ -1513,7 +1513,8 @@ def _experiment_of(resolved):
 
 def plot_lrfind(path, out):
     """Loss (raw, faint) and smoothed loss against lr (log x) from `bprun lr-find`; the
-    suggestions as vertical lines: (a) steepest descent, (b) a tenth of the minimum's lr."""
+    range test's candidates as vertical lines: (a) steepest descent, (b) a tenth of the minimum's
+    lr, (v) the valley; and the suggestion (the paired sweep's, docs/LRFIND.md)."""
     try:
         f = _h5open(path)
     except OSError as e:
@@ -1526,6 +1527,7 @@ def plot_lrfind(path, out):
         a, b = _lrfind_attr(f, "steepest_lr"), _lrfind_attr(f, "tenth_min_lr")
         m, ms = _lrfind_attr(f, "min_lr"), _lrfind_attr(f, "min_smooth_loss")
         sug = _lrfind_attr(f, "suggested_lr")
+        v = _lrfind_attr(f, "valley_lr")
         opt = _text(f.attrs.get("optimizer", "")) or "optimizer"
         stop = _text(f.attrs.get("stop", ""))
         exp = _experiment_of(_text(f.attrs.get("resolved_config", "")))
@@ -1555,6 +1557,12 @@ def plot_lrfind(path, out):
         ax.axvline(b, color="C2", lw=1.6, ls=":",
                    label="(b) a tenth of the minimum's lr: %s%s" % (
                        "%.3g" % b, " (suggested)" if b == sug and a != sug else ""))
+    if math.isfinite(v):
+        ax.axvline(v, color="C4", lw=1.6, ls="-.",
+                   label="(v) valley: lr %s%s" % ("%.3g" % v, " (suggested)" if v == sug else ""))
+    if math.isfinite(sug) and sug not in (a, b, v):
+        ax.axvline(sug, color="k", lw=2.0,
+                   label="suggested (paired sweep from the same start): lr %s" % ("%.3g" % sug))
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("training loss per sample")
     ax.grid(True, which="major", alpha=0.3)

@@ -327,7 +327,12 @@ BP_VCLONES static void backward_rows(void *ud, size_t i0, size_t mi)
 void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
                  int nthreads)
 {
-    float scale = 1.0f / (float)nb;
+    bp_backward_scaled(m, w, X, nb, 1.0f / (float)nb, grad, nthreads);
+}
+
+void bp_backward_scaled(const bp_model *m, bp_work *w, const float *X, size_t nb, float scale,
+                        float *grad, int nthreads)
+{
     for (size_t l = m->n_layers; l-- > 0;) {
         size_t n_in = (size_t)m->sizes[l], n_out = (size_t)m->sizes[l + 1];
         const float *in = l ? w->A[l - 1] : X;
@@ -751,6 +756,28 @@ BP_VCLONES double bp_fused_row(const bp_model *m, bp_work *w, const bp_dataset *
         }
     }
     return loss;
+}
+
+double bp_max_output_error(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads)
+{
+    size_t n = (size_t)m->sizes[m->n_layers];
+    double worst = 0.0;
+    for (size_t first = 0; first < d->n; first += w->cap) {
+        size_t nb = d->n - first < w->cap ? d->n - first : w->cap;
+        bp_gather_threads(w, d, NULL, first, nb, nthreads);
+        bp_forward(m, w, w->Xb, nb, nthreads);
+        const float *O = w->A[m->n_layers - 1];
+        for (size_t r = 0; r < nb; r++) {
+            const float *Yrow = d->kind == BP_TARGET_MATRIX ? w->Yb + r * n : NULL;
+            int32_t label = d->kind == BP_TARGET_LABELS ? w->yb[r] : 0;
+            for (size_t j = 0; j < n; j++) {
+                double err = fabs((double)O[r * n + j] - target_at(d, Yrow, label, n, j));
+                if (!(err <= worst))
+                    worst = err;   /* NaN sticks */
+            }
+        }
+    }
+    return worst;
 }
 
 void bp_evaluate(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads, double *loss,

@@ -56,6 +56,10 @@ double bp_loss_batch(const bp_model *m, bp_work *w, const bp_dataset *d, size_t 
  * loss into grad (n_params floats, the layout of m->params). X is the batch input. */
 void bp_backward(const bp_model *m, bp_work *w, const float *X, size_t nb, float *grad,
                  int nthreads);
+/* bp_backward with the per-sample gradients summed and multiplied by scale: 1/nb (as float) is
+ * bp_backward's mean, 1 the gradient of the batch-sum loss (train.reduction sum). */
+void bp_backward_scaled(const bp_model *m, bp_work *w, const float *X, size_t nb, float scale,
+                        float *grad, int nthreads);
 
 /* Online steps without the batch bookkeeping. bp_online_ok: 1 when every product of m for one
  * row takes small.h's functions (small_ok: a choice from the layer sizes only, never the thread
@@ -99,6 +103,11 @@ void bp_fused_hp(bp_fused *f, const double *hp);
  * stops there, as it does before a plugin's step). */
 double bp_fused_row(const bp_model *m, bp_work *w, const bp_dataset *d, const float *x,
                     const bp_fused *f, float *state, uint64_t step, int *correct);
+
+/* The largest |o_j - t_j| over every output j of every row of d (targets as bp_loss_batch's:
+ * matrix rows, one-hot labels, or the label for one output), in batches of w->cap: Fahlman's
+ * threshold criterion (train.target_max_error). NaN when an output is NaN. */
+double bp_max_output_error(const bp_model *m, bp_work *w, const bp_dataset *d, int nthreads);
 
 /* Mean loss and accuracy of m over a whole dataset (batches of w->cap). Row results do not
  * depend on how rows are grouped into batches, and the sums run row by row, so the result is

@@ -26,6 +26,7 @@ typedef struct vctx {
 
 const char *const bp_es_metric_names[BP_ES_COUNT] = { "val_loss", "loss", "val_accuracy",
                                                       "accuracy" };
+const char *const bp_reduction_names[BP_REDUCTION_COUNT] = { "mean", "sum" };
 
 /* ---- messages ---- */
 
@@ -1127,6 +1128,24 @@ static int train_target_loss(vctx *v, const bp_node *n, const char *key, const b
     return sched_num(v, n, key, 0, 1, INFINITY, 0, &v->c->train.target_loss);
 }
 
+static int train_target_accuracy(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, 1, 0, &v->c->train.target_accuracy);
+}
+
+static int train_target_max_error(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 1, INFINITY, 0, &v->c->train.target_max_error);
+}
+
+static int train_reduction(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    int x, rc = get_enum(v, n, key, bp_reduction_names, BP_REDUCTION_COUNT, &x);
+    if (rc == 0)
+        v->c->train.reduction = (bp_reduction)x;
+    return rc;
+}
+
 /* 0 (off) or a number > 1 */
 static int train_diverge_factor(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
@@ -1151,7 +1170,10 @@ static const vkey train_keys[] = {
     { "clip", 0, "a map", train_clip },
     { "early_stopping", 0, "a map", train_early_stopping },
     { "target_loss", 0, "a number", train_target_loss },
+    { "target_accuracy", 0, "a number", train_target_accuracy },
+    { "target_max_error", 0, "a number", train_target_max_error },
     { "diverge_factor", 0, "a number", train_diverge_factor },
+    { "reduction", 0, "mean or sum", train_reduction },
 };
 
 /* The schedule's defaults that depend on other keys, and its cross-checks. */
@@ -1906,6 +1928,16 @@ void bp_config_dump(FILE *f, const bp_config *c)
         fputs("\n  diverge_factor: ", f);
         dump_num(f, c->train.diverge_factor);
     }
+    if (c->train.target_accuracy > 0) {
+        fputs("\n  target_accuracy: ", f);
+        dump_num(f, c->train.target_accuracy);
+    }
+    if (c->train.target_max_error > 0) {
+        fputs("\n  target_max_error: ", f);
+        dump_num(f, c->train.target_max_error);
+    }
+    if (c->train.reduction != BP_REDUCTION_MEAN)
+        fprintf(f, "\n  reduction: %s", bp_reduction_names[c->train.reduction]);
     fputs("\noutput: ", f);
     bp_yaml_write_string(f, c->output ? c->output : "runs", 0);
     fputc('\n', f);

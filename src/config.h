@@ -98,6 +98,10 @@ typedef enum bp_es_metric {
 } bp_es_metric;
 extern const char *const bp_es_metric_names[BP_ES_COUNT]; /* "val_loss", "loss", "val_accuracy", "accuracy" */
 
+/* train.reduction: how a batch's per-sample gradients combine (docs/CONFIG.md) */
+typedef enum bp_reduction { BP_REDUCTION_MEAN, BP_REDUCTION_SUM, BP_REDUCTION_COUNT } bp_reduction;
+extern const char *const bp_reduction_names[BP_REDUCTION_COUNT]; /* "mean", "sum" */
+
 /* diagnostics.hessian.at */
 typedef enum bp_hessian_at { BP_HESSIAN_END, BP_HESSIAN_EVERY, BP_HESSIAN_OFF } bp_hessian_at;
 
@@ -196,6 +200,14 @@ typedef struct bp_config {
         double diverge_factor;       /* > 1: an epoch whose training loss exceeds it times the
                                       * first epoch's ends the trial `diverged`; 0: off;
                                       * default BP_DIVERGE_FACTOR_DEFAULT */
+        /* Added with train.reduction and train.target_accuracy (docs/CONFIG.md). */
+        bp_reduction reduction;      /* default mean: the gradient of the batch-mean loss; sum:
+                                      * of the batch-sum loss */
+        double target_accuracy;      /* in (0, 1]: stop at the first epoch with training
+                                      * accuracy >= it; 0: off */
+        double target_max_error;     /* > 0: stop at the first epoch after which every output
+                                      * of every training row is within it of its target;
+                                      * 0: off */
     } train;
 
     char *output;              /* parent folder of run folders; default "runs"; at most

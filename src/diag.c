@@ -346,8 +346,9 @@ void bp_diag_run_batch(bp_diag_run *d, const bp_batch_info *b)
 {
     if (b->phase != BP_BATCH_GRADIENT)
         return;
+    double k = b->summed ? 1.0 : (double)b->nb; /* the sum of the rows' gradients */
     for (size_t i = 0; i < d->np; i++)
-        d->gsum[i] += (double)b->nb * b->grad[i];
+        d->gsum[i] += k * b->grad[i];
     d->seen += b->nb;
 }
 

@@ -16,7 +16,15 @@ const char bp_lrfind_rule[] =
     "m_k = beta*m_(k-1) + (1-beta)*loss_k; stop when S_k > blowup*min(S) or the loss is not "
     "finite; (a) steepest: lr at the most negative (S_(i+h)-S_(i-h))/(ln lr_(i+h)-ln lr_(i-h)), "
     "h = max(1, round(n/40)), first and last n/10 points ignored; (b) tenth_min: lr at min S "
-    "divided by 10; suggested: (a), else (b)";
+    "divided by 10; (v) valley (fastai): over the longest strictly decreasing subsequence of S "
+    "(at least 2 points), ending at i1 and taken to start at i0 = i1 - its length, lr at i0 + "
+    "floor((i1-i0)/3) + floor((i1-i0)/6); candidate c: (v), else (a), else (b); paired sweep: "
+    "from the same initial weights and batches, E epochs at a constant lr for each rate of the "
+    "factor-3 grid c/9 .. top (lr_max, or 3x the lr where the range test stopped), extended by "
+    "factors of 3 while the best is at an end (within lr_min .. lr_max), then best/sqrt(3) and "
+    "best*sqrt(3); score: the last epoch's training loss (+inf diverged); suggested: the "
+    "smallest rate tried within [best/3, best] whose loss is within 1% of the best's (without "
+    "the sweep: c)";
 
 void bp_lrfind_free(bp_lrfind *r)
 {
@@ -28,6 +36,71 @@ void bp_lrfind_free(bp_lrfind *r)
     free(r);
 }
 
+typedef struct val_ix {
+    double v;
+    size_t i;
+} val_ix;
+
+static int by_value_desc(const void *a, const void *b)
+{
+    double x = ((const val_ix *)a)->v, y = ((const val_ix *)b)->v;
+    return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/* (v): fastai's valley rule, with the longest strictly decreasing subsequence ending at each
+ * point computed in O(n log n) (a Fenwick tree of maxima over the values' descending ranks)
+ * rather than fastai's O(n^2) double loop; the same lengths, the same first maximum. */
+static void valley(bp_lrfind *r)
+{
+    size_t n = r->n, m = 0;
+    val_ix *v = malloc(n * sizeof *v);
+    size_t *rank = malloc(n * sizeof *rank), *lds = calloc(n, sizeof *lds),
+           *fen = calloc(n + 1, sizeof *fen);
+    if (!v || !rank || !lds || !fen)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(r->smooth[i]))
+            v[m++] = (val_ix){ r->smooth[i], i };
+    if (m < 10)
+        goto out;
+    qsort(v, m, sizeof *v, by_value_desc);
+    for (size_t k = 0, rk = 0; k < m; k++) {
+        if (k == 0 || v[k].v != v[k - 1].v)
+            rk++;
+        rank[v[k].i] = rk;   /* 1: the largest value; equal values share a rank */
+    }
+    long best_end = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(r->smooth[i]))
+            continue;
+        size_t q = 0;        /* the longest run ending at a larger earlier value */
+        for (size_t k = rank[i] - 1; k > 0; k -= k & (~k + 1))
+            if (fen[k] > q)
+                q = fen[k];
+        lds[i] = q + 1;
+        for (size_t k = rank[i]; k <= m; k += k & (~k + 1))
+            if (fen[k] < lds[i])
+                fen[k] = lds[i];
+        if (best_end < 0 || lds[i] > lds[best_end])
+            best_end = (long)i;
+    }
+    if (lds[best_end] < 2)
+        goto out;            /* never fell: no valley */
+    long start = best_end - (long)lds[best_end], len = best_end - start;
+    long idx = start + len / 3 + len / 6;
+    if (idx < 0)
+        idx = 0;
+    if (idx >= (long)n)
+        idx = (long)n - 1;
+    r->valley_i = idx;
+    r->valley_lr = r->lr[idx];
+out:
+    free(v);
+    free(rank);
+    free(lds);
+    free(fen);
+}
+
 void bp_lrfind_suggest(bp_lrfind *r)
 {
     size_t n = r->n;
@@ -35,7 +108,8 @@ void bp_lrfind_suggest(bp_lrfind *r)
     r->steepest_i = -1;
     r->min_lr = r->min_smooth = r->tenth_min_lr = NAN;
     r->min_i = -1;
-    r->suggested = NAN;
+    r->suggested = r->candidate = r->valley_lr = NAN;
+    r->valley_i = -1;
     r->why_none[0] = '\0';
     for (size_t i = 0; i < n; i++)
         if (isfinite(r->smooth[i]) && (r->min_i < 0 || r->smooth[i] < r->min_smooth)) {
@@ -64,7 +138,10 @@ void bp_lrfind_suggest(bp_lrfind *r)
     }
     if (r->steepest_i >= 0)
         r->steepest_lr = r->lr[r->steepest_i];
-    r->suggested = isfinite(r->steepest_lr) ? r->steepest_lr : r->tenth_min_lr;
+    valley(r);
+    r->candidate = isfinite(r->valley_lr) ? r->valley_lr
+                   : isfinite(r->steepest_lr) ? r->steepest_lr : r->tenth_min_lr;
+    r->suggested = r->candidate;
     if (!isfinite(r->suggested))
         snprintf(r->why_none, sizeof r->why_none, "the smoothed loss never fell");
 }
@@ -110,6 +187,126 @@ static int on_batch(void *ud, bp_trainer *t, const bp_batch_info *b, bp_err *e)
     if (k == 0 || s < c->best)
         c->best = s;
     t->hp[c->li] = lr;
+    return 0;
+}
+
+static int sweep_epoch(void *ud, const bp_epoch_row *row, const bp_model *m, bp_err *e)
+{
+    (void)m;
+    (void)e;
+    *(double *)ud = row->v[BP_COL_LOSS];
+    return 0;
+}
+
+/* One rate of the paired sweep: trial 0's start, its batches, epochs epochs at lr; *loss the
+ * last epoch's training loss, +inf when the trial diverged or the optimizer failed. */
+static int sweep_one(const bp_experiment *x, const bp_lrfind_opts *o, int li, double lr,
+                     long epochs, double *loss, bp_err *e)
+{
+    const bp_config *c = x->cfg;
+    bp_model *m = bp_experiment_model(x, 0, e);
+    if (!m)
+        return e->code;
+    double last = NAN;
+    bp_trainer t = { .model = m, .train = x->train, .optimizer = x->opt, .epochs = (int)epochs,
+                     .batch_size = c->train.batch_size, .shuffle = c->train.shuffle,
+                     .seed = c->seed, .trial = 0, .nthreads = o->threads,
+                     .clip = c->train.clip, .clip_max = c->train.clip_max,
+                     .reduction_sum = c->train.reduction == BP_REDUCTION_SUM,
+                     .diverge_factor = c->train.diverge_factor, .first_loss = NAN,
+                     .on_epoch = sweep_epoch, .ud = &last };
+    memcpy(t.hp, x->opt_hp, sizeof t.hp);
+    t.hp[li] = lr;
+    int rc = bp_train(&t, e);
+    if (!rc)
+        *loss = t.status == BP_TRIAL_COMPLETED && isfinite(last) ? last : INFINITY;
+    bp_trainer_release(&t);
+    bp_model_free(m);
+    return rc;
+}
+
+typedef struct sweep_ctx {
+    const bp_experiment *x;
+    const bp_lrfind_opts *o;
+    bp_lrfind *r;
+    int li;
+    double best, best_loss;
+} sweep_ctx;
+
+/* Try lr (once: a rate already tried is looked up); 1 when it beat the best so far. */
+static int sweep_try(sweep_ctx *s, double lr, int *better, bp_err *e)
+{
+    bp_lrfind *r = s->r;
+    double loss = NAN;
+    *better = 0;
+    for (size_t k = 0; k < r->sweep_n; k++)
+        if (fabs(r->sweep_lr[k] - lr) <= 1e-12 * lr)
+            loss = r->sweep_loss[k];
+    if (isnan(loss)) {
+        if (r->sweep_n == BP_LRFIND_SWEEP_MAX)
+            return 0;
+        int rc = sweep_one(s->x, s->o, s->li, lr, r->sweep_epochs, &loss, e);
+        if (rc)
+            return rc;
+        r->sweep_lr[r->sweep_n] = lr;
+        r->sweep_loss[r->sweep_n++] = loss;
+    }
+    if (isnan(s->best_loss) || loss < s->best_loss) {
+        s->best = lr;
+        s->best_loss = loss;
+        *better = 1;
+    }
+    return 0;
+}
+
+/* The paired sweep: a factor-3 grid from c/9 (not below min) to the top (max, or 3x the rate at
+ * which the range test blew up), extended by factors of 3 while its best is at an end (within
+ * [min, max]), then the best's neighbours at a factor sqrt(3). */
+static int paired_sweep(const bp_experiment *x, const bp_lrfind_opts *o, int li, bp_lrfind *r,
+                        double top, bp_err *e)
+{
+    sweep_ctx s = { .x = x, .o = o, .r = r, .li = li, .best = NAN, .best_loss = NAN };
+    double lo = r->lr_min * (1 - 1e-9), hi = top * (1 + 1e-9);
+    double c = r->candidate < r->lr_min ? r->lr_min : r->candidate > top ? top : r->candidate;
+    double low = c, high = c;
+    int better, rc = 0;
+    for (double lr = c; !rc && lr >= lo && lr >= c / 9 * (1 - 1e-9); lr /= 3) {
+        rc = sweep_try(&s, lr, &better, e);
+        low = lr;
+    }
+    for (double lr = c * 3; !rc && lr <= hi; lr *= 3) {
+        rc = sweep_try(&s, lr, &better, e);
+        high = lr;
+    }
+    while (!rc && s.best == low && low / 3 >= r->lr_min * (1 - 1e-9) &&
+           r->sweep_n < BP_LRFIND_SWEEP_MAX - 2) {
+        low /= 3;
+        rc = sweep_try(&s, low, &better, e);
+    }
+    while (!rc && s.best == high && high * 3 <= r->lr_max * (1 + 1e-9) &&
+           r->sweep_n < BP_LRFIND_SWEEP_MAX - 2) {
+        high *= 3;
+        rc = sweep_try(&s, high, &better, e);
+    }
+    double coarse = s.best;
+    if (!rc && coarse / sqrt(3.0) >= lo)
+        rc = sweep_try(&s, coarse / sqrt(3.0), &better, e);
+    if (!rc && coarse * sqrt(3.0) <= r->lr_max * (1 + 1e-9))
+        rc = sweep_try(&s, coarse * sqrt(3.0), &better, e);
+    if (rc)
+        return rc;
+    if (isfinite(s.best_loss)) {
+        /* equal losses favour the lower rate, away from the edge of stability: the smallest
+         * rate tried, not below best/3, whose loss is within 1% of the best's */
+        r->suggested = s.best;
+        for (size_t k = 0; k < r->sweep_n; k++)
+            if (r->sweep_lr[k] < r->suggested && r->sweep_lr[k] >= s.best / 3 * (1 - 1e-9) &&
+                r->sweep_loss[k] <= s.best_loss + 0.01 * fabs(s.best_loss))
+                r->suggested = r->sweep_lr[k];
+    } else {
+        r->suggested = NAN;
+        snprintf(r->why_none, sizeof r->why_none, "every rate of the paired sweep diverged");
+    }
     return 0;
 }
 
@@ -170,6 +367,7 @@ int bp_lrfind_run(const bp_experiment *x, const bp_lrfind_opts *o, bp_lrfind **o
                      .batch_size = c->train.batch_size, .shuffle = c->train.shuffle,
                      .seed = c->seed, .trial = 0, .nthreads = o->threads,
                      .clip = c->train.clip, .clip_max = c->train.clip_max,
+                     .reduction_sum = c->train.reduction == BP_REDUCTION_SUM,
                      .on_batch = on_batch, .batch_ud = &ctx };
     memcpy(t.hp, x->opt_hp, sizeof t.hp);
     rc = bp_train(&t, e);
@@ -184,6 +382,16 @@ int bp_lrfind_run(const bp_experiment *x, const bp_lrfind_opts *o, bp_lrfind **o
     bp_trainer_release(&t);
     if (!rc)
         bp_lrfind_suggest(r);
+    r->sweep_epochs = o->sweep_epochs < 0 ? (long)epochs : o->sweep_epochs;
+    if (r->sweep_epochs > 1000000000)
+        r->sweep_epochs = 1000000000;
+    if (!rc && r->sweep_epochs > 0 && isfinite(r->candidate)) {
+        /* above 3x the rate where the range test blew up, rates only diverge */
+        double top = r->lr_max;
+        if ((ctx.stopped || t.status == BP_TRIAL_DIVERGED) && r->n && 3 * r->lr[r->n - 1] < top)
+            top = 3 * r->lr[r->n - 1];
+        rc = paired_sweep(x, o, li, r, top, e);
+    }
 out:
     bp_model_free(m);
     if (rc)
@@ -273,7 +481,9 @@ int bp_lrfind_write(const bp_lrfind *r, const char *path, const bp_config *cfg, 
         goto out;
     }
     if (put_column(f, "lr", r->lr, r->n) || put_column(f, "loss", r->loss, r->n) ||
-        put_column(f, "smooth_loss", r->smooth, r->n)) {
+        put_column(f, "smooth_loss", r->smooth, r->n) ||
+        put_column(f, "sweep_lr", r->sweep_lr, r->sweep_n) ||
+        put_column(f, "sweep_loss", r->sweep_loss, r->sweep_n)) {
         rc = h5err(e, part, "the datasets");
         goto out;
     }
@@ -289,7 +499,9 @@ int bp_lrfind_write(const bp_lrfind *r, const char *path, const bp_config *cfg, 
         put_dbl(f, "suggested_lr", r->suggested) || put_dbl(f, "steepest_lr", r->steepest_lr) ||
         put_i64(f, "steepest_step", r->steepest_i >= 0 ? r->steepest_i + 1 : -1) ||
         put_dbl(f, "min_smooth_loss", r->min_smooth) || put_dbl(f, "min_lr", r->min_lr) ||
-        put_dbl(f, "tenth_min_lr", r->tenth_min_lr)) {
+        put_dbl(f, "tenth_min_lr", r->tenth_min_lr) || put_dbl(f, "valley_lr", r->valley_lr) ||
+        put_dbl(f, "candidate_lr", r->candidate) ||
+        put_i64(f, "sweep_epochs", r->sweep_epochs)) {
         rc = h5err(e, part, "the attributes");
         goto out;
     }
@@ -330,12 +542,44 @@ void bp_lrfind_print(FILE *f, const bp_lrfind *r)
         fprintf(f, "(b) one tenth of the lr at the minimum: %.3g\n", r->tenth_min_lr);
     else
         fprintf(f, "(b) one tenth of the lr at the minimum: none\n");
+    if (r->valley_i >= 0)
+        fprintf(f, "(v) valley of the smoothed loss: lr %.3g (step %ld)\n", r->valley_lr,
+                r->valley_i + 1);
+    else
+        fprintf(f, "(v) valley of the smoothed loss: none\n");
+    if (isfinite(r->candidate))
+        fprintf(f, "range-test candidate: %.3g (%s)\n", r->candidate,
+                isfinite(r->valley_lr) ? "v" : isfinite(r->steepest_lr) ? "a" : "b");
+    if (r->sweep_n) {
+        fprintf(f, "paired sweep from the same start, %ld epoch%s per rate (training loss of the "
+                "last epoch):\n", r->sweep_epochs, bp_s((unsigned long long)r->sweep_epochs));
+        /* in increasing lr */
+        double prev = 0;
+        for (size_t done = 0; done < r->sweep_n; done++) {
+            size_t k = r->sweep_n;
+            for (size_t j = 0; j < r->sweep_n; j++)
+                if (r->sweep_lr[j] > prev && (k == r->sweep_n || r->sweep_lr[j] < r->sweep_lr[k]))
+                    k = j;
+            if (k == r->sweep_n)
+                break;
+            prev = r->sweep_lr[k];
+            if (isfinite(r->sweep_loss[k]))
+                fprintf(f, "  lr %-10.3g loss %.6g%s\n", r->sweep_lr[k], r->sweep_loss[k],
+                        r->sweep_lr[k] == r->suggested ? "  <- suggested" : "");
+            else
+                fprintf(f, "  lr %-10.3g diverged\n", r->sweep_lr[k]);
+        }
+    }
     if (!isfinite(r->suggested)) {
         fprintf(f, "no suggestion: %s\n", r->why_none);
         return;
     }
     double a = r->suggested;
-    fprintf(f, "suggested lr: %.3g (%s)\n", a, isfinite(r->steepest_lr) ? "a" : "b");
+    if (r->sweep_n)
+        fprintf(f, "suggested lr: %.3g (the paired sweep's)\n", a);
+    else
+        fprintf(f, "suggested lr: %.3g (%s)\n", a,
+                isfinite(r->valley_lr) ? "v" : isfinite(r->steepest_lr) ? "a" : "b");
     fprintf(f, "sweep: --sweep train.optimizer.lr=%.3g,%.3g,%.3g\n", a / 3, a, 3 * a);
     fprintf(f, "yaml:  sweep: {grid: {train.optimizer.lr: [%.3g, %.3g, %.3g]}}\n", a / 3, a,
             3 * a);

@@ -282,24 +282,32 @@ static const char usage_trace[] =
     "/model/layer_<l-1> of a trial file.\n";
 
 static const char usage_lrfind[] =
-    "usage: bprun lr-find CONFIG [--min LR] [--max LR] [--steps N] [--smooth BETA] [-o OUT.h5]\n"
-    "                     [--force] [--set KEY.PATH=VALUE]... [--threads N] [--plugin-path DIR]...\n"
+    "usage: bprun lr-find CONFIG [--min LR] [--max LR] [--steps N] [--smooth BETA]\n"
+    "                     [--sweep-epochs E] [-o OUT.h5] [--force] [--set KEY.PATH=VALUE]...\n"
+    "                     [--threads N] [--plugin-path DIR]...\n"
     "\n"
     "The learning-rate range test (docs/LRFIND.md). From the configured start, train on run's\n"
     "batches while the optimizer's lr rises exponentially from --min to --max over the steps;\n"
     "record each batch's loss and its smoothed loss (moving average with bias correction);\n"
-    "stop when the smoothed loss exceeds 4 x its best or the loss is not finite. Suggests\n"
+    "stop when the smoothed loss exceeds 4 x its best or the loss is not finite. Reports\n"
     "  (a) the lr of the steepest descent of the smoothed loss against log lr (first and last\n"
-    "      10% of the points ignored), and\n"
-    "  (b) one tenth of the lr at the minimum smoothed loss;\n"
-    "and prints the suggestion ((a), else (b)) as a sweep over a/3, a, 3a, ready to paste.\n"
+    "      10% of the points ignored),\n"
+    "  (b) one tenth of the lr at the minimum smoothed loss, and\n"
+    "  (v) the valley (fastai's rule: 1/2 of the way down the longest descent);\n"
+    "the candidate is (v), else (a), else (b). Then a paired sweep: from the same initial\n"
+    "weights and batches, E epochs at a constant lr for the candidate and its factor-3\n"
+    "neighbours, walking while the last epoch's training loss falls, then factor sqrt(3)\n"
+    "around the best. The suggestion, the sweep's best, is printed as a sweep over a/3, a,\n"
+    "3a, ready to paste.\n"
     "\n"
     "  --min LR               first learning rate (default 1e-6)\n"
     "  --max LR               last learning rate (default 10)\n"
     "  --steps N              steps (batches) to take (default: one epoch)\n"
-    "  --smooth BETA          moving-average factor, 0 <= BETA < 1 (default 0.98)\n"
+    "  --smooth BETA          moving-average factor, 0 <= BETA < 1 (default 0.98)\n"    "  --sweep-epochs E       epochs per rate of the paired sweep (default: the range\n"
+    "                         test's epochs, at least 1); 0: no sweep, suggest the candidate\n"
     "  -o, --output FILE      results (default OUTPUT/EXPERIMENT-lr-find.h5, i.e.\n"
-    "                         runs/<experiment>-lr-find.h5): datasets lr, loss, smooth_loss;\n"
+    "                         runs/<experiment>-lr-find.h5): datasets lr, loss, smooth_loss,\n"
+    "                         sweep_lr, sweep_loss;\n"
     "                         the suggestions and the rule as attributes. Plot it with\n"
     "                         bprun-plot --lr-find FILE\n"
     "  -f, --force            replace an existing output file\n"
@@ -1195,11 +1203,12 @@ static int parse_step_cli(int argc, char **argv, const char *cmd, const char *us
         { "step", required_argument, NULL, 'K' }, { "format", required_argument, NULL, 'R' },
         { "min", required_argument, NULL, 'm' }, { "max", required_argument, NULL, 'M' },
         { "steps", required_argument, NULL, 'N' }, { "smooth", required_argument, NULL, 'b' },
-        { "output", required_argument, NULL, 'o' }, { "force", no_argument, NULL, 'f' }
+        { "output", required_argument, NULL, 'o' }, { "force", no_argument, NULL, 'f' },
+        { "sweep-epochs", required_argument, NULL, 'E' }
     };
     int trace = !strcmp(cmd, "trace"), ch;
     /* each command takes only its own options */
-    const char *own = trace ? "stPhSBKR" : "stPhmMNbof";
+    const char *own = trace ? "stPhSBKR" : "stPhmMNbofE";
     struct option opts[sizeof all / sizeof all[0] + 1];
     size_t no = 0;
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
@@ -1265,6 +1274,14 @@ static int parse_step_cli(int argc, char **argv, const char *cmd, const char *us
             if (parse_positive(optarg, &o->lf.smooth) || o->lf.smooth < 0 || o->lf.smooth >= 1)
                 return usage_error(cmd, "--smooth: expected a number from 0 to below 1 (got '%s')", optarg), -1;
             break;
+        case 'E': {
+            uint64_t v;
+            if (parse_count(optarg, &v) || v > 1000000000)
+                return usage_error(cmd, "--sweep-epochs: expected a number of epochs, 0 or more "
+                                   "(got '%s')", optarg), -1;
+            o->lf.sweep_epochs = (long)v;
+            break;
+        }
         case 'o':
             o->c.output = optarg;
             break;
@@ -1330,7 +1347,7 @@ static int cmd_trace(int argc, char **argv)
 static int cmd_lrfind(int argc, char **argv)
 {
     step_cli o = { .sample = -1, .lf = { .lr_min = 1e-6, .lr_max = 10, .smooth = 0.98,
-                                         .blowup = 4 } };
+                                         .blowup = 4, .sweep_epochs = -1 } };
     int i = parse_step_cli(argc, argv, "lr-find", usage_lrfind, &o), rc = 0;
     if (i < 0) {
         cli_free(&o.c);

@@ -813,9 +813,12 @@ static int check_race(sctx *s, const bp_sweep *sw)
         if ((m == BP_RANK_TEST_LOSS || m == BP_RANK_TEST_ACCURACY) && !c->data.test.ref)
             return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric %s needs test data "
                         "in every trial (set data.test)", name);
-        if (m == BP_RANK_EPOCHS_TO_TARGET && !(c->train.target_loss > 0))
+        if (m == BP_RANK_EPOCHS_TO_TARGET &&
+            !(c->train.target_loss > 0 || c->train.target_accuracy > 0 ||
+              c->train.target_max_error > 0))
             return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric epochs_to_target "
-                        "needs train.target_loss in every trial");
+                        "needs a train.target_loss, target_accuracy or target_max_error in every "
+                        "trial");
     }
     return 0;
 }

@@ -127,6 +127,7 @@ static int on_batch(void *ud, bp_trainer *t, const bp_batch_info *b, bp_err *e)
     if (!c->reached)
         tr->epoch = b->epoch;
     tr->nb = b->nb;
+    tr->summed = b->summed;
     memcpy(tr->rows, b->rows, b->nb * sizeof *tr->rows);
     tr->loss_before = b->loss;
     memcpy(tr->x, w->Xb, (size_t)m->sizes[0] * sizeof *tr->x);
@@ -189,7 +190,8 @@ int bp_trace_run(const bp_experiment *x, const bp_trace_opts *o, bp_trace **out,
                      .epochs = c->train.epochs, .batch_size = c->train.batch_size,
                      .shuffle = c->train.shuffle, .seed = c->seed, .trial = 0,
                      .nthreads = o->threads, .schedule = &c->train.schedule,
-                     .clip = c->train.clip, .clip_max = c->train.clip_max, .on_batch = on_batch };
+                     .clip = c->train.clip, .clip_max = c->train.clip_max, .on_batch = on_batch,
+                     .reduction_sum = c->train.reduction == BP_REDUCTION_SUM };
     memcpy(t.hp, x->opt_hp, sizeof t.hp);
     trace_ctx ctx = { .tr = tr, .data = tr_data, .at = o->steps + 1 };
     t.batch_ud = &ctx;
@@ -341,8 +343,8 @@ static void print_text(FILE *f, const bp_trace *t)
         for (size_t r = 0; r < t->nb && r < 8; r++)
             fprintf(f, "%s %u", r ? "," : "", t->rows[r]);
         fprintf(f, "%s\n", t->nb > 8 ? ", ..." : "");
-        fprintf(f, "z, activation and error term: row %u; gradients: means over the batch\n",
-                t->rows[0]);
+        fprintf(f, "z, activation and error term: row %u; gradients: %s over the batch\n",
+                t->rows[0], t->summed ? "sums" : "means");
     }
     fputs("network ", f);
     for (size_t l = 0; l <= L; l++)
@@ -382,7 +384,7 @@ static void print_text(FILE *f, const bp_trace *t)
         size_t n_in = (size_t)t->sizes[l - 1];
         fprintf(f, "\nweights into layer %zu (%s): gradient dL/dW[j][i] = error term j x "
                 "activation i of layer %zu%s; update = after - before\n", l, t->act[l - 1],
-                l - 1, t->nb > 1 ? " (batch mean)" : "");
+                l - 1, t->nb > 1 ? (t->summed ? " (batch sum)" : " (batch mean)") : "");
         fprintf(f, "%-5s  %-4s  %-6s  %12s  %12s  %12s  %12s\n", "layer", "node", "weight",
                 "before", "gradient", "update", "after");
         for (int j = 0; j < t->sizes[l]; j++) {

@@ -48,6 +48,7 @@ typedef struct bp_trace {
     uint64_t step;             /* K + 1 */
     int epoch;                 /* the run's epoch step K+1 falls in */
     size_t nb;                 /* rows in the traced batch */
+    int summed;                /* train.reduction sum: the gradients are sums, not means */
     uint32_t *rows;            /* their training-row indices */
     int single_sample;         /* traced with --sample */
     size_t n_layers;

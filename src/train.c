@@ -53,6 +53,15 @@ static int es_note(bp_trainer *t, int ep, const double *v)
     return 1;
 }
 
+/* 1 when the epoch's row reaches target_loss or target_accuracy, or (with_max_error: the
+ * epoch just trained) its max_error is below target_max_error (whichever is set) */
+static int target_reached(const bp_trainer *t, const double *v, int with_max_error)
+{
+    return (t->target_loss > 0 && v[BP_COL_LOSS] <= t->target_loss) ||
+           (t->target_accuracy > 0 && v[BP_COL_ACCURACY] >= t->target_accuracy) ||
+           (with_max_error && t->target_max_error > 0 && t->max_error < t->target_max_error);
+}
+
 void bp_train_replay(bp_trainer *t, const double *rows, size_t n)
 {
     if (n > 0)
@@ -60,7 +69,7 @@ void bp_train_replay(bp_trainer *t, const double *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         const double *v = rows + i * BP_COL_COUNT;
         int ep = (int)i + 1;
-        if (t->target_loss > 0 && !t->epochs_to_target && v[BP_COL_LOSS] <= t->target_loss)
+        if (!t->epochs_to_target && target_reached(t, v, 0))
             t->epochs_to_target = ep;
         if (t->es_patience > 0)
             es_note(t, ep, v);
@@ -72,11 +81,19 @@ static int stop_here(bp_trainer *t, int ep, const double *v, const float *params
 {
     if (t->es_patience > 0 && es_note(t, ep, v) && t->best_params)
         memcpy(t->best_params, params, np * sizeof *params);
-    if (t->target_loss > 0 && v[BP_COL_LOSS] <= t->target_loss) {
+    if (target_reached(t, v, 1)) {
         t->epochs_to_target = ep;
         t->status = BP_TRIAL_COMPLETED;
-        snprintf(t->message, sizeof t->message, "target loss %g reached at epoch %d (loss %.6g)",
-                 t->target_loss, ep, v[BP_COL_LOSS]);
+        if (t->target_loss > 0 && v[BP_COL_LOSS] <= t->target_loss)
+            snprintf(t->message, sizeof t->message, "target loss %g reached at epoch %d "
+                     "(loss %.6g)", t->target_loss, ep, v[BP_COL_LOSS]);
+        else if (t->target_accuracy > 0 && v[BP_COL_ACCURACY] >= t->target_accuracy)
+            snprintf(t->message, sizeof t->message, "target accuracy %g reached at epoch %d "
+                     "(accuracy %.6g)", t->target_accuracy, ep, v[BP_COL_ACCURACY]);
+        else
+            snprintf(t->message, sizeof t->message, "target max error %g reached at epoch %d "
+                     "(every output within %.6g of its target)", t->target_max_error, ep,
+                     t->max_error);
         return 1;
     }
     if (t->es_patience > 0 && t->best_epoch > 0 && ep - t->best_epoch >= t->es_patience) {
@@ -280,7 +297,8 @@ int bp_train(bp_trainer *t, bp_err *e)
                     diverged = 1;
                     break;
                 }
-                bp_backward(m, w, xb, nb, grad, t->nthreads);
+                bp_backward_scaled(m, w, xb, nb, t->reduction_sum ? 1.0f : 1.0f / (float)nb,
+                                   grad, t->nthreads);
             }
             if (t->clip == BP_CLIP_NORM)
                 bp_clip_norm(grad, np, t->clip_max);
@@ -288,13 +306,14 @@ int bp_train(bp_trainer *t, bp_err *e)
                 bp_clip_value(grad, np, t->clip_max);
             bp_batch_info bi = { .phase = BP_BATCH_GRADIENT, .epoch = ep, .step = t->step + 1,
                                  .rows = order + first, .nb = nb, .loss = bl / (double)nb,
-                                 .work = w, .grad = grad };
+                                 .work = w, .grad = grad, .summed = t->reduction_sum };
             if (t->on_batch && (rc = batch_hook(t, &bi, e)) != 0)
                 goto out;
             errbuf[0] = '\0';
             bp_step_args a = { .w = m->params, .g = grad, .state = t->opt_state, .n = np,
                                .t = ++t->step, .hp = t->hp, .err = errbuf,
-                               .err_size = sizeof errbuf, .state_stride = np };
+                               .err_size = sizeof errbuf, .state_stride = np,
+                               .rows = nb, .summed = t->reduction_sum };
             if (opt_step(opt, &a, m, t->nthreads) != 0) {
                 t->epochs_done = ep - 1;
                 t->status = BP_TRIAL_FAILED;
@@ -343,6 +362,9 @@ int bp_train(bp_trainer *t, bp_err *e)
                      ep, t->diverge_factor, t->first_loss);
             goto out;
         }
+        t->max_error = NAN;
+        if (t->target_max_error > 0)
+            t->max_error = bp_max_output_error(m, w, tr, t->nthreads);
         if (stop_here(t, ep, row.v, m->params, np)) {
             if (t->best_params && t->best_epoch > 0)
                 memcpy(m->params, t->best_params, np * sizeof *m->params);

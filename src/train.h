@@ -14,7 +14,9 @@
  *
  * Stopping early (zero = off): after each epoch, once the row is handed to the callback and
  * the epoch did not diverge, target_loss > 0 stops training as soon as the epoch's training
- * loss <= target_loss (epochs_to_target = that epoch); else early stopping with patience P on
+ * loss <= target_loss, its training accuracy >= target_accuracy, or every output of every
+ * training row lies within target_max_error of its target after it (epochs_to_target = that
+ * epoch); else early stopping with patience P on
  * column es_col (minimized for losses, maximized for accuracies) counts an epoch as an
  * improvement when its value beats the best so far by more than es_min_delta (min: v < best -
  * min_delta; the first finite value always improves) and stops when P epochs in a row brought
@@ -84,7 +86,9 @@ typedef struct bp_batch_info {
     size_t nb;
     double loss;                 /* mean loss of the batch before the step (always finite) */
     const struct bp_work *work;  /* the batch's Z, A, D buffers (backprop.h); Xb its inputs */
-    const float *grad;           /* gradient of the batch-mean loss, after clipping (n_params) */
+    const float *grad;           /* the gradient the step uses, after clipping (n_params): of
+                                  * the batch-mean loss, or with summed of the batch-sum loss */
+    int summed;                  /* the trainer's reduction_sum */
 } bp_batch_info;
 
 /* Called twice per batch (phase GRADIENT, then STEPPED) when set. In phase GRADIENT it MAY
@@ -150,6 +154,16 @@ typedef struct bp_trainer {
     /* Added with the cost records (out): the bytes bp_train allocated (sample order, gradient,
      * optimizer state, best parameters, batch workspace), the largest over its calls. */
     size_t work_bytes;
+    /* Added with train.reduction and train.target_accuracy (zero = off, mean). */
+    int reduction_sum;           /* 1: each batch's gradient is the sum over its rows, not the
+                                  * mean (the logged loss stays the mean per row) */
+    double target_accuracy;      /* > 0: stop at the first epoch with training accuracy >= it,
+                                  * like target_loss (either one reached stops) */
+    double target_max_error;     /* > 0: after each epoch, bp_max_output_error over the
+                                  * training set (an extra forward pass); below it stops, like
+                                  * target_loss. Not in the epoch rows: bp_train_replay cannot
+                                  * find the epoch it was reached at */
+    double max_error;            /* state: the last epoch's bp_max_output_error (NaN: none) */
 } bp_trainer;
 
 /* Rebuild the early-stopping and target state from rows already trained (n rows of

@@ -440,6 +440,9 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
                          .nthreads = o->threads, .on_epoch = on_epoch, .ud = &j->ec,
                          .stop = o->stop, .schedule = &c->train.schedule, .clip = c->train.clip,
                          .clip_max = c->train.clip_max, .target_loss = c->train.target_loss,
+                         .target_accuracy = c->train.target_accuracy,
+                         .target_max_error = c->train.target_max_error,
+                         .reduction_sum = c->train.reduction == BP_REDUCTION_SUM,
                          .es_patience = c->train.early_stopping.patience,
                          .es_col = es_col_of(c->train.early_stopping.metric),
                          .es_min_delta = c->train.early_stopping.min_delta,
@@ -608,9 +611,10 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
                                    sum->final_test_accuracy, e)))
         goto out;
     const bp_config *c = x->cfg;
-    sum->epochs_to_target = c->train.target_loss > 0 ? (t->epochs_to_target ? t->epochs_to_target
-                                                                            : -1) : 0;
-    if (c->train.target_loss > 0 &&
+    int has_target = c->train.target_loss > 0 || c->train.target_accuracy > 0 ||
+                     c->train.target_max_error > 0;
+    sum->epochs_to_target = has_target ? (t->epochs_to_target ? t->epochs_to_target : -1) : 0;
+    if (has_target &&
         (rc = bp_trial_set_int(j->tf, "epochs_to_target", sum->epochs_to_target, e)))
         goto out;
     if (c->train.early_stopping.patience > 0 &&

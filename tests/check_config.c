@@ -228,7 +228,8 @@ static const bad_case bad[] = {
       "c.yaml:5:3: train.epoch: unknown key (did you mean 'epochs'?)" },
     { "data:\n  train: builtin:xor\ntrain:\n  epochs: 3\n  foo: 4\nmodel: {layers: [1, 1]}\n",
       "c.yaml:5:3: train.foo: unknown key (valid keys: epochs, batch_size, shuffle, optimizer, "
-      "schedule, clip, early_stopping, target_loss, diverge_factor)" },
+      "schedule, clip, early_stopping, target_loss, target_accuracy, target_max_error, "
+      "diverge_factor, reduction)" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: ten\n",
       "c.yaml:6:11: train.epochs: expected an integer (got 'ten')" },
     { "data:\n  train: builtin:xor\nmodel:\n  layers: [2, 1]\ntrain:\n  epochs: 0\n",
@@ -509,6 +510,13 @@ static const bad_case bad[] = {
       "train.early_stopping.restore_best: expected true or false (got '1')" },
     { T7 "  target_loss: 0\n", "c.yaml:5:16: train.target_loss: must be > 0 (got 0)" },
     { T7 "  target_loss: [1]\n", "c.yaml:5:16: train.target_loss: expected a number (got a sequence)" },
+    { T7 "  target_accuracy: 0\n", "c.yaml:5:20: train.target_accuracy: must be in (0, 1] (got 0)" },
+    { T7 "  target_accuracy: 1.5\n", "c.yaml:5:20: train.target_accuracy: must be in (0, 1] (got 1.5)" },
+    { T7 "  target_max_error: 0\n", "c.yaml:5:21: train.target_max_error: must be > 0 (got 0)" },
+    { T7 "  reduction: sun\n", "c.yaml:5:14: train.reduction: unknown value 'sun' (did you mean "
+      "'sum'?)" },
+    { T7 "  reduction: total\n", "c.yaml:5:14: train.reduction: unknown value 'total' (valid "
+      "values: mean, sum)" },
     { T7 "  diverge_factor: 1\n", "c.yaml:5:19: train.diverge_factor: must be 0 (off) or a number > 1 (got 1)" },
     { T7 "  diverge_factor: -5\n", "c.yaml:5:19: train.diverge_factor: must be 0 (off) or a number > 1 (got -5)" },
     { T7 "  diverge_factor: .inf\n", "c.yaml:5:19: train.diverge_factor: must be a finite number (got '.inf')" },
@@ -1048,6 +1056,10 @@ static void assert_config_eq(const bp_config *a, const bp_config *b)
     ck_assert(sa->threshold == sb->threshold && sa->min_lr == sb->min_lr && sa->eps == sb->eps);
     ck_assert_int_eq(a->train.clip, b->train.clip);
     ck_assert(a->train.clip_max == b->train.clip_max);
+    ck_assert(a->train.target_loss == b->train.target_loss);
+    ck_assert(a->train.target_accuracy == b->train.target_accuracy);
+    ck_assert(a->train.target_max_error == b->train.target_max_error);
+    ck_assert_int_eq(a->train.reduction, b->train.reduction);
     ck_assert_str_eq(a->output, b->output);
 }
 
@@ -1076,6 +1088,8 @@ static const char *const round_trip[] = {
     " threshold: 0.01, cooldown: 2, min_lr: 1e-6, eps: 0}\n",
     "data: {train: x.h5, validation: 0.1}\nmodel: {layers: [2, 1]}\n"
     "train: {epochs: 9, schedule: plateau}\n",
+    "data: {train: x.h5}\nmodel: {layers: [2, 1]}\n"
+    "train: {epochs: 9, reduction: sum, target_accuracy: 0.75, target_max_error: 0.4}\n",
 };
 
 START_TEST(test_round_trip)
@@ -1148,6 +1162,21 @@ START_TEST(test_dump_golden)
     ck_assert_ptr_nonnull(strstr(d, "  diverge_factor: 0\n"));
     free(d);
     bp_config_free(c);
+
+    /* train.reduction and train.target_accuracy: dumped only when set (sum, a target) */
+    bp_config *c2 = load_text(BASE, NULL, 0, &e);
+    ck_assert_msg(c2 != NULL, "%s", e.msg);
+    ck_assert(c2->train.reduction == BP_REDUCTION_MEAN && c2->train.target_accuracy == 0);
+    bp_config_free(c2);
+    const char *ov4[] = { "train.reduction=sum", "train.target_accuracy=0.9" };
+    c2 = load_text(BASE, ov4, 2, &e);
+    ck_assert_msg(c2 != NULL, "%s", e.msg);
+    ck_assert(c2->train.reduction == BP_REDUCTION_SUM && c2->train.target_accuracy == 0.9);
+    d = bp_config_dump_string(c2);
+    ck_assert_ptr_nonnull(strstr(d, "  target_loss: null\n  target_accuracy: 0.9\n  reduction: "
+                                    "sum\noutput: runs\n"));
+    free(d);
+    bp_config_free(c2);
 
     /* from_node with a tree that is not a map, and with no file name for the experiment */
     bp_node *n = bp_yaml_parse_value("[1]", "v", &e);

@@ -394,6 +394,97 @@ START_TEST(quickprop_by_hand)
 }
 END_TEST
 
+/* FANN 2.2's fann_update_weights_quickprop, literally: slopes summed over num_data rows (the
+ * negative gradient), epsilon = learning_rate / num_data, quickprop_decay added to the summed
+ * slope (FANN's code, with FANN's float types). */
+static void fann_quickprop(float *weights, const float *train_slopes, float *prev_steps,
+                           float *prev_train_slopes, size_t n, unsigned num_data,
+                           float learning_rate, float mu, float decay)
+{
+    float epsilon = learning_rate / num_data;
+    float shrink_factor = (float)(mu / (1.0 + mu));
+    for (size_t i = 0; i < n; i++) {
+        float w = weights[i], prev_step = prev_steps[i];
+        float slope = train_slopes[i] + decay * w, prev_slope = prev_train_slopes[i];
+        float next_step = 0.0f;
+        if (prev_step > 0.001) {
+            if (slope > 0.0)
+                next_step += epsilon * slope;
+            if (slope > (shrink_factor * prev_slope))
+                next_step += mu * prev_step;
+            else if (slope != 0.0f)
+                next_step += prev_step * slope / (prev_slope - slope);
+        } else if (prev_step < -0.001) {
+            if (slope < 0.0)
+                next_step += epsilon * slope;
+            if (slope < (shrink_factor * prev_slope))
+                next_step += mu * prev_step;
+            else if (slope != 0.0f)
+                next_step += prev_step * slope / (prev_slope - slope);
+        } else {
+            next_step += epsilon * slope;
+        }
+        prev_steps[i] = next_step;
+        w += next_step;
+        weights[i] = w > 1500 ? 1500.0f : w < -1500 ? -1500.0f : w;
+        prev_train_slopes[i] = slope;
+    }
+}
+
+/* quickprop's hyperparameters are FANN's, defaults included (learning_rate 0.7, quickprop_mu
+ * 1.75, quickprop_decay -1e-4): given the gradient summed over num_data rows (train.reduction
+ * sum) it takes FANN's steps bit for bit, for any num_data; given their mean it takes the same
+ * steps (bit for bit when num_data is a power of two, else to float rounding). */
+START_TEST(quickprop_is_fann)
+{
+    bp_registry *r;
+    const bp_optimizer *o = get_opt(&r, "quickprop");
+    ck_assert_uint_eq(o->n_hparams, 3);
+    ck_assert(o->hparams[0].def == 0.7 && o->hparams[1].def == 1.75 &&
+              o->hparams[2].def == -1e-4);
+    double hp[3] = { o->hparams[0].def, o->hparams[1].def, o->hparams[2].def };
+    enum { N = 6, STEPS = 6 };
+    static const unsigned rows[] = { 10, 4, 194 };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        float wf[N], ws[N], wm[N], sf[2 * N] = { 0 }, ss[2 * N] = { 0 }, sm[2 * N] = { 0 };
+        for (int i = 0; i < N; i++)
+            wf[i] = ws[i] = wm[i] = 0.5f - 0.3f * (float)i;
+        for (int t = 1; t <= STEPS; t++) {
+            float G[N], slopes[N], gm[N];
+            for (int i = 0; i < N; i++) {
+                /* the summed gradient of a quadratic bowl around 1 + i/4, with a wobble */
+                G[i] = (float)rows[k] * (0.8f * (wf[i] - (1.0f + 0.25f * (float)i)) +
+                                         0.01f * (float)((t * 7 + i * 3) % 5));
+                slopes[i] = -G[i];
+                gm[i] = G[i] / (float)rows[k];
+            }
+            fann_quickprop(wf, slopes, sf, sf + N, N, rows[k], (float)hp[0], (float)hp[1],
+                           (float)hp[2]);
+            bp_step_args a = { .w = ws, .g = G, .state = ss, .n = N, .t = (uint64_t)t, .hp = hp,
+                               .state_stride = N, .rows = rows[k], .summed = 1 };
+            ck_assert_int_eq(o->step(&a), 0);
+            bp_step_args b = { .w = wm, .g = gm, .state = sm, .n = N, .t = (uint64_t)t, .hp = hp,
+                               .state_stride = N, .rows = rows[k], .summed = 0 };
+            ck_assert_int_eq(o->step(&b), 0);
+            for (int i = 0; i < N; i++) {
+                ck_assert_msg(ws[i] == wf[i], "rows %u step %d w[%d]: %.9g, FANN %.9g", rows[k],
+                              t, i, (double)ws[i], (double)wf[i]);
+                if (rows[k] == 4)
+                    ck_assert(wm[i] == wf[i]);
+                else
+                    ck_assert_msg(fabsf(wm[i] - wf[i]) <= 1e-5f * (1.0f + fabsf(wf[i])),
+                                  "mean, rows %u step %d w[%d]: %.9g, FANN %.9g", rows[k], t, i,
+                                  (double)wm[i], (double)wf[i]);
+            }
+            /* the mean path follows FANN's trajectory from FANN's weights */
+            memcpy(wm, wf, sizeof wm);
+            memcpy(sm, sf, sizeof sm);
+        }
+    }
+    bp_registry_free(r);
+}
+END_TEST
+
 /* adagrad's init_state fills the accumulator; step uses lr/(1+(t-1)*lr_decay). */
 START_TEST(adagrad_init_and_decay)
 {
@@ -469,6 +560,7 @@ static Suite *conformance_suite(void)
     tcase_add_test(tc, rprop_refuses_min_above_max);
     tcase_add_test(tc, rprop_sign_change);
     tcase_add_test(tc, quickprop_by_hand);
+    tcase_add_test(tc, quickprop_is_fann);
     tcase_add_test(tc, adagrad_init_and_decay);
     tcase_add_test(tc, hyperparameter_messages);
     suite_add_tcase(s, tc);

@@ -1,6 +1,7 @@
-/* check_lrfind: the suggestion rule of bprun lr-find (lrfind.h) on curves whose answer is
- * known: steepest descent at the centre of a tanh drop, the minimum of a V, the first and last
- * tenth ignored, too few points, a curve that never falls. */
+/* check_lrfind: the range test's rules of bprun lr-find (lrfind.h) on curves whose answer is
+ * known: steepest descent at the centre of a tanh drop, the minimum of a V, the valley half way
+ * down the longest descent (and fastai's own loop on noisy curves), the first and last tenth
+ * ignored, too few points, a curve that never falls. */
 #include "autoconf.h"
 
 #include <check.h>
@@ -38,7 +39,11 @@ START_TEST(test_tanh_and_v)
     ck_assert(r->steepest_slope < -1.5);
     ck_assert_int_eq(r->min_i, 80);
     ck_assert_double_eq_tol(r->tenth_min_lr, r->lr[80] / 10, 1e-15);
-    ck_assert_double_eq(r->suggested, r->steepest_lr);
+    /* (v): strictly decreasing over 0..80 (81 points): i0 = 80 - 81, half way down at 39 */
+    ck_assert_int_eq(r->valley_i, 39);
+    ck_assert_double_eq(r->valley_lr, r->lr[39]);
+    ck_assert_double_eq(r->candidate, r->valley_lr);
+    ck_assert_double_eq(r->suggested, r->candidate);
     ck_assert_str_eq(r->why_none, "");
     bp_lrfind_free(r);
 }
@@ -68,6 +73,52 @@ START_TEST(test_never_falls)
     ck_assert_int_eq(r->min_i, 0);
     ck_assert_double_eq_tol(r->suggested, 1e-6, 1e-18);   /* (b): lr[0] / 10 */
     bp_lrfind_free(r);
+}
+END_TEST
+
+/* fastai's valley, literally (fastai.callback.schedule.valley): O(n^2) */
+static long fastai_valley(const double *losses, size_t n)
+{
+    size_t *lds = malloc(n * sizeof *lds), max_end = 0;
+    ck_assert_ptr_nonnull(lds);
+    for (size_t i = 0; i < n; i++)
+        lds[i] = 1;
+    long ms = 0;
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (losses[i] < losses[j] && lds[i] < lds[j] + 1)
+                lds[i] = lds[j] + 1;
+        if (lds[max_end] < lds[i]) {
+            max_end = i;
+            ms = (long)max_end - (long)lds[max_end];
+        }
+    }
+    double sections = (double)((long)max_end - ms) / 3;
+    long idx = ms + (long)sections + (long)(sections / 2);
+    free(lds);
+    return idx;
+}
+
+START_TEST(test_valley_is_fastai)
+{
+    /* noisy curves with a dip: the same index as fastai's double loop */
+    unsigned seed = 12345;
+    for (int c = 0; c < 50; c++) {
+        size_t n = 20 + (size_t)(c * 37 % 400);
+        bp_lrfind *r = curve(n);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            double u = (double)(seed >> 8) / (double)(1u << 24);
+            double x = (double)i / (double)n;
+            r->smooth[i] = 2 - tanh((x - 0.5) * 8) + 3 * (x > 0.8 ? (x - 0.8) * (x - 0.8) * 50 : 0)
+                           + 0.2 * (u - 0.5) * (c % 3);
+        }
+        bp_lrfind_suggest(r);
+        long want = fastai_valley(r->smooth, n);
+        ck_assert_msg(r->valley_i == want, "curve %d (n %zu): valley %ld, fastai %ld", c, n,
+                      r->valley_i, want);
+        bp_lrfind_free(r);
+    }
 }
 END_TEST
 
@@ -104,6 +155,7 @@ int main(void)
     tcase_add_test(tc, test_tanh_and_v);
     tcase_add_test(tc, test_edges_ignored);
     tcase_add_test(tc, test_never_falls);
+    tcase_add_test(tc, test_valley_is_fastai);
     tcase_add_test(tc, test_too_few);
     tcase_add_test(tc, test_nonfinite_tail);
     suite_add_tcase(s, tc);

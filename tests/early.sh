@@ -1,6 +1,7 @@
 #!/bin/sh
-# Early stopping, target loss and successive halving (docs/CONFIG.md train.early_stopping,
-# train.target_loss, sweep.halving), checked against uninterrupted runs read with h5py:
+# Early stopping, target loss and accuracy, and successive halving (docs/CONFIG.md
+# train.early_stopping, train.target_loss, train.target_accuracy, sweep.halving), checked
+# against uninterrupted runs read with h5py:
 # patience + min_delta stop at the epoch the rule gives on the full run's val_loss, with the
 # message and attributes; restore_best saves the best epoch's parameters (bit-identical to a
 # run of best_epoch epochs); target_loss stops at the first epoch whose loss reaches it;
@@ -125,6 +126,53 @@ esac
 run_bprun 0 run "$T/t.yaml" -o "$T/never" --quiet --set train.target_loss=1e-9 || finish
 [ "$($H5C attr "$T/never/trials/0000.h5" epochs_to_target)" = -1 ] || fail "unreached target: epochs_to_target $($H5C attr "$T/never/trials/0000.h5" epochs_to_target)"
 [ "$($H5C attr "$T/never/trials/0000.h5" epochs_done)" = 400 ] || fail "unreached target: epochs_done"
+
+# target_accuracy: stops at the first epoch whose training accuracy >= A (A = 1 here: every
+# row classified correctly), with its message and epochs_to_target
+"$PYTHON_H5" - "$T/tfull/trials/0000.h5" >"$T/x" <<'PY'
+import sys, h5py
+acc = h5py.File(sys.argv[1], "r")["epochs/accuracy"][()]
+print(next(e for e, v in enumerate(acc, 1) if v >= 1.0))
+PY
+read -r afirst <"$T/x"
+[ "$afirst" -gt 1 ] && [ "$afirst" -lt 400 ] || fail "target_accuracy: the full run gives no epoch to test ($afirst)"
+run_bprun 0 run "$T/t.yaml" -o "$T/tacc" --quiet --set train.target_accuracy=1 || finish
+f="$T/tacc/trials/0000.h5"
+[ "$($H5C attr "$f" epochs_to_target)" = "$afirst" ] || fail "target_accuracy: epochs_to_target $($H5C attr "$f" epochs_to_target), expected $afirst"
+[ "$($H5C attr "$f" epochs_done)" = "$afirst" ] || fail "target_accuracy: epochs_done $($H5C attr "$f" epochs_done), expected $afirst"
+case $($H5C attr "$f" message) in
+  "target accuracy 1 reached at epoch $afirst (accuracy 1)") ;;
+  *) fail "target_accuracy: message $($H5C attr "$f" message)" ;;
+esac
+# the report counts it as the target (a to_target column)
+run_bprun 0 report "$T/tacc" || finish
+grep -q "to_target" "$T/out" || fail "target_accuracy: report without to_target: $(cat "$T/out")"
+
+# target_max_error: stops after the first epoch whose weights put every output within X of its
+# target (Fahlman's 40-20-40 with X = 0.4); checked on the saved weights of runs of that many
+# epochs and one fewer, with numpy
+run_bprun 0 run "$T/t.yaml" -o "$T/tme" --quiet --set train.target_max_error=0.4 || finish
+f="$T/tme/trials/0000.h5"
+me=$($H5C attr "$f" epochs_to_target)
+[ "$me" -gt 1 ] && [ "$me" -lt 400 ] && [ "$($H5C attr "$f" epochs_done)" = "$me" ] ||
+  fail "target_max_error: epochs_to_target $me, epochs_done $($H5C attr "$f" epochs_done)"
+case $($H5C attr "$f" message) in
+  "target max error 0.4 reached at epoch $me (every output within "*" of its target)") ;;
+  *) fail "target_max_error: message $($H5C attr "$f" message)" ;;
+esac
+run_bprun 0 run "$T/t.yaml" -o "$T/tme1" --quiet --set train.epochs=$((me - 1)) || finish
+"$PYTHON_H5" - "$f" "$T/tme1/trials/0000.h5" >"$T/py" 2>&1 <<'PY' || fail "target_max_error: $(cat "$T/py")"
+import sys, h5py, numpy as np
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+Y = np.array([0, 1, 1, 0], float)
+def err(path):
+    p = h5py.File(path, "r")["model/params"][()].astype(float)
+    W1, b1, W2, b2 = p[:4].reshape(2, 2), p[4:6], p[6:8], p[8]
+    h = 1 / (1 + np.exp(-(X @ W1.T + b1)))
+    o = 1 / (1 + np.exp(-(h @ W2 + b2)))
+    return np.max(np.abs(o - Y))
+assert err(sys.argv[1]) < 0.4 <= err(sys.argv[2]), (err(sys.argv[1]), err(sys.argv[2]))
+PY
 
 # the report: epochs to target per trial, success rate and mean/median epochs per point
 cat "$T/t.yaml" - >"$T/ts.yaml" <<'YAML'

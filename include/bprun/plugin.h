@@ -88,7 +88,8 @@ typedef struct bp_hparam {
 /* Arguments of one optimizer step. The host owns every array. */
 typedef struct bp_step_args {
     float *w;               /* parameters, updated in place, n values */
-    const float *g;         /* gradient of the loss w.r.t. w (mean over the batch), n values */
+    const float *g;         /* gradient of the loss w.r.t. w (mean over the batch, or the sum
+                             * when `summed`), n values */
     float *state;           /* slot s of parameter i is state[s * state_stride + i] */
     size_t n;               /* number of parameters in this call */
     uint64_t t;             /* step number, 1 for the first step of the trial */
@@ -97,6 +98,11 @@ typedef struct bp_step_args {
     size_t err_size;        /* ... of at most err_size bytes including the NUL */
     size_t state_stride;    /* distance between state slots: the length of the whole parameter
                              * array (equal to n when the call covers all of it) */
+    /* Appended (bprun's own hosts set them; a plugin built for other hosts MUST treat 0 as
+     * unknown): the number of rows the gradient g covers (the batch size), and 1 when g is their
+     * sum (train.reduction sum) rather than their mean. */
+    size_t rows;
+    int summed;
 } bp_step_args;
 
 /* An optimizer. Its state is n_state floats per parameter, zero-filled by the host before the

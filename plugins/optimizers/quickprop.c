@@ -1,11 +1,12 @@
 /* quickprop - Quickprop (Fahlman, 1988) exactly as FANN's fann_update_weights_quickprop
  * (libfann 2.2, src/fann_train.c), in float with FANN's operation order. A full-batch method.
  *
- * FANN works with "slopes", the NEGATIVE gradient summed over the training set, and moves
- * w += step. Here the host passes the mean gradient g, so the slope is -g + decay*w and
- * epsilon = lr: the linear term lr*(-g) equals FANN's (learning_rate/num_data) * slope_sum, so
- * lr is FANN's learning_rate. FANN adds decay*w to the SUMMED slope, so FANN's quickprop_decay
- * d acts like decay = d/num_data here. Two details kept from FANN: weights are clamped to
+ * FANN works with "slopes", the NEGATIVE gradient summed over the training set, plus
+ * quickprop_decay*w, and moves w += step with epsilon = learning_rate/num_data. Here the host
+ * passes the gradient g over `rows` rows (the mean, or the sum with train.reduction sum), so
+ * the slope is -(rows*g) + decay*w (-g + decay*w when g is the sum) and epsilon = lr/rows:
+ * lr is FANN's learning_rate and decay FANN's quickprop_decay, defaults included. With rows
+ * 0 or 1 (one row, or a host that does not say) this is -g + decay*w and lr. Two details kept from FANN: weights are clamped to
  * [-1500, 1500], and a quadratic estimate whose denominator is 0 gives an infinite step (then
  * clamped). One deliberate difference: when the slope is 0 the quadratic term is 0 (FANN
  * computes 0/0 = NaN when the previous slope was 0 as well). */
@@ -23,12 +24,13 @@ static const bp_hparam quickprop_hparams[] = {
     [MU] = { "mu", 1.75, 0.0, HUGE_VAL, BP_HP_MIN_OPEN,
              "maximum growth factor: no step exceeds mu times the previous one" },
     [DECAY] = { "decay", -0.0001, -HUGE_VAL, 0.0, BP_HP_REAL,
-                "decay*w is added to the slope (the negative gradient): weight decay when < 0 "
-                "(FANN's quickprop_decay / number of samples)" },
+                "decay*w is added to the slope (the negative gradient summed over the batch): "
+                "weight decay when < 0 (FANN's quickprop_decay)" },
 };
 
 /* State slots: 0 = previous step, 1 = previous slope; both 0 before step 1 (as FANN). FANN's
- * rule, with slope = -g + decay*w and shrink = mu/(1+mu):
+ * rule, with slope = -G + decay*w (G the gradient summed over the rows), epsilon = lr/rows and
+ * shrink = mu/(1+mu):
  *   previous step > 0.001:  step = (slope > 0 ? lr*slope : 0)
  *                                + (slope > shrink*prev_slope ? mu*prev_step
  *                                   : prev_step*slope/(prev_slope - slope));
@@ -38,7 +40,9 @@ static const bp_hparam quickprop_hparams[] = {
 static int quickprop_step(const bp_step_args *a)
 {
     const double *hp = a->hp;
-    const float epsilon = (float)hp[LR];
+    const size_t rows = a->rows > 1 ? a->rows : 1;
+    const float epsilon = (float)hp[LR] / (float)rows; /* FANN: learning_rate / num_data */
+    const float gscale = a->summed ? 1.0f : (float)rows;
     const float mu = (float)hp[MU];
     const float decay = (float)hp[DECAY];
     const float shrink = (float)(mu / (1.0 + mu));
@@ -48,7 +52,7 @@ static int quickprop_step(const bp_step_args *a)
     for (size_t i = 0; i < n; i++) {
         float w = weights[i];
         float prev_step = prev_steps[i];
-        float slope = -a->g[i] + decay * w;
+        float slope = (rows > 1 ? -(gscale * a->g[i]) : -a->g[i]) + decay * w;
         float prev_slope = prev_slopes[i];
         float next_step = 0.0f;
         if (prev_step > 0.001) {
@@ -92,8 +96,8 @@ static const bp_plugin quickprop_plugin = {
     .size = sizeof(bp_plugin),
     .kind = BP_OPTIMIZER,
     .name = "quickprop",
-    .summary = "Quickprop (Fahlman 1988) as FANN's fann_update_weights_quickprop, on the mean "
-               "gradient (no torch equivalent); full-batch",
+    .summary = "Quickprop (Fahlman 1988) as FANN's fann_update_weights_quickprop, on the "
+               "summed gradient (no torch equivalent); full-batch",
     .u.optimizer = &quickprop_optimizer,
 };
 
