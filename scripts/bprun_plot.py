@@ -1320,7 +1320,7 @@ def plot_success(run, out, pts, dump):
     return _save(fig, out)
 
 
-VERDICT_COLORS = {"minimum": "C2", "saddle": "C1", "plateau": "C3", "diverged": "k"}
+VERDICT_COLORS = {"minimum": "C2", "descending": "C0", "saddle": "C1", "plateau": "C3", "diverged": "k"}
 
 
 def verdict_coloring(run, pts, base):
@@ -1330,11 +1330,11 @@ def verdict_coloring(run, pts, base):
     verd = {t.id: (t.verdict or rv.get(t.id) or "") for t in run.trials}
     if not any(verd.values()):
         return None
-    order = [v for v in ("minimum", "saddle", "plateau") if v in verd.values()]
+    order = [v for v in ("minimum", "descending", "saddle", "plateau") if v in verd.values()]
     order += sorted(set(v for v in verd.values() if v and v not in order))
     c = Coloring.__new__(Coloring)
     c.key, c.norm, c.cmap = "verdict", None, None
-    extra = iter(["C4", "C5", "C6", "C8", "C9", "C0"])
+    extra = iter(["C4", "C5", "C6", "C8", "C9"])
     lut = {v: mcolors.to_rgba(VERDICT_COLORS.get(v) or next(extra, "C7")) for v in order}
     cats = [("%s (%d)" % (v, sum(1 for x in verd.values() if x == v)), lut[v]) for v in order]
     if "" in verd.values():

@@ -1346,11 +1346,21 @@ static int vd_saturated(vctx *v, const bp_node *n, const char *key, const bp_mar
 {
     return sched_num(v, n, key, 0, 1, 1, 0, &DG->verdict.saturated);
 }
+static int vd_probe_steps(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_int(v, n, key, 0, &DG->verdict.probe_steps);
+}
+static int vd_probe_tol(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    return sched_num(v, n, key, 0, 0, INFINITY, 0, &DG->verdict.probe_tol);
+}
 static const vkey verdict_keys[] = {
     { "grad_tol", 0, "a number", vd_grad_tol },
     { "eig_tol", 0, "a number", vd_eig_tol },
     { "flat_tol", 0, "a number", vd_flat_tol },
     { "saturated", 0, "a number", vd_saturated },
+    { "probe_steps", 0, "an integer", vd_probe_steps },
+    { "probe_tol", 0, "a number", vd_probe_tol },
 };
 static int dg_verdict(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
 {
@@ -1451,6 +1461,8 @@ static void diag_defaults(bp_config *c)
     c->diagnostics.verdict.eig_tol = 1e-3;
     c->diagnostics.verdict.flat_tol = 1e-6;
     c->diagnostics.verdict.saturated = 0.9;
+    c->diagnostics.verdict.probe_steps = 20;
+    c->diagnostics.verdict.probe_tol = 1e-5;
     c->diagnostics.path_points = 25;
     c->diagnostics.path_extend = 0.25;
     c->diagnostics.minima.loss_tol = 0.01;
@@ -1805,6 +1817,8 @@ static void dump_diagnostics(FILE *f, const bp_config *c)
     dump_num(f, c->diagnostics.verdict.flat_tol);
     fputs(", saturated: ", f);
     dump_num(f, c->diagnostics.verdict.saturated);
+    fprintf(f, ", probe_steps: %d, probe_tol: ", c->diagnostics.verdict.probe_steps);
+    dump_num(f, c->diagnostics.verdict.probe_tol);
     fputs("}\n  path: ", f);
     if (c->diagnostics.path_points > 0) {
         fprintf(f, "{points: %d, extend: ", c->diagnostics.path_points);

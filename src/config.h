@@ -231,6 +231,8 @@ typedef struct bp_config {
             double eig_tol;       /* verdict.eig_tol >= 0, default 1e-3 */
             double flat_tol;      /* verdict.flat_tol >= 0, default 1e-6 */
             double saturated;     /* verdict.saturated in (0, 1], default 0.9 */
+            int probe_steps;      /* verdict.probe_steps >= 0, default 20 (0: no probe) */
+            double probe_tol;     /* verdict.probe_tol >= 0, default 1e-5 */
         } verdict;
         int path_points;          /* path.points >= 2, default 25; 0 = path: false */
         double path_extend;       /* path.extend >= 0, default 0.25 */

@@ -201,7 +201,8 @@ int bp_curvature_measure_ritz(bp_hvp *h, const bp_dataset *d, int lanczos_steps,
 #include "backprop.h"
 
 const char *const bp_verdict_names[BP_VERDICT_COUNT] = {
-    "diverged", "minimum", "saddle", "plateau", "saturated", "not_converged", "stationary"
+    "diverged", "minimum", "saddle", "plateau", "saturated", "not_converged", "stationary",
+    "descending"
 };
 
 #define DIAG_NAME_MAX 24
@@ -516,6 +517,74 @@ static void float_grad(bp_diag_run *d, const bp_model *m, double *gn, double *lo
     *loss = ls / (double)n;
 }
 
+/* The descent probe: from the model's weights w_0, K steps of full-batch gradient descent on
+ * the mean training loss, in double (bp_hvp_eval). A step t is taken when
+ * L(w - t g) <= L(w) - t/2 ||g||^2 (Armijo); t starts at 1, doubles after a step taken and
+ * halves after one refused, down to 1e-12 (a non-finite loss is a refusal). With the scale
+ * S = max(L_0, PROBE_FLOOR * L(initial weights)) (a loss a ten-thousandth of the initial one is as
+ * good as zero: an exact fit is a minimum, whatever its last digits do): drop =
+ * (L_0 - L_K) / S, growth = ||w_K|| - ||w_0||, radial = (L_0 - L((1 + PROBE_RADIAL) w_0)) / S,
+ * whether the loss falls when every weight grows (a fall far above the float rounding of the
+ * activations, which hides the probe's own steps once a loss is tiny). Returns 0 or
+ * BP_ENOMEM. */
+#define PROBE_RADIAL 0.01
+#define PROBE_FLOOR 1e-4
+static int descent_probe(bp_diag_run *d, const bp_model *m, int K, double *drop, double *growth,
+                         double *radial, bp_err *e)
+{
+    size_t np = d->np, n = d->train->n;
+    double *buf = malloc(4 * np * sizeof *buf);
+    if (!buf)
+        return bp_err_set(e, BP_ENOMEM, "out of memory for the descent probe");
+    double *w = buf, *g = w + np, *wn = g + np, *gn = wn + np, l0, l, ln, t = 1;
+    for (size_t i = 0; i < np; i++)
+        w[i] = (double)m->params[i];
+    bp_err pe;
+    *drop = *growth = *radial = NAN;
+    double linit, sc = 0;
+    if (bp_hvp_eval(d->hvp, d->w0, d->train, NULL, n, NULL, NULL, NULL, &linit, &pe) != 0)
+        linit = 0;
+    if (bp_hvp_eval(d->hvp, w, d->train, NULL, n, NULL, NULL, g, &l0, &pe) == 0) {
+        sc = l0 > PROBE_FLOOR * linit ? l0 : PROBE_FLOOR * linit;
+        for (size_t i = 0; i < np; i++)
+            wn[i] = (1 + PROBE_RADIAL) * w[i];
+        if (bp_hvp_eval(d->hvp, wn, d->train, NULL, n, NULL, NULL, NULL, &ln, &pe) == 0)
+            *radial = sc > 0 ? (l0 - ln) / sc : 0;
+        l = l0;
+        for (int k = 0; k < K; k++) {
+            double g2 = 0;
+            for (size_t i = 0; i < np; i++)
+                g2 += g[i] * g[i];
+            int taken = 0;
+            while (g2 > 0 && t >= 1e-12) {
+                for (size_t i = 0; i < np; i++)
+                    wn[i] = w[i] - t * g[i];
+                if (bp_hvp_eval(d->hvp, wn, d->train, NULL, n, NULL, NULL, gn, &ln, &pe) == 0 &&
+                    ln <= l - 0.5 * t * g2) {
+                    taken = 1;
+                    break;
+                }
+                t /= 2;
+            }
+            if (!taken)
+                break;
+            double *sw = w, *sg = g;
+            w = wn, g = gn, wn = sw, gn = sg;
+            l = ln;
+            t *= 2;
+        }
+        double n0 = 0, n1 = 0;
+        for (size_t i = 0; i < np; i++) {
+            n0 += (double)m->params[i] * (double)m->params[i];
+            n1 += w[i] * w[i];
+        }
+        *drop = sc > 0 ? (l0 - l) / sc : 0;
+        *growth = sqrt(n1) - sqrt(n0);
+    }
+    free(buf);
+    return 0;
+}
+
 int bp_diag_run_finish(bp_diag_run *d, const bp_model *m, int diverged, int epoch,
                        bp_diag_result *r, bp_err *e)
 {
@@ -544,14 +613,28 @@ int bp_diag_run_finish(bp_diag_run *d, const bp_model *m, int diverged, int epoc
     }
     const bp_curvature *cv = &r->curv;
     double gt = c->diagnostics.verdict.grad_tol;
+    r->probe_drop = r->probe_growth = r->probe_radial = NAN;
+    if (!diverged && d->hvp && c->diagnostics.verdict.probe_steps > 0 && isfinite(cv->loss)) {
+        int rc = descent_probe(d, m, c->diagnostics.verdict.probe_steps, &r->probe_drop,
+                               &r->probe_growth, &r->probe_radial, e);
+        if (rc)
+            return rc;
+    }
+    int saddle = d->hvp && !isnan(cv->lambda_max) &&
+                 cv->lambda_min < -c->diagnostics.verdict.eig_tol * fabs(cv->lambda_max) &&
+                 cv->lambda_min < -c->diagnostics.verdict.flat_tol;
+    double pt = c->diagnostics.verdict.probe_tol; /* comparisons with NaN are false */
     if (diverged || !isfinite(cv->loss) || !isfinite(cv->grad_norm)) {
         r->verdict = BP_VERDICT_DIVERGED;
+    } else if (r->probe_radial > pt) { /* the loss falls as the weights grow: towards infinity */
+        r->verdict = BP_VERDICT_DESCENDING;
+    } else if (cv->grad_norm <= gt && saddle) {
+        r->verdict = BP_VERDICT_SADDLE;
+    } else if (r->probe_drop > pt) {
+        r->verdict = BP_VERDICT_DESCENDING;
     } else if (cv->grad_norm <= gt) {
         if (!d->hvp || isnan(cv->lambda_max))
             r->verdict = BP_VERDICT_STATIONARY;
-        else if (cv->lambda_min < -c->diagnostics.verdict.eig_tol * fabs(cv->lambda_max) &&
-                 cv->lambda_min < -c->diagnostics.verdict.flat_tol)
-            r->verdict = BP_VERDICT_SADDLE;
         else if (cv->lambda_max <= c->diagnostics.verdict.flat_tol)
             r->verdict = BP_VERDICT_PLATEAU;
         else

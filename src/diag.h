@@ -60,7 +60,8 @@ int bp_curvature_measure_ritz(bp_hvp *h, const bp_dataset *d, int lanczos_steps,
  * when the Hessian is off (a stationary point that cannot be told apart). */
 typedef enum bp_verdict {
     BP_VERDICT_DIVERGED, BP_VERDICT_MINIMUM, BP_VERDICT_SADDLE, BP_VERDICT_PLATEAU,
-    BP_VERDICT_SATURATED, BP_VERDICT_NOT_CONVERGED, BP_VERDICT_STATIONARY, BP_VERDICT_COUNT
+    BP_VERDICT_SATURATED, BP_VERDICT_NOT_CONVERGED, BP_VERDICT_STATIONARY, BP_VERDICT_DESCENDING,
+    BP_VERDICT_COUNT
 } bp_verdict;
 extern const char *const bp_verdict_names[BP_VERDICT_COUNT];
 
@@ -98,6 +99,10 @@ typedef struct bp_diag_result {
     double max_hidden_sat;    /* the last epoch's largest hidden-layer saturation (NaN: none) */
     int plateau_epochs;       /* epochs in a row flagged plateau at the end */
     bp_verdict verdict;
+    /* the descent probe (diagnostics.verdict.probe_steps; NaN when not run): the relative fall
+     * of the training loss over the probe's steps, the growth of the weights' norm over them,
+     * and the relative fall when every weight grows by 1% */
+    double probe_drop, probe_growth, probe_radial;
     const double *ritz;       /* the end-of-trial Ritz values, ascending (borrowed: valid until
                                * the next call or bp_diag_run_free); NULL when not measured */
     int n_ritz;

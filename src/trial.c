@@ -509,10 +509,12 @@ static int write_diagnostics(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
         return rc;
     static const char *const names[] = { "lambda_max", "lambda_min", "trace", "trace_se",
                                          "grad_norm", "loss", "max_hidden_saturation",
-                                         "plateau_epochs" };
+                                         "plateau_epochs", "probe_drop", "probe_norm_growth",
+                                         "probe_radial_drop" };
     double v[] = { r.curv.lambda_max, r.curv.lambda_min, r.curv.trace, r.curv.trace_se,
-                   r.curv.grad_norm, r.curv.loss, r.max_hidden_sat, r.plateau_epochs };
-    if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", names, v, 8, e)))
+                   r.curv.grad_norm, r.curv.loss, r.max_hidden_sat, r.plateau_epochs,
+                   r.probe_drop, r.probe_growth, r.probe_radial };
+    if ((rc = bp_trial_set_group_doubles(j->tf, "/diagnostics", names, v, 11, e)))
         return rc;
     const bp_config *c = j->x->cfg;
     static const char *const mnames[] = { "minima_loss_tol", "minima_dist_tol",

@@ -4,11 +4,22 @@
 . "$BP_SRCDIR/tests/lib.sh"
 
 cfg=$BP_SRCDIR/configs/xor.yaml
-# XOR 2-2-1 from seed 3 solves it: a minimum (small gradient, no negative curvature)
+# XOR 2-2-1 from seed 3 solves it, towards a minimum at infinity (sigmoid output, 0/1
+# targets): descending (the loss falls when the weights grow)
 run_bprun 0 run "$cfg" -o "$T/ok" --quiet --set diagnostics=true || finish
-grep -qx "diagnostics: verdicts over 1 trial: minimum 1" "$T/out" || fail "verdict: $(cat "$T/out")"
+grep -qx "diagnostics: verdicts over 1 trial: descending 1" "$T/out" || fail "verdict: $(cat "$T/out")"
 run_bprun 0 report "$T/ok" || finish
-grep -qx "diagnostics: verdicts over 1 trial: minimum 1" "$T/out" || fail "report: $(cat "$T/out")"
+grep -qx "diagnostics: verdicts over 1 trial: descending 1" "$T/out" || fail "report: $(cat "$T/out")"
+# a linear model fitted by least squares is at a finite minimum: the probe cannot lower it
+run_bprun 0 run "$cfg" -o "$T/lin" --quiet --set diagnostics=true --set 'model.layers=[2, 1]' \
+    --set model.output=identity --set train.batch_size=4 --set train.optimizer.lr=0.5 \
+    --set train.epochs=3000 || finish
+grep -qx "diagnostics: verdicts over 1 trial: minimum 1" "$T/out" || fail "least squares: $(cat "$T/out")"
+# without the probe, the gradient test alone calls the solved XOR run a minimum
+run_bprun 0 run "$cfg" -o "$T/noprobe" --quiet --set diagnostics.verdict.probe_steps=0 || finish
+grep -qx "diagnostics: verdicts over 1 trial: minimum 1" "$T/out" || fail "probe_steps 0: $(cat "$T/out")"
+expect_err 2 "bprun: --set:1:1: diagnostics.verdict.probe_steps: must be >= 0 (got -1)" \
+    run "$cfg" -o "$T/x" --quiet --set diagnostics.verdict.probe_steps=-1
 # a linear output with a huge rate diverges
 run_bprun 1 run "$cfg" -o "$T/div" --quiet --set diagnostics=true --set model.output=identity \
     --set train.optimizer.lr=50 --set train.epochs=50 || finish
@@ -114,9 +125,16 @@ cols = sorted(f["epochs"].keys())
 want = {"grad_norm", "weight_norm", "update_ratio", "distance", "sat_l0", "sat_l1", "dead_l0",
         "plateau"}
 assert want <= set(cols), cols
-assert f.attrs["verdict"] == "minimum"
+assert f.attrs["verdict"] == "descending"
 d = f["diagnostics"].attrs
 assert d["grad_norm"] <= 1e-3 and d["lambda_min"] > -1e-3 * d["lambda_max"], dict(d)
+# the descent probe: 1 % larger weights lower the loss by about 10 %, 20 gradient steps by most
+# of it, and the weights grow
+assert 0.05 < d["probe_radial_drop"] < 0.2 and d["probe_drop"] > 0.5, dict(d)
+assert d["probe_norm_growth"] > 1, dict(d)
+l = h5py.File(T + "/lin/trials/0000.h5", "r")["diagnostics"].attrs
+assert l["probe_radial_drop"] < 0 and abs(l["probe_drop"]) <= 1e-5 and abs(l["probe_norm_growth"]) < 1e-6, dict(l)
+assert math.isnan(h5py.File(T + "/noprobe/trials/0000.h5", "r")["diagnostics"].attrs["probe_drop"])
 assert d["lambda_max"] > 0 and d["trace"] > 0
 # every diagnostics column has one value per epoch
 ep = f["epochs"]
