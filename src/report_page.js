@@ -212,6 +212,7 @@
     }
     var sel = el('select', { id: 'curve-col' });
     colNames.forEach(function (c) { sel.appendChild(el('option', { value: c, text: c })); });
+    if (colNames.indexOf(R.metric) >= 0) sel.value = R.metric;
     var logBox = el('input', { type: 'checkbox', id: 'curve-log', checked: 'checked' });
     var rawBox = el('input', { type: 'checkbox', id: 'curve-raw' });
     var pick = el('select', { id: 'raw-point' });
@@ -333,7 +334,11 @@
       if (out.length >= 2) return out;
     }
     var lo = sc.log ? Math.pow(10, sc.lo) : sc.lo, hi = sc.log ? Math.pow(10, sc.hi) : sc.hi;
-    for (var i = 0; i <= n; i++) out.push(lo + (hi - lo) * i / n);
+    // round steps: 1, 2 or 5 times a power of ten
+    var raw = (hi - lo) / n, p10 = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 5, 10].map(function (m) { return m * p10; }).filter(function (s) { return s >= raw; })[0];
+    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+      out.push(Math.abs(v) < step * 1e-9 ? 0 : +v.toPrecision(12));
     return out;
   }
   function positiveSpan(vals) {

@@ -6,8 +6,9 @@
 # report.html bprun did not write is refused); -o writes any format whole. Headless Chromium
 # loads the page: no script error, and the page's own count of what it drew (its status
 # element) matches the run: 6 mean curves, 6 points, 18 trial rows, 18 trials with curves.
-# Two run folders as one (one diverged trial): 12 points. Skipped when bprun was built without dygraphs or no
-# Chromium is installed (apt-get install libjs-dygraphs chromium).
+# Two run folders as one (one diverged trial): 12 points. scripts/bprun-plot --html writes the
+# very page. Skipped when bprun was built without dygraphs or no Chromium is installed
+# (apt-get install libjs-dygraphs chromium).
 . "$BP_SRCDIR/tests/lib.sh"
 CFG=$BP_SRCDIR/tests/html-sweep.yaml
 
@@ -54,6 +55,14 @@ run_bprun 0 report "$T/run" --format json -o "$T/r.json" || finish
 cmp -s "$T/r.json" "$T/report.json" || fail "-o r.json differs from standard output"
 expect_err 1 "bprun: $T/none/r.html: cannot write: No such file or directory" \
   report "$T/run" --format html -o "$T/none/r.html"
+
+# scripts/bprun-plot --html: the same page (it needs a Python with h5py and matplotlib)
+if [ -n "${PYTHON_H5:-}" ] && "$PYTHON_H5" -c 'import h5py, matplotlib' >/dev/null 2>&1; then
+  BPRUN_PYTHON=$PYTHON_H5 MPLCONFIGDIR=$T/mpl sh "$BP_SRCDIR/scripts/bprun-plot" "$T/run" --html \
+    -o "$T/plots" >"$T/pout" 2>"$T/perr" || fail "bprun-plot --html: $(cat "$T/perr")"
+  [ "$(cat "$T/pout")" = "$T/plots/report.html" ] || fail "bprun-plot --html printed: $(cat "$T/pout")"
+  cmp -s "$T/plots/report.html" "$T/r.html" || fail "bprun-plot --html: not bprun report's page"
+fi
 
 # the run folder's report.html: written by the run, bprun's for --force
 [ -s "$T/run/report.html" ] || fail "the run did not write report.html"
