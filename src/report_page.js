@@ -377,7 +377,7 @@
       ranked.forEach(function (t) { var v = trialValue(t); if (v !== null) ys.push(v); });
       if (!ys.length) return;
       var ysc = scale(ys, positiveSpan(ys));
-      var W = 560, H = 300, L = 70, B = 40, T = 16, Rm = 16;
+      var W = 520, H = 300, L = 64, B = 40, T = 16, Rm = 16;
       var fig = svg('svg', { width: W, height: H, 'class': 'final', viewBox: '0 0 ' + W + ' ' + H });
       function X_(f) { return L + f * (W - L - Rm); }
       function Y_(f) { return H - B - f * (H - B - T); }
