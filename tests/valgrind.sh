@@ -20,4 +20,8 @@ for mode in "-j 2 --threads 2" "--isolate -j 2" "--threads 2 --trial 1"; do
   [ "$rc" = 0 ] || fail "valgrind ($mode): exit $rc: $(grep -E 'Invalid|uninitialised|definitely|indirectly|ERROR SUMMARY' "$T/vg.log" | head -20)"
 done
 $vg "$BPRUN" report "$T/run1" >"$T/out" 2>"$T/vg.log" || fail "valgrind report: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+# the HTML report (its curves, diagnostics attributes, -o's rename); without dygraphs, a refusal
+$vg "$BPRUN" report "$T/run1" "$T/run2" --format html -o "$T/r.html" >"$T/out" 2>"$T/vg.log" ||
+  grep -q 'built without dygraphs' "$T/vg.log" ||
+  fail "valgrind report --format html: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
 finish
