@@ -4,9 +4,12 @@
  * t quantiles of the bands (tq[df - 1]) and the trials' per-epoch columns (curves.trials[]:
  * run, id, running, status, verdict, ep, c, d, path). The page writes what it drew into
  * <div id="status">: data-state (ok or error), data-series (mean curves drawn), data-points,
- * data-rows (trial rows of the table), data-curves (trials with curves), data-errors. */
+ * data-rows (trial rows of the table), data-curves (trials with curves), data-errors, and
+ * data-ms: milliseconds since the script started when each view began, and at the end. */
 (function () {
   'use strict';
+  var t0 = performance.now(), times = [];
+  function lap(what) { times.push(what + ' ' + Math.round(performance.now() - t0)); }
   var R = JSON.parse(document.getElementById('bp-report').textContent);
   var X = JSON.parse(document.getElementById('bp-extra').textContent);
   var app = document.getElementById('app');
@@ -126,6 +129,7 @@
   function navLink(id, text) { nav.appendChild(el('a', { href: '#' + id, text: text })); }
 
   /* ---- the best setting ---- */
+  lap('best');
   (function best() {
     navLink('best', 'best');
     var s = section('best', 'Best setting');
@@ -200,6 +204,7 @@
     });
     return out;
   }
+  lap('curvesView');
   (function curvesView() {
     navLink('curves', 'curves');
     var s = section('curves', 'Curves per point',
@@ -347,6 +352,7 @@
   }
 
   /* ---- final metric against each swept axis ---- */
+  lap('finalView');
   (function finalView() {
     if (!axes.length || !points.length) return;
     navLink('final', 'final vs axes');
@@ -455,6 +461,7 @@
   })();
 
   /* ---- parallel coordinates ---- */
+  lap('parallel');
   (function parallel() {
     if (axes.length < 2) return;
     navLink('parallel', 'parallel coordinates');
@@ -570,6 +577,7 @@
     return rows.length;
   }
   var nRows = 0;
+  lap('tables');
   (function tables() {
     navLink('points', 'points');
     var s = section('points', 'Points', 'A point is one setting of the swept keys; click a header to sort.');
@@ -615,6 +623,7 @@
   })();
 
   /* ---- diagnostics ---- */
+  lap('diagnostics');
   (function diagnostics() {
     var withVerdict = ctrials.filter(function (t) { return verdictOf(t.run + ':' + t.id); });
     var withD = ctrials.filter(function (t) { return t.d && (t.d.lambda_max !== undefined); });
@@ -766,4 +775,6 @@
   status.setAttribute('data-rows', String(nRows));
   status.setAttribute('data-curves', String(ctrials.length));
   status.setAttribute('data-graphs', String(graphs.length));
+  lap('end');
+  status.setAttribute('data-ms', times.join(', '));
 })();
