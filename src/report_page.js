@@ -58,6 +58,8 @@
     app.appendChild(s);
     return s;
   }
+  // dygraphs writes labels into its legend as HTML: swept values are text
+  function esc(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'); }
   function isNum(s) { return s !== '' && s !== null && isFinite(Number(s)); }
   var higher = !!R.higher_is_better;
 
@@ -244,7 +246,7 @@
       var data = xs.map(function (e) {
         return [e].concat(per.map(function (mc) { return mc[e] ? mc[e] : null; }));
       });
-      var labels = ['epoch'].concat(points.map(function (p) { return '#' + p.rank + ' ' + pointLabel(p); }));
+      var labels = ['epoch'].concat(points.map(function (p) { return esc('#' + p.rank + ' ' + pointLabel(p)); }));
       var logy = logBox.checked && !data.some(function (r) { return r.slice(1).some(function (b) { return b && b[1] <= 0; }); });
       // on a log axis a band's lower end at or below 0 runs out at the bottom: the y range
       // follows the means, the upper ends and the lower ends down to a tenth of the mean
@@ -266,7 +268,7 @@
       box.textContent = '';
       g = new Dygraph(box, data, {
         labels: labels, customBars: true, logscale: logy, valueRange: range, colors: points.map(function (p, k) { return pointColor(k); }),
-        xlabel: 'epoch', ylabel: col, labelsDiv: legend, labelsSeparateLines: true, legend: 'always',
+        xlabel: 'epoch', ylabel: esc(col), labelsDiv: legend, labelsSeparateLines: true, legend: 'always',
         highlightSeriesOpts: { strokeWidth: 3 }, strokeWidth: 1.5, width: box.clientWidth || 900, height: 380
       });
       graphs.push(g);
@@ -299,9 +301,9 @@
       rawDiv.textContent = '';
       var logy = logBox.checked && !data.some(function (r) { return r.slice(1).some(function (v) { return v !== null && v <= 0; }); });
       rg = new Dygraph(rawDiv, data, {
-        labels: ['epoch'].concat(ids.map(function (x) { return 'trial ' + x[2] + (X.runs.length > 1 ? ' (' + X.runs[x[0].split(':')[0]] + ')' : ''); })),
+        labels: ['epoch'].concat(ids.map(function (x) { return esc('trial ' + x[2] + (X.runs.length > 1 ? ' (' + X.runs[x[0].split(':')[0]] + ')' : '')); })),
         colors: ids.map(function (x) { return pointColor(x[1]); }), logscale: logy, connectSeparatedPoints: false,
-        title: 'raw trials' + note, xlabel: 'epoch', ylabel: col, strokeWidth: 1,
+        title: 'raw trials' + note, xlabel: 'epoch', ylabel: esc(col), strokeWidth: 1,
         highlightSeriesOpts: { strokeWidth: 2.5 }, width: rawDiv.clientWidth || 900, height: 320
       });
       graphs.push(rg);
@@ -722,9 +724,11 @@
       data.forEach(function (r) { r.slice(1).forEach(function (v) { if (v !== null) vals.push(v); }); });
       var logy = pos && vals.length && Math.max.apply(null, vals) / Math.min.apply(null, vals) > 100;
       var g = new Dygraph(div, data, {
-        labels: [xlabel].concat(list.map(function (t) { return 'trial ' + t.id + ' ' + (verdictOf(t.run + ':' + t.id) || ''); })),
+        labels: [xlabel].concat(list.map(function (t) {
+          return esc((X.runs.length > 1 ? X.runs[t.run] + ' ' : '') + 'trial ' + t.id + ' ' + (verdictOf(t.run + ':' + t.id) || ''));
+        })),
         colors: list.map(function (t) { return verdictColor(verdictOf(t.run + ':' + t.id)); }), logscale: !!logy,
-        xlabel: xlabel, ylabel: ylabel, title: title + (rows.length > 300 ? ' (the first 300 of ' + rows.length + ' trials)' : ''),
+        xlabel: xlabel, ylabel: esc(ylabel), title: esc(title) + (rows.length > 300 ? ' (the first 300 of ' + rows.length + ' trials)' : ''),
         strokeWidth: 1, highlightSeriesOpts: { strokeWidth: 2.5 }, width: div.clientWidth || 900, height: 300
       });
       graphs.push(g);
