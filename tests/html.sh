@@ -1,14 +1,14 @@
 #!/bin/sh
 # bprun report --format html: a sweep over two axes with repeats (tests/html-sweep.yaml: 6
 # points x 3 repeats, diagnostics) gives one self-contained page (no script, style or image
-# fetched from anywhere) whose embedded report is bprun report --format json's document; the
-# run folder holds report.html, refreshed by the run, which --force removes as bprun's (a
-# report.html bprun did not write is refused); -o writes any format whole. Headless Chromium
-# loads the page: no script error, and the page's own count of what it drew (its status
-# element) matches the run: 6 mean curves, 6 points, 18 trial rows, 18 trials with curves.
-# Two run folders as one (one diverged trial): 12 points. scripts/bprun-plot --html writes the
-# very page. Skipped when bprun was built without dygraphs or no Chromium is installed
-# (apt-get install libjs-dygraphs chromium).
+# fetched from anywhere) whose embedded report is bprun report --format json's document; a
+# running trial's .part file is read; -o writes any format whole; the run folder holds
+# report.html, refreshed by the run, which --force removes as bprun's (a report.html bprun did
+# not write is refused). Headless Chromium loads the page: no script error, and the page's own
+# count of what it drew (its status element) matches the run: 6 mean curves, 6 points, 18
+# trial rows, 18 trials with curves. Two run folders as one (one diverged trial): 12 points.
+# scripts/bprun-plot --html writes the very page. Skipped when bprun was built without dygraphs
+# or no Chromium is installed (apt-get install libjs-dygraphs chromium).
 . "$BP_SRCDIR/tests/lib.sh"
 CFG=$BP_SRCDIR/tests/html-sweep.yaml
 
@@ -48,6 +48,20 @@ assert extra["best"].startswith("best setting (trial "), extra["best"][:40]
 t = extra["curves"]["trials"][0]
 assert len(t["ep"]) == 150 and len(t["c"]["loss"]) == 150 and "val_loss" not in t["c"], t.keys()
 assert t["verdict"] and "lambda_max" in t["d"] and len(t["path"]["alpha"]) == 25
+PY
+
+# a trial still running (its .part file): its curve as far as written, marked running
+mkdir "$T/going" && cp -R "$T/run/index.h5" "$T/run/trials" "$T/going/" &&
+  mv "$T/going/trials/0017.h5" "$T/going/trials/0017.h5.part"
+run_bprun 0 report "$T/going" --format html -o "$T/going.html" || finish
+"$PYTHON_H5" - "$T/going.html" <<'PY' || fail "a running trial's .part file: not in the page"
+import json, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+extra = json.loads(re.search(r'<script id="bp-extra" type="application/json">(.*?)</script>', page, re.S).group(1))
+trials = extra["curves"]["trials"]
+assert len(trials) == 18, len(trials)
+assert [t["id"] for t in trials if t["running"]] == [17], [t["id"] for t in trials if t["running"]]
+assert len(trials[17]["c"]["loss"]) == 150 and trials[17]["status"] == "running"
 PY
 
 # -o for another format: the very bytes of standard output
