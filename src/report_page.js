@@ -267,7 +267,7 @@
       if (!data.length) { box.textContent = 'no values of ' + col; drawn.series = 0; return; }
       box.textContent = '';
       g = new Dygraph(box, data, {
-        labels: labels, customBars: true, logscale: logy, valueRange: range, colors: points.map(function (p, k) { return pointColor(k); }),
+        labels: labels, customBars: true, fillAlpha: 0.1, logscale: logy, valueRange: range, colors: points.map(function (p, k) { return pointColor(k); }),
         xlabel: 'epoch', ylabel: esc(col), labelsDiv: legend, labelsSeparateLines: true, legend: 'always',
         highlightSeriesOpts: { strokeWidth: 3 }, strokeWidth: 1.5, width: box.clientWidth || 900, height: 380
       });
