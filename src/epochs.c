@@ -8,7 +8,7 @@
 #include "err.h"
 #include "input.h"
 
-char *bp_h5_str_attr(hid_t loc, const char *name)
+char *bp_epochs_str_attr(hid_t loc, const char *name)
 {
     if (H5Aexists(loc, name) <= 0)
         return NULL;
@@ -28,7 +28,7 @@ char *bp_h5_str_attr(hid_t loc, const char *name)
     return out;
 }
 
-int bp_h5_strings(hid_t loc, const char *name, int attr, size_t want, char ***out)
+int bp_epochs_strings(hid_t loc, const char *name, int attr, size_t want, char ***out)
 {
     hid_t o = attr ? H5Aopen(loc, name, H5P_DEFAULT) : H5Dopen2(loc, name, H5P_DEFAULT);
     if (o < 0)
@@ -61,7 +61,7 @@ int bp_h5_strings(hid_t loc, const char *name, int attr, size_t want, char ***ou
 
 /* (epochs.h) A trial file: a negative id when
  * it is missing, unreadable or not a regular file (which would block HDF5's open). */
-hid_t bp_trial_open(const char *path)
+hid_t bp_epochs_open(const char *path)
 {
     if (bp_input_check(path, BP_EIO, NULL, NULL) < 0)
         return H5I_INVALID_HID;
@@ -84,10 +84,10 @@ void bp_epochs_free(bp_epochs *c)
 void bp_epochs_read(const char *path, bp_epochs *c)
 {
     memset(c, 0, sizeof *c);
-    hid_t f = bp_trial_open(path), g = H5I_INVALID_HID;
+    hid_t f = bp_epochs_open(path), g = H5I_INVALID_HID;
     if (f < 0)
         return;
-    c->status = bp_h5_str_attr(f, "status");
+    c->status = bp_epochs_str_attr(f, "status");
     if (H5Lexists(f, "epochs", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "epochs", H5P_DEFAULT)) < 0) {
         H5Fclose(f);
         return;
@@ -103,7 +103,7 @@ void bp_epochs_read(const char *path, bp_epochs *c)
         hssize_t na = H5Sget_simple_extent_npoints(sp);
         H5Sclose(sp);
         H5Aclose(a);
-        if (na > 0 && bp_h5_strings(g, "columns", 1, (size_t)na, &order) == 0)
+        if (na > 0 && bp_epochs_strings(g, "columns", 1, (size_t)na, &order) == 0)
             no = (size_t)na;
     }
     char **all = calloc(no + nl + 1, sizeof *all);

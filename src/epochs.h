@@ -12,12 +12,12 @@
 
 /* A trial file (or the index) opened read-only: a negative id when it is missing, unreadable
  * or not a regular file (which would block HDF5's open). */
-hid_t bp_trial_open(const char *path);
+hid_t bp_epochs_open(const char *path);
 /* A variable-length UTF-8 string attribute of loc (malloc'd), NULL when absent. */
-char *bp_h5_str_attr(hid_t loc, const char *name);
+char *bp_epochs_str_attr(hid_t loc, const char *name);
 /* want strings of the attribute (attr = 1) or dataset name of loc into *out (malloc'd array of
  * malloc'd strings): 0, or -1 (nothing allocated) when absent, unreadable or not want long. */
-int bp_h5_strings(hid_t loc, const char *name, int attr, size_t want, char ***out);
+int bp_epochs_strings(hid_t loc, const char *name, int attr, size_t want, char ***out);
 
 /* One trial file's /epochs (the `columns` order, then any others), 2-D columns (epochs x
  * layers) split into name[j]: n names (malloc'd) and `rows` values per name (the shortest

@@ -115,17 +115,17 @@ static int load(const char *dir, run *r, bp_err *e)
         rc = bp_err_set(e, BP_EDATA, "%s: cannot read /summary", path);
         goto out;
     }
-    r->race = bp_h5_str_attr(f, "race");
+    r->race = bp_epochs_str_attr(f, "race");
     if (H5Aexists(f, "axes") > 0) {
         hid_t a = H5Aopen(f, "axes", H5P_DEFAULT), asp = H5Aget_space(a);
         hssize_t na = H5Sget_simple_extent_npoints(asp);
         H5Sclose(asp);
         H5Aclose(a);
-        if (na > 0 && bp_h5_strings(f, "axes", 1, (size_t)na, &r->axes) == 0) {
+        if (na > 0 && bp_epochs_strings(f, "axes", 1, (size_t)na, &r->axes) == 0) {
             r->n_axes = (size_t)na;
             char **flat = NULL;
             if (H5Lexists(f, "params", H5P_DEFAULT) > 0 &&
-                bp_h5_strings(f, "params", 0, r->n * r->n_axes, &flat) == 0) {
+                bp_epochs_strings(f, "params", 0, r->n * r->n_axes, &flat) == 0) {
                 for (size_t i = 0; i < r->n; i++) {
                     r->rows[i].params = calloc(r->n_axes, sizeof(char *));
                     for (size_t j = 0; r->rows[i].params && j < r->n_axes; j++)
@@ -359,9 +359,9 @@ static void print_best(FILE *f, const char *dir, const row *best, const run *r,
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, best->trial);
-    hid_t tf = bp_trial_open(path);
-    char *cfg = tf >= 0 ? bp_h5_str_attr(tf, "resolved_config") : NULL;
-    char *prov = tf >= 0 ? bp_h5_str_attr(tf, "provenance") : NULL;
+    hid_t tf = bp_epochs_open(path);
+    char *cfg = tf >= 0 ? bp_epochs_str_attr(tf, "resolved_config") : NULL;
+    char *prov = tf >= 0 ? bp_epochs_str_attr(tf, "provenance") : NULL;
     if (tf >= 0)
         H5Fclose(tf);
     char *cwd = NULL, *c = prov ? strstr(prov, "\ncwd: ") : NULL;
@@ -468,10 +468,10 @@ static int find_minima(const char *dir, run *r, bp_err *e)
         x->dloss = NAN;
         if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
             continue;
-        hid_t tf = bp_trial_open(path);
+        hid_t tf = bp_epochs_open(path);
         if (tf < 0)
             continue;
-        char *v = bp_h5_str_attr(tf, "verdict");
+        char *v = bp_epochs_str_attr(tf, "verdict");
         if (v)
             snprintf(x->verdict, sizeof x->verdict, "%s", v);
         free(v);
@@ -1300,8 +1300,8 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
                 continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/trials/%04u.h5", x->dir, x->trial);
-            hid_t tf = bp_trial_open(path);
-            char *msg = tf >= 0 ? bp_h5_str_attr(tf, "message") : NULL;
+            hid_t tf = bp_epochs_open(path);
+            char *msg = tf >= 0 ? bp_epochs_str_attr(tf, "message") : NULL;
             if (tf >= 0)
                 H5Fclose(tf);
             if (msg && *msg) {

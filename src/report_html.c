@@ -237,7 +237,7 @@ static void curves_json(FILE *f, const char *const *dirs, const tfile *tf, size_
     char path[4200];
     for (size_t i = 0; i < nt; i++) {
         tfile_path(path, sizeof path, dirs, &tf[i]);
-        hid_t h = bp_trial_open(path), g = H5I_INVALID_HID;
+        hid_t h = bp_epochs_open(path), g = H5I_INVALID_HID;
         if (h >= 0 && H5Lexists(h, "epochs", H5P_DEFAULT) > 0 &&
             (g = H5Gopen2(h, "epochs", H5P_DEFAULT)) >= 0) {
             H5G_info_t gi;
@@ -263,8 +263,8 @@ static void curves_json(FILE *f, const char *const *dirs, const tfile *tf, size_
         tfile_path(path, sizeof path, dirs, &tf[i]);
         bp_epochs c;
         bp_epochs_read(path, &c);
-        hid_t h = bp_trial_open(path);
-        char *verdict = h >= 0 ? bp_h5_str_attr(h, "verdict") : NULL;
+        hid_t h = bp_epochs_open(path);
+        char *verdict = h >= 0 ? bp_epochs_str_attr(h, "verdict") : NULL;
         fprintf(f, "%s{\"run\": %zu, \"id\": %u, \"running\": %s, \"status\": ", first ? "" : ",\n",
                 tf[i].run, tf[i].id, tf[i].part ? "true" : "false");
         first = 0;
