@@ -9,6 +9,7 @@ around the epochs, data already in tensors), W4 = wall time of the worker proces
 training loop.
 """
 import argparse
+import shutil
 import json
 import math
 import os
@@ -47,6 +48,11 @@ train: {epochs: %(epochs)d, batch_size: %(batch)d, shuffle: true,
 """
 
 W4_LRS = [10 ** (-3 + 3 * i / 15) for i in range(16)]
+
+# W5: restarts of W1's net (the workload of distinct-minima diagnostics and of repeats), and the
+# growth rows: many 10-epoch XOR trials, where the bookkeeping per trial is what is measured
+W5 = W1 + """sweep: {repeats: %(repeats)d}
+"""
 
 W4 = W2 + """sweep:
   grid:
@@ -109,6 +115,24 @@ def bprun_sweep(a, cfg_text, name):
     t0 = time.perf_counter()
     run([a.bprun, "run", cfg, "-o", out, "--force", "-q", "--threads", "2"])
     return time.perf_counter() - t0
+
+
+def bprun_many(a, cfg_text, name, jobs=2):
+    """Wall seconds of a whole `bprun run -j jobs` (every trial file, the index, group commit),
+    the files it created and their bytes."""
+    cfg = os.path.join(a.work, name + ".yaml")
+    with open(cfg, "w") as f:
+        f.write(cfg_text)
+    out = os.path.join(a.work, "runs", name)
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    run([a.bprun, "run", cfg, "-o", out, "-q", "-j", str(jobs), "--threads", str(jobs)])
+    t = time.perf_counter() - t0
+    files = [os.path.join(out, "trials", x) for x in os.listdir(os.path.join(out, "trials"))]
+    size = sum(os.path.getsize(x) for x in files)
+    shutil.rmtree(out)
+    return t, len(files), size
 
 
 def torch_run(a, spec, threads):
@@ -216,7 +240,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--bprun-only", action="store_true")
-    ap.add_argument("--only", default="W1,W2,W3,W4")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5")
     ap.add_argument("--torch-worker")
     a = ap.parse_args()
     if a.torch_worker:
@@ -234,6 +258,7 @@ def main():
     e4 = 10 if q else 50
     R = a.repeats
     rows = []  # (workload, system, unit, values, higher_is_better)
+    notes = []  # lines printed under the table
 
     def rep(f):
         return [f() for _ in range(R)]
@@ -289,6 +314,37 @@ def main():
                 add("W3 b%d" % b, label, "samples/s",
                     [n / t for t in peer(lambda: torch_run(a, spec, th))])
 
+    if "W5" in only:
+        n5 = 200 if q else 1000
+        e5 = 2000
+        w5 = [bprun_many(a, W5 % {"epochs": e5, "repeats": n5}, "w5") for _ in range(R)]
+        add("W5", "bprun (-j 2, all logging)", "seconds", [t for t, _, _ in w5])
+        if a.fann:
+            add("W5", "FANN fann_train_on_data loop (1 core, no output)", "seconds",
+                peer(lambda: fann_run(a, ["w5", e5, n5])))
+        t5, files5, bytes5 = w5[-1]
+        notes.append("W5: %d restarts x %d epochs; %d trial files, %.1f KB per trial file"
+                     % (n5, e5, files5, bytes5 / files5 / 1024))
+
+    if "GROWTH" in only or "W5" in only:
+        small, large = (100, 800) if q else (500, 4000)
+        times = {}
+        for k in (small, large):
+            v = [bprun_many(a, W5 % {"epochs": 10, "repeats": k}, "g%d" % k) for _ in range(R)]
+            times[k] = statistics.median(t for t, _, _ in v)
+            add("growth", "bprun, %d trials of 10 epochs (-j 2)" % k, "seconds",
+                [t for t, _, _ in v])
+        notes.append("growth: time(%d trials) / time(%d trials) = %.2f (linear: %.1f); "
+                     "%.3f ms per trial at %d" % (large, small, times[large] / times[small],
+                                                  large / small, 1e3 * times[large] / large,
+                                                  large))
+        big = 10000 if q else 100000
+        t, files, size = bprun_many(a, W5 % {"epochs": 10, "repeats": big}, "g%d" % big)
+        add("growth", "bprun, %d trials of 10 epochs (-j 2)" % big, "seconds", [t])
+        notes.append("%d trials: %.1f s, %.0f trials/s, %.3f ms per trial, %d files, %.1f KB "
+                     "per trial file" % (big, t, big / t, 1e3 * t / big, files,
+                                         size / files / 1024))
+
     if "SCALING" in only:
         scaling(a, R, e3)
         return
@@ -301,6 +357,10 @@ def main():
         add("W4", "PyTorch (2 processes x 1 thread)", "seconds", peer(lambda: torch_sweep(a, spec)))
 
     print_table(rows, a, dict(e1=e1, e2=e2, e3=e3, e4=e4))
+    if notes:
+        print()
+        for line in notes:
+            print("- " + line)
 
 
 def fmt(v):

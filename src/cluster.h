@@ -1,5 +1,5 @@
 /* cluster.h - sweeps beyond one process: MPI ranks (built with ./configure --with-mpi).
- * Job-array shards need no MPI: bp_sched_opts.shard_* and bp_run_merge (runlog.h).
+ * Job-array shards need no MPI: bp_sched_opts.shard_* and bp_run_merge (runindex.h).
  *
  * MPI is started only when the process was launched by an MPI launcher (mpirun, mpiexec or
  * srun set one of OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK, PMI_RANK); a plain `bprun run`

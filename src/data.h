@@ -1,4 +1,5 @@
-/* data.h - datasets: HDF5 layout, validation, splits, standardization, import, generators.
+/* data.h - datasets: HDF5 layout, loading (built-in generators: generate.h), validation,
+ * splits, standardization, import. The container itself: dataset.h.
  *
  * The layout (docs/DATA.md): a group holds
  *   X  N x D features, float32 or float64 (stored as float32 in memory)
@@ -22,32 +23,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataset.h"
 #include "err.h"
-
-typedef enum bp_target_kind { BP_TARGET_LABELS, BP_TARGET_MATRIX } bp_target_kind;
-
-typedef struct bp_dataset {
-    char *name;            /* the reference it was loaded from (for messages and provenance) */
-    size_t n, d;           /* rows, features */
-    float *X;              /* n * d, row-major */
-    bp_target_kind kind;
-    size_t k;              /* LABELS: number of classes; MATRIX: target width */
-    int32_t *y;            /* LABELS: n labels in [0, k) */
-    float *Y;              /* MATRIX: n * k, row-major */
-    char **class_names;    /* LABELS: NULL, or k names (attribute class_names of y) */
-} bp_dataset;
-
-/* A zero-filled dataset with X (n x d) and y (n) or Y (n x k) allocated; name is copied (may be
- * NULL). NULL on error (BP_ENOMEM, also when n*d or n*k overflow). Free with bp_data_free. */
-bp_dataset *bp_data_new(const char *name, size_t n, size_t d, bp_target_kind kind, size_t k,
-                        bp_err *e);
 
 /* Load a dataset reference (see above). Errors name the file, group and dataset:
  * "data/x.h5#/train/X: expected a 2-D float32 or float64 dataset (got 3-D)". NULL on error
  * (BP_EDATA, BP_ENOMEM). The reference is split at its first '#'. MUST NOT print (HDF5's own
  * error printing is switched off during the call and restored after it). */
 bp_dataset *bp_data_load(const char *ref, bp_err *e);
-void bp_data_free(bp_dataset *d);
 
 /* Split off a fraction of rows (rounded to nearest) into *val, keeping the rest in *train;
  * rows are chosen by a permutation drawn from seed. The input is not modified. frac MUST be in
@@ -115,9 +98,5 @@ bp_dataset *bp_import_csv_text(const char *name, const char *text, size_t len,
  * Header sizes are checked against the data: short or longer files are BP_EDATA. d->name is
  * the images path. */
 bp_dataset *bp_import_idx(const char *images, const char *labels, double scale, bp_err *e);
-/* The built-in generators (name and arguments as in a "builtin:" reference; the "builtin:"
- * prefix may be omitted). All targets are MATRIX (n x 1, or N x N for the encoder). Unknown
- * names and bad arguments are BP_EDATA with a message listing the valid ones. */
-bp_dataset *bp_data_generate(const char *spec, bp_err *e);
 
 #endif

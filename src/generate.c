@@ -1,5 +1,5 @@
 #include "autoconf.h"
-#include "data.h"
+#include "generate.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runlog.h"
+#include "h5io.h"
 #include "train.h"
 
 const char bp_lrfind_rule[] =

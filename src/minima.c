@@ -9,7 +9,7 @@
 #include <hdf5.h>
 
 #include "input.h"
-#include "runlog.h"
+#include "trialread.h"
 
 #define EXACT_MAX 8
 

@@ -60,6 +60,9 @@ void bp_model_free(bp_model *m)
     free(m->b_off);
     free(m->act);
     free(m->params);
+    free(m->mean);
+    free(m->std);
+    bp_registry_free(m->reg);
     free(m);
 }
 

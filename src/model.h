@@ -33,10 +33,16 @@ typedef struct bp_model {
     bp_act *act;            /* n_layers: hidden layers' and (last) the output layer's */
     int softmax;            /* output layer is softmax (act[n_layers-1].fn == NULL) */
     bp_loss loss;
+    /* Only in a model loaded for prediction (modelapi.c, bprun/model.h): the feature
+     * standardization it was trained with (sizes[0] values each, or NULL) and the registry its
+     * activations live in. bp_model_free frees them with the model. */
+    double *mean, *std;
+    bp_registry *reg;
 } bp_model;
 
 /* A model with the given layer sizes; parameters zeroed; activations unset. */
 bp_model *bp_model_new(const int *sizes, size_t n_sizes, bp_err *e);
+/* Frees the model and what it owns (mean, std, reg); accepts NULL. */
 void bp_model_free(bp_model *m);
 
 static inline float *bp_model_w(const bp_model *m, size_t l) { return m->params + m->w_off[l]; }
@@ -53,7 +59,7 @@ void bp_model_init(bp_model *m, bp_init_scheme scheme, double range, double gain
 
 /* Build the model a config describes, with activations bound from the registry (hyperparameters
  * checked and filled into cfg) and parameters initialized (from the config's scheme, or loaded
- * from init.from through runlog). */
+ * from init.from through trialread.h). */
 bp_model *bp_model_from_config(bp_config *cfg, bp_registry *reg, uint64_t trial, bp_err *e);
 
 /* Squared Euclidean norm of the parameters (double accumulation, fixed order). */

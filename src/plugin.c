@@ -30,6 +30,8 @@ struct bp_registry {
     size_t n_dirs;
     bp_loaded **loaded;   /* cache, keyed by loaded[i]->path (resolved) */
     size_t n_loaded, cap_loaded;
+    bp_loaded *builtin;   /* bp_registry_add_builtins: taken when a name is in no folder */
+    size_t n_builtin;
 };
 
 const char *bp_plugin_kind_name(int kind)
@@ -430,6 +432,9 @@ void bp_registry_free(bp_registry *r)
         free(r->loaded[i]);
     }
     free(r->loaded);
+    for (size_t i = 0; i < r->n_builtin; i++)
+        free(r->builtin[i].path);
+    free(r->builtin);
     for (size_t i = 0; i < r->n_dirs; i++)
         free(r->dirs[i]);
     free(r->dirs);
@@ -530,9 +535,10 @@ static int not_found(const bp_registry *r, const char *name, int kind, bp_err *e
         used += (size_t)w;
     }
     char b[80];
-    int rc = bp_err_set(e, BP_EPLUGIN, "%s '%s' not found%s; searched: %s",
+    int rc = bp_err_set(e, BP_EPLUGIN, "%s '%s' not found%s; searched: %s%s",
                         bp_plugin_kind_name(kind), shown(name, b, sizeof b), hint,
-                        r->n_dirs ? searched : "(no directories)");
+                        r->n_dirs ? searched : "(no directories)",
+                        r->n_builtin ? ", and the built-in activations" : "");
     free_strs(all, n_all);
     return rc;
 }
@@ -624,8 +630,34 @@ static const bp_loaded *get(bp_registry *r, const char *name, int kind, const ch
         if (stat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
             return resolve(r, path, name, kind, need_key, e);
     }
+    for (size_t i = 0; i < r->n_builtin; i++)
+        if (!strcmp(r->builtin[i].desc->name, name) && (!kind || r->builtin[i].desc->kind == kind))
+            return &r->builtin[i];
     not_found(r, name, kind, e);
     return NULL;
+}
+
+int bp_registry_add_builtins(bp_registry *r, const bp_plugin *const *descs, size_t n,
+                             const char *where, bp_err *e)
+{
+    bp_loaded *b = realloc(r->builtin, (r->n_builtin + n) * sizeof *b);
+    if (!b && n)
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    r->builtin = b;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(where) + strlen(descs[i]->name) + 16;
+        char *path = malloc(len);
+        if (!path)
+            return bp_err_set(e, BP_ENOMEM, "out of memory");
+        snprintf(path, len, "%s (built-in %s)", where, descs[i]->name);
+        int rc = bp_plugin_check_desc(descs[i], path, e);
+        if (rc) {
+            free(path);
+            return rc;
+        }
+        r->builtin[r->n_builtin++] = (bp_loaded){ .path = path, .handle = NULL, .desc = descs[i] };
+    }
+    return 0;
 }
 
 const bp_loaded *bp_registry_get(bp_registry *r, const char *name, int kind, bp_err *e)

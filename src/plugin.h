@@ -91,6 +91,12 @@ int bp_registry_scan(bp_registry *r, bp_plugin_visit visit, void *ud, bp_err *e)
  * all BP_ECONFIG. The mark is the hpval's; a default's prints as "(default)". */
 int bp_plugin_bind(const bp_loaded *p, bp_pluginref *ref, double *values, bp_err *e);
 
+/* Plugins compiled into the program (descriptors with static storage): a name found in no
+ * folder of the search path is taken from them, so a plugin file of the same name always wins.
+ * Each is checked as bp_plugin_check_desc does; their path reads "WHERE (built-in NAME)".
+ * 0, BP_EPLUGIN or BP_ENOMEM. (Added for libbprun-model: modelapi.h.) */
+int bp_registry_add_builtins(bp_registry *r, const bp_plugin *const *descs, size_t n,
+                             const char *where, bp_err *e);
 /* The directories searched, in order (borrowed; for `bprun plugins` and messages). */
 size_t bp_registry_dirs(const bp_registry *r, const char *const **dirs);
 

@@ -1,6 +1,6 @@
-/* bp_provenance_text (declared in runlog.h): where and with what a run was made. */
+/* bp_provenance_text: where and with what a run was made. */
 #include "autoconf.h"
-#include "runlog.h"
+#include "provenance.h"
 
 #include <hdf5.h>
 #include <pthread.h>
@@ -15,8 +15,15 @@
 
 #include "kernels.h"
 
-static void cpu_model(char *buf, size_t n)
+/* The CPU's model name, read once per process (/proc/cpuinfo is long on a many-core node,
+ * and every trial file records it). */
+static char cpu_buf[256];
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void read_cpu_model(void)
 {
+    char *buf = cpu_buf;
+    size_t n = sizeof cpu_buf;
     snprintf(buf, n, "unknown");
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)
@@ -35,6 +42,12 @@ static void cpu_model(char *buf, size_t n)
         break;
     }
     fclose(f);
+}
+
+static void cpu_model(char *buf, size_t n)
+{
+    pthread_once(&cpu_once, read_cpu_model);
+    snprintf(buf, n, "%s", cpu_buf);
 }
 
 /* Appends "key: value\n" to the growing text; returns -1 when out of memory. */

@@ -40,6 +40,7 @@ typedef struct run {
     char **axes;
     char *best_config;
     char *race;       /* the index's `race` attribute (sweep.race's decisions), or NULL */
+    int verdicts;     /* the index's summary holds the verdicts (else: the trial files) */
 } run;
 
 static void run_free(run *r)
@@ -98,6 +99,14 @@ static int load(const char *dir, run *r, bp_err *e)
         H5Tinsert(mt, "peak_rss_bytes", offsetof(row, rss), H5T_NATIVE_DOUBLE);
     if (ft >= 0 && H5Tget_member_index(ft, "work_bytes") >= 0)
         H5Tinsert(mt, "work_bytes", offsetof(row, work), H5T_NATIVE_DOUBLE);
+    hid_t vt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(vt, sizeof r->rows->verdict);
+    H5Tset_strpad(vt, H5T_STR_NULLTERM);
+    /* older indexes have no verdicts: find_minima reads them from the trial files */
+    if (ft >= 0 && H5Tget_member_index(ft, "verdict") >= 0) {
+        H5Tinsert(mt, "verdict", offsetof(row, verdict), vt);
+        r->verdicts = 1;
+    }
     if (ft >= 0)
         H5Tclose(ft);
     hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
@@ -144,6 +153,7 @@ out:
         H5Dclose(d);
     H5Tclose(mt);
     H5Tclose(st);
+    H5Tclose(vt);
     H5Fclose(f);
     return rc;
 }
@@ -464,18 +474,20 @@ static int find_minima(const char *dir, run *r, bp_err *e)
     for (size_t i = 0; i < r->n; i++) {
         row *x = &r->rows[i];
         x->minimum = -1;
-        x->verdict[0] = '\0';
         x->dloss = NAN;
-        if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
-            continue;
-        hid_t tf = bp_epochs_open(path);
-        if (tf < 0)
-            continue;
-        char *v = bp_epochs_str_attr(tf, "verdict");
-        if (v)
-            snprintf(x->verdict, sizeof x->verdict, "%s", v);
-        free(v);
-        H5Fclose(tf);
+        if (!r->verdicts) { /* an older index: the verdict is in the trial file only */
+            x->verdict[0] = '\0';
+            if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
+                continue;
+            hid_t tf = bp_epochs_open(path);
+            if (tf < 0)
+                continue;
+            char *v = bp_epochs_str_attr(tf, "verdict");
+            if (v)
+                snprintf(x->verdict, sizeof x->verdict, "%s", v);
+            free(v);
+            H5Fclose(tf);
+        }
         if (rank_class(x) != 0 || !x->verdict[0])
             continue;
         size_t k = 0;
@@ -1338,4 +1350,38 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
     bp_points_free(&pt);
     run_free(&r);
     return 0;
+}
+
+int bp_report_best_trial(const char *dir, uint32_t *trial, bp_err *e)
+{
+    run r = { 0 };
+    int rc = load_runs(&dir, 1, &r, e);
+    if (rc < 0) {
+        run_free(&r);
+        return rc;
+    }
+    bp_point_trial *pin = malloc((r.n ? r.n : 1) * sizeof *pin);
+    bp_points pt;
+    memset(&pt, 0, sizeof pt);
+    if (!pin) {
+        run_free(&r);
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r.n; i++)
+        pin[i] = as_trial(&r.rows[i]);
+    bp_points_opts po = { .metric = BP_RANK_AUTO };
+    rc = bp_points_build(pin, r.n, r.n_axes, &po, &pt, e);
+    if (!rc) {
+        rank_metric = pt.metric;
+        qsort(r.rows, r.n, sizeof *r.rows, by_rank);
+        if (r.n == 0 || rank_class(&r.rows[0]) != 0)
+            rc = bp_err_set(e, BP_EDATA, "%s: no completed trial to take the model from (name "
+                            "a trial file, or RUN#ID)", dir);
+        else
+            *trial = r.rows[0].trial;
+    }
+    bp_points_free(&pt);
+    free(pin);
+    run_free(&r);
+    return rc;
 }

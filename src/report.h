@@ -19,6 +19,7 @@
 #ifndef BP_REPORT_H
 #define BP_REPORT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -59,5 +60,9 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e);
  * any others, paired over the seeds they share. */
 int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, FILE *f,
                    bp_err *e);
+
+/* The id of the run folder's best trial: the first row of the report's ranked table with the
+ * default metric (the ranking above). BP_EDATA naming the folder when no trial completed. */
+int bp_report_best_trial(const char *dir, uint32_t *trial, bp_err *e);
 
 #endif

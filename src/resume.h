@@ -13,7 +13,7 @@
 
 #include "err.h"
 #include "model.h"
-#include "runlog.h"
+#include "trialread.h"
 #include "train.h"
 #include "trial.h"
 

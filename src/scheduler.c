@@ -28,7 +28,10 @@
 #include "report_html.h"
 #include "guard.h"
 #include "resume.h"
+#include "runindex.h"
 #include "runlog.h"
+#include "trialfile.h"
+#include "trialread.h"
 #include "trial.h"
 
 /* below this many multiply-adds per batch a trial cannot keep several cores busy */
@@ -65,7 +68,22 @@ typedef struct sched {
     /* the index's rewrites while trials finish (write_index_due) */
     size_t index_done;            /* trials recorded at the last rewrite */
     double index_at, index_cost;  /* when it ended, and how long it took (seconds) */
+    /* group commit (worker() trials of the plain paths): finished trial files wait in gcq until
+     * the committer thread fsyncs them together, renames them and records them */
+    int gc;                       /* on: worker() hands finished trials to the committer */
+    pthread_t gc_thread;
+    pthread_cond_t gc_cv;         /* (CLOCK_MONOTONIC) a trial queued, a trial ended, stop */
+    struct gc_item *gcq;
+    size_t gc_n, gc_cap;
+    double gc_oldest;             /* bp_seconds() when the oldest queued trial was queued */
+    double gc_s;                  /* the interval: BPRUN_COMMIT_MS / 1000 */
+    int gc_stop;
 } sched;
+
+typedef struct gc_item {
+    size_t id;
+    bp_trial_summary sum;
+} gc_item;
 
 static void pending_row(bp_trial_summary *r, const bp_trial_spec *t)
 {
@@ -208,6 +226,14 @@ static long take_next(sched *c)
     return (long)id;
 }
 
+/* --fail-fast: a failed or diverged trial stops the sweep. Caller holds mu. */
+static void fail_fast(sched *c, const bp_trial_summary *sum)
+{
+    if (c->o->fail_fast && c->o->stop && !*c->o->stop && strcmp(sum->status, "completed") &&
+        strcmp(sum->status, "interrupted") && strcmp(sum->status, "pruned"))
+        *c->o->stop = -1;
+}
+
 /* A trial ended (its file written): count it, print it, rewrite the index. Caller holds mu. */
 static void record(sched *c, size_t id, const bp_trial_summary *sum)
 {
@@ -226,8 +252,7 @@ static void record(sched *c, size_t id, const bp_trial_summary *sum)
         c->res->pruned++;
     } else {
         c->res->failed++;
-        if (c->o->fail_fast && c->o->stop && !*c->o->stop)
-            *c->o->stop = -1;
+        fail_fast(c, sum);
     }
     print_finished(c, sum);
     if (c->rank > 0 || c->o->shard_n > 0 || !write_index_due(c))
@@ -500,10 +525,169 @@ static long next_trial(sched *c)
     return id;
 }
 
-/* A trial this process ran ended: record it (ranks > 0: and tell rank 0). */
+/* ---- group commit ---- */
+
+/* BPRUN_COMMIT_MS: unset or empty is BP_COMMIT_MS_DEFAULT; else an integer 0 .. 1000. */
+static int commit_interval(double *out, bp_err *e)
+{
+    const char *v = getenv("BPRUN_COMMIT_MS");
+    *out = BP_COMMIT_MS_DEFAULT / 1000.0;
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long ms = strtol(v, &end, 10);
+    if (errno || *end || ms < 0 || ms > 1000)
+        return bp_err_set(e, BP_EUSAGE,
+                          "BPRUN_COMMIT_MS: expected milliseconds from 0 to 1000 (got '%s')", v);
+    *out = (double)ms / 1000.0;
+    return 0;
+}
+
+/* A finished trial whose file waits for the committer. Holds mu. */
+static int gc_queue(sched *c, size_t id, const bp_trial_summary *sum)
+{
+    if (c->gc_n == c->gc_cap) {
+        size_t cap = c->gc_cap ? 2 * c->gc_cap : 64;
+        gc_item *q = realloc(c->gcq, cap * sizeof *q);
+        if (!q)
+            return -1;
+        c->gcq = q;
+        c->gc_cap = cap;
+    }
+    if (!c->gc_n)
+        c->gc_oldest = bp_seconds();
+    c->gcq[c->gc_n++] = (gc_item){ .id = id, .sum = *sum };
+    c->running--;
+    fail_fast(c, sum); /* now: the worker takes no other trial after it */
+    pthread_cond_signal(&c->gc_cv);
+    return 0;
+}
+
+/* The committer: takes the queued trials once the oldest has waited gc_s (at once when no
+ * other trial is running, or the run is ending), fsyncs and renames their files with one
+ * fsync of trials/ (bp_trials_commit), and only then records them: progress line, counts,
+ * the index, rank 0. */
+static void *committer(void *arg)
+{
+    sched *c = arg;
+    gc_item *batch = NULL;        /* the last batch's buffer, swapped with the queue's */
+    unsigned *ids = NULL;
+    size_t bcap = 0, icap = 0;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->gc_n && !c->gc_stop)
+            pthread_cond_wait(&c->gc_cv, &c->mu);
+        if (!c->gc_n)
+            break;
+        for (;;) {
+            double due = c->gc_oldest + c->gc_s, now = bp_seconds();
+            if (c->gc_stop || c->running == 0 || now >= due || c->gc_n >= BP_COMMIT_MAX)
+                break;
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            double at = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec + (due - now);
+            ts.tv_sec = (time_t)at;
+            ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+            pthread_cond_timedwait(&c->gc_cv, &c->mu, &ts);
+        }
+        size_t n = c->gc_n;
+        if (icap < n) {
+            unsigned *ni = realloc(ids, n * sizeof *ids);
+            if (!ni) {
+                bp_err oom;
+                bp_err_set(&oom, BP_ENOMEM, "out of memory");
+                record_error(c, c->gcq[0].id, &oom);
+                break;
+            }
+            ids = ni;
+            icap = n;
+        }
+        gc_item *q = c->gcq;
+        size_t qcap = c->gc_cap;
+        c->gcq = batch;
+        c->gc_cap = bcap;
+        batch = q;
+        bcap = qcap;
+        c->gc_n = 0;
+        pthread_mutex_unlock(&c->mu);
+        for (size_t i = 0; i < n; i++)
+            ids[i] = (unsigned)batch[i].id;
+        bp_err e;
+        bp_err_clear(&e);
+        int rc = bp_trials_commit(c->run, ids, n, &e);
+        pthread_mutex_lock(&c->mu);
+        for (size_t i = 0; i < n; i++) {
+            if (rc) {
+                record_error(c, batch[i].id, &e);
+                c->rows[batch[i].id].status = "pending";
+            } else {
+                record(c, batch[i].id, &batch[i].sum);
+            }
+        }
+        if (c->rank > 0) {
+            pthread_mutex_unlock(&c->mu);
+            for (size_t i = 0; i < n; i++)
+                bp_mpi_done((long)batch[i].id, rc, &e);
+            pthread_mutex_lock(&c->mu);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(batch);
+    free(ids);
+    return NULL;
+}
+
+/* Start the committer (c->gc, interval c->gc_s); 0, or an error. */
+static int gc_start(sched *c, bp_err *e)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return bp_err_set(e, BP_ERUN, "cannot start the committer");
+    int bad = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+              pthread_cond_init(&c->gc_cv, &ca) != 0;
+    pthread_condattr_destroy(&ca);
+    if (bad)
+        return bp_err_set(e, BP_ERUN, "cannot start the committer");
+    if (pthread_create(&c->gc_thread, NULL, committer, c) != 0) {
+        pthread_cond_destroy(&c->gc_cv);
+        return bp_err_set(e, BP_ERUN, "cannot start the committer thread");
+    }
+    c->gc = 1;
+    return 0;
+}
+
+/* Commit what is queued and stop the committer. */
+static void gc_stop(sched *c)
+{
+    if (!c->gc)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->gc_stop = 1;
+    pthread_cond_signal(&c->gc_cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->gc_thread, NULL);
+    pthread_cond_destroy(&c->gc_cv);
+    c->gc = 0;
+    free(c->gcq);
+    c->gcq = NULL;
+    c->gc_n = c->gc_cap = 0;
+}
+
+/* A trial this process ran ended: record it (ranks > 0: and tell rank 0); with group commit,
+ * a trial whose file was written waits for the committer instead. */
 static void end_trial(sched *c, size_t id, int rc, const bp_trial_summary *sum, const bp_err *e)
 {
+    bp_err oom;
     pthread_mutex_lock(&c->mu);
+    if (c->gc && !rc) {
+        if (gc_queue(c, id, sum) == 0) {
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+        rc = bp_err_set(&oom, BP_ENOMEM, "out of memory");
+        e = &oom;
+    }
     record_result(c, id, rc, sum, e);
     pthread_mutex_unlock(&c->mu);
     if (c->rank > 0)
@@ -520,7 +704,8 @@ static void *worker(void *arg)
         bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads,
                              .quiet = !c->per_epoch_lines || c->o->quiet, .stop = c->o->stop,
                              .progress = on_progress, .progress_ud = c,
-                             .resume = c->resume[id], .replace = c->replace[id] };
+                             .resume = c->resume[id], .replace = c->replace[id],
+                             .group_commit = c->gc };
         bp_trial_summary sum;
         bp_err e;
         bp_err_clear(&e);
@@ -1419,6 +1604,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         rc = BP_ENOMEM;
         goto out;
     }
+    if ((rc = commit_interval(&c.gc_s, e))) /* before the run folder is touched */
+        goto out;
     if (o->only >= 0 && (s->halving.n_rungs || s->race.active)) {
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
                         "need every trial; run the whole sweep", o->only,
@@ -1611,6 +1798,12 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     }
     if (o->in_threads && wants_isolation(&c))
         *o->in_threads = 1; /* a user's plugin may never return: main's stop watchdog */
+    /* group commit pays from the second trial on (a lone trial commits its own file, and its
+     * process keeps to the threads it asked for) */
+    if ((c.total_todo > 1 || c.size > 1) && gc_start(&c, &c.err)) {
+        c.failed = 1;
+        goto joined;
+    }
     if (c.size > 1 && c.rank == 0) {
         if (run_rank0(&c, local_worker, c.jobs, &c.err))
             c.failed = 1;
@@ -1632,6 +1825,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         pthread_join(th[j], NULL);
     free(th);
 joined:
+    gc_stop(&c);
     if (o->in_threads)
         *o->in_threads = 0;
     if (c.rank > 0)

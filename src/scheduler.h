@@ -61,6 +61,18 @@
 /* seconds a trial process gets to stop on its own after SIGINT/SIGTERM before it is killed */
 #define BP_STOP_GRACE 0.5
 
+/* Group commit. Trials run in bprun's own process (not isolated, not raced or halved) end by
+ * leaving their closed trial file as trials/<id>.h5.part; a committer thread takes those that
+ * ended within an interval, fsyncs each file, renames each into place and fsyncs trials/ once
+ * (bp_trials_commit), and only then reports them: the progress line, the counts, the index,
+ * and, on ranks > 0, rank 0. So a trial reported finished is complete on disk, and one not
+ * yet reported is left as a .part that a resumed run trains again. The interval is
+ * BPRUN_COMMIT_MS (milliseconds, an integer from 0 to 1000; unset or empty:
+ * BP_COMMIT_MS_DEFAULT; anything else is refused when the sweep starts). The committer does not
+ * wait when no other trial is running, nor for more than BP_COMMIT_MAX trials. */
+#define BP_COMMIT_MS_DEFAULT 200
+#define BP_COMMIT_MAX 4096
+
 typedef struct bp_sched_opts {
     const char *run_dir;          /* the run folder */
     int threads;                  /* total threads (>= 1) */

@@ -12,6 +12,7 @@
 #include "diag.h"
 #include "kernels.h"
 #include "resume.h"
+#include "trialfile.h"
 
 static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
 {
@@ -418,6 +419,7 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
         meta.n_columns = BP_COL_COUNT + n_extra;
     }
     meta.replace = o->replace;
+    meta.group_commit = o->group_commit;
     if (o->resume) {
         meta.continued_from = o->resume->rec->file;
         meta.continued_at = o->resume->rec->epochs_done;

@@ -17,6 +17,7 @@
 #include "model.h"
 #include "plugin.h"
 #include "runlog.h"
+#include "trialread.h"
 #include "train.h"
 
 struct bp_resume;
@@ -68,6 +69,9 @@ typedef struct bp_trial_opts {
     /* called after every epoch (may be NULL; called from the trial's thread) */
     void (*progress)(void *ud, unsigned trial, int epoch, int epochs, double loss);
     void *progress_ud;
+    /* group commit (bp_trial_meta.group_commit): the finished file is left as its .part for
+     * bp_trials_commit */
+    int group_commit;
 } bp_trial_opts;
 
 /* Train one trial into run r and fill its summary row (status strings are static). With

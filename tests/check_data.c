@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "data.h"
+#include "generate.h"
 #include "rng.h"
 
 #ifndef BP_TEST_SRCDIR

@@ -13,7 +13,10 @@
 
 #include "model.h"
 #include "resume.h"
+#include "runindex.h"
 #include "runlog.h"
+#include "trialfile.h"
+#include "trialread.h"
 #include "schedule.h"
 #include "train.h"
 

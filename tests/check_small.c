@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "generate.h"
 #include "backprop.h"
 #include "kernels.h"
 #include "model.h"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # With ./configure --enable-valgrind: end-to-end sweeps under valgrind's memcheck, threaded
-# (-j 2, OpenMP kernels) and isolated (child processes), with no memory errors and no leaks.
+# (-j 2, OpenMP kernels) and isolated (child processes), with no memory errors and no leaks;
+# then report and predict on the run.
 . "$BP_SRCDIR/tests/lib.sh"
 [ -n "${BP_VALGRIND:-}" ] || skip "configure --enable-valgrind to run this test"
 vg="$BP_VALGRIND --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --trace-children=yes"
@@ -20,6 +21,13 @@ for mode in "-j 2 --threads 2" "--isolate -j 2" "--threads 2 --trial 1"; do
   [ "$rc" = 0 ] || fail "valgrind ($mode): exit $rc: $(grep -E 'Invalid|uninitialised|definitely|indirectly|ERROR SUMMARY' "$T/vg.log" | head -20)"
 done
 $vg "$BPRUN" report "$T/run1" >"$T/out" 2>"$T/vg.log" || fail "valgrind report: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+# bprun predict: a run folder's best trial, HDF5 and CSV out; and an error (the data's width)
+$vg "$BPRUN" predict "$T/run1" builtin:spirals -o "$T/p.h5" >"$T/out" 2>"$T/vg.log" ||
+  fail "valgrind predict: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+$vg "$BPRUN" predict "$T/run1#2" builtin:spirals >"$T/out" 2>"$T/vg.log" ||
+  fail "valgrind predict to CSV: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+$vg "$BPRUN" predict "$T/run1" builtin:parity:3 >"$T/out" 2>"$T/vg.log"
+[ $? = 2 ] || fail "valgrind predict (wrong width): $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
 # the HTML report (its curves, diagnostics attributes, -o's rename); without dygraphs, a refusal
 $vg "$BPRUN" report "$T/run1" "$T/run2" --format html -o "$T/r.html" >"$T/out" 2>"$T/vg.log" ||
   grep -q 'built without dygraphs' "$T/vg.log" ||
