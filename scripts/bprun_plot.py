@@ -1598,6 +1598,31 @@ def _json_safe(v):
     return v
 
 
+def main_html(args):
+    """OUT_DIR/report.html by `bprun report RUN --format html -o FILE`: the same page, the
+    same numbers; bprun's message and exit status when it fails."""
+    if not os.path.isdir(args.run_dir):
+        raise PlotError("%s: not a folder (expected a bprun run folder)" % args.run_dir)
+    exe = find_bprun()
+    if exe is None:
+        raise PlotError("--html: no bprun found ($BPRUN, the build tree, PATH)")
+    out = args.output or os.path.join(args.run_dir, "plots")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise PlotError("%s: cannot create folder (%s)" % (out, e.strerror or e))
+    path = os.path.join(out, "report.html")
+    cmd = [exe, "report", args.run_dir, "--format", "html", "-o", path, "--by", args.by]
+    if args.metric != "auto":
+        cmd += ["--metric", args.metric]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        msg = r.stderr.decode("utf-8", "replace").strip()
+        raise PlotError("--html: %s" % (msg or "bprun report exited %d" % r.returncode))
+    print(path, flush=True)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog=PROG, description="Plot a bprun run folder: mean loss curves per point, the "
@@ -1622,13 +1647,20 @@ def main(argv=None):
     ap.add_argument("--dump", metavar="FILE",
                     help="also write the numbers drawn (curves, bands, points, success, "
                     "Kaplan-Meier) as JSON to FILE")
+    ap.add_argument("--html", action="store_true",
+                    help="write the interactive HTML report OUT_DIR/report.html instead of "
+                    "the figures: bprun report RUN --format html (with --metric and --by)")
     args = ap.parse_args(argv)
     if (args.run_dir is None) == (args.lr_find is None):
         ap.error("give either RUN_DIR or --lr-find FILE")
+    if args.html and args.lr_find:
+        ap.error("--html applies to a RUN_DIR, not to --lr-find")
     try:
         if args.lr_find:
             main_lrfind(args)
             return 0
+        if args.html:
+            return main_html(args)
         run = load_run(args.run_dir)
         out = args.output or os.path.join(args.run_dir, "plots")
         try:

@@ -24,6 +24,7 @@
 #include "lrfind.h"
 #include "plugin.h"
 #include "report.h"
+#include "report_html.h"
 #include "resume.h"
 #include "runindex.h"
 #include "runlog.h"
@@ -183,7 +184,8 @@ static const char usage_validate[] =
     "  -h, --help             show this help\n";
 
 static const char usage_report[] =
-    "usage: bprun report RUN... [--format text|csv|markdown|json] [--top N] [--metric M]\n"
+    "usage: bprun report RUN... [--format text|csv|markdown|json|html] [-o FILE] [--top N]\n"
+    "                        [--metric M]\n"
     "                        [--by mean|median] [--alpha A] [--all-pairs]\n"
     "                        [--table trials|points|comparisons|epochs]\n"
     "\n"
@@ -196,7 +198,10 @@ static const char usage_report[] =
     "best point's complete config, ready to rerun. Several RUN folders are compared as one\n"
     "sweep with a first axis `run`. docs/REPORT.md explains every number.\n"
     "\n"
-    "  --format F             text (default), csv, markdown or json\n"
+    "  --format F             text (default), csv, markdown, json or html (one self-contained\n"
+    "                         interactive page: curves, sweep axes, tables, diagnostics)\n"
+    "  -o, --output FILE      write the report to FILE (written whole, then renamed into\n"
+    "                         place) instead of standard output\n"
     "  --top N                only the N best trials in the ranked table\n"
     "  --metric M             rank by the final loss, val_loss, best_val_loss, accuracy,\n"
     "                         val_accuracy, test_loss, test_accuracy, epochs_to_target or\n"
@@ -812,23 +817,25 @@ static int cmd_report(int argc, char **argv)
         { "format", required_argument, NULL, 'F' }, { "top", required_argument, NULL, 'n' },
         { "metric", required_argument, NULL, 'm' }, { "by", required_argument, NULL, 'b' },
         { "alpha", required_argument, NULL, 'a' }, { "all-pairs", no_argument, NULL, 'A' },
-        { "table", required_argument, NULL, 't' },
+        { "table", required_argument, NULL, 't' }, { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
     };
     bp_report_opts o = { .format = BP_REPORT_TEXT, .alpha = 0.05 };
+    const char *out_path = NULL;
     int table_given = 0;
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
         switch (ch) {
+        case 'o': out_path = optarg; break;
         case 'F': {
             int k = -1;
             for (int f = 0; f < BP_REPORT_FORMAT_COUNT; f++)
                 if (!strcmp(optarg, bp_report_format_names[f]))
                     k = f;
             if (k < 0)
-                return usage_error("report", "--format: expected text, csv, markdown or json (got '%s')", optarg);
+                return usage_error("report", "--format: expected text, csv, markdown, json or html (got '%s')", optarg);
             o.format = (bp_report_format)k;
             break;
         }
@@ -891,8 +898,8 @@ static int cmd_report(int argc, char **argv)
                            "it holds every table)", bp_report_format_names[o.format]);
     bp_err e;
     bp_err_clear(&e);
-    if (bp_report_runs((const char *const *)argv + optind, (size_t)(argc - optind), &o, own_out,
-                       &e))
+    if (bp_report_output((const char *const *)argv + optind, (size_t)(argc - optind), &o,
+                         out_path, own_out, &e))
         return fail(&e);
     return 0;
 }

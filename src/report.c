@@ -9,11 +9,12 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "epochs.h"
 #include "input.h"
 #include "minima.h"
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
-                                                                     "json" };
+                                                                     "json", "html" };
 const char *const bp_report_table_names[BP_TABLE_COUNT] = { "trials", "points", "comparisons",
                                                                     "epochs" };
 
@@ -55,66 +56,6 @@ static void run_free(run *r)
     free(r->axes);
     free(r->best_config);
     free(r->race);
-}
-
-static char *read_str_attr(hid_t loc, const char *name)
-{
-    if (H5Aexists(loc, name) <= 0)
-        return NULL;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Tcopy(H5T_C_S1);
-    char *v = NULL, *out = NULL;
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    if (a >= 0 && H5Aread(a, t, &v) >= 0 && v) {
-        out = strdup(v);
-        hid_t sp = H5Aget_space(a);
-        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, &v);
-        H5Sclose(sp);
-    }
-    H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return out;
-}
-
-static int read_strings(hid_t loc, const char *name, int attr, size_t want, char ***out)
-{
-    hid_t o = attr ? H5Aopen(loc, name, H5P_DEFAULT) : H5Dopen2(loc, name, H5P_DEFAULT);
-    if (o < 0)
-        return -1;
-    hid_t sp = attr ? H5Aget_space(o) : H5Dget_space(o);
-    hssize_t np = H5Sget_simple_extent_npoints(sp);
-    int rc = -1;
-    if (np >= 0 && (size_t)np == want) {
-        char **v = calloc(want ? want : 1, sizeof *v);
-        hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, H5T_VARIABLE);
-        H5Tset_cset(t, H5T_CSET_UTF8);
-        if (v && (attr ? H5Aread(o, t, v) : H5Dread(o, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v)) >= 0) {
-            *out = calloc(want ? want : 1, sizeof **out);
-            for (size_t i = 0; *out && i < want; i++)
-                (*out)[i] = strdup(v[i] ? v[i] : "");
-            H5Dvlen_reclaim(t, sp, H5P_DEFAULT, v);
-            rc = *out ? 0 : -1;
-        }
-        H5Tclose(t);
-        free(v);
-    }
-    H5Sclose(sp);
-    if (attr)
-        H5Aclose(o);
-    else
-        H5Dclose(o);
-    return rc;
-}
-
-/* A trial file for the report's extras (best config, verdicts, messages): a negative id when
- * it is missing, unreadable or not a regular file (which would block HDF5's open). */
-static hid_t open_trial_file(const char *path)
-{
-    if (bp_input_check(path, BP_EIO, NULL, NULL) < 0)
-        return H5I_INVALID_HID;
-    return H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 }
 
 static int load(const char *dir, run *r, bp_err *e)
@@ -183,17 +124,17 @@ static int load(const char *dir, run *r, bp_err *e)
         rc = bp_err_set(e, BP_EDATA, "%s: cannot read /summary", path);
         goto out;
     }
-    r->race = read_str_attr(f, "race");
+    r->race = bp_epochs_str_attr(f, "race");
     if (H5Aexists(f, "axes") > 0) {
         hid_t a = H5Aopen(f, "axes", H5P_DEFAULT), asp = H5Aget_space(a);
         hssize_t na = H5Sget_simple_extent_npoints(asp);
         H5Sclose(asp);
         H5Aclose(a);
-        if (na > 0 && read_strings(f, "axes", 1, (size_t)na, &r->axes) == 0) {
+        if (na > 0 && bp_epochs_strings(f, "axes", 1, (size_t)na, &r->axes) == 0) {
             r->n_axes = (size_t)na;
             char **flat = NULL;
             if (H5Lexists(f, "params", H5P_DEFAULT) > 0 &&
-                read_strings(f, "params", 0, r->n * r->n_axes, &flat) == 0) {
+                bp_epochs_strings(f, "params", 0, r->n * r->n_axes, &flat) == 0) {
                 for (size_t i = 0; i < r->n; i++) {
                     r->rows[i].params = calloc(r->n_axes, sizeof(char *));
                     for (size_t j = 0; r->rows[i].params && j < r->n_axes; j++)
@@ -428,9 +369,9 @@ static void print_best(FILE *f, const char *dir, const row *best, const run *r,
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, best->trial);
-    hid_t tf = open_trial_file(path);
-    char *cfg = tf >= 0 ? read_str_attr(tf, "resolved_config") : NULL;
-    char *prov = tf >= 0 ? read_str_attr(tf, "provenance") : NULL;
+    hid_t tf = bp_epochs_open(path);
+    char *cfg = tf >= 0 ? bp_epochs_str_attr(tf, "resolved_config") : NULL;
+    char *prov = tf >= 0 ? bp_epochs_str_attr(tf, "provenance") : NULL;
     if (tf >= 0)
         H5Fclose(tf);
     char *cwd = NULL, *c = prov ? strstr(prov, "\ncwd: ") : NULL;
@@ -538,10 +479,10 @@ static int find_minima(const char *dir, run *r, bp_err *e)
             x->verdict[0] = '\0';
             if ((size_t)snprintf(path, sizeof path, "%s/trials/%04u.h5", dir, x->trial) >= sizeof path)
                 continue;
-            hid_t tf = open_trial_file(path);
+            hid_t tf = bp_epochs_open(path);
             if (tf < 0)
                 continue;
-            char *v = read_str_attr(tf, "verdict");
+            char *v = bp_epochs_str_attr(tf, "verdict");
             if (v)
                 snprintf(x->verdict, sizeof x->verdict, "%s", v);
             free(v);
@@ -995,134 +936,6 @@ static void cmp_text(FILE *f, const run *r, const bp_points *pt, int md, int all
     }
 }
 
-/* One trial file's /epochs (the `columns` order, then any others), 2-D columns (epochs x
- * layers) split into name[j]: names (malloc'd) and n_rows values per name. Nothing when the
- * file is missing or unreadable. */
-typedef struct epoch_cols {
-    size_t n, rows;
-    char **names;
-    double **v;
-    char *status;     /* the file's status attribute, or NULL */
-} epoch_cols;
-
-static void epoch_cols_free(epoch_cols *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->names[i]);
-        free(c->v[i]);
-    }
-    free(c->names);
-    free(c->v);
-    free(c->status);
-    memset(c, 0, sizeof *c);
-}
-
-static void epoch_cols_read(const char *path, epoch_cols *c)
-{
-    memset(c, 0, sizeof *c);
-    hid_t f = open_trial_file(path), g = H5I_INVALID_HID;
-    if (f < 0)
-        return;
-    c->status = read_str_attr(f, "status");
-    if (H5Lexists(f, "epochs", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "epochs", H5P_DEFAULT)) < 0) {
-        H5Fclose(f);
-        return;
-    }
-    char **order = NULL;
-    size_t no = 0;
-    hsize_t nl = 0;
-    H5G_info_t gi;
-    if (H5Gget_info(g, &gi) >= 0)
-        nl = gi.nlinks;
-    if (H5Aexists(g, "columns") > 0) {
-        hid_t a = H5Aopen(g, "columns", H5P_DEFAULT), sp = H5Aget_space(a);
-        hssize_t na = H5Sget_simple_extent_npoints(sp);
-        H5Sclose(sp);
-        H5Aclose(a);
-        if (na > 0 && read_strings(g, "columns", 1, (size_t)na, &order) == 0)
-            no = (size_t)na;
-    }
-    char **all = calloc(no + nl + 1, sizeof *all);
-    size_t n_all = 0;
-    for (size_t i = 0; all && i < no; i++)
-        all[n_all++] = order[i];
-    for (hsize_t i = 0; all && i < nl; i++) {
-        char name[256];
-        if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
-                               H5P_DEFAULT) <= 0)
-            continue;
-        size_t k = 0;
-        while (k < n_all && (!all[k] || strcmp(all[k], name)))
-            k++;
-        if (k == n_all)
-            all[n_all++] = strdup(name);
-    }
-    size_t cap = 0;
-    c->rows = SIZE_MAX;
-    for (size_t i = 0; all && i < n_all; i++) {
-        if (!all[i] || H5Lexists(g, all[i], H5P_DEFAULT) <= 0)
-            continue;
-        hid_t d = H5Oopen(g, all[i], H5P_DEFAULT);
-        if (d >= 0 && H5Iget_type(d) != H5I_DATASET) {
-            H5Oclose(d);
-            continue;
-        }
-        hid_t sp = d < 0 ? -1 : H5Dget_space(d);
-        hid_t t = d < 0 ? -1 : H5Dget_type(d);
-        int rank = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
-        hsize_t dims[2] = { 0, 1 };
-        H5T_class_t cl = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
-        double *buf = NULL;
-        if ((rank == 1 || rank == 2) && (cl == H5T_FLOAT || cl == H5T_INTEGER) &&
-            H5Sget_simple_extent_dims(sp, dims, NULL) >= 0 &&
-            (buf = malloc((dims[0] * dims[1] + 1) * sizeof *buf)) &&
-            H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) {
-            if (c->n + dims[1] > cap) {
-                size_t nc = 2 * cap + dims[1];
-                char **nn = realloc(c->names, nc * sizeof *nn);
-                if (nn)
-                    c->names = nn;
-                double **nv = nn ? realloc(c->v, nc * sizeof *nv) : NULL;
-                if (nv) {
-                    c->v = nv;
-                    cap = nc;
-                }
-            }
-            for (hsize_t j = 0; j < dims[1] && c->n < cap; j++) {
-                char nm[300];
-                if (rank == 2)
-                    snprintf(nm, sizeof nm, "%s[%llu]", all[i], (unsigned long long)j);
-                else
-                    snprintf(nm, sizeof nm, "%s", all[i]);
-                double *col = malloc((dims[0] ? dims[0] : 1) * sizeof *col);
-                if (!col)
-                    break;
-                for (hsize_t r = 0; r < dims[0]; r++)
-                    col[r] = buf[r * dims[1] + j];
-                c->names[c->n] = strdup(nm);
-                c->v[c->n++] = col;
-                if (dims[0] < c->rows) /* a killed writer's columns may differ: the shortest */
-                    c->rows = dims[0];
-            }
-        }
-        free(buf);
-        if (t >= 0)
-            H5Tclose(t);
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (d >= 0)
-            H5Oclose(d);
-    }
-    if (!c->n)
-        c->rows = 0;
-    for (size_t i = 0; all && i < n_all; i++)
-        free(all[i]);
-    free(all);
-    free(order);
-    H5Gclose(g);
-    H5Fclose(f);
-}
-
 /* --table epochs: one line per trial and epoch of every trial file of the index (the running
  * ones' .part files too): [run,]trial,epoch,status,running, then the union of the files'
  * columns in the order first seen; numbers with 17 digits, missing (NaN or no such column)
@@ -1151,8 +964,8 @@ static void epochs_csv(FILE *f, const run *r, size_t nd)
                 snprintf(path, sizeof path, "%s/trials/%04u.h5.part", x->dir, x->trial);
                 part = 1;
             }
-            epoch_cols c;
-            epoch_cols_read(path, &c);
+            bp_epochs c;
+            bp_epochs_read(path, &c);
             for (size_t k = 0; k < c.n && !pass; k++) {
                 size_t j = 0;
                 while (j < nn && strcmp(names[j], c.names[k]))
@@ -1189,7 +1002,7 @@ static void epochs_csv(FILE *f, const run *r, size_t nd)
                 }
                 fputc('\n', f);
             }
-            epoch_cols_free(&c);
+            bp_epochs_free(&c);
         }
     }
     for (size_t k = 0; k < nn; k++)
@@ -1277,6 +1090,8 @@ int bp_report(const char *dir, const bp_report_opts *o, FILE *f, bp_err *e)
 int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, FILE *f,
                    bp_err *e)
 {
+    if (o->format == BP_REPORT_HTML)
+        return bp_err_set(e, BP_EUSAGE, "the html report is written by bp_report_html");
     run r = { 0 };
     const char *dir = dirs[0];
     int n_min = load_runs(dirs, nd, &r, e);
@@ -1497,8 +1312,8 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
                 continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/trials/%04u.h5", x->dir, x->trial);
-            hid_t tf = open_trial_file(path);
-            char *msg = tf >= 0 ? read_str_attr(tf, "message") : NULL;
+            hid_t tf = bp_epochs_open(path);
+            char *msg = tf >= 0 ? bp_epochs_str_attr(tf, "message") : NULL;
             if (tf >= 0)
                 H5Fclose(tf);
             if (msg && *msg) {

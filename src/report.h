@@ -26,7 +26,9 @@
 #include "points.h"
 
 typedef enum bp_report_format {
-    BP_REPORT_TEXT, BP_REPORT_CSV, BP_REPORT_MARKDOWN, BP_REPORT_JSON, BP_REPORT_FORMAT_COUNT
+    BP_REPORT_TEXT, BP_REPORT_CSV, BP_REPORT_MARKDOWN, BP_REPORT_JSON,
+    BP_REPORT_HTML,           /* report_html.h; bp_report_runs refuses it */
+    BP_REPORT_FORMAT_COUNT
 } bp_report_format;
 extern const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT];
 

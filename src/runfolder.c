@@ -154,6 +154,37 @@ static int classify(bp_folder *f, int at, const char *dir, const char *prefix, c
                 : push(&f->bad, &f->n_bad, prefix, name, why, trial, part, e);
 }
 
+/* The HTML report (or its .part): bprun's when it is a regular file beginning with the magic
+ * line (a .part also when shorter: a writer killed at creation). */
+static int classify_report(bp_folder *f, int at, const char *name, int part, bp_err *e)
+{
+    static const char magic[] = BP_REPORT_HTML_MAGIC;
+    struct stat st;
+    if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : bp_err_set(e, BP_EIO, "%s: %s", name, strerror(errno));
+    const char *why = NULL;
+    if (S_ISLNK(st.st_mode)) {
+        why = "a symbolic link, not a file bprun wrote";
+    } else if (!S_ISREG(st.st_mode)) {
+        why = "not a regular file";
+    } else {
+        int fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+            return 0;   /* renamed or removed since the listing */
+        char head[sizeof magic - 1];
+        ssize_t got = fd < 0 ? -1 : pread(fd, head, sizeof head, 0);
+        if (fd >= 0)
+            close(fd);
+        if (got < 0)
+            why = "cannot be read";
+        else if ((size_t)got == sizeof head ? memcmp(head, magic, sizeof head) != 0
+                                            : !part || memcmp(head, magic, (size_t)got) != 0)
+            why = "not a report bprun wrote";
+    }
+    return why ? push(&f->bad, &f->n_bad, "", name, why, -1, part, e)
+               : push(&f->ours, &f->n_ours, "", name, NULL, -1, part, e);
+}
+
 static int scan_trials(bp_folder *f, int dfd, const char *dir, int deep, bp_err *e)
 {
     int tfd = openat(dfd, "trials", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -218,6 +249,8 @@ int bp_folder_scan(int dfd, const char *dir, int deep, bp_folder *f, bp_err *e)
             continue;
         if (!strcmp(n, "index.h5") || !strcmp(n, "index.h5.part")) {
             rc = classify(f, dfd, dir, "", n, -1, n[8] == '.', deep, e);
+        } else if (!strcmp(n, BP_RUN_REPORT_HTML) || !strcmp(n, BP_RUN_REPORT_HTML ".part")) {
+            rc = classify_report(f, dfd, n, n[sizeof BP_RUN_REPORT_HTML - 1] == '.', e);
         } else if (!strcmp(n, "trials")) {
             if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 rc = bp_err_set(e, BP_EIO, "%s/trials: %s", dir, strerror(errno));

@@ -8,9 +8,13 @@
  *   RUN/trials/                         a folder (not a symbolic link)
  *   RUN/trials/ID.h5, ID.h5.part        trial files; ID is a trial id as bprun prints it
  *                                       (%04u: 0000 ... 4294967295, no other leading zeros)
+ *   RUN/report.html, report.html.part   the HTML report (report_html.h), refreshed with the
+ *                                       index
  * A file with one of these names is bprun's only when it is a regular file (not a symbolic
  * link) and an HDF5 file whose root attributes say so: format_version and bprun_version, and
- * for a trial file a `trial` attribute equal to ID (the index has none). A .part file is also
+ * for a trial file a `trial` attribute equal to ID (the index has none). The report is bprun's
+ * when it is a regular file starting with BP_REPORT_HTML_MAGIC (its .part also when shorter
+ * than that: a writer killed at creation). A .part file is also
  * bprun's when it is not (yet) a readable HDF5 file but a regular file of fewer than 8 bytes or
  * one starting with the HDF5 signature: a writer killed while creating it.
  *
@@ -24,6 +28,10 @@
 #include <stddef.h>
 
 #include "err.h"
+
+/* The HTML report's name in a run folder, and how every HTML report bprun writes begins. */
+#define BP_RUN_REPORT_HTML "report.html"
+#define BP_REPORT_HTML_MAGIC "<!DOCTYPE html>\n<!-- bprun report:"
 
 /* The longest trial file path below a run folder: "/trials/4294967295.h5.part". */
 #define BP_FOLDER_TAIL_MAX 26

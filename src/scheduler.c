@@ -25,6 +25,7 @@
 #include "cluster.h"
 #include "points.h"
 #include "race.h"
+#include "report_html.h"
 #include "guard.h"
 #include "resume.h"
 #include "runindex.h"
@@ -180,6 +181,12 @@ static int write_index(sched *c, bp_err *e)
     double t = bp_seconds();
     int rc = bp_run_write_index(c->run, c0->text, c->resolved0, c->rows, c->s->n_trials,
                                 c->o->threads, e);
+    /* report.html beside it (report_html.h): a view of the index, so a failure to write it
+     * is not the run's failure */
+    bp_err he;
+    bp_err_clear(&he);
+    if (!rc)
+        bp_report_html_refresh(bp_run_path(c->run), &he);
     c->index_at = bp_seconds();
     c->index_cost = c->index_at - t;
     c->index_done = c->done;

@@ -133,13 +133,16 @@ expect_err 2 "bprun: r/trials/0001.h5: not a regular file; bprun reads no trial 
   run two.yaml -o r --quiet
 rm home.fifo
 
-# 6. --force removes exactly bprun's files: the index, trial files, .part files of its own
+# 6. --force removes exactly bprun's files: the index, trial files, the HTML report, .part files of its own
 rm -rf r && run_bprun 0 run two.yaml -o r --quiet || fail "two"
+rep=
+[ -e r/report.html ] && rep=' ./report.html'   # the HTML report, beside the index (with dygraphs)
 cp r/trials/0001.h5 r/trials/0001.h5.part
 : > r/trials/0007.h5.part
 echo x > r/index.h5.part
+printf '<!DOCTYPE html>' > r/report.html.part   # a report writer killed early
 run_bprun 0 run ok.yaml -o r --force --quiet || fail "--force over a two-trial run"
-[ "$(cd r && find . -type f | sort | tr '\n' ' ')" = "./.lock ./index.h5 ./trials/0000.h5 " ] ||
+[ "$(cd r && find . -type f | sort | tr '\n' ' ')" = "./.lock ./index.h5$rep ./trials/0000.h5 " ] ||
   fail "after --force: $(cd r && find . | sort | tr '\n' ' ')"
 [ -s err ] && fail "--force over bprun's own files printed: $(cat err)"
 

@@ -28,4 +28,8 @@ $vg "$BPRUN" predict "$T/run1#2" builtin:spirals >"$T/out" 2>"$T/vg.log" ||
   fail "valgrind predict to CSV: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
 $vg "$BPRUN" predict "$T/run1" builtin:parity:3 >"$T/out" 2>"$T/vg.log"
 [ $? = 2 ] || fail "valgrind predict (wrong width): $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+# the HTML report (its curves, diagnostics attributes, -o's rename); without dygraphs, a refusal
+$vg "$BPRUN" report "$T/run1" "$T/run2" --format html -o "$T/r.html" >"$T/out" 2>"$T/vg.log" ||
+  grep -q 'built without dygraphs' "$T/vg.log" ||
+  fail "valgrind report --format html: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
 finish
