@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "h5io.h"
+#include "provenance.h"
 #include "runfolder.h"
 
 struct bp_run {
@@ -334,7 +335,7 @@ static int first_difference(const char *what, const char *a, const char *b, char
 static int same_sweep(bp_err *e, const char *dir, const char *index, const char *hash,
                       const char *table, const char *resolved)
 {
-    char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL;
+    char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL, *old_prov = NULL;
     hid_t f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT);
     int rc = f < 0 ? bp_err_set(e, BP_EEXIST, "%s: cannot read the run's index; use --force "
                                 "to start over, or -o to choose another folder", index)
@@ -343,6 +344,8 @@ static int same_sweep(bp_err *e, const char *dir, const char *index, const char 
         rc = bp_h5_get_str(e, index, f, "sweep_table", &old_table);
     if (!rc)
         rc = bp_h5_get_str(e, index, f, "resolved_config", &old_resolved);
+    if (!rc && H5Aexists(f, "provenance") > 0)
+        rc = bp_h5_get_str(e, index, f, "provenance", &old_prov);
     if (f >= 0)
         H5Fclose(f);
     if (!rc && strcmp(old_hash, hash) != 0) {
@@ -352,6 +355,10 @@ static int same_sweep(bp_err *e, const char *dir, const char *index, const char 
         rc = bp_err_set(e, BP_EEXIST, "%s: holds a run of a different config (%s); use "
                         "--force to start over, or -o to choose another folder", dir, diff);
     }
+    /* the same trials, made with the same plugin and data files */
+    if (!rc)
+        rc = bp_provenance_check(old_prov, index, e);
+    free(old_prov);
     free(old_hash);
     free(old_table);
     free(old_resolved);
