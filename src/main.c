@@ -1475,7 +1475,13 @@ int main(int argc, char **argv)
     own_out = bp_guard_stdout();
     bp_guard_arm(1);
     bp_guard_crashes();
-    int rc = bp_provenance_set_command(argc, argv) ? 1 : dispatch(argc, argv);
+    int rc;
+    if (bp_provenance_set_command(argc, argv)) {
+        fputs("bprun: out of memory\n", stderr);
+        rc = 1;
+    } else {
+        rc = dispatch(argc, argv);
+    }
     fflush(own_out);
     bp_guard_disarm();
     return rc;

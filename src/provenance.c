@@ -257,7 +257,10 @@ static int add_file(const char *kind, const char *path, bp_err *e)
     if (!real)
         return bp_err_set(e, BP_EIO, "%s: %s", path, strerror(errno));
     char sha[BP_SHA256_HEX];
-    int rc = bp_sha256_file(real, sha, e);
+    int rc = strchr(real, '\n') ? bp_err_set(e, BP_EUSAGE, "%s: a file name with a line break "
+                                              "cannot be recorded in the provenance; rename it",
+                                              real)
+                                 : bp_sha256_file(real, sha, e);
     char *line = rc ? NULL : malloc(strlen(real) + BP_SHA256_HEX + 1);
     if (!rc && !line)
         rc = bp_err_set(e, BP_ENOMEM, "out of memory");
@@ -364,8 +367,7 @@ int bp_provenance_check(const char *old, const char *where, bp_err *e)
         snprintf(line, ll, "%s %s -> %s", in->path, sha, in->sha);
         if (add_input("changed", NULL, NULL, line))
             rc = bp_err_set(e, BP_ENOMEM, "out of memory");
-        free(line);
-        in = NULL; /* inputs may have moved */
+        free(line); /* add_input may have moved inputs: in is not used after it */
     }
     pthread_mutex_unlock(&in_lock);
     return rc;
