@@ -100,4 +100,9 @@ PY
 # and resuming the first run with the rebuilt plugin is refused too
 run_bprun 2 run "$T/c.yaml" -o "r un" --quiet --plugin-path "$T/plug" --set "experiment='prov'"
 grep -q "fake_nolr.so: changed since" "$T/err" || fail "resume with a rebuilt plugin: $(cat "$T/err")"
+# an index bprun merge rebuilt records no inputs of its own: the first trial file is compared
+run_bprun 0 merge "r un" --quiet
+run_bprun 2 run "$T/c.yaml" -o "r un" --quiet --plugin-path "$T/plug" --set "experiment='prov'"
+grep -qF "fake_nolr.so: changed since $real_t/r un/trials/0000.h5 recorded it" "$T/err" ||
+  fail "resume after merge with a rebuilt plugin: $(cat "$T/err")"
 finish
