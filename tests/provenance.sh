@@ -35,7 +35,7 @@ assert all(": " in l for l in lines), lines
 kv = [l.split(": ", 1) for l in lines]
 one = {k: v for k, v in kv}
 git = one["git"]
-if top and top == src_real:        # built from a git checkout: its commit
+if top and head and top == src_real:  # built from a git checkout: its commit
     commit = git.replace("-dirty", "").rsplit("-g", 1)[-1]
     assert len(commit) >= 7 and head.startswith(commit), (git, head)
 else:                              # a release tarball
