@@ -25,7 +25,7 @@ expect_prov() { # FILE WHAT: FILE's provenance has the git line, the inputs and 
   "$PYTHON_H5" - "$1" "$BP_SRCDIR" "$T" "$BPRUN" "$(sha "$T/plug/fake_nolr.so")" \
     "$(sha "$T/xor data.h5")" "$(sha "$BP_BUILDDIR/plugins/.libs/tanh.so")" \
     "$(sha "$BP_BUILDDIR/plugins/.libs/sigmoid.so")" "$(cd "$BP_SRCDIR" && git rev-parse --show-toplevel 2>/dev/null)" \
-    "$(cd "$BP_SRCDIR" && git rev-parse HEAD 2>/dev/null)" "$(cd "$BP_SRCDIR" && pwd -P)" <<'PY' || fail "$2"
+    "$(cd "$BP_SRCDIR" && git rev-parse -q --verify HEAD 2>/dev/null)" "$(cd "$BP_SRCDIR" && pwd -P)" <<'PY' || fail "$2"
 import h5py, os, shlex, sys
 f, src, t, bprun, s_nolr, s_data, s_tanh, s_sig, top, head, src_real = sys.argv[1:12]
 lines = h5py.File(f, "r").attrs["provenance"]
