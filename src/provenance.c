@@ -253,6 +253,15 @@ static int add_input(const char *kind, const char *path, const char *sha, const 
 
 static int add_file(const char *kind, const char *path, bp_err *e)
 {
+    /* a plugin bound again for the next trial of a sweep: noted already (its path is the
+     * registry's resolved one), no realpath or stat per trial */
+    int known = 0;
+    pthread_mutex_lock(&in_lock);
+    for (size_t i = 0; i < n_inputs && !known; i++)
+        known = inputs[i].path && !strcmp(inputs[i].kind, kind) && !strcmp(inputs[i].path, path);
+    pthread_mutex_unlock(&in_lock);
+    if (known)
+        return 0;
     char *real = realpath(path, NULL);
     if (!real)
         return bp_err_set(e, BP_EIO, "%s: %s", path, strerror(errno));

@@ -24,8 +24,9 @@ int bp_provenance_set_command(int argc, char *const *argv);
 char *bp_provenance_quote(const char *arg);
 
 /* A plugin file this process loaded: its absolute path (realpath) and SHA-256 (fingerprint.h)
- * become the line `plugin: SHA256 PATH`, once per path. 0, BP_EIO (naming the file),
- * BP_EUSAGE (a path holding a line break, which a provenance line cannot) or BP_ENOMEM. */
+ * become the line `plugin: SHA256 PATH`, once per path (with the first digest: a plugin is
+ * loaded once). 0, BP_EIO (naming the file), BP_EUSAGE (a path holding a line break, which a
+ * provenance line cannot hold) or BP_ENOMEM. */
 int bp_provenance_add_plugin(const char *path, bp_err *e);
 /* A dataset reference as bp_data_load takes it: FILE[#GROUP] becomes `data: SHA256 PATH` (the
  * file's absolute path), a `builtin:` reference `data: builtin:...` as given. Once each. */
