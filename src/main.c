@@ -23,6 +23,7 @@
 #include "guard.h"
 #include "lrfind.h"
 #include "plugin.h"
+#include "provenance.h"
 #include "report.h"
 #include "report_html.h"
 #include "resume.h"
@@ -93,13 +94,14 @@ static const char usage_main[] =
 static const char usage_run[] =
     "usage: bprun run CONFIG [-o DIR] [--set KEY.PATH=VALUE]... [--sweep KEY.PATH=V1,V2,...]...\n"
     "                 [-j N] [--threads N] [--trial ID] [--fail-fast] [--quiet] [--force]\n"
-    "                 [--plugin-path DIR]... [--continue FROM] [--shard I/N]\n"
+    "                 [--plugin-path DIR]... [--continue FROM] [--shard I/N] [--allow-changed]\n"
     "\n"
     "Train the experiment CONFIG describes - every trial of its sweep - and write its run\n"
     "folder: index.h5 and trials/NNNN.h5 (per-epoch history, final weights, optimizer state,\n"
     "provenance), then print the ranked report. Running the same config into an existing\n"
     "run folder resumes it: finished trials are kept, the others run again; a folder made by\n"
-    "a different config is refused.\n"
+    "a different config is refused, and so is one whose plugin or data files changed (their\n"
+    "SHA-256 differs from what the run recorded; see --allow-changed).\n"
     "\n"
     "On a cluster (docs/CLUSTER.md): `mpirun -np N bprun run CONFIG` (bprun built with\n"
     "./configure --with-mpi) spreads the trials over N ranks, each asking for the next trial\n"
@@ -143,6 +145,10 @@ static const char usage_run[] =
     "  -f, --force            start over: remove the files bprun wrote in an existing run\n"
     "                         folder (nothing else; a folder bprun did not make is refused)\n"
     "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+    "      --allow-changed    resume a run, or --continue a trial, although a plugin or data\n"
+    "                         file differs from the one it recorded (another SHA-256); the\n"
+    "                         files written record each change as a provenance line\n"
+    "                         `changed: PATH OLD -> NEW` (docs/FORMAT.md)\n"
     "  -h, --help             show this help\n"
     "\n"
     "environment:\n"
@@ -339,6 +345,7 @@ typedef struct cli {
     char **plugin_dirs;
     size_t n_plugin_dirs;
     int threads, quiet, force;
+    int allow_changed;       /* --allow-changed */
 } cli;
 
 static void cli_free(cli *c)
@@ -458,7 +465,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         { "continue", required_argument, NULL, 'c' }, { "isolate", no_argument, NULL, 'I' },
         { "no-isolate", no_argument, NULL, 'N' }, { "trial-timeout", required_argument, NULL, 'L' },
         { "shard", required_argument, NULL, 'S' }, { "trial-memory", required_argument, NULL, 'M' },
-        { "help", no_argument, NULL, 'h' }
+        { "allow-changed", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' }
     };
     struct option opts[sizeof all / sizeof all[0] + 1];
     char shorts[32];
@@ -545,6 +552,9 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *usag
         case 'f':
             c->force = 1;
             break;
+        case 'A':
+            c->allow_changed = 1;
+            break;
         case 'P':
             if (push(&c->plugin_dirs, &c->n_plugin_dirs, optarg))
                 return usage_error(cmd, "%s", "out of memory"), -1;
@@ -625,7 +635,7 @@ out:
 static int cmd_run(int argc, char **argv)
 {
     cli c = { .trial = -1, .isolate = -1 };
-    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFcINLSM", &c), rc = 0;
+    int i = parse_common(argc, argv, "run", usage_run, "ostqfPwjTFcINLSMA", &c), rc = 0;
     if (i < 0) {
         cli_free(&c);
         return i == -2 ? 0 : 2;
@@ -649,6 +659,7 @@ static int cmd_run(int argc, char **argv)
     bp_registry *reg = NULL;
     bp_sweep *sw = NULL;
     char dir[4096];
+    bp_provenance_allow_changed(c.allow_changed);
     /* under mpirun: only rank 0 prints (the others print nothing but their own errors) */
     if (bp_mpi_start(&argc, &argv, &e))
         goto error;
@@ -1488,7 +1499,13 @@ int main(int argc, char **argv)
     own_out = bp_guard_stdout();
     bp_guard_arm(1);
     bp_guard_crashes();
-    int rc = dispatch(argc, argv);
+    int rc;
+    if (bp_provenance_set_command(argc, argv)) {
+        fputs("bprun: out of memory\n", stderr);
+        rc = 1;
+    } else {
+        rc = dispatch(argc, argv);
+    }
     fflush(own_out);
     bp_guard_disarm();
     return rc;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provenance.h"
+
 /* ---- comparing canonical dumps ---- */
 
 #define LEVELS 8
@@ -163,6 +165,8 @@ int bp_resume_load(const char *from, const bp_experiment *x, bp_resume **out, bp
     }
     const char *name = c->path ? c->path : "config";
     if ((rc = bp_resume_compare_configs(here, t->resolved_config, name, t->where, e)))
+        goto fail;
+    if ((rc = bp_provenance_check(t->provenance, t->where, e)))
         goto fail;
     if (t->epochs_done >= c->train.epochs) {
         long more = (long)t->epochs_done + 10;

@@ -1,6 +1,7 @@
 #include "autoconf.h"
 #include "runlog.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "h5io.h"
+#include "input.h"
+#include "provenance.h"
 #include "runfolder.h"
 
 struct bp_run {
@@ -330,11 +333,45 @@ static int first_difference(const char *what, const char *a, const char *b, char
     }
 }
 
-/* The folder's index.h5 records the sweep `hash`; else an error naming the first change. */
-static int same_sweep(bp_err *e, const char *dir, const char *index, const char *hash,
-                      const char *table, const char *resolved)
+/* The provenance of the first trial file (by name) in path/trials, and that file in *where;
+ * NULL when there is none or it cannot be read. */
+static char *first_trial_provenance(const char *path, char **where)
 {
-    char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL;
+    bp_err ignored;
+    char *dir = bp_h5_fmt_alloc(&ignored, "%s/trials", path), *best = NULL, *prov = NULL;
+    DIR *d = dir ? opendir(dir) : NULL;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        size_t n = strlen(de->d_name);
+        if (n > 3 && !strcmp(de->d_name + n - 3, ".h5") && strspn(de->d_name, "0123456789") ==
+            n - 3 && (!best || strcmp(de->d_name, best) < 0)) {
+            free(best);
+            best = strdup(de->d_name);
+        }
+    }
+    if (d)
+        closedir(d);
+    char *file = best ? bp_h5_fmt_alloc(&ignored, "%s/%s", dir, best) : NULL;
+    hid_t f = file && !bp_input_check(file, BP_EIO, NULL, &ignored)
+                  ? H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (f >= 0 && H5Aexists(f, "provenance") > 0 &&
+        bp_h5_get_str(&ignored, file, f, "provenance", &prov))
+        prov = NULL;
+    if (f >= 0)
+        H5Fclose(f);
+    free(dir);
+    free(best);
+    if (prov)
+        *where = file;
+    else
+        free(file);
+    return prov;
+}
+
+/* The folder's index.h5 records the sweep `hash`; else an error naming the first change. */
+static int same_sweep(bp_err *e, const char *dir, const char *path, const char *index,
+                      const char *hash, const char *table, const char *resolved)
+{
+    char *old_hash = NULL, *old_table = NULL, *old_resolved = NULL, *old_prov = NULL;
     hid_t f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT);
     int rc = f < 0 ? bp_err_set(e, BP_EEXIST, "%s: cannot read the run's index; use --force "
                                 "to start over, or -o to choose another folder", index)
@@ -343,6 +380,8 @@ static int same_sweep(bp_err *e, const char *dir, const char *index, const char 
         rc = bp_h5_get_str(e, index, f, "sweep_table", &old_table);
     if (!rc)
         rc = bp_h5_get_str(e, index, f, "resolved_config", &old_resolved);
+    if (!rc && H5Aexists(f, "provenance") > 0)
+        rc = bp_h5_get_str(e, index, f, "provenance", &old_prov);
     if (f >= 0)
         H5Fclose(f);
     if (!rc && strcmp(old_hash, hash) != 0) {
@@ -352,6 +391,17 @@ static int same_sweep(bp_err *e, const char *dir, const char *index, const char 
         rc = bp_err_set(e, BP_EEXIST, "%s: holds a run of a different config (%s); use "
                         "--force to start over, or -o to choose another folder", dir, diff);
     }
+    /* the same trials, made with the same plugin and data files; an index bprun merge
+     * rebuilt records none of them: then the run's first trial file tells */
+    char *where = NULL;
+    if (!rc && (!old_prov || (!strstr(old_prov, "\nplugin: ") && !strstr(old_prov, "\ndata: ")))) {
+        free(old_prov);
+        old_prov = first_trial_provenance(path, &where);
+    }
+    if (!rc)
+        rc = bp_provenance_check(old_prov, where ? where : index, e);
+    free(where);
+    free(old_prov);
     free(old_hash);
     free(old_table);
     free(old_resolved);
@@ -396,7 +446,7 @@ static bp_run *run_open(bp_run *r, const char *hash, const char *table, const ch
     if (!rc && !(index = bp_h5_fmt_alloc(e, "%s/index.h5", r->path)))
         rc = BP_ENOMEM;
     if (!rc)
-        rc = same_sweep(e, r->dir, index, hash, table, resolved);
+        rc = same_sweep(e, r->dir, r->path, index, hash, table, resolved);
     if (!rc)
         rc = make_trials(r, e);
     free(index);

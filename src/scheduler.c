@@ -185,7 +185,7 @@ static int write_index(sched *c, bp_err *e)
      * is not the run's failure */
     bp_err he;
     bp_err_clear(&he);
-    if (!rc)
+    if (!rc && c->s->n_trials <= BP_HTML_LIVE_MAX)
         bp_report_html_refresh(bp_run_path(c->run), &he);
     c->index_at = bp_seconds();
     c->index_cost = c->index_at - t;

@@ -70,6 +70,10 @@
  * BPRUN_COMMIT_MS (milliseconds, an integer from 0 to 1000; unset or empty:
  * BP_COMMIT_MS_DEFAULT; anything else is refused when the sweep starts). The committer does not
  * wait when no other trial is running, nor for more than BP_COMMIT_MAX trials. */
+/* The run folder's report.html (report_html.h) is kept up to date with the index only in
+ * sweeps of at most this many trials: it reads every finished trial file (about a millisecond
+ * each), so in larger sweeps `bprun report RUN --format html` makes it when asked. */
+#define BP_HTML_LIVE_MAX 10000
 #define BP_COMMIT_MS_DEFAULT 200
 #define BP_COMMIT_MAX 4096
 

@@ -11,14 +11,17 @@
 #include "backprop.h"
 #include "diag.h"
 #include "kernels.h"
+#include "provenance.h"
 #include "resume.h"
 #include "trialfile.h"
 
 static int load_ref(const bp_dataref *ref, const char *key, bp_dataset **out, bp_err *e)
 {
     *out = bp_data_load(ref->ref, e);
-    if (*out)
+    if (*out && !bp_provenance_add_data(ref->ref, e))
         return BP_OK;
+    bp_data_free(*out);
+    *out = NULL;
     if (ref->mark.src) {
         char where[256];
         bp_err_prefix(e, "%s: %s", bp_mark_str(&ref->mark, where, sizeof where), key);
@@ -45,6 +48,10 @@ static int bind(bp_registry *reg, bp_pluginref *ref, int kind, const bp_loaded *
     const bp_loaded *p = bp_registry_get_ref(reg, ref, kind, e);
     if (!p)
         return e->code;
+    /* a plugin compiled into bprun (no handle) has no file of its own */
+    int rc = p->handle ? bp_provenance_add_plugin(p->path, e) : 0;
+    if (rc)
+        return rc;
     *out = p;
     return bp_plugin_bind(p, ref, values, e);
 }

@@ -504,6 +504,7 @@ void bp_trial_record_free(bp_trial_record *r)
     free(r->where);
     free(r->status);
     free(r->resolved_config);
+    free(r->provenance);
     free(r->rows);
     free(r);
 }
@@ -594,7 +595,9 @@ bp_trial_record *bp_trial_record_read(const char *path, const char *const *colum
     free(v);
     v = NULL;
     if (bp_h5_get_str(e, r->where, root, "status", &r->status) ||
-        bp_h5_get_str(e, r->where, root, "resolved_config", &r->resolved_config))
+        bp_h5_get_str(e, r->where, root, "resolved_config", &r->resolved_config) ||
+        (H5Aexists(root, "provenance") > 0 &&
+         bp_h5_get_str(e, r->where, root, "provenance", &r->provenance)))
         goto fail;
     if (H5Aexists(root, "epochs_done") > 0) {
         if (bp_h5_get_attr(e, r->where, root, "epochs_done", H5T_INTEGER, H5T_NATIVE_INT, sizeof(int),

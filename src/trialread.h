@@ -88,6 +88,7 @@ typedef struct bp_trial_record {
     char *status;
     int epochs_done;
     char *resolved_config;
+    char *provenance;        /* the provenance text; NULL when the file has none */
     size_t n_rows, n_columns;
     double *rows;
 } bp_trial_record;

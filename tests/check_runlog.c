@@ -1,5 +1,6 @@
 /* Unit tests for runlog: run folders, trial files, the index, saved models, kills. */
 #include "autoconf.h"
+#include "fingerprint.h"
 #include "h5io.h"
 #include "kernels.h"
 #include "provenance.h"
@@ -855,6 +856,94 @@ START_TEST(provenance_lines)
 }
 END_TEST
 
+static void write_text(const char *file, const char *text)
+{
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* SHA-256 of known texts (FIPS 180-2's "abc"), read once per process until the file changes */
+START_TEST(sha256_once_per_file)
+{
+    bp_err e;
+    char hex[BP_SHA256_HEX], *f = path("%s", "abc.txt");
+    write_text(f, "abc");
+    unsigned long n0 = bp_sha256_files_read();
+    ck_assert_int_eq(bp_sha256_file(f, hex, &e), 0);
+    ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ck_assert_int_eq(bp_sha256_file(f, hex, &e), 0);
+    ck_assert_uint_eq(bp_sha256_files_read(), n0 + 1);
+    write_text(f, ""); /* another size: read again */
+    ck_assert_int_eq(bp_sha256_file(f, hex, &e), 0);
+    ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    ck_assert_uint_eq(bp_sha256_files_read(), n0 + 2);
+    ck_assert_int_eq(bp_sha256_file(path("%s", "missing"), hex, &e), BP_EIO);
+    ck_assert_ptr_nonnull(strstr(e.msg, "missing: cannot open"));
+    ck_assert_int_eq(bp_sha256_file(tmp, hex, &e), BP_EIO); /* a folder */
+}
+END_TEST
+
+START_TEST(provenance_quoting)
+{
+    const char *in[] = { "run", "a b", "it's", "", "--set=x.y:1,2/3@%+-", "$HOME" };
+    const char *out[] = { "run", "'a b'", "'it'\\''s'", "''", "--set=x.y:1,2/3@%+-", "'$HOME'" };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        char *q = bp_provenance_quote(in[i]);
+        ck_assert_str_eq(q, out[i]);
+        free(q);
+    }
+    ck_assert_int_eq(bp_provenance_set_command(3, (char *const[]){ "bprun", "run", "a b" }), 0);
+    char *p = bp_provenance_text(1);
+    ck_assert_ptr_nonnull(strstr(p, "\ncommand: bprun run 'a b'\n"));
+    ck_assert_ptr_nonnull(strstr(p, "\ngit: "));
+    free(p);
+}
+END_TEST
+
+/* inputs recorded, compared by path (else file name), refused or recorded as changed */
+START_TEST(provenance_inputs_checked)
+{
+    bp_err e;
+    char *d = path("%s", "d.h5"), *pl = path("%s", "p.so"), hd[BP_SHA256_HEX],
+         hp[BP_SHA256_HEX], want[1024];
+    write_text(d, "data");
+    write_text(pl, "plugin");
+    ck_assert_int_eq(bp_provenance_add_data("builtin:xor", &e), 0);
+    char ref[600];
+    snprintf(ref, sizeof ref, "%s#/train", d);
+    ck_assert_int_eq(bp_provenance_add_data(ref, &e), 0);
+    ck_assert_int_eq(bp_provenance_add_plugin(pl, &e), 0);
+    ck_assert_int_eq(bp_provenance_add_plugin(pl, &e), 0); /* once */
+    ck_assert_int_eq(bp_sha256_file(d, hd, &e), 0);
+    ck_assert_int_eq(bp_sha256_file(pl, hp, &e), 0);
+    char *p = bp_provenance_text(1);
+    snprintf(want, sizeof want, "\ndata: builtin:xor\ndata: %s %s\nplugin: %s %s\n", hd, d, hp,
+             pl);
+    ck_assert_msg(strstr(p, want), "%s", p);
+    ck_assert_int_eq(bp_provenance_check(p, "old.h5", &e), 0);
+    ck_assert_int_eq(bp_provenance_check(NULL, "old.h5", &e), 0);
+    ck_assert_int_eq(bp_provenance_check("bprun: 0.1\n", "old.h5", &e), 0);
+    /* the same file name in another folder, with another digest */
+    char old[1024];
+    snprintf(old, sizeof old, "bprun: x\nplugin: %064d /elsewhere/p.so\n", 0);
+    ck_assert_int_eq(bp_provenance_check(old, "old.h5", &e), BP_EEXIST);
+    snprintf(want, sizeof want, "%s: changed since old.h5 recorded it (sha256 0000000000000000..., "
+             "now %.16s...); rebuild or restore it, or use --allow-changed to go on and record "
+             "the change", pl, hp);
+    ck_assert_str_eq(e.msg, want);
+    bp_provenance_allow_changed(1);
+    ck_assert_int_eq(bp_provenance_check(old, "old.h5", &e), 0);
+    bp_provenance_allow_changed(0);
+    free(p);
+    p = bp_provenance_text(1);
+    snprintf(want, sizeof want, "\nchanged: %s %064d -> %s\n", pl, 0, hp);
+    ck_assert_msg(strstr(p, want), "%s", p);
+    free(p);
+}
+END_TEST
+
 /* ---- speed and kills ---- */
 
 static double now_s(void)
@@ -1432,6 +1521,9 @@ static Suite *runlog_suite(void)
     tcase_add_test(tc, model_read_errors);
     tcase_add_test(tc, index_write_and_follow);
     tcase_add_test(tc, provenance_lines);
+    tcase_add_test(tc, sha256_once_per_file);
+    tcase_add_test(tc, provenance_quoting);
+    tcase_add_test(tc, provenance_inputs_checked);
     tcase_add_test(tc, append_many_rows);
     tcase_add_test(tc, killed_writer_leaves_readable_rows);
     tcase_add_test(tc, killed_buffered_writer_leaves_readable_rows);
