@@ -12,7 +12,7 @@
 #include <mpi.h>
 #endif
 
-enum { TAG_NEXT = 11, TAG_REPLY, TAG_DONE, TAG_FINISHED };
+enum { TAG_NEXT = 11, TAG_REPLY, TAG_DONE, TAG_FINISHED, TAG_STOP };
 
 /* TAG_DONE: a head, then n rows (the summary of each trial, fields copied one by one so that
  * no padding byte is sent uninitialized). Ranks run the same bprun, so native layout. */
@@ -39,7 +39,23 @@ static pthread_mutex_t mpi_mu = PTHREAD_MUTEX_INITIALIZER; /* MPI_THREAD_SERIALI
 /* ranks > 0: the ids of the last batch rank 0 handed out, given to the workers one by one */
 static pthread_mutex_t batch_mu = PTHREAD_MUTEX_INITIALIZER;
 static long batch[BP_MPI_BATCH_MAX];
-static int batch_n, batch_at, batch_none;
+static int batch_n, batch_at, batch_none, stop_heard;
+
+/* Ranks > 0: whether rank 0's stop has come (taken now if so). Holds batch_mu. */
+static int heard_stop(void)
+{
+    if (!stop_heard) {
+        int flag = 0;
+        char z;
+        pthread_mutex_lock(&mpi_mu);
+        MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        if (flag)
+            MPI_Recv(&z, 0, MPI_CHAR, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        pthread_mutex_unlock(&mpi_mu);
+        stop_heard = flag;
+    }
+    return stop_heard;
+}
 #endif
 
 #ifndef BP_HAVE_MPI
@@ -159,6 +175,8 @@ long bp_mpi_next(void)
     if (size_ <= 1 || rank_ == 0)
         return -1;
     pthread_mutex_lock(&batch_mu);
+    if (heard_stop())
+        batch_none = 1;   /* what is left of the batch goes back at bp_mpi_finished */
     if (batch_at == batch_n && !batch_none) {
         int want = BP_MPI_BATCH_MAX, got = 0;
         MPI_Status st;
@@ -171,7 +189,7 @@ long bp_mpi_next(void)
         batch_at = 0;
         batch_none = batch_n == 0;
     }
-    if (batch_at < batch_n)
+    if (batch_at < batch_n && !batch_none)
         id = batch[batch_at++];
     pthread_mutex_unlock(&batch_mu);
 #endif
@@ -309,10 +327,14 @@ void bp_mpi_finished(void)
     memcpy(back, batch + batch_at, (size_t)left * sizeof *back);
     batch_at = batch_n;
     batch_none = 1;
-    pthread_mutex_unlock(&batch_mu);
+    char z;
     pthread_mutex_lock(&mpi_mu);
     MPI_Send(back, left, MPI_LONG, 0, TAG_FINISHED, MPI_COMM_WORLD);
+    if (!stop_heard)   /* rank 0 sends it to every rank once: take it before MPI_Finalize */
+        MPI_Recv(&z, 0, MPI_CHAR, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    stop_heard = 1;
     pthread_mutex_unlock(&mpi_mu);
+    pthread_mutex_unlock(&batch_mu);
 #endif
 }
 
@@ -351,9 +373,23 @@ void bp_mpi_serve(const bp_mpi_server *s)
     unsigned char *buf = NULL;
     size_t cap = 0;
     long ids[BP_MPI_BATCH_MAX];
+    char *told = calloc((size_t)size_, 1);   /* the ranks told to stop */
+    char z = 0;
+    int all_told = 0;
     while (left > 0 || !s->local_done(s->ud)) {
         int flag = 0;
         MPI_Status st;
+        if (!all_told && left > 0 && s->stopping(s->ud)) {
+            /* 0 bytes: sent at once, taken by the rank when its workers next ask */
+            for (int r = 1; r < size_; r++)
+                if (told && !told[r]) {
+                    pthread_mutex_lock(&mpi_mu);
+                    MPI_Send(&z, 0, MPI_CHAR, r, TAG_STOP, MPI_COMM_WORLD);
+                    pthread_mutex_unlock(&mpi_mu);
+                    told[r] = 1;
+                }
+            all_told = 1;
+        }
         if (left > 0) {
             pthread_mutex_lock(&mpi_mu);
             MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
@@ -399,10 +435,18 @@ void bp_mpi_serve(const bp_mpi_server *s)
                 memcpy(&id, buf + i, sizeof id);
                 s->back(s->ud, src, id);
             }
+            if (!told || !told[src]) {   /* the rank waits for it */
+                pthread_mutex_lock(&mpi_mu);
+                MPI_Send(&z, 0, MPI_CHAR, src, TAG_STOP, MPI_COMM_WORLD);
+                pthread_mutex_unlock(&mpi_mu);
+                if (told)
+                    told[src] = 1;
+            }
             left--;
         } /* else not ours: dropped (never sent by bprun) */
     }
     free(buf);
+    free(told);
 #else
     while (!s->local_done(s->ud))
         nap();

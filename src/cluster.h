@@ -12,8 +12,11 @@
  * to BP_MPI_BATCH_MAX ids, kept in the rank and given to its workers one by one), trains them,
  * writes their trial files itself, and reports their ends with their summary rows
  * (bp_mpi_done: one message for a whole group commit), so that rank 0 never opens another
- * rank's trial file. When a rank gets -1 on every worker it says bp_mpi_finished, which hands
- * back the ids of its batch it did not start (a run that stops early). Rank 0 serves these
+ * rank's trial file. When the sweep stops early (--fail-fast, an error, a signal) rank 0
+ * tells every rank to stop, and a rank's workers take nothing more from their batch; every
+ * rank gets that word exactly once (at the latest in answer to its bp_mpi_finished). When a
+ * rank gets -1 on every worker it says bp_mpi_finished, which hands back the ids of its batch
+ * it did not start and waits for that word if it has not come. Rank 0 serves these
  * requests on its main thread (bp_mpi_serve) while its own worker threads train trials too.
  * Without MPI built, or outside a launcher, size is 1 and rank 0.
  */
@@ -44,8 +47,8 @@ int bp_mpi_size(void);
  * with "rank K: " when K is not the caller). Returns that rc (0 when all succeeded). */
 int bp_mpi_agree(int rc, bp_err *e);
 
-/* Ranks > 0: the next trial id to run, or -1 when there is none: from this rank's batch, or
- * (when it is empty) from a new batch asked of rank 0. Thread-safe. */
+/* Ranks > 0: the next trial id to run, or -1 when there is none (or rank 0 said stop): from
+ * this rank's batch, or (when it is empty) from a new batch asked of rank 0. Thread-safe. */
 long bp_mpi_next(void);
 /* Ranks > 0: n trials ended (ids[i]; n >= 1); rc 0: their files trials/<id>.h5 are committed
  * and sums[i] holds each one's summary row; else e says why (sums MAY be NULL). One message. */
@@ -58,14 +61,15 @@ void bp_mpi_finished(void);
  * returns 1. next() fills ids with up to max trial ids for rank (at least one while any is
  * left) and returns how many; 0 when none is left (and MUST keep returning 0 once it did).
  * done() records the end of a trial another rank ran (sum: its row when rc is 0). back()
- * takes back a trial id a rank was given and did not start. Calls come from the calling
- * thread only. */
+ * takes back a trial id a rank was given and did not start. stopping() is 1 once the sweep
+ * stops early (the ranks then start nothing more); next() then returns 0. Calls come from the calling thread only. */
 typedef struct bp_mpi_server {
     void *ud;
     size_t (*next)(void *ud, int rank, long *ids, size_t max);
     void (*done)(void *ud, int rank, long id, int rc, const bp_trial_summary *sum,
                  const bp_err *e);
     void (*back)(void *ud, int rank, long id);
+    int (*stopping)(void *ud);
     int (*local_done)(void *ud);
 } bp_mpi_server;
 void bp_mpi_serve(const bp_mpi_server *s);

@@ -1200,6 +1200,17 @@ static void serve_done(void *ud, int rank, long id, int rc, const bp_trial_summa
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Whether the sweep is stopping (--fail-fast, an error, a signal): the ranks start nothing
+ * more, not even what is left of their batches. */
+static int serve_stopping(void *ud)
+{
+    sched *c = ud;
+    pthread_mutex_lock(&c->mu);
+    int stop = c->failed || (c->o->stop && *c->o->stop);
+    pthread_mutex_unlock(&c->mu);
+    return stop;
+}
+
 /* A rank hands back a trial it was given and did not start (the sweep stopped). */
 static void serve_back(void *ud, int rank, long id)
 {
@@ -1266,6 +1277,7 @@ static int run_rank0(sched *c, void *(*fn)(void *), int n, bp_err *e)
     }
     pthread_mutex_unlock(&c->mu);
     bp_mpi_server sv = { .ud = c, .next = serve_next, .done = serve_done, .back = serve_back,
+                         .stopping = serve_stopping,
                          .local_done = serve_local_done };
     bp_mpi_serve(&sv);
     for (int j = 0; j < started; j++)

@@ -74,6 +74,19 @@ done
 for f in xref600/trials/0000.h5 xref600/trials/0299.h5 xref600/trials/0599.h5; do
   $py same "$f" "x600-3/${f#xref600/}" >&2 || fail "-np 3: ${f#xref600/} differs"
 done
+# --fail-fast: rank 0 tells the ranks to stop; the trials left in their batches go back and
+# stay pending (never `running`); what ran is recorded once
+mpi 3 run x.yaml -o ff -t 1 --fail-fast --set train.epochs=3 --sweep train.optimizer.lr=0.5,1e300 \
+  --set sweep.repeats=100 >ff.out 2>ff.err && fail "--fail-fast under mpirun: exit 0"
+grep -q '^trial [0-9]* diverged' ff.err || fail "--fail-fast: no diverged trial: $(cat ff.err)"
+"$PYTHON_H5" - ff/index.h5 "$(ls ff/trials | grep -c '\.h5$')" "$(grep -c '^trial ' ff.err)" <<'PY' || fail "--fail-fast under mpirun: the index is wrong"
+import sys, collections, h5py
+st = collections.Counter(s.decode() for s in h5py.File(sys.argv[1], "r")["summary"]["status"])
+ran = sum(v for k, v in st.items() if k != "pending")
+ok = set(st) <= {"pending", "completed", "diverged"} and st["pending"] > 0 and ran == int(sys.argv[2]) == int(sys.argv[3])
+print("fail-fast index:", dict(st), "files", sys.argv[2], "lines", sys.argv[3], file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
 
 # trials lost (a rank died with them): the run resumes under mpirun and reruns only those
 rm np3/trials/0003.h5 np3/trials/0010.h5
