@@ -84,6 +84,24 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
+#ifdef BP_HAVE_MPI
+/* Wait for r to complete, sleeping between tests: a blocking MPI call busy-polls, which on
+ * ranks that share cores (more ranks than cores) takes the CPU from the ranks that work. */
+static void wait_req(MPI_Request *r, MPI_Status *st)
+{
+    for (;;) {
+        int done = 0;
+        pthread_mutex_lock(&mpi_mu);
+        MPI_Test(r, &done, st ? st : MPI_STATUS_IGNORE);
+        pthread_mutex_unlock(&mpi_mu);
+        if (done)
+            return;
+        struct timespec ts = { 0, 200000 };
+        nanosleep(&ts, NULL);
+    }
+}
+#endif
+
 int bp_mpi_built(void)
 {
 #ifdef BP_HAVE_MPI
@@ -125,6 +143,13 @@ int bp_mpi_start(int *argc, char ***argv, bp_err *e)
 void bp_mpi_stop(void)
 {
 #ifdef BP_HAVE_MPI
+    if (started && size_ > 1) {   /* the ranks that end first wait here asleep */
+        MPI_Request r;
+        pthread_mutex_lock(&mpi_mu);
+        MPI_Ibarrier(MPI_COMM_WORLD, &r);
+        pthread_mutex_unlock(&mpi_mu);
+        wait_req(&r, NULL);
+    }
     if (started)
         MPI_Finalize();
 #endif
@@ -150,14 +175,19 @@ int bp_mpi_agree(int rc, bp_err *e)
         return rc;
     struct { int v, r; } in = { rc, rank_ }, out;
     char msg[BP_ERR_MSG_MAX] = "";
+    MPI_Request r;
     pthread_mutex_lock(&mpi_mu);
-    MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, MPI_COMM_WORLD);
+    MPI_Iallreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, MPI_COMM_WORLD, &r);
+    pthread_mutex_unlock(&mpi_mu);
+    wait_req(&r, NULL);
     if (out.v != 0) {
         if (out.r == rank_)
             memcpy(msg, e->msg, sizeof msg);
-        MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, out.r, MPI_COMM_WORLD);
+        pthread_mutex_lock(&mpi_mu);
+        MPI_Ibcast(msg, (int)sizeof msg, MPI_CHAR, out.r, MPI_COMM_WORLD, &r);
+        pthread_mutex_unlock(&mpi_mu);
+        wait_req(&r, NULL);
     }
-    pthread_mutex_unlock(&mpi_mu);
     msg[sizeof msg - 1] = '\0';
     if (out.v != 0 && out.r != rank_)
         bp_err_set(e, out.v, "rank %d: %s", out.r, msg);
@@ -180,11 +210,13 @@ long bp_mpi_next(void)
     if (batch_at == batch_n && !batch_none) {
         int want = BP_MPI_BATCH_MAX, got = 0;
         MPI_Status st;
+        MPI_Request r;
         pthread_mutex_lock(&mpi_mu);
-        MPI_Send(&want, 1, MPI_INT, 0, TAG_NEXT, MPI_COMM_WORLD);
-        MPI_Recv(batch, BP_MPI_BATCH_MAX, MPI_LONG, 0, TAG_REPLY, MPI_COMM_WORLD, &st);
-        MPI_Get_count(&st, MPI_LONG, &got);
+        MPI_Irecv(batch, BP_MPI_BATCH_MAX, MPI_LONG, 0, TAG_REPLY, MPI_COMM_WORLD, &r);
+        MPI_Send(&want, (int)sizeof want, MPI_BYTE, 0, TAG_NEXT, MPI_COMM_WORLD);
         pthread_mutex_unlock(&mpi_mu);
+        wait_req(&r, &st);
+        MPI_Get_count(&st, MPI_LONG, &got);
         batch_n = got > 0 && got <= BP_MPI_BATCH_MAX ? got : 0;
         batch_at = 0;
         batch_none = batch_n == 0;
@@ -302,9 +334,11 @@ void bp_mpi_done(const unsigned *ids, const bp_trial_summary *sums, size_t n, in
         wire_row *w = (wire_row *)(buf + sizeof *h);
         for (size_t i = 0; i < k; i++)
             to_wire(&w[i], (long)ids[at + i], rc || !sums ? NULL : &sums[at + i]);
+        MPI_Request r;
         pthread_mutex_lock(&mpi_mu);
-        MPI_Send(buf, (int)len, MPI_BYTE, 0, TAG_DONE, MPI_COMM_WORLD);
+        MPI_Isend(buf, (int)len, MPI_BYTE, 0, TAG_DONE, MPI_COMM_WORLD, &r);
         pthread_mutex_unlock(&mpi_mu);
+        wait_req(&r, NULL);
         free(buf);
     }
 #else
@@ -328,12 +362,15 @@ void bp_mpi_finished(void)
     batch_at = batch_n;
     batch_none = 1;
     char z;
+    MPI_Request r;
     pthread_mutex_lock(&mpi_mu);
-    MPI_Send(back, left, MPI_LONG, 0, TAG_FINISHED, MPI_COMM_WORLD);
+    MPI_Send(back, left * (int)sizeof *back, MPI_BYTE, 0, TAG_FINISHED, MPI_COMM_WORLD);
     if (!stop_heard)   /* rank 0 sends it to every rank once: take it before MPI_Finalize */
-        MPI_Recv(&z, 0, MPI_CHAR, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    stop_heard = 1;
+        MPI_Irecv(&z, 0, MPI_CHAR, 0, TAG_STOP, MPI_COMM_WORLD, &r);
     pthread_mutex_unlock(&mpi_mu);
+    if (!stop_heard)
+        wait_req(&r, NULL);
+    stop_heard = 1;
     pthread_mutex_unlock(&batch_mu);
 #endif
 }
@@ -414,6 +451,7 @@ void bp_mpi_serve(const bp_mpi_server *s)
             nap();
             continue;
         }
+        /* every message to rank 0 is sent as bytes */
         pthread_mutex_lock(&mpi_mu);
         MPI_Recv(buf, count, MPI_BYTE, src, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         pthread_mutex_unlock(&mpi_mu);
