@@ -2,6 +2,7 @@
 #include "runindex.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -391,6 +392,54 @@ static void name_ignored(const bp_folder *fo, const char *dir, size_t n, bp_merg
     free(v);
 }
 
+/* Whether an index row of a finished trial may be kept instead of reading the trial's file: the
+ * row says the trial ended (a status no later run of bprun changes: an interrupted trial is
+ * continued, a pending or running one is still to come) and the file has not changed since
+ * the index was written (its ctime, which every write, rename or link sets, is older than the
+ * index's mtime). */
+static int row_current(const index_row *old, const struct stat *file, const struct stat *index)
+{
+    static const char *const final[] = { "completed", "diverged", "failed", "pruned" };
+    int ended = 0;
+    for (size_t k = 0; k < sizeof final / sizeof final[0]; k++)
+        ended |= !strncmp(old->status, final[k], STATUS_LEN);
+    if (!ended)
+        return 0;
+    if (file->st_ctim.tv_sec != index->st_mtim.tv_sec)
+        return file->st_ctim.tv_sec < index->st_mtim.tv_sec;
+    return file->st_ctim.tv_nsec < index->st_mtim.tv_nsec;
+}
+
+/* The summary row a kept index row stands for (the index has no message: "") */
+static void row_of_index(bp_trial_summary *r, const index_row *o)
+{
+    static const char *const known[] = { "completed", "diverged", "failed", "pruned" };
+    memset(r, 0, sizeof *r);
+    r->trial = o->trial;
+    r->seed = o->seed;
+    r->status = "failed";
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (!strncmp(o->status, known[k], STATUS_LEN))
+            r->status = known[k];
+    r->epochs = o->epochs;
+    r->final_loss = o->final_loss;
+    r->final_val_loss = o->final_val_loss;
+    r->final_accuracy = o->final_accuracy;
+    r->final_val_accuracy = o->final_val_accuracy;
+    r->best_val_loss = o->best_val_loss;
+    r->wall_seconds = o->wall_seconds;
+    r->final_test_loss = o->final_test_loss;
+    r->final_test_accuracy = o->final_test_accuracy;
+    r->epochs_to_target = o->epochs_to_target;
+    size_t vl = strnlen(o->verdict, STATUS_LEN);
+    if (vl >= sizeof r->verdict)
+        vl = sizeof r->verdict - 1;
+    memcpy(r->verdict, o->verdict, vl);
+    r->samples_per_second = o->samples_per_second;
+    r->peak_rss_bytes = o->peak_rss_bytes;
+    r->work_bytes = o->work_bytes;
+}
+
 int bp_run_merge(const char *dir, double wait_s, bp_merge_result *res, bp_err *e)
 {
     return bp_run_merge_with(dir, wait_s, NULL, res, e);
@@ -431,8 +480,15 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
     void *v = NULL;
     size_t nv = 0;
     hid_t f = H5I_INVALID_HID;
+    int tfd = -1;
+    unsigned char *foreign = NULL;
+    struct stat ist;
     if (rc)
         goto out;
+    if (stat(index, &ist) != 0) {
+        rc = bp_err_set(e, BP_EIO, "%s: %s", index, strerror(errno));
+        goto out;
+    }
     if ((f = H5Fopen(index, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
         rc = bp_h5_fail(e, index, NULL, "cannot open the index");
         goto out;
@@ -457,10 +513,16 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
     H5Fclose(f);
     f = H5I_INVALID_HID;
     if (!(rows = bp_xcalloc(n ? n : 1, sizeof *rows, e)) ||
-        !(by_trial = bp_xcalloc(n ? n : 1, sizeof *by_trial, e))) {
+        !(by_trial = bp_xcalloc(n ? n : 1, sizeof *by_trial, e)) ||
+        !(foreign = bp_xcalloc(n ? n : 1, 1, e))) {
         rc = BP_ENOMEM;
         goto out;
     }
+    /* a file with a trial's name that bprun did not write */
+    for (size_t k = 0; k < fo.n_bad; k++)
+        if (fo.bad[k].trial >= 0 && (size_t)fo.bad[k].trial < n && !fo.bad[k].part)
+            foreign[fo.bad[k].trial] = 1;
+    tfd = openat(dfd, "trials", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     for (size_t i = 0; i < n && !rc; i++) {
         if (old[i].trial >= n) {
             rc = bp_err_set(e, BP_EIO, "%s#/summary: row %zu names trial %u of %zu", index, i,
@@ -469,16 +531,18 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
         }
         if (params)
             by_trial[old[i].trial] = &params[i * na];
-        char *path = bp_h5_fmt_alloc(e, "%s/trials/%04u.h5", dir, (unsigned)old[i].trial);
-        if (!path) {
-            rc = BP_ENOMEM;
-            break;
-        }
-        int foreign = 0;   /* a file with the trial's name that bprun did not write */
-        for (size_t k = 0; k < fo.n_bad; k++)
-            foreign |= fo.bad[k].trial == (long long)old[i].trial && !fo.bad[k].part;
-        if (!foreign && access(path, F_OK) == 0) {
-            rc = bp_trial_read_summary(path, &rows[i], e);
+        char name[32];
+        struct stat tst;
+        snprintf(name, sizeof name, "%04u.h5", (unsigned)old[i].trial);
+        int exists = !foreign[old[i].trial] && tfd >= 0 &&
+                     fstatat(tfd, name, &tst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(tst.st_mode);
+        if (exists && row_current(&old[i], &tst, &ist)) {
+            row_of_index(&rows[i], &old[i]);   /* unchanged since the index recorded it */
+            res->finished++;
+        } else if (exists) {
+            char *path = bp_h5_fmt_alloc(e, "%s/trials/%s", dir, name);
+            rc = path ? bp_trial_read_summary(path, &rows[i], e) : BP_ENOMEM;
+            free(path);
             res->finished++;
         } else {
             bp_trial_summary *r = &rows[i];
@@ -494,7 +558,6 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
             r->final_test_accuracy = NAN;
             res->missing++;
         }
-        free(path);
     }
     if (rc)
         goto out;
@@ -512,6 +575,9 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
 out:
     if (f >= 0)
         H5Fclose(f);
+    if (tfd >= 0)
+        close(tfd);
+    free(foreign);
     if (lock_fd >= 0)
         close(lock_fd);
     close(dfd);

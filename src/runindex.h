@@ -26,8 +26,11 @@ int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_
 /* Added for `bprun merge RUN` (docs/CLUSTER.md): rebuild RUN/index.h5 from the trial files
  * that exist. The config, resolved config, threads, sweep hash, table, axes and /params are
  * taken from the existing index.h5 (so the result equals the index a single process writes);
- * each summary row is read from trials/<id>.h5 when that file exists (finished, whatever its
- * status), and is a `pending` row (the old row's trial and seed, NaN metrics) otherwise.
+ * each summary row is that of trials/<id>.h5 when that file exists (finished, whatever its
+ * status), and is a `pending` row (the old row's trial and seed, NaN metrics) otherwise. A
+ * trial file is read only when the old row cannot stand for it: the row is kept when it says
+ * the trial ended (completed, diverged, failed, pruned) and the file's ctime is older than
+ * the index's mtime (the file has not been written, renamed or linked since).
  * Takes the folder's lock, waiting up to wait_s seconds, so it is safe while shards run;
  * a run holding the lock longer fails it with BP_ERUN ("in use by another bprun"). Errors
  * (BP_EUSAGE): DIR missing or not a folder; no index.h5 ("DIR: not a bprun run folder (no
@@ -35,7 +38,7 @@ int bp_run_write_index(bp_run *r, const char *config_text, const char *resolved_
  * nothing to merge"). res gets the counts. */
 typedef struct bp_merge_result {
     size_t n_trials;   /* rows of the index */
-    size_t finished;   /* rows read from trial files */
+    size_t finished;   /* rows of trials whose file exists */
     size_t missing;    /* rows recorded as pending */
     /* Entries of trials/ left out (added with the run folder checks): files that are not
      * trial files (other names, ids not printed as bprun prints them), files with a trial's

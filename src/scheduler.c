@@ -50,6 +50,7 @@ typedef struct sched {
     unsigned char *todo;          /* 1: run it in this invocation */
     int *epoch, *epochs;          /* progress per trial */
     size_t next, running, done, total_todo;
+    size_t taken;                 /* trials take_next handed out */
     long done_epochs, total_epochs;
     int kernel_threads, jobs, tty, per_epoch_lines;
     double t0, last_print, best;
@@ -220,6 +221,7 @@ static long take_next(sched *c)
     if (c->next >= c->s->n_trials || c->failed || (c->o->stop && *c->o->stop))
         return -1;
     size_t id = c->next++;
+    c->taken++;
     c->running++;
     c->rows[id].status = "running";
     print_live(c, 1);
@@ -503,7 +505,8 @@ out:
     return rc;
 }
 
-/* The next trial for this worker: from this process's list, or (ranks > 0) from rank 0. */
+/* The next trial for this worker: from this process's list, or (ranks > 0) from the batch
+ * rank 0 handed this rank (cluster.h). */
 static long next_trial(sched *c)
 {
     long id = -1;
@@ -573,6 +576,7 @@ static void *committer(void *arg)
     sched *c = arg;
     gc_item *batch = NULL;        /* the last batch's buffer, swapped with the queue's */
     unsigned *ids = NULL;
+    bp_trial_summary *sums = NULL; /* ranks > 0: the batch's rows, for rank 0 */
     size_t bcap = 0, icap = 0;
     pthread_mutex_lock(&c->mu);
     for (;;) {
@@ -601,6 +605,16 @@ static void *committer(void *arg)
                 break;
             }
             ids = ni;
+            if (c->rank > 0) {
+                bp_trial_summary *ns = realloc(sums, n * sizeof *sums);
+                if (!ns) {
+                    bp_err oom;
+                    bp_err_set(&oom, BP_ENOMEM, "out of memory");
+                    record_error(c, c->gcq[0].id, &oom);
+                    break;
+                }
+                sums = ns;
+            }
             icap = n;
         }
         gc_item *q = c->gcq;
@@ -625,16 +639,18 @@ static void *committer(void *arg)
                 record(c, batch[i].id, &batch[i].sum);
             }
         }
-        if (c->rank > 0) {
+        if (c->rank > 0) {   /* committed: rank 0 records them from their rows, in one message */
             pthread_mutex_unlock(&c->mu);
-            for (size_t i = 0; i < n; i++)
-                bp_mpi_done((long)batch[i].id, rc, &e);
+            for (size_t i = 0; i < n && !rc; i++)
+                sums[i] = batch[i].sum;
+            bp_mpi_done(ids, rc ? NULL : sums, n, rc, &e);
             pthread_mutex_lock(&c->mu);
         }
     }
     pthread_mutex_unlock(&c->mu);
     free(batch);
     free(ids);
+    free(sums);
     return NULL;
 }
 
@@ -690,8 +706,10 @@ static void end_trial(sched *c, size_t id, int rc, const bp_trial_summary *sum, 
     }
     record_result(c, id, rc, sum, e);
     pthread_mutex_unlock(&c->mu);
-    if (c->rank > 0)
-        bp_mpi_done((long)id, rc, e);
+    if (c->rank > 0) {
+        unsigned one = (unsigned)id;
+        bp_mpi_done(&one, rc ? NULL : sum, 1, rc, e);
+    }
 }
 
 static void *worker(void *arg)
@@ -1146,37 +1164,72 @@ static void run_isolated(sched *c)
 
 /* ---- MPI, rank 0: hand out trials to the other ranks, record what they ran ---- */
 
-static long serve_next(void *ud, int rank)
+/* Up to max trials for a rank: a batch of about a quarter of the remaining trials' share per
+ * rank (so the first ranks cannot take the tail: the batches shrink to one trial as the
+ * sweep ends, and no rank waits while another holds a batch of long trials). */
+static size_t serve_next(void *ud, int rank, long *ids, size_t max)
 {
     (void)rank;
     sched *c = ud;
     pthread_mutex_lock(&c->mu);
-    long id = take_next(c);
+    size_t left = c->total_todo > c->taken ? c->total_todo - c->taken : 0;
+    size_t k = left / ((size_t)c->size * 4), n = 0;
+    if (k < 1)
+        k = 1;
+    if (k > max)
+        k = max;
+    while (n < k) {
+        long id = take_next(c);
+        if (id < 0)
+            break;
+        ids[n++] = id;
+    }
     pthread_mutex_unlock(&c->mu);
-    return id;
+    return n;
 }
 
-static void serve_done(void *ud, int rank, long id, int rc, const bp_err *e)
+/* A trial another rank ran ended: record it from the row it sent (its file is committed). */
+static void serve_done(void *ud, int rank, long id, int rc, const bp_trial_summary *sum,
+                       const bp_err *e)
 {
     sched *c = ud;
-    bp_trial_summary sum;
     bp_err re = *e;
     if (id < 0 || (size_t)id >= c->s->n_trials)
         return;
-    /* all under mu, HDF5 included: see run_isolated's fork */
     pthread_mutex_lock(&c->mu);
-    if (!rc) {
-        char path[4096];
-        if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, ""))
-            rc = bp_err_set(&re, BP_EUSAGE, "%s: path too long", c->o->run_dir);
-        else
-            rc = bp_trial_read_summary(path, &sum, &re);
-    }
+    if (!rc && !sum)
+        rc = bp_err_set(&re, BP_ERUN, "trial %04ld: no summary row", id);
     if (rc)
         bp_err_prefix(&re, "rank %d", rank);
-    if (!rc)
-        c->done_epochs += sum.epochs;
-    record_result(c, (size_t)id, rc, &sum, &re);
+    else
+        c->done_epochs += sum->epochs;
+    record_result(c, (size_t)id, rc, sum, &re);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Whether the sweep is stopping (--fail-fast, an error, a signal): the ranks start nothing
+ * more, not even what is left of their batches. */
+static int serve_stopping(void *ud)
+{
+    sched *c = ud;
+    pthread_mutex_lock(&c->mu);
+    int stop = c->failed || (c->o->stop && *c->o->stop);
+    pthread_mutex_unlock(&c->mu);
+    return stop;
+}
+
+/* A rank hands back a trial it was given and did not start (the sweep stopped). */
+static void serve_back(void *ud, int rank, long id)
+{
+    (void)rank;
+    sched *c = ud;
+    if (id < 0 || (size_t)id >= c->s->n_trials)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (!strcmp(c->rows[id].status, "running")) {
+        c->rows[id].status = "pending";
+        c->running--;
+    }
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -1230,7 +1283,8 @@ static int run_rank0(sched *c, void *(*fn)(void *), int n, bp_err *e)
         bp_err_set(&c->err, BP_ERUN, "cannot start a worker thread");
     }
     pthread_mutex_unlock(&c->mu);
-    bp_mpi_server sv = { .ud = c, .next = serve_next, .done = serve_done,
+    bp_mpi_server sv = { .ud = c, .next = serve_next, .done = serve_done, .back = serve_back,
+                         .stopping = serve_stopping,
                          .local_done = serve_local_done };
     bp_mpi_serve(&sv);
     for (int j = 0; j < started; j++)
@@ -1749,7 +1803,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         fprintf(stderr, "bprun: resuming %s: %zu finished trial%s kept\n", o->run_dir,
                 res->resumed, res->resumed == 1 ? "" : "s");
     if (!o->quiet && c.size > 1)
-        fprintf(stderr, "bprun: %d MPI ranks take the trials one at a time as they finish; per "
+        fprintf(stderr, "bprun: %d MPI ranks take the trials in batches as they finish; per "
                 "rank:\n", c.size);
     if (!o->quiet && sharded)
         fprintf(stderr, "bprun: shard %d/%d: trials whose id mod %d is %d\n", o->shard_i,

@@ -40,10 +40,53 @@ for np in 2 3; do
   same_run "np$np"
   # rank 0 reports each trial once; the others print nothing
   [ "$(grep -c '^trial [0-9]* completed' "np$np.err")" = 16 ] || fail "-np $np: trial lines: $(cat "np$np.err")"
-  grep -qxF "bprun: $np MPI ranks take the trials one at a time as they finish; per rank:" "np$np.err" \
+  grep -qxF "bprun: $np MPI ranks take the trials in batches as they finish; per rank:" "np$np.err" \
     || fail "-np $np: no MPI line: $(cat "np$np.err")"
   [ "$(grep -c '^run np' "np$np.out")" = 1 ] || fail "-np $np: the report is not printed once: $(cat "np$np.out")"
 done
+
+# trials handed out in batches (cluster.h): each trial runs exactly once, whether there are
+# more ranks than trials or many more trials than ranks, and the results equal one process's
+write_config x.yaml <<'YAML'
+experiment: batches
+seed: 9
+data: {train: "builtin:xor"}
+model: {layers: [2, 2, 1], activation: tanh, output: sigmoid, loss: mse}
+train: {epochs: 1, batch_size: full, shuffle: false, optimizer: {name: sgd, lr: 0.5}}
+sweep: {repeats: 3}
+YAML
+# once: every id of 0..n-1 on exactly one `trial NNNN completed` line of FILE
+once() {
+  grep '^trial [0-9]* completed' "$1" | awk '{ print $2 + 0 }' | sort -n | uniq -c |
+    awk -v n="$2" '$1 != 1 { bad = 1 } { k++ } END { exit !(k == n && !bad) }' \
+    || fail "$1: not every one of $2 trials recorded exactly once: $(grep -c '^trial' "$1") trial lines"
+}
+for n in 3 600; do
+  run_bprun 0 run x.yaml -o "xref$n" -t 1 --quiet --set sweep.repeats=$n || finish
+  for np in 5 3; do
+    mpi "$np" run x.yaml -o "x$n-$np" -t 1 --set sweep.repeats=$n >"x$n-$np.out" 2>"x$n-$np.err" \
+      || fail "mpirun -np $np, $n trials: $(cat "x$n-$np.err")"
+    once "x$n-$np.err" "$n"
+    [ "$(ls "x$n-$np"/trials | wc -l)" = "$n" ] || fail "x$n-$np: $(ls "x$n-$np"/trials | wc -l) trial files, expected $n"
+    $py same "xref$n/index.h5" "x$n-$np/index.h5" >&2 || fail "-np $np, $n trials: the index differs from one process's"
+  done
+done
+for f in xref600/trials/0000.h5 xref600/trials/0299.h5 xref600/trials/0599.h5; do
+  $py same "$f" "x600-3/${f#xref600/}" >&2 || fail "-np 3: ${f#xref600/} differs"
+done
+# --fail-fast: rank 0 tells the ranks to stop; the trials left in their batches go back and
+# stay pending (never `running`); what ran is recorded once
+mpi 3 run x.yaml -o ff -t 1 --fail-fast --set train.epochs=3 --sweep train.optimizer.lr=0.5,1e300 \
+  --set sweep.repeats=100 >ff.out 2>ff.err && fail "--fail-fast under mpirun: exit 0"
+grep -q '^trial [0-9]* diverged' ff.err || fail "--fail-fast: no diverged trial: $(cat ff.err)"
+"$PYTHON_H5" - ff/index.h5 "$(ls ff/trials | grep -c '\.h5$')" "$(grep -c '^trial ' ff.err)" <<'PY' || fail "--fail-fast under mpirun: the index is wrong"
+import sys, collections, h5py
+st = collections.Counter(s.decode() for s in h5py.File(sys.argv[1], "r")["summary"]["status"])
+ran = sum(v for k, v in st.items() if k != "pending")
+ok = set(st) <= {"pending", "completed", "diverged"} and st["pending"] > 0 and ran == int(sys.argv[2]) == int(sys.argv[3])
+print("fail-fast index:", dict(st), "files", sys.argv[2], "lines", sys.argv[3], file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
 
 # trials lost (a rank died with them): the run resumes under mpirun and reruns only those
 rm np3/trials/0003.h5 np3/trials/0010.h5
@@ -54,7 +97,7 @@ same_run np3
 
 # a rank killed with SIGKILL: mpirun stops the job; run again, it resumes (finished trials
 # kept, interrupted ones continued) to the same results
-long="--set train.epochs=600 --sweep train.optimizer.lr=0.05,0.2"
+long="--set train.epochs=3000 --sweep train.optimizer.lr=0.05,0.2"
 # shellcheck disable=SC2086
 run_bprun 0 run s.yaml -o longref -t 1 --quiet $long || finish
 # mpirun itself in the background (not through mpi(), a subshell), so that $! is its pid

@@ -57,6 +57,23 @@ run_bprun 0 merge sh -q || finish
 [ -s "$T/out" ] && fail "merge --quiet printed: $(cat "$T/out")"
 same_run sh
 
+# merge keeps the index's row of a finished trial whose file has not changed since the index
+# was written (ctime older than the index's mtime) and reads the others
+cp -r sh keep
+run_bprun 0 merge keep -q || finish
+sleep 1
+echo "not a trial file" >keep/trials/0003.h5   # changed after the index: read, refused
+"$BPRUN" merge keep >keep.out 2>keep.err && fail "merge took a changed trial file: $(cat keep.out)"
+grep -qF "keep/trials/0003.h5" keep.err || fail "merge of a changed trial file said: $(cat keep.err)"
+cp sh/trials/0003.h5 keep/trials/0003.h5
+run_bprun 0 merge keep -q || finish
+# an index newer than every file: no trial file is opened, so a broken one goes unseen
+touch -d "@$(($(date +%s) + 3600))" keep/index.h5
+echo "not a trial file" >keep/trials/0005.h5
+run_bprun 0 merge keep || finish
+grep -qxF "merged keep/index.h5: 8 trials, 8 finished" "$T/out" || fail "merge said: $(cat "$T/out")"
+$py same ref/index.h5 keep/index.h5 >&2 || fail "keep: the index of kept rows differs"
+
 # shards one after another; merge with trials missing records them as pending
 run_bprun 0 run s.yaml -o part --shard 2/3 -t 1 --quiet || finish
 grep -qxF "bprun: shard 2/3: trials whose id mod 3 is 1" "$T/err" && fail "--quiet printed the shard line"
