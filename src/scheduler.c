@@ -69,6 +69,8 @@ typedef struct sched {
     /* the index's rewrites while trials finish (write_index_due) */
     size_t index_done;            /* trials recorded at the last rewrite */
     double index_at, index_cost;  /* when it ended, and how long it took (seconds) */
+    int html_done;                /* report.html was rewritten (write_index) ... */
+    double html_at, html_cost;    /* ... when, and how long it took */
     /* group commit (worker() trials of the plain paths): finished trial files wait in gcq until
      * the committer thread fsyncs them together, renames them and records them */
     int gc;                       /* on: worker() hands finished trials to the committer */
@@ -176,21 +178,29 @@ static void print_finished(sched *c, const bp_trial_summary *r)
     print_live(c, 1);
 }
 
-static int write_index(sched *c, bp_err *e)
+/* Rewrite the index (`last`: the run's final rewrite), and report.html beside it at its own
+ * pace: when the run starts and ends, and in between when it is older than BP_HTML_EVERY_S
+ * and than ten times its last rewrite took (it reads every finished trial file). It is a view
+ * of the index, so a failure to write it is not the run's failure. */
+static int write_index(sched *c, int last, bp_err *e)
 {
     const bp_config *c0 = c->s->trials[0].cfg;
     double t = bp_seconds();
     int rc = bp_run_write_index(c->run, c0->text, c->resolved0, c->rows, c->s->n_trials,
                                 c->o->threads, e);
-    /* report.html beside it (report_html.h): a view of the index, so a failure to write it
-     * is not the run's failure */
-    bp_err he;
-    bp_err_clear(&he);
-    if (!rc && c->s->n_trials <= BP_HTML_LIVE_MAX)
-        bp_report_html_refresh(bp_run_path(c->run), &he);
     c->index_at = bp_seconds();
     c->index_cost = c->index_at - t;
     c->index_done = c->done;
+    double gap = 10 * c->html_cost > BP_HTML_EVERY_S ? 10 * c->html_cost : BP_HTML_EVERY_S;
+    if (!rc && c->s->n_trials <= BP_HTML_LIVE_MAX &&
+        (last || !c->html_done || c->index_at - c->html_at >= gap)) {
+        bp_err he;
+        bp_err_clear(&he);
+        bp_report_html_refresh(bp_run_path(c->run), &he);
+        c->html_done = 1;
+        c->html_at = bp_seconds();
+        c->html_cost = c->html_at - c->index_at;
+    }
     return rc;
 }
 
@@ -261,7 +271,7 @@ static void record(sched *c, size_t id, const bp_trial_summary *sum)
         return;   /* rank 0 writes the index; a shard only at its start and end, locked */
     bp_err ie;
     bp_err_clear(&ie);
-    if (write_index(c, &ie) && !c->failed) {
+    if (write_index(c, 0, &ie) && !c->failed) {
         c->failed = 1;
         c->err = ie;
     }
@@ -1789,7 +1799,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     else if (!rc)
         mu_ok = 1;
     if (!rc && c.rank == 0)
-        rc = write_index(&c, e);
+        rc = write_index(&c, 0, e);
     if (sharded)
         bp_run_unlock(c.run);   /* the other shards may open the folder now */
     if (c.size > 1)
@@ -1894,7 +1904,7 @@ joined:
         if (sharded)
             bp_run_merge(bp_run_path(c.run), BP_SHARD_LOCK_WAIT, &mr, &clear);
         else if (c.rank == 0)
-            write_index(&c, &clear);
+            write_index(&c, 1, &clear);
         goto out;
     }
     if (o->stop && *o->stop > 0)
@@ -1913,7 +1923,7 @@ joined:
         if (rc == BP_EUSAGE && mr.n_trials && !mr.finished)
             rc = BP_OK;
     } else if (c.rank == 0) {
-        rc = write_index(&c, e);
+        rc = write_index(&c, 1, e);
     }
 out:
     if (mu_ok)

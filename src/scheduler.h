@@ -74,6 +74,8 @@
  * sweeps of at most this many trials: it reads every finished trial file (about a millisecond
  * each), so in larger sweeps `bprun report RUN --format html` makes it when asked. */
 #define BP_HTML_LIVE_MAX 10000
+/* ... and while trials finish, at most every this many seconds (or ten times its last rewrite) */
+#define BP_HTML_EVERY_S 5.0
 #define BP_COMMIT_MS_DEFAULT 200
 #define BP_COMMIT_MAX 4096
 
