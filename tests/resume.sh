@@ -49,19 +49,20 @@ PY
 # SIGTERM (and SIGINT) stop cleanly: running trials end with status interrupted after their
 # current epoch, exit status 143 (130), and the next run resumes (continuing the interrupted
 # trials from their saved state) to the same results as an uninterrupted run
-long="--sweep train.optimizer.lr=0.05,0.1 --set train.epochs=3000"
+long="--sweep train.optimizer.lr=0.05,0.1 --set train.epochs=8000"
 # shellcheck disable=SC2086
 run_bprun 0 run "$T/r.yaml" -o "$T/longref" -j 2 --threads 2 --quiet $long || finish
 for sig in TERM INT; do
   # shellcheck disable=SC2086
   "$BPRUN" run "$T/r.yaml" -o "$T/$sig" -j 2 --threads 2 --quiet $long >"$T/sig.out" 2>&1 &
   pid=$!
-  # signal once both trials have written some epochs
-  for _ in $(seq 100); do
+  # signal once both trials have written some epochs: a trial file exists from its first
+  # flush on, 100 ms into the trial (docs/FORMAT.md); each trial trains for about 0.6 s
+  for _ in $(seq 200); do
     [ "$(ls "$T/$sig/trials/"*.part 2>/dev/null | wc -l)" = 2 ] && break
-    sleep 0.05
+    sleep 0.02
   done
-  sleep 0.3
+  sleep 0.05
   kill -"$sig" "$pid"
   wait "$pid"
   rc=$?
