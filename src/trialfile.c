@@ -613,26 +613,35 @@ int bp_trial_set_group_array(bp_trial_file *t, const char *group, const char *na
     return rc;
 }
 
+/* The trial's outcome, the root attributes a finished (or salvaged) trial file ends with. */
+static int write_outcome(bp_err *e, const char *file, hid_t f, const char *status,
+                         const char *message, int epochs_done, double wall_seconds)
+{
+    char finished[32];
+    bp_h5_iso_now(finished, sizeof finished);
+    int rc = bp_h5_attr_str(e, file, f, "/", "status", status);
+    if (!rc)
+        rc = bp_h5_attr_str(e, file, f, "/", "message", message);
+    if (!rc)
+        rc = bp_h5_attr_int(e, file, f, "/", "epochs_done", epochs_done);
+    if (!rc)
+        rc = bp_h5_attr_dbl(e, file, f, "/", "wall_seconds", wall_seconds);
+    if (!rc)
+        rc = bp_h5_attr_str(e, file, f, "/", "finished", finished);
+    return rc;
+}
+
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,
                     double wall_seconds, bp_err *e)
 {
     bp_h5_quiet();
     if (!t)
         return bp_err_set(e, BP_EIO, "bp_trial_finish: no trial file");
-    char finished[32];
-    bp_h5_iso_now(finished, sizeof finished);
     const char *f = t->part;
     int rc = write_pending(t, e);
     if (!rc)
-        rc = bp_h5_attr_str(e, f, t->file, "/", "status", status ? status : "unknown");
-    if (!rc)
-        rc = bp_h5_attr_str(e, f, t->file, "/", "message", message);
-    if (!rc)
-        rc = bp_h5_attr_int(e, f, t->file, "/", "epochs_done", epochs_done);
-    if (!rc)
-        rc = bp_h5_attr_dbl(e, f, t->file, "/", "wall_seconds", wall_seconds);
-    if (!rc)
-        rc = bp_h5_attr_str(e, f, t->file, "/", "finished", finished);
+        rc = write_outcome(e, f, t->file, status ? status : "unknown", message, epochs_done,
+                           wall_seconds);
     if (close_trial(t) < 0 && !rc)
         rc = bp_h5_fail(e, f, NULL, "cannot close trial file");
     if (!rc && !t->defer)
@@ -700,17 +709,7 @@ int bp_trial_salvage(bp_run *r, unsigned trial, const char *status, const char *
             if (d >= 0)
                 H5Dclose(d);
         }
-        char finished[32];
-        bp_h5_iso_now(finished, sizeof finished);
-        rc = bp_h5_attr_str(e, part, f, "/", "status", status);
-        if (!rc)
-            rc = bp_h5_attr_str(e, part, f, "/", "message", message);
-        if (!rc)
-            rc = bp_h5_attr_int(e, part, f, "/", "epochs_done", epochs);
-        if (!rc)
-            rc = bp_h5_attr_dbl(e, part, f, "/", "wall_seconds", NAN);
-        if (!rc)
-            rc = bp_h5_attr_str(e, part, f, "/", "finished", finished);
+        rc = write_outcome(e, part, f, status, message, epochs, NAN);
         if (H5Fclose(f) < 0 && !rc)
             rc = bp_h5_fail(e, part, NULL, "cannot close");
         if (!rc)
