@@ -569,7 +569,8 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
         goto out;
     }
     bp_run_info r = { .path = dir, .hash = hash, .table = table, .n_axes = na, .axes = axes,
-                      .params = params ? (char *const *const *)by_trial : NULL,
+                      .params = x && x->params && x->n_params == n ? x->params
+                                : params ? (char *const *const *)by_trial : NULL,
                       .race = x && x->race ? x->race : race };
     rc = write_index(&r, config, resolved, rows, n, threads, e);
 out:

@@ -56,6 +56,10 @@ typedef struct bp_merge_extra {
     const char *race;
     const unsigned char *skipped;
     size_t n;
+    /* added with sweep.search: each trial's swept values by trial id (n_params trials x the
+     * index's axes), written as /params instead of the index's own (NULL: keep those) */
+    char *const *const *params;
+    size_t n_params;
 } bp_merge_extra;
 int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
                       bp_merge_result *res, bp_err *e);

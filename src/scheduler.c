@@ -25,6 +25,7 @@
 #include "cluster.h"
 #include "points.h"
 #include "race.h"
+#include "search.h"
 #include "report_html.h"
 #include "guard.h"
 #include "resume.h"
@@ -40,6 +41,11 @@
 typedef struct sched {
     bp_sweep *s;
     char *race_log;               /* sweep.race: the decisions so far (owned) */
+    char ***param_rows;           /* each trial's swept values (the index's /params) */
+    bp_experiment **old_x;        /* sweep.search: experiments replaced by a decided point, */
+    size_t n_old_x;               /* freed at the end (a later trial may share their data) */
+    int isolated;
+    bp_registry *reg;
     const bp_sched_opts *o;
     bp_sched_result *res;
     bp_experiment **x;
@@ -1513,6 +1519,42 @@ static void wait_round(sched *c, const unsigned char *alive, size_t b0, size_t b
     }
 }
 
+/* sweep.search in shards: wait until every trial of [first, end) has its finished file. */
+static void wait_trials(sched *c, size_t first, size_t end, size_t round)
+{
+    int told = 0;
+    for (;;) {
+        size_t missing = 0;
+        for (size_t id = first; id < end; id++) {
+            if (finished(c->rows[id].status))
+                continue;
+            char path[4096];
+            struct stat st;
+            bp_trial_summary sum;
+            bp_err te;
+            if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, "") ||
+                lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+                bp_trial_read_summary(path, &sum, &te) != 0 || !finished(sum.status)) {
+                missing++;
+                continue;
+            }
+            pthread_mutex_lock(&c->mu);
+            c->rows[id] = sum;
+            c->done++;
+            pthread_mutex_unlock(&c->mu);
+        }
+        if (!missing || (c->o->stop && *c->o->stop))
+            return;
+        if (!told && !c->o->quiet)
+            fprintf(stderr, "bprun: shard %d/%d: batch %zu: waiting for %zu trial%s of the other "
+                    "shards\n", c->o->shard_i, c->o->shard_n, round, missing, missing == 1 ? ""
+                    : "s");
+        told = 1;
+        struct timespec nap = { 0, 50000000 };
+        nanosleep(&nap, NULL);
+    }
+}
+
 /* Racing (sweep.race, F-Race): round 1 runs repeats 0 .. min_repeats - 1 of every point; each
  * round after it adds `step` repeats to the points still racing, until one is left or they
  * ran max_repeats. After each round, the points' values over the repeats all of them ran are
@@ -1635,6 +1677,71 @@ out:
     return rc;
 }
 
+/* sweep.search (search.h): trial id got its point; its config is rebuilt, and so is its
+ * experiment (the old one is kept until the end: a later trial may share its data). */
+static int search_set_point(void *ud, size_t id, bp_err *e)
+{
+    sched *c = ud;
+    bp_sweep *s = c->s;
+    bp_experiment **o = realloc(c->old_x, (c->n_old_x + 1) * sizeof *o);
+    if (!o)
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    c->old_x = o;
+    c->old_x[c->n_old_x++] = c->x[id];
+    c->x[id] = NULL;
+    int rc = bp_sweep_set_point(s, id, e);
+    c->param_rows[id] = s->trials[id].values;
+    if (rc)
+        return rc;
+    uint64_t base_seed = s->trials[0].seed;
+    char *key = bp_experiment_data_key(s->trials[id].cfg, base_seed, e);
+    const bp_experiment *share = NULL;
+    if (!key)
+        return BP_ENOMEM;
+    for (size_t j = 0; j < id && !share; j++)
+        if (c->x[j] && c->x[j]->owns_data && !strcmp(c->x[j]->data_key, key))
+            share = c->x[j];
+    free(key);
+    if ((rc = bp_experiment_prepare_shared(s->trials[id].cfg, c->reg, share, base_seed,
+                                           &c->x[id], e))) {
+        name_trial(e, s, id);
+        return rc;
+    }
+    if (c->resume[id]) { /* an interrupted trial continues from its file, or starts again */
+        char path[4096];
+        bp_err re;
+        bp_resume_free(c->resume[id]);
+        c->resume[id] = NULL;
+        if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, "") ||
+            bp_resume_load(path, c->x[id], &c->resume[id], &re) != 0)
+            c->resume[id] = NULL;
+    }
+    return 0;
+}
+
+/* sweep.search: run a batch's unfinished trials (this shard's share), then, in shards, wait
+ * for the other shards' trials of the batch: every shard decides the next batch alike. */
+static int search_run(void *ud, size_t first, size_t end, size_t batch)
+{
+    sched *c = ud;
+    memset(c->todo, 0, c->s->n_trials);
+    c->total_todo = 0;
+    for (size_t id = first; id < end; id++)
+        if (!finished(c->rows[id].status) && mine(c, id)) {
+            c->todo[id] = 1;
+            c->total_todo++;
+        }
+    run_pool(c, c->isolated);
+    if (!c->failed && !(c->o->stop && *c->o->stop) && c->o->shard_n > 0)
+        wait_trials(c, first, end, batch + 1);
+    return c->failed || (c->o->stop && *c->o->stop);
+}
+
+static const bp_trial_summary *search_row(void *ud, size_t id)
+{
+    return &((sched *)ud)->rows[id];
+}
+
 int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sched_result *res,
                  bp_err *e)
 {
@@ -1670,10 +1777,17 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     }
     if ((rc = commit_interval(&c.gc_s, e))) /* before the run folder is touched */
         goto out;
-    if (o->only >= 0 && (s->halving.n_rungs || s->race.active)) {
+    int tpe = s->search && s->search->method == BP_SEARCH_TPE;
+    if (o->only >= 0 && (s->halving.n_rungs || s->race.active || tpe)) {
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
                         "need every trial; run the whole sweep", o->only,
-                        s->race.active ? "race" : "halving");
+                        s->race.active ? "race" : tpe ? "search (tpe)" : "halving");
+        goto out;
+    }
+    if (c.size > 1 && tpe) {
+        rc = bp_err_set(e, BP_EUSAGE, "mpirun: the sweep uses sweep.search (tpe), whose batches "
+                        "need every earlier trial's results; run it in one process or in shards "
+                        "(--shard)");
         goto out;
     }
     if (o->only >= (long)n) {
@@ -1708,6 +1822,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         pending_row(&c.rows[i], &s->trials[i]);
         param_rows[i] = s->trials[i].values;
     }
+    c.param_rows = param_rows;
     if (!(c.resolved0 = bp_config_dump_string(s->trials[0].cfg))) {
         rc = bp_err_set(e, BP_ENOMEM, "out of memory");
         goto out;
@@ -1853,6 +1968,23 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
             goto out;
         goto joined;
     }
+    if (tpe) {
+        if (!o->quiet)
+            fprintf(stderr, "bprun: TPE search: %zu trials in batches of %zu (the first %zu "
+                    "from the prior)\n", s->search->trials, s->search->batch,
+                    s->search->startup > s->search->batch ? s->search->startup : s->search->batch);
+        if (!res->isolated && o->in_threads && wants_isolation(&c))
+            *o->in_threads = 1;
+        c.isolated = res->isolated;
+        c.reg = reg;
+        bp_search_ops ops = { .ud = &c, .set_point = search_set_point, .run = search_run,
+                              .row = search_row };
+        if ((rc = bp_search_drive(s->search, &ops, e))) {
+            c.failed = 1;
+            c.err = *e;
+        }
+        goto joined;
+    }
     if (res->isolated) {
         if (c.size > 1 && c.rank == 0)
             run_rank0(&c, local_isolated, 1, &c.err);
@@ -1917,7 +2049,9 @@ joined:
         unsigned char *skip = s->race.active ? calloc(n ? n : 1, 1) : NULL;
         for (size_t i = 0; skip && i < n; i++)
             skip[i] = !strcmp(c.rows[i].status, "skipped");
-        bp_merge_extra mx = { .race = c.race_log, .skipped = skip, .n = skip ? n : 0 };
+        bp_merge_extra mx = { .race = c.race_log, .skipped = skip, .n = skip ? n : 0,
+                              .params = s->search ? (char *const *const *)param_rows : NULL,
+                              .n_params = n };
         rc = bp_run_merge_with(bp_run_path(c.run), BP_SHARD_LOCK_WAIT, &mx, &mr, e);
         free(skip);
         if (rc == BP_EUSAGE && mr.n_trials && !mr.finished)
@@ -1931,6 +2065,9 @@ out:
     bp_run_close(c.run);
     for (size_t i = n; c.x && i-- > 0;)
         bp_experiment_free(c.x[i]);
+    for (size_t i = c.n_old_x; i-- > 0;)
+        bp_experiment_free(c.old_x[i]);
+    free(c.old_x);
     free(c.x);
     free(c.rows);
     free(c.todo);

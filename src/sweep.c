@@ -13,6 +13,7 @@
 
 #include "points.h"
 #include "rng.h"
+#include "search.h"
 
 #define KEY_MAX 600
 /* Estimated memory of all trial configs above which a sweep is refused. */
@@ -54,7 +55,19 @@ typedef struct sctx {
     bp_halving hv;                /* parsed; rungs owned until moved into the sweep */
     bp_race race;                 /* parsed sweep.race */
     const bp_mark *race_km;
+    bp_search *search;            /* parsed sweep.search (owned until moved into the sweep) */
+    const bp_mark *search_km;
 } sctx;
+
+/* What a sweep.search keeps to rebuild a trial once its point is decided (search.h). */
+struct bp_sweep_keep {
+    sctx s;
+    bp_node *root, *sweep_node;
+    char *text, *path;
+    char **sets;
+    size_t n_sets;
+    uint64_t seed;
+};
 
 /* ---- messages ---- */
 
@@ -826,11 +839,11 @@ static int check_race(sctx *s, const bp_sweep *sw)
 static int parse_sweep(sctx *s, const bp_node *sw)
 {
     static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats",
-                                        "halving", "race" };
+                                        "halving", "race", "search" };
     int rc = want_map(s, sw, "sweep", "a map");
     if (rc == 0)
-        rc = check_keys(s, sw, "sweep", keys, 7);
-    for (size_t k = 0; rc == 0 && k < 7; k++) {
+        rc = check_keys(s, sw, "sweep", keys, 8);
+    for (size_t k = 0; rc == 0 && k < 8; k++) {
         size_t i = 0;
         while (i < sw->n && strcmp(sw->keys[i], keys[k]))
             i++;
@@ -844,6 +857,10 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         case 3: rc = parse_random(s, v, &sw->key_marks[i]); break;
         case 5: rc = parse_halving(s, v, &sw->key_marks[i]); break;
         case 6: rc = parse_race(s, v, &sw->key_marks[i]); break;
+        case 7:
+            s->search_km = &sw->key_marks[i];
+            rc = (s->search = bp_search_parse(v, s->search_km, s->e)) ? 0 : s->e->code;
+            break;
         default: {
             long long n;
             rc = get_int(s->e, v, "sweep.repeats", 1, 100000, &n);
@@ -1227,10 +1244,108 @@ static int build_trial(sctx *s, bp_sweep *sw, const bp_node *base, size_t p, uns
 
 static void sctx_clear(sctx *s)
 {
+    bp_search_free(s->search);
     free(s->hv.rungs);
     for (size_t i = 0; i < s->n_ax; i++)
         axis_clear(&s->ax[i]);
     free(s->ax);
+}
+
+/* ---- sweep.search ---- */
+
+/* sweep.search is the only block; its top-level parameters become the axes */
+static int search_setup(sctx *s)
+{
+    const char *other = s->n_ax ? s->ax[0].origin : s->variants ? "sweep.variants"
+                      : s->zip_len ? "sweep.zip" : s->repeats_mark ? "sweep.repeats"
+                      : s->race.active ? "sweep.race" : s->halving ? "sweep.halving" : NULL;
+    if (other)
+        return serr(s->e, BP_ECONFIG, s->search_km, "sweep.search", "cannot be combined with "
+                    "other sweep blocks or --sweep (got %s)", other);
+    const bp_space *sp = s->search->space;
+    char disp[KEY_MAX], t[256];
+    for (size_t i = 0; i < sp->n; i++) {
+        if (sp->p[i].parent >= 0)
+            continue;
+        snprintf(disp, sizeof disp, "sweep.search.params.%s", bp_text_show(sp->p[i].name, t, sizeof t));
+        if (!axis_add(s, s->n_ax, sp->p[i].name, BLK_RANDOM, &sp->p[i].key_mark,
+                      "sweep.search.params", disp))
+            return s->e->code;
+    }
+    s->n_random = s->search->trials;
+    return 0;
+}
+
+/* The axes' values of trial k from its point (a decided point's text, or "(tpe)") */
+static int search_fill(sctx *s, size_t k)
+{
+    const bp_search *se = s->search;
+    const double *x = &se->x[k * se->space->n];
+    size_t a = 0;
+    for (size_t i = 0; i < se->space->n; i++) {
+        if (se->space->p[i].parent >= 0)
+            continue;
+        axis *ax = &s->ax[a++];
+        bp_node_free(ax->vals[k]);
+        free(ax->texts[k]);
+        ax->texts[k] = NULL;
+        if (!(ax->vals[k] = bp_space_value(se->space, x, i, s->e)))
+            return BP_ENOMEM;
+        ax->texts[k] = se->decided[k] ? flow_text(ax->vals[k], s->e) : bp_xstrdup("(tpe)", s->e);
+        if (!ax->texts[k])
+            return BP_ENOMEM;
+    }
+    return 0;
+}
+
+static int search_samples(sctx *s, uint64_t seed)
+{
+    int rc = bp_search_init(s->search, seed, s->e);
+    for (size_t i = 0; i < s->n_ax && !rc; i++) {
+        axis *a = &s->ax[i];
+        if (!(a->vals = bp_xcalloc(s->n_random, sizeof *a->vals, s->e)) ||
+            !(a->texts = bp_xcalloc(s->n_random, sizeof *a->texts, s->e)))
+            return BP_ENOMEM;
+        a->n = s->n_random;
+    }
+    for (size_t k = 0; k < s->n_random && !rc; k++)
+        rc = search_fill(s, k);
+    return rc;
+}
+
+int bp_sweep_set_point(bp_sweep *sw, size_t id, bp_err *e)
+{
+    struct bp_sweep_keep *k = sw->keep;
+    if (!k || id >= sw->n_trials)
+        return bp_err_set(e, BP_EUSAGE, "trial %zu: not a trial of a sweep.search", id);
+    k->s.e = e;
+    int rc = search_fill(&k->s, id);
+    if (rc)
+        return rc;
+    bp_trial_spec *t = &sw->trials[id];
+    for (size_t i = 0; t->values && i < sw->n_axes; i++)
+        free(t->values[i]);
+    free(t->values);
+    bp_config_free(t->cfg);
+    memset(t, 0, sizeof *t);
+    size_t idx[1] = { id };
+    return build_trial(&k->s, sw, k->root, id, 0, idx, k->seed, k->text, k->sets, k->n_sets);
+}
+
+static void keep_free(struct bp_sweep_keep *k)
+{
+    if (!k)
+        return;
+    k->s.search = NULL; /* the sweep's */
+    sctx_clear(&k->s);
+    bp_node_free(k->root);
+    bp_node_free(k->sweep_node);
+    free(k->text);
+    free(k->path);
+    for (size_t i = 0; i < k->n_sets; i++)
+        free(k->sets[i]);
+    free(k->sets);
+    free(k);
 }
 
 /* bp_sweep_load on text (len bytes and a NUL; owned: freed here). e is not NULL. */
@@ -1281,6 +1396,8 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
     for (size_t i = 0; i < n_sweeps; i++)
         if (parse_sweep_arg(&s, sweeps[i]) < 0)
             goto fail;
+    if (s.search && search_setup(&s) < 0)
+        goto fail;
 
     /* dimensions: each grid axis, then zip rows, variants, random samples */
     size_t n_dims = s.n_grid + (s.zip_len > 0) + (s.variants != NULL) + (s.n_random > 0), d = 0;
@@ -1312,7 +1429,7 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         goto fail;
     }
     uint64_t seed = base_seed(root);
-    if (s.n_random && draw_samples(&s, seed) < 0)
+    if (s.search ? search_samples(&s, seed) < 0 : s.n_random && draw_samples(&s, seed) < 0)
         goto fail;
 
     if (!(sw = bp_xcalloc(1, sizeof *sw, e)))
@@ -1361,6 +1478,45 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         h = fnv(h, s.hv.rungs, s.hv.n_rungs * sizeof *s.hv.rungs);
         sw->halving = s.hv;
         s.hv.rungs = NULL;
+    }
+    if (s.search) {
+        char spec[160];
+        int sl = bp_search_spec(s.search, spec, sizeof spec);
+        h = fnv(h, spec, (size_t)sl);
+        char *params = flow_text(s.search->space->tree, e);
+        if (!params)
+            goto fail;
+        h = fnv(h, params, strlen(params));
+        free(params);
+        struct bp_sweep_keep *k = bp_xcalloc(1, sizeof *k, e);
+        if (!k || (n_sets && !(k->sets = bp_xcalloc(n_sets, sizeof *k->sets, e))) ||
+            !(k->path = bp_xstrdup(path, e))) {
+            if (k)
+                free(k->sets);
+            free(k);
+            goto fail;
+        }
+        for (; k->n_sets < n_sets; k->n_sets++)
+            if (!(k->sets[k->n_sets] = bp_xstrdup(sets[k->n_sets], e))) {
+                keep_free(k);
+                goto fail;
+            }
+        /* the sweep takes the search, the axes, the trees and the text */
+        k->s = s;
+        k->s.path = k->path;
+        k->s.sweep_mark.src = NULL;
+        k->s.hv.rungs = NULL;
+        k->root = root;
+        k->sweep_node = sweep_node;
+        k->text = text;
+        k->seed = seed;
+        sw->keep = k;
+        sw->search = s.search;
+        memset(&s.ax, 0, sizeof s.ax);
+        s.n_ax = 0;
+        s.search = NULL;
+        root = sweep_node = NULL;
+        text = NULL;
     }
     snprintf(sw->hash, sizeof sw->hash, "%016" PRIx64, h);
     free(radix);
@@ -1416,6 +1572,8 @@ void bp_sweep_free(bp_sweep *s)
         free(s->axes[i]);
     free(s->axes);
     free(s->halving.rungs);
+    keep_free(s->keep);
+    bp_search_free(s->search);
     for (size_t t = 0; s->trials && t < s->n_trials; t++) {
         for (size_t i = 0; s->trials[t].values && i < s->n_axes; i++)
             free(s->trials[t].values[i]);

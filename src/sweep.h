@@ -42,6 +42,10 @@
  * 1/eta; not both); metric val_loss (default; needs validation data in every trial) or loss.
  * It changes the sweep hash (a run with halving is another run).
  *
+ * `search` (search.h, docs/SEARCH.md): {method: tpe|random, trials, batch, startup, metric,
+ * params}: the only block when present (with grid, zip, variants, random, repeats, race,
+ * halving or --sweep: BP_ECONFIG at sweep.search). Parameters may be conditional (space.h).
+ *
  * `race` (F-Race, docs/CONFIG.md): the points race over repeats; min_repeats (integer >= 2,
  * default 5), max_repeats (integer >= min_repeats, default 50: the sweep expands to every point
  * x max_repeats trials, of which the race runs those it needs), step (repeats added per round,
@@ -102,6 +106,11 @@ typedef struct bp_sweep {
                                * (a changed config, override or sweep changes it) */
     bp_halving halving;       /* appended: sweep.halving */
     bp_race race;             /* appended: sweep.race (repeats = race.max_repeats) */
+    /* appended: sweep.search (search.h; NULL: none). Its trials are its points (repeats 1);
+     * a trial TPE decides later shows "(tpe)" in values and has a stand-in config (a prior
+     * draw, validated) until bp_sweep_set_point gives it its point. */
+    struct bp_search *search;
+    struct bp_sweep_keep *keep; /* what bp_sweep_set_point rebuilds trials from (private) */
 } bp_sweep;
 
 /* Read a config file, apply --set overrides and --sweep axes, expand, validate every trial.
@@ -115,6 +124,11 @@ bp_sweep *bp_sweep_load(const char *path, char *const *sets, size_t n_sets, char
 bp_sweep *bp_sweep_load_text(const char *path, const char *text, size_t len, char *const *sets,
                              size_t n_sets, char *const *sweeps, size_t n_sweeps, bp_err *e);
 void bp_sweep_free(bp_sweep *s);
+
+/* sweep.search: rebuild trial id (its values, cfg and hash) from its point in s->search
+ * (bp_search_suggest decided it). Invalidates the trial's old values and cfg. 0, or an
+ * error: the point's config is invalid (message as the sweep's own), BP_ENOMEM. */
+int bp_sweep_set_point(bp_sweep *s, size_t id, bp_err *e);
 
 /* The trial table: id, point, repeat, seed, then one column per axis. */
 void bp_sweep_print(FILE *f, const bp_sweep *s);
