@@ -282,6 +282,7 @@ class Run:
         self.experiment = None
         self.loss_name = None
         self.has_index = False
+        self.search = None  # the index's `search` attribute: {"method": ..., "metric": ...}
 
 
 def _read_trial_file(t, path):
@@ -365,6 +366,9 @@ def load_run(path):
         try:
             with _h5open(index) as f:
                 root_cfg = parse_block(_text(f.attrs.get("resolved_config", "")))
+                if "search" in f.attrs:
+                    run.search = dict(kv.split("=", 1) for kv in _text(f.attrs["search"]).split()
+                                      if "=" in kv)
                 if "axes" in f.attrs:
                     a = f.attrs["axes"]
                     axes = [_text(a)] if isinstance(a, (str, bytes)) else list(_text(np.asarray(a)))
@@ -1494,6 +1498,59 @@ def _save(fig, out):
     return out
 
 
+SEARCH_COLUMNS = {"loss": "final_loss", "val_loss": "final_val_loss",
+                  "best_val_loss": "best_val_loss", "accuracy": "final_accuracy",
+                  "val_accuracy": "final_val_accuracy", "test_loss": "final_test_loss",
+                  "test_accuracy": "final_test_accuracy", "epochs_to_target": "epochs_to_target"}
+
+
+def search_curve(run):
+    """sweep.search's best so far, in trial order: [(trial, value, best, epochs spent)]
+    (value None: no value: not finished, failed, diverged), as `bprun report` computes it."""
+    metric = run.search.get("metric", "val_loss")
+    col, higher = SEARCH_COLUMNS.get(metric, "final_val_loss"), "accuracy" in metric
+    out, best, spent = [], None, 0
+    for t in sorted(run.trials, key=lambda t: t.id):
+        f = t.final or {}
+        v = _num(f.get(col)) if f.get("status") == "completed" else None
+        if v is not None and (not math.isfinite(v) or (col == "epochs_to_target" and v <= 0)):
+            v = None
+        if v is not None and (best is None or (v > best if higher else v < best)):
+            best = v
+        spent += max(int(f.get("epochs", 0) or 0), 0)
+        out.append((t.id, v, best, spent))
+    return out
+
+
+def plot_search(run, out):
+    curve = search_curve(run)
+    metric = run.search.get("metric", "val_loss")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13.0, 5.0), dpi=DPI, layout="constrained")
+    ids = [c[0] for c in curve]
+    for ax, xs, xl in ((a1, ids, "trial (the order the search decided them)"),
+                       (a2, [c[3] for c in curve], "epochs spent")):
+        pv = [(x, c[1]) for x, c in zip(xs, curve) if c[1] is not None]
+        pb = [(x, c[2]) for x, c in zip(xs, curve) if c[2] is not None]
+        if pv:
+            ax.scatter(*zip(*pv), s=14, color="0.55", label="trial's %s" % metric)
+        if pb:
+            ax.step(*zip(*pb), where="post", color="C0", lw=2, label="best so far")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(metric)
+        if "loss" in metric and pv and min(v for _, v in pv) > 0:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+    batch = int(run.search.get("batch", 0) or 0)
+    if batch:
+        for b in range(batch, len(ids), batch):
+            a1.axvline(b - 0.5, color="0.85", lw=0.8, zorder=0)
+    a1.legend(fontsize="small")
+    fig.suptitle("%s: %s search, best %s so far (batches of %s)"
+                 % (run.experiment or run.name, run.search.get("method", "?"), metric,
+                    run.search.get("batch", "?")))
+    return _save(fig, out)
+
+
 def _lrfind_attr(f, name):
     v = f.attrs.get(name)
     if v is None:
@@ -1687,6 +1744,8 @@ def main(argv=None):
             dump["verdicts"] = {"%04d" % t: v for t, v in sorted(dcol.verdicts.items())}
             dump["verdict_colors"] = {lab: mcolors.to_hex(c) for lab, c in dcol.categories}
         jobs.append(("diagnostics", lambda o: plot_diagnostics(run, dcol, o)))
+        if run.search:
+            jobs.append(("search", lambda o: plot_search(run, o)))
         for name, fn in jobs:
             p = fn(os.path.join(out, "%s.%s" % (name, args.format)))
             if p:

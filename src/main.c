@@ -108,6 +108,10 @@ static const char usage_run[] =
     "when it finished one and using its own -j/--threads; rank 0 writes the index. Without\n"
     "MPI, --shard I/N in each of N jobs (a job array) and then `bprun merge RUN`.\n"
     "\n"
+    "A sweep.search section (docs/SEARCH.md) runs a TPE or random search over a space with\n"
+    "conditional parameters, in batches of sweep.search.batch trials whatever -j is; TPE's\n"
+    "batches wait for the earlier ones (also across shards), and mpirun is refused for TPE.\n"
+    "\n"
     "  -c, --continue FROM    continue a completed or interrupted trial: FROM is a trial\n"
     "                         file, a run folder (its trial 0000) or RUN#ID. The new run\n"
     "                         starts from FROM's weights, optimizer and schedule state,\n"
@@ -193,7 +197,7 @@ static const char usage_report[] =
     "usage: bprun report RUN... [--format text|csv|markdown|json|html] [-o FILE] [--top N]\n"
     "                        [--metric M]\n"
     "                        [--by mean|median] [--alpha A] [--all-pairs]\n"
-    "                        [--table trials|points|comparisons|epochs]\n"
+    "                        [--table trials|points|comparisons|epochs|search]\n"
     "\n"
     "The report of a run folder, also of one still running: the trials ranked by the metric\n"
     "with their swept values, status, epochs and metrics; for a sweep with repeats, every\n"
@@ -215,7 +219,8 @@ static const char usage_report[] =
     "  --by S                 rank points by their mean (default) or median\n"
     "  --alpha A              significance level of the verdicts (default 0.05)\n"
     "  --all-pairs            compare every pair of points, not only the best with the others\n"
-    "  --table T              csv only: trials (default), points, comparisons or epochs\n"
+    "  --table T              csv only: trials (default), points, comparisons, epochs or\n"
+    "                         search (a sweep.search run's best so far per trial)\n"
     "  -h, --help             show this help\n";
 
 static const char usage_plugins[] =
@@ -891,7 +896,7 @@ static int cmd_report(int argc, char **argv)
                 if (!strcmp(optarg, bp_report_table_names[t]))
                     k = t;
             if (k < 0)
-                return usage_error("report", "--table: expected trials, points, comparisons or epochs "
+                return usage_error("report", "--table: expected trials, points, comparisons, epochs or search "
                                    "(got '%s')", optarg);
             o.table = (bp_report_table)k;
             table_given = 1;

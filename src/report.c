@@ -12,11 +12,12 @@
 #include "epochs.h"
 #include "input.h"
 #include "minima.h"
+#include "report_search.h"
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
                                                                      "json", "html" };
 const char *const bp_report_table_names[BP_TABLE_COUNT] = { "trials", "points", "comparisons",
-                                                                    "epochs" };
+                                                                    "epochs", "search" };
 
 typedef struct row {
     uint32_t trial;
@@ -40,6 +41,7 @@ typedef struct run {
     char **axes;
     char *best_config;
     char *race;       /* the index's `race` attribute (sweep.race's decisions), or NULL */
+    char *search;     /* the index's `search` attribute (sweep.search's settings), or NULL */
     int verdicts;     /* the index's summary holds the verdicts (else: the trial files) */
 } run;
 
@@ -56,6 +58,7 @@ static void run_free(run *r)
     free(r->axes);
     free(r->best_config);
     free(r->race);
+    free(r->search);
 }
 
 static int load(const char *dir, run *r, bp_err *e)
@@ -125,6 +128,7 @@ static int load(const char *dir, run *r, bp_err *e)
         goto out;
     }
     r->race = bp_epochs_str_attr(f, "race");
+    r->search = bp_epochs_str_attr(f, "search");
     if (H5Aexists(f, "axes") > 0) {
         hid_t a = H5Aopen(f, "axes", H5P_DEFAULT), asp = H5Aget_space(a);
         hssize_t na = H5Sget_simple_extent_npoints(asp);
@@ -1055,6 +1059,30 @@ static int combine(run *rs, size_t nd, const char *const *dirs, run *out, bp_err
     return 0;
 }
 
+/* The best-so-far curve of a sweep.search run (report_search.h); -1 when r is not one. */
+static int print_search(FILE *f, const run *r, bp_search_style style)
+{
+    bp_search_info in;
+    if (!r->search || bp_search_info_parse(r->search, &in))
+        return -1;
+    int m = 1;
+    while (m < BP_RANK_COUNT && strcmp(bp_rank_metric_names[m], in.metric))
+        m++;
+    bp_search_trial *t = malloc((r->n ? r->n : 1) * sizeof *t);
+    if (m == BP_RANK_COUNT || !t) {
+        free(t);
+        return -1;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        bp_point_trial p = as_trial(&r->rows[i]);
+        t[i] = (bp_search_trial){ r->rows[i].trial, bp_point_value(&p, (bp_rank_metric)m),
+                                  r->rows[i].epochs };
+    }
+    int rc = bp_report_search(f, &in, t, r->n, bp_rank_metric_higher((bp_rank_metric)m), style);
+    free(t);
+    return rc;
+}
+
 /* Load the run folders (with their verdicts and minima) into r: one as it is, several
  * combined. Returns the number of rows with a minimum, or a negative code. */
 static int load_runs(const char *const *dirs, size_t nd, run *r, bp_err *e)
@@ -1212,7 +1240,14 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         } else {
             fputs("null", f);
         }
+        fputs(",\n \"search\": ", f);
+        if (print_search(f, &r, BP_SEARCH_JSON))
+            fputs("null", f);
         fprintf(f, "}\n");
+    } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_SEARCH) {
+        if (print_search(f, &r, BP_SEARCH_CSV))
+            rc = bp_err_set(e, BP_EUSAGE, "%s: --table search: not the run of a sweep.search",
+                            nd == 1 ? dir : "several runs");
     } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_POINTS) {
         points_csv(f, &r, &pt, any_target);
     } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_COMPARISONS) {
@@ -1333,6 +1368,7 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
             if (md)
                 fputs("```\n", f);
         }
+        print_search(f, &r, md ? BP_SEARCH_MARKDOWN : BP_SEARCH_TEXT);
         print_verdicts(f, &r, md);
         if (n_min > 0)
             print_minima(f, &r, md, mins);
@@ -1349,7 +1385,7 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
     free(pin);
     bp_points_free(&pt);
     run_free(&r);
-    return 0;
+    return rc;
 }
 
 int bp_report_best_trial(const char *dir, uint32_t *trial, bp_err *e)

@@ -270,6 +270,8 @@ static int write_index(const bp_run_info *r, const char *config_text, const char
         rc = bp_h5_attr_strs(e, part, f, "/", "axes", (const char *const *)r->axes, r->n_axes);
     if (!rc && r->race)
         rc = bp_h5_attr_str(e, part, f, "/", "race", r->race);
+    if (!rc && r->search)
+        rc = bp_h5_attr_str(e, part, f, "/", "search", r->search);
     if (!rc)
         rc = write_summary(e, part, f, rows, n);
     if (!rc && r->params && r->n_axes)
@@ -472,7 +474,7 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
     if (!rc)
         rc = bp_run_lock_wait(e, dfd, dir, &lock_fd, wait_s);
     char *config = NULL, *resolved = NULL, *hash = NULL, *table = NULL, **axes = NULL;
-    char *race = NULL;
+    char *race = NULL, *search = NULL;
     char **params = NULL, ***by_trial = NULL;
     size_t n = 0, na = 0;
     index_row *old = NULL;
@@ -502,6 +504,8 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
         ((rc = bp_h5_get_str(e, index, f, "sweep_hash", &hash)) ||
          (rc = bp_h5_get_str(e, index, f, "sweep_table", &table)) ||
          (rc = bp_h5_get_strs(e, index, f, "axes", &axes, &na))))
+        goto out;
+    if (H5Aexists(f, "search") > 0 && (rc = bp_h5_get_str(e, index, f, "search", &search)))
         goto out;
     if (H5Aexists(f, "race") > 0 && (rc = bp_h5_get_str(e, index, f, "race", &race)))
         goto out;
@@ -571,7 +575,7 @@ int bp_run_merge_with(const char *dir, double wait_s, const bp_merge_extra *x,
     bp_run_info r = { .path = dir, .hash = hash, .table = table, .n_axes = na, .axes = axes,
                       .params = x && x->params && x->n_params == n ? x->params
                                 : params ? (char *const *const *)by_trial : NULL,
-                      .race = x && x->race ? x->race : race };
+                      .race = x && x->race ? x->race : race, .search = search };
     rc = write_index(&r, config, resolved, rows, n, threads, e);
 out:
     if (f >= 0)
@@ -589,6 +593,7 @@ out:
     free(hash);
     free(table);
     free(race);
+    free(search);
     bp_h5_free_strs(axes, na);
     if (params)
         bp_h5_free_strs(params, n * na);

@@ -29,6 +29,7 @@ struct bp_run {
     char *const *axes;
     char *const *const *params;
     const char *race;     /* sweep.race's decisions (borrowed), or NULL */
+    const char *search;   /* sweep.search's settings (borrowed), or NULL */
 };
 
 static int mkdir_p(bp_err *e, const char *dir)
@@ -281,7 +282,7 @@ bp_run_info bp_run_info_of(const bp_run *r)
 {
     return (bp_run_info){ .path = r->path, .hash = r->hash, .table = r->table,
                           .n_axes = r->n_axes, .axes = r->axes, .params = r->params,
-                          .race = r->race };
+                          .race = r->race, .search = r->search };
 }
 
 void bp_run_close(bp_run *r)
@@ -301,6 +302,11 @@ void bp_run_close(bp_run *r)
 void bp_run_set_race(bp_run *r, const char *text)
 {
     r->race = text;
+}
+
+void bp_run_set_search(bp_run *r, const char *text)
+{
+    r->search = text;
 }
 
 void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_axes,

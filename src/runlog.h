@@ -76,6 +76,10 @@ void bp_run_set_sweep(bp_run *r, const char *hash, const char *table, size_t n_a
 /* Added with sweep.race: the race's decisions so far, written by bp_run_write_index as the
  * index's text attribute `race` (borrowed until the run is closed; NULL: none). */
 void bp_run_set_race(bp_run *r, const char *text);
+/* Added with sweep.search: its settings ("method=tpe metric=val_loss trials=N batch=B
+ * startup=K", search.h bp_search_describe), the index's text attribute `search` (borrowed
+ * until the run is closed; NULL: none). */
+void bp_run_set_search(bp_run *r, const char *text);
 
 /* What the index of a run records besides its rows, for runindex.c: the folder's absolute
  * path (bp_run_path) and what bp_run_set_sweep and bp_run_set_race recorded (NULL / 0 when
@@ -87,6 +91,7 @@ typedef struct bp_run_info {
     char *const *axes;
     char *const *const *params;
     const char *race;
+    const char *search;   /* added with sweep.search */
 } bp_run_info;
 bp_run_info bp_run_info_of(const bp_run *r);
 

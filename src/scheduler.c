@@ -1857,6 +1857,11 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     if (rc)
         goto out;
     bp_run_set_sweep(c.run, s->hash, table, s->n_axes, s->axes, (char *const *const *)param_rows);
+    char search_attr[200];
+    if (s->search) {
+        bp_search_describe(s->search, search_attr, sizeof search_attr);
+        bp_run_set_search(c.run, search_attr);
+    }
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         c.todo[i] = (o->only < 0 || (size_t)o->only == i) &&

@@ -145,6 +145,13 @@ void bp_search_free(bp_search *s)
     free(s);
 }
 
+int bp_search_describe(const bp_search *s, char *buf, size_t n)
+{
+    return snprintf(buf, n, "method=%s metric=%s trials=%zu batch=%zu startup=%zu",
+                    s->method == BP_SEARCH_TPE ? "tpe" : "random",
+                    bp_rank_metric_names[s->metric], s->trials, s->batch, s->startup);
+}
+
 size_t bp_search_batch_of(const bp_search *s, size_t id)
 {
     return id / s->batch;

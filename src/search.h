@@ -50,6 +50,9 @@ void bp_search_free(bp_search *s);
 int bp_search_init(bp_search *s, uint64_t seed, bp_err *e);
 /* The sweep.search settings as text, for the sweep's hash. */
 int bp_search_spec(const bp_search *s, char *buf, size_t n);
+/* The settings as the index's `search` attribute records them: "method=tpe metric=val_loss
+ * trials=N batch=B startup=K". */
+int bp_search_describe(const bp_search *s, char *buf, size_t n);
 /* Trial id's batch. */
 size_t bp_search_batch_of(const bp_search *s, size_t id);
 /* A finished trial's objective (lower is better; higher-is-better metrics negated), +inf

@@ -34,6 +34,30 @@ for i, r in enumerate(rows):
     assert "batch_size: " + r[1].decode() in cfg, (i, r[1])
 PY
 
+# the report: best so far against trials and epochs spent, in every format
+run_bprun 0 report j1 || finish
+grep -q '^search (sweep.search, tpe): best loss so far (lower is better), batches of 4, the first 8 trials from the prior$' out ||
+  fail "text report: no search section: $(cat out)"
+run_bprun 0 report j1 --format markdown && grep -q '^\*\*Search\*\* (sweep.search, tpe)' out ||
+  fail "markdown report: no search section"
+run_bprun 0 report j1 --format json && cp out rep.json
+run_bprun 0 report j1 --format csv --table search && cp out rep.csv
+"$PYTHON_H5" - j1 <<'PY' || fail "the best-so-far curve is wrong"
+import csv, json, sys, h5py, numpy as np
+loss = h5py.File(sys.argv[1] + "/index.h5")["summary"]["final_loss"]
+best = np.minimum.accumulate(loss)
+rows = list(csv.DictReader(open("rep.csv")))
+assert [int(r["trial"]) for r in rows] == list(range(24))
+assert all(float(r["best_so_far"]) == b for r, b in zip(rows, best)), rows
+assert [int(r["epochs_spent"]) for r in rows] == [40 * (i + 1) for i in range(24)]
+assert [int(r["batch"]) for r in rows] == [i // 4 for i in range(24)]
+s = json.load(open("rep.json"))["search"]
+assert s["method"] == "tpe" and s["metric"] == "loss" and s["batch"] == 4 and len(s["curve"]) == 24
+assert s["curve"][-1]["best"] == best[-1] and s["curve"][-1]["best_trial"] == int(np.argmin(loss))
+PY
+run_bprun 0 run "$BP_SRCDIR/tests/search/xor-tpe.yaml" --set sweep=null -o plain --quiet || finish
+expect_err 2 "bprun: plain: --table search: not the run of a sweep.search" report plain --format csv --table search
+
 # shards: each runs its share of a batch, waits for the others', decides the next alike
 "$BPRUN" run "$cfg" -o sh --shard 1/2 -j 1 >s1.out 2>s1.err &
 p1=$!
