@@ -11,6 +11,9 @@
  * weight 1): a component's sigma is the larger gap to its sorted neighbours (the two ends use
  * their inner gap), clipped to [(hi - lo) / min(100, 1 + n), hi - lo]; weights 1 each, or for
  * n >= 25 a ramp from 1/n to 1 over the oldest n - 25 and 1 for the newest 25. A categorical
+ * The score of a continuous x under a mixture is, as in Optuna 3.1, the weighted sum of each
+ * component's truncated normal density in its own standardized units (without the 1/sigma of
+ * a true density); an integer's is the mass of [x - 0.5, x + 0.5]. A categorical
  * parameter of k options, from n observations: component i puts (1 + a) / (1 + k a) on its
  * option and a / (1 + k a) on each other, a = 1 / (n + 1); the prior is uniform. The suggestion is the best of n_cand draws from l (below's
  * mixture) by log l(x) - log g(x).
@@ -46,7 +49,7 @@ typedef struct bp_parzen {
 /* Fit p to the n observations x (trial order). 0, or -1 out of memory. */
 int bp_parzen_fit(bp_parzen *p, const double *x, size_t n, double lo, double hi, int integer);
 void bp_parzen_clear(bp_parzen *p);
-/* log density (or log mass, integer) of x under p. */
+/* log score (see above; log mass for integers) of x under p. */
 double bp_parzen_logpdf(const bp_parzen *p, double x);
 /* A draw from p (integer: rounded to a whole number, within [lo + 0.5, hi - 0.5]). */
 double bp_parzen_sample(const bp_parzen *p, bp_rng *r);

@@ -1,5 +1,5 @@
-/* Unit tests of the TPE estimator (tpe.h) against values computed by hand, with scipy's
- * truncnorm, and by Optuna 3.1's _ParzenEstimator with its TPESampler defaults (prior weight 1,
+/* Unit tests of the TPE estimator (tpe.h) against values computed by hand and by Optuna 3.1's
+ * _ParzenEstimator with its TPESampler defaults (prior weight 1,
  * magic clip, no endpoints: the mixtures' centres, sigmas, weights, integer masses), and
  * of the search space (space.h): conditional parameters are drawn only under their option. */
 #include "autoconf.h"
@@ -50,10 +50,10 @@ START_TEST(parzen_uniform)
     NEAR(p.sigma[1], 0.3);
     NEAR(p.sigma[2], 1.0);
     NEAR(p.w[0], 1.0 / 3);
-    /* scipy: log of the mixture of truncnorm densities */
-    NEAR(bp_parzen_logpdf(&p, 0.5), 0.06795982);
-    NEAR(bp_parzen_logpdf(&p, 0.1), -0.07948299);
-    NEAR(bp_parzen_logpdf(&p, 0.95), -0.14382701);
+    /* Optuna 3.1's log_pdf (no 1/sigma per component) */
+    NEAR(bp_parzen_logpdf(&p, 0.5), -0.57236399);
+    NEAR(bp_parzen_logpdf(&p, 0.1), -0.69018829);
+    NEAR(bp_parzen_logpdf(&p, 0.95), -0.73501865);
     bp_parzen_clear(&p);
 }
 END_TEST
@@ -67,9 +67,8 @@ START_TEST(parzen_log_and_int)
     NEAR(p.sigma[1], 2.30258509);
     NEAR(p.sigma[2], 1.84206807);
     NEAR(p.sigma[3], 9.21034037);
-    /* the density of log(x) (scipy's truncnorm; Optuna 3.1 leaves out the 1/sigma of each
-     * component, docs/SEARCH.md) */
-    NEAR(bp_parzen_logpdf(&p, log(0.01)), -2.30648272);
+    /* the score of log(x), as Optuna 3.1's log_pdf */
+    NEAR(bp_parzen_logpdf(&p, log(0.01)), -0.86592503);
     bp_parzen_clear(&p);
     double k[3] = { 1, 1, 3 };
     ck_assert_int_eq(bp_parzen_fit(&p, k, 3, 0.5, 4.5, 1), 0);
