@@ -45,7 +45,8 @@ static int dist_of(const char *key)
     return -1;
 }
 
-/* a map that names a distribution: one of its keys is uniform, log_uniform, int or choice */
+/* a map that names a distribution: one of its keys is uniform, log_uniform, int or choice,
+ * or its one key is a misspelling of one (reported by parse_one, not left to the config) */
 static int is_dist(const bp_node *n)
 {
     if (n->kind != BP_NODE_MAP)
@@ -53,7 +54,7 @@ static int is_dist(const bp_node *n)
     for (size_t i = 0; i < n->n; i++)
         if (dist_of(n->keys[i]) >= 0)
             return 1;
-    return 0;
+    return n->n == 1 && bp_suggest(n->keys[0], bp_dist_names, BP_DIST_COUNT) != NULL;
 }
 
 static int num(bp_err *e, const bp_node *n, const char *key, int whole, double *out)

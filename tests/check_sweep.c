@@ -389,7 +389,25 @@ static const bad_case bad[] = {
       "c.yaml:9:3: sweep.gird: unknown key (did you mean 'grid'?)" },
     { "sweep:\n  foo: 1\n", NULL, BP_ECONFIG,
       "c.yaml:9:3: sweep.foo: unknown key (valid keys: grid, zip, variants, random, repeats, "
-      "halving, race)" },
+      "halving, race, search)" },
+    { "sweep:\n  search: {params: {train.epochs: {int: [1, 2]}}}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:3: sweep.search: missing required key 'trials'" },
+    { "sweep:\n  search: {trials: 4, method: bayes, params: {train.epochs: {int: [1, 2]}}}\n",
+      NULL, BP_ECONFIG, "c.yaml:9:31: sweep.search.method: expected tpe or random (got 'bayes')" },
+    { "sweep:\n  search: {trials: 4, batch: 0, params: {train.epochs: {int: [1, 2]}}}\n", NULL,
+      BP_ECONFIG, "c.yaml:9:30: sweep.search.batch: must be >= 1 (got 0)" },
+    { "sweep:\n  search: {trials: 4, params: {train.epochs: {int: [1, 2]}}}\n",
+      "train.batch_size=1,2", BP_ECONFIG, "c.yaml:9:3: sweep.search: cannot be combined with "
+      "other sweep blocks or --sweep (got --sweep train.batch_size=1,2)" },
+    { "sweep:\n  repeats: 2\n  search: {trials: 4, params: {train.epochs: {int: [1, 2]}}}\n",
+      NULL, BP_ECONFIG, "c.yaml:10:3: sweep.search: cannot be combined with other sweep blocks "
+      "or --sweep (got sweep.repeats)" },
+    { "sweep:\n  search: {trials: 4, params: {train.optimizer: {choice: [{name: sgd, lr: "
+      "{unifrom: [0, 1]}}]}}}\n", NULL, BP_ECONFIG, "c.yaml:9:76: sweep.search.params."
+      "train.optimizer.choice[0].lr.unifrom: unknown key (did you mean 'uniform'?)" },
+    { "sweep:\n  search: {trials: 4, params: {train.optimizer: {choice: [{name: sgd, lr: "
+      "{choice: []}}]}}}\n", NULL, BP_ECONFIG, "c.yaml:9:84: sweep.search.params."
+      "train.optimizer.choice[0].lr.choice: expected a sequence of at least one option (got [])" },
     { "sweep:\n  halving: {rungs: [1, 1]}\n", NULL, BP_ECONFIG,
       "c.yaml:9:24: sweep.halving.rungs[1]: rungs must increase (got 1 after 1)" },
     { "sweep:\n  halving: {rungs: [2], metric: acc}\n", NULL, BP_ECONFIG,
