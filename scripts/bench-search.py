@@ -68,8 +68,10 @@ def bprun_search(a, base, method, seed, work):
     with open(cfg, "w") as f:
         f.write(base + search_yaml(method, a.trials, a.batch))
     out = os.path.join(work, "%s-%d" % (method, seed))
-    subprocess.run([a.bprun, "run", cfg, "-o", out, "--quiet", "--set", "seed=%d" % seed,
-                    "--force"], check=True, stdout=subprocess.DEVNULL)
+    r = subprocess.run([a.bprun, "run", cfg, "-o", out, "--quiet", "--set", "seed=%d" % seed,
+                        "--force"], stdout=subprocess.DEVNULL)
+    if r.returncode not in (0, 1):  # 1: some trial diverged or failed (the worst value)
+        raise SystemExit("bench-search: bprun run %s exited %d" % (cfg, r.returncode))
     return val_losses(out)
 
 

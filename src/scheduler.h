@@ -37,6 +37,11 @@
  * files and reaches the same decisions (trials interrupted between rounds are redone).
  * --trial is refused (BP_EUSAGE) with halving.
  *
+ * A search (sweep.search, search.h): the trials run in batches, each a barrier; before a batch
+ * TPE decides its trials from the earlier batches' results (bp_search_drive), their configs
+ * and experiments are rebuilt, and in shards each shard waits for the other shards' trial
+ * files of the batch. --trial and MPI are refused (BP_EUSAGE) for TPE.
+ *
  * MPI (cluster.h, when bp_mpi_size() > 1; every rank calls bp_sched_run with the same sweep
  * and options): every rank prepares the trials; rank 0 opens the run folder (lock, resume,
  * --force) and writes the index; the other ranks attach to it. Trials are handed out one at a

@@ -1268,6 +1268,11 @@ static int search_setup(sctx *s)
         if (sp->p[i].parent >= 0)
             continue;
         snprintf(disp, sizeof disp, "sweep.search.params.%s", bp_text_show(sp->p[i].name, t, sizeof t));
+        char seg[64];
+        if (!strcmp(first_segment(sp->p[i].name, seg, sizeof seg), "seed"))
+            return serr(s->e, BP_ECONFIG, &sp->p[i].key_mark, disp, "the seed cannot be searched "
+                        "(every trial of a search uses the experiment seed; search again with "
+                        "--set seed=N)");
         if (!axis_add(s, s->n_ax, sp->p[i].name, BLK_RANDOM, &sp->p[i].key_mark,
                       "sweep.search.params", disp))
             return s->e->code;

@@ -394,6 +394,9 @@ static const bad_case bad[] = {
       "c.yaml:9:3: sweep.search: missing required key 'trials'" },
     { "sweep:\n  search: {trials: 4, method: bayes, params: {train.epochs: {int: [1, 2]}}}\n",
       NULL, BP_ECONFIG, "c.yaml:9:31: sweep.search.method: expected tpe or random (got 'bayes')" },
+    { "sweep:\n  search: {trials: 4, params: {seed: {int: [1, 2]}}}\n", NULL, BP_ECONFIG,
+      "c.yaml:9:32: sweep.search.params.seed: the seed cannot be searched (every trial of a "
+      "search uses the experiment seed; search again with --set seed=N)" },
     { "sweep:\n  search: {trials: 4, batch: 0, params: {train.epochs: {int: [1, 2]}}}\n", NULL,
       BP_ECONFIG, "c.yaml:9:30: sweep.search.batch: must be >= 1 (got 0)" },
     { "sweep:\n  search: {trials: 4, params: {train.epochs: {int: [1, 2]}}}\n",
