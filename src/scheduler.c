@@ -1707,7 +1707,7 @@ static int search_set_point(void *ud, size_t id, bp_err *e)
         name_trial(e, s, id);
         return rc;
     }
-    if (c->resume[id]) { /* an interrupted trial continues from its file, or starts again */
+    if (c->replace[id]) { /* an interrupted trial continues from its file, or starts again */
         char path[4096];
         bp_err re;
         bp_resume_free(c->resume[id]);
@@ -1900,7 +1900,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
              * trial); its file is replaced when the continued trial finishes */
             c.rows[i] = sum;
             c.replace[i] = 1;
-            if (c.todo[i] && bp_resume_load(path, c.x[i], &c.resume[i], e) != 0) {
+            int later = s->search && !s->search->decided[i]; /* loaded once its point is */
+            if (c.todo[i] && !later && bp_resume_load(path, c.x[i], &c.resume[i], e) != 0) {
                 if (!o->quiet)
                     fprintf(stderr, "bprun: trial %04zu: cannot continue (%s); it runs again from "
                             "the start\n", i, e->msg);

@@ -246,7 +246,7 @@ void bp_space_sample_prior(const bp_space *s, bp_rng *r, double *x)
 static char *num_text(double d, int whole, char *buf, size_t size)
 {
     if (whole) {
-        snprintf(buf, size, "%.0f", d);
+        snprintf(buf, size, "%lld", (long long)d); /* never "-0" */
         return buf;
     }
     for (int prec = 15; prec <= 17; prec++) {

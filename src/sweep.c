@@ -1281,7 +1281,7 @@ static int search_setup(sctx *s)
     return 0;
 }
 
-/* The axes' values of trial k from its point (a decided point's text, or "(tpe)") */
+/* The axes' values of trial k from its point */
 static int search_fill(sctx *s, size_t k)
 {
     const bp_search *se = s->search;
@@ -1296,8 +1296,7 @@ static int search_fill(sctx *s, size_t k)
         ax->texts[k] = NULL;
         if (!(ax->vals[k] = bp_space_value(se->space, x, i, s->e)))
             return BP_ENOMEM;
-        ax->texts[k] = se->decided[k] ? flow_text(ax->vals[k], s->e) : bp_xstrdup("(tpe)", s->e);
-        if (!ax->texts[k])
+        if (!(ax->texts[k] = flow_text(ax->vals[k], s->e)))
             return BP_ENOMEM;
     }
     return 0;
@@ -1334,7 +1333,15 @@ int bp_sweep_set_point(bp_sweep *sw, size_t id, bp_err *e)
     bp_config_free(t->cfg);
     memset(t, 0, sizeof *t);
     size_t idx[1] = { id };
-    return build_trial(&k->s, sw, k->root, id, 0, idx, k->seed, k->text, k->sets, k->n_sets);
+    rc = build_trial(&k->s, sw, k->root, id, 0, idx, k->seed, k->text, k->sets, k->n_sets);
+    if (rc && sw->n_axes) { /* the index still gets a row of values for the trial */
+        if (!t->values && !(t->values = calloc(sw->n_axes, sizeof *t->values)))
+            return rc;
+        for (size_t i = 0; i < sw->n_axes; i++)
+            if (!t->values[i] && !(t->values[i] = strdup("(invalid)")))
+                return rc;
+    }
+    return rc;
 }
 
 static void keep_free(struct bp_sweep_keep *k)
@@ -1483,6 +1490,16 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         h = fnv(h, s.hv.rungs, s.hv.n_rungs * sizeof *s.hv.rungs);
         sw->halving = s.hv;
         s.hv.rungs = NULL;
+    }
+    for (size_t k = 0; s.search && k < sw->n_trials; k++) {
+        /* a trial TPE decides later was validated with a prior draw: its values say so */
+        if (s.search->decided[k])
+            continue;
+        for (size_t i = 0; i < sw->n_axes; i++) {
+            free(sw->trials[k].values[i]);
+            if (!(sw->trials[k].values[i] = bp_xstrdup("(tpe)", e)))
+                goto fail;
+        }
     }
     if (s.search) {
         char spec[160];

@@ -142,5 +142,24 @@ sweep:
   search: {trials: 4, bach: 2, params: {train.optimizer.lr: {uniform: [0.1, 1]}}}
 YAML
 expect_err 2 "bprun: bad3.yaml:4:23: sweep.search.bach: unknown key (did you mean 'batch'?)" validate bad3.yaml
+# a point TPE proposes that the config refuses stops the run, naming the trial and its value
+# (seed 22: the prior draws of trials 0 and 1 and the stand-ins are valid, TPE proposes 0)
+write_config inv.yaml <<'YAML'
+experiment: inv
+seed: 22
+data: {train: "builtin:xor"}
+model: {layers: [2, 3, 1], activation: tanh}
+train: {epochs: 20, batch_size: 1, optimizer: {name: sgd, lr: 0.5}}
+sweep:
+  search:
+    trials: 12
+    batch: 2
+    startup: 2
+    metric: loss
+    params:
+      model.layers[1]: {int: [0, 4]}
+YAML
+expect_err 2 "bprun: inv.yaml:13:24: model.layers[1]: must be >= 1 (got 0) (in trial 2: model.layers[1]=0)" run inv.yaml -o inv --quiet
+[ "$(params inv | sed -n 3p)" = "0" ] || fail "the index does not name the refused point: $(params inv)"
 expect_err 2 "bprun: --trial 3: the sweep uses sweep.search (tpe), whose decisions need every trial; run the whole sweep" run "$cfg" -o t --trial 3
 finish
