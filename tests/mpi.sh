@@ -4,7 +4,8 @@
 # h5check.py same: all but timings and provenance); every trial is run exactly once; a run
 # whose trial files were partly lost resumes under mpirun and reruns only those; a run whose
 # rank was killed resumes to the same results; isolated trials work under MPI; errors
-# before the trials run are printed once (by rank 0); sweep.halving is refused.
+# before the trials run are printed once (by rank 0); sweep.halving is refused, and so is a
+# TPE search (sweep.search), while a random search runs as any sweep.
 . "$BP_SRCDIR/tests/lib.sh"
 [ -n "${BP_MPIRUN:-}" ] || skip "bprun was built without MPI (./configure --with-mpi)"
 need_python
@@ -146,4 +147,13 @@ grep -qxF "bprun: mpirun: the sweep uses sweep.halving, whose rounds need every 
   || fail "halving under mpirun: $(cat bad.err)"
 [ "$(grep -c '^bprun: ' bad.err)" = 1 ] || fail "halving error printed $(grep -c '^bprun: ' bad.err) times"
 [ -e bad ] && fail "a refused MPI run created its folder"
+tpe="$BP_SRCDIR/tests/search/xor-tpe.yaml"
+mpi 2 run "$tpe" -o tpe -t 1 -q >tpe.out 2>tpe.err
+grep -qxF "bprun: mpirun: the sweep uses sweep.search (tpe), whose batches need every earlier trial's results; run it in one process or in shards (--shard)" tpe.err \
+  || fail "TPE under mpirun: $(cat tpe.err)"
+[ "$(grep -c '^bprun: ' tpe.err)" = 1 ] || fail "the TPE error printed $(grep -c '^bprun: ' tpe.err) times"
+[ -e tpe ] && fail "a refused TPE run under MPI created its folder"
+run_bprun 0 run "$tpe" --set sweep.search.method=random -o rs1 -t 1 -q || finish
+mpi 2 run "$tpe" --set sweep.search.method=random -o rs2 -t 1 -q >rs.out 2>rs.err || fail "random search under mpirun: $(cat rs.err)"
+same_files rs1 rs2 "a random search in one process"
 finish
