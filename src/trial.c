@@ -425,6 +425,16 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
         meta.columns = j->cols;
         meta.n_columns = BP_COL_COUNT + n_extra;
     }
+    /* without validation data the val_ columns cannot have values: not stored */
+    unsigned char *omit = x->val ? NULL : bp_xcalloc(meta.n_columns, 1, e);
+    if (!x->val && !omit) {
+        free(resolved);
+        bp_trial_job_free(j);
+        return BP_ENOMEM;
+    }
+    if (omit)
+        omit[BP_COL_VAL_LOSS] = omit[BP_COL_VAL_ACCURACY] = 1;
+    meta.omit = omit;
     meta.replace = o->replace;
     meta.group_commit = o->group_commit;
     if (o->resume) {
@@ -433,6 +443,7 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
     }
     j->tf = bp_trial_create(r, &meta, e);
     free(resolved);
+    free(omit);
     if (!j->tf) {
         bp_trial_job_free(j);
         return e->code;
