@@ -1,4 +1,5 @@
-/* cmd_eval.c - bprun eval MODEL DATA (cmd_eval.h): loss and accuracy of a saved net */
+/* cmd_eval.c - bprun eval MODEL DATA (cmd_eval.h): loss and accuracy of a saved net, loaded as
+ * bprun predict and the model API load it (modelapi.h) */
 #include "autoconf.h"
 #include "cmd_eval.h"
 
@@ -7,9 +8,7 @@
 #include "backprop.h"
 #include "cli.h"
 #include "data.h"
-#include "plugin.h"
-#include "trial.h"
-#include "trialread.h"
+#include "modelapi.h"
 
 const char bp_usage_eval[] =
     "usage: bprun eval MODEL DATA [--threads N] [--plugin-path DIR]...\n"
@@ -28,21 +27,18 @@ const char bp_usage_eval[] =
 
 static int eval(const char *model, const char *data, const bp_cli *c, FILE *out, bp_err *e)
 {
-    bp_registry *reg = NULL;
-    bp_saved_model *s = NULL;
     bp_dataset *d = NULL;
     bp_model *m = NULL;
     bp_work *w = NULL;
     int rc = 0;
-    if (!(reg = bp_registry_new(c->plugin_dirs, c->n_plugin_dirs, e)) ||
-        !(s = bp_saved_model_read(model, e)) || !(d = bp_data_load(data, e)) ||
-        !(m = bp_saved_model_build(s, reg, e)) ||
+    if (!(m = bp_model_open(model, c->plugin_dirs, c->n_plugin_dirs, e)) ||
+        !(d = bp_data_load(data, e)) ||
         bp_data_check_shape(d, (size_t)m->sizes[0], (size_t)m->sizes[m->n_layers], e) ||
         !(w = bp_work_new(m, 256, e))) {
         rc = e->code;
     } else {
-        if (s->mean)
-            bp_data_standardize(d, s->mean, s->std);
+        if (m->mean)
+            bp_data_standardize(d, m->mean, m->std);
         double loss, acc;
         bp_evaluate(m, w, d, bp_cli_default_threads(c->threads), &loss, &acc);
         fprintf(out, "model     %s\ndata      %s (%zu row%s)\nloss      %.9g\naccuracy  %.6f\n",
@@ -60,8 +56,6 @@ static int eval(const char *model, const char *data, const bp_cli *c, FILE *out,
     bp_work_free(w);
     bp_model_free(m);
     bp_data_free(d);
-    bp_saved_model_free(s);
-    bp_registry_free(reg);
     return rc;
 }
 

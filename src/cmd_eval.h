@@ -1,4 +1,5 @@
-/* cmd_eval.h - `bprun eval`: loss and accuracy of a trained net on a dataset.
+/* cmd_eval.h - `bprun eval`: loss and accuracy of a trained net on a dataset; the net loaded by
+ * modelapi.c's loader, as bprun predict and the model API load it.
  * The usage text lives beside the command's code. */
 #ifndef BP_CMD_EVAL_H
 #define BP_CMD_EVAL_H
