@@ -107,7 +107,7 @@ static int dispatch(int argc, char **argv)
         const struct cmd *h = argc > 2 ? find(argv[2]) : NULL;
         if (argc > 2 && !(h && h->usage))
             return bp_cli_fail(NULL, bp_cli_usage(&e, "unknown command '%s'", argv[2]), &e);
-        if (h && h->usage)
+        if (h)
             fputs(h->usage, own_out);
         else
             usage(own_out);
