@@ -6,13 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hyperband.h"
 #include "trialread.h"
+
+/* a successive halving over trials first .. first + n - 1: stage i trains to rungs[i]; after
+ * stage i < n_stages - 1 the best keep[i] points go on (0: ceil(points / eta)) */
+typedef struct bracket {
+    size_t first, n;
+    size_t n_stages;
+    int *rungs;
+    size_t *keep;
+    int s;                    /* Hyperband's s, or -1 (sweep.halving) */
+} bracket;
 
 struct bp_halving_rounds {
     const bp_sweep *s;
     const char *dir;
     size_t n, R;
-    int E;
+    int E, val;
+    double eta;
+    const char *what;         /* "halving" or "hyperband" */
+    bracket *br;
+    size_t n_br, bi, stage;   /* the brackets; the current one and its stage */
+    int *rung_buf;
+    size_t *keep_buf;
     size_t *play, n_play;     /* trials in play: they train in the next round */
     size_t *prune, n_prune;   /* trials to end as pruned in the next round */
     size_t *ids;              /* the round */
@@ -37,6 +54,18 @@ static int by_value(const void *pa, const void *pb)
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* the trials of bracket bi in play */
+static void start_bracket(bp_halving_rounds *h)
+{
+    h->stage = 0;
+    h->n_play = h->n_prune = 0;
+    if (h->bi >= h->n_br)
+        return;
+    const bracket *b = &h->br[h->bi];
+    for (size_t i = 0; i < b->n; i++)
+        h->play[h->n_play++] = b->first + i;
+}
+
 bp_halving_rounds *bp_halving_rounds_new(const bp_sweep *s, const char *dir, bp_err *e)
 {
     bp_halving_rounds *h = bp_xcalloc(1, sizeof *h, e);
@@ -52,12 +81,53 @@ bp_halving_rounds *bp_halving_rounds_new(const bp_sweep *s, const char *dir, bp_
     h->ids = bp_xcalloc(h->n, sizeof *h->ids, e);
     h->act = bp_xcalloc(h->n, 1, e);
     h->msg = bp_xcalloc(h->n, sizeof *h->msg, e);
-    if (!h->play || !h->prune || !h->ids || !h->act || !h->msg) {
+    h->br = bp_xcalloc(BP_HYPERBAND_MAX_BRACKETS, sizeof *h->br, e);
+    size_t max_stages = s->hyperband.active ? BP_HYPERBAND_MAX_BRACKETS : s->halving.n_rungs + 1;
+    h->rung_buf = bp_xcalloc(BP_HYPERBAND_MAX_BRACKETS * max_stages, sizeof *h->rung_buf, e);
+    h->keep_buf = bp_xcalloc(BP_HYPERBAND_MAX_BRACKETS * max_stages, sizeof *h->keep_buf, e);
+    if (!h->play || !h->prune || !h->ids || !h->act || !h->msg || !h->br || !h->rung_buf ||
+        !h->keep_buf) {
         bp_halving_rounds_free(h);
         return NULL;
     }
-    for (size_t i = 0; i < h->n; i++)
-        h->play[h->n_play++] = i;
+    if (s->hyperband.active) {
+        bp_hyperband_bracket hb[BP_HYPERBAND_MAX_BRACKETS];
+        size_t nb = bp_hyperband_brackets(s->hyperband.max_epochs, s->hyperband.eta, hb), first = 0;
+        h->eta = s->hyperband.eta;
+        h->val = s->hyperband.val;
+        h->what = "hyperband";
+        for (size_t b = 0; b < nb && first < h->n; b++) {
+            bracket *br = &h->br[h->n_br++];
+            br->first = first;
+            br->n = hb[b].n * h->R;
+            if (br->n > h->n - first)
+                br->n = h->n - first;   /* the sweep is checked to have exactly enough */
+            br->n_stages = hb[b].n_stages;
+            br->rungs = h->rung_buf + b * BP_HYPERBAND_MAX_BRACKETS;
+            br->keep = h->keep_buf + b * BP_HYPERBAND_MAX_BRACKETS;
+            for (size_t i = 0; i < br->n_stages; i++) {
+                br->rungs[i] = hb[b].rungs[i];
+                br->keep[i] = hb[b].keep[i];
+            }
+            br->s = hb[b].s;
+            first += br->n;
+        }
+    } else {
+        const bp_halving *hv = &s->halving;
+        h->eta = hv->eta;
+        h->val = hv->val;
+        h->what = "halving";
+        bracket *br = &h->br[h->n_br++];
+        br->n = h->n;
+        br->n_stages = hv->n_rungs + 1;
+        br->rungs = h->rung_buf;
+        br->keep = h->keep_buf;
+        for (size_t i = 0; i < hv->n_rungs; i++)
+            br->rungs[i] = hv->rungs[i];
+        br->rungs[hv->n_rungs] = h->E;
+        br->s = -1;
+    }
+    start_bracket(h);
     return h;
 }
 
@@ -70,20 +140,34 @@ void bp_halving_rounds_free(bp_halving_rounds *h)
     free(h->ids);
     free(h->act);
     free(h->msg);
+    free(h->br);
+    free(h->rung_buf);
+    free(h->keep_buf);
     free(h);
+}
+
+/* "(rung 1 of 2)", or "(bracket s=2, rung 1 of 2)" */
+static void where(const bp_halving_rounds *h, char *buf, size_t n)
+{
+    const bracket *b = &h->br[h->bi];
+    if (b->s < 0)
+        snprintf(buf, n, "(rung %zu of %zu)", h->stage + 1, b->n_stages - 1);
+    else
+        snprintf(buf, n, "(bracket s=%d, rung %zu of %zu)", b->s, h->stage + 1, b->n_stages - 1);
 }
 
 static int plan(void *ud, size_t k, bp_round *r, bp_err *e)
 {
     (void)e;
+    (void)k;
     bp_halving_rounds *h = ud;
-    const bp_halving *hv = &h->s->halving;
-    if (k > hv->n_rungs)
+    if (h->bi >= h->n_br)
         return 0;
+    const bracket *b = &h->br[h->bi];
     memset(h->act, BP_HALVING_NONE, h->n);
     r->ids = h->ids;
     r->n = 0;
-    r->until = k < hv->n_rungs ? hv->rungs[k] : h->E;
+    r->until = b->rungs[h->stage];
     for (size_t i = 0; i < h->n_play; i++) {
         h->act[h->play[i]] = BP_HALVING_TRAIN;
         r->ids[r->n++] = h->play[i];
@@ -92,8 +176,10 @@ static int plan(void *ud, size_t k, bp_round *r, bp_err *e)
         h->act[h->prune[i]] = BP_HALVING_PRUNE;
         r->ids[r->n++] = h->prune[i];
     }
-    snprintf(h->pause, sizeof h->pause, "paused at epoch %d (rung %zu of %zu) for the halving "
-             "decision", r->until, k + 1, hv->n_rungs);
+    char w[96];
+    where(h, w, sizeof w);
+    snprintf(h->pause, sizeof h->pause, "paused at epoch %d %s for the %s decision", r->until, w,
+             h->what);
     return 1;
 }
 
@@ -102,7 +188,7 @@ static int plan(void *ud, size_t k, bp_round *r, bp_err *e)
 static int value_at(const bp_halving_rounds *h, const bp_trial_summary *row, size_t id, int at,
                     double *v, bp_err *e)
 {
-    int val = h->s->halving.val;
+    int val = h->val;
     if (row->epochs == at) {
         *v = val ? row->final_val_loss : row->final_loss;
         return 0;
@@ -121,11 +207,13 @@ static int value_at(const bp_halving_rounds *h, const bp_trial_summary *row, siz
 
 static int decide(void *ud, size_t k, const bp_round *r, const bp_trial_summary *rows, bp_err *e)
 {
+    (void)k;
     bp_halving_rounds *h = ud;
-    const bp_halving *hv = &h->s->halving;
+    const bracket *b = &h->br[h->bi];
     h->n_prune = 0;
-    if (k >= hv->n_rungs) {
-        h->n_play = 0;
+    if (h->stage + 1 >= b->n_stages) {   /* the bracket is over: the next one */
+        h->bi++;
+        start_bracket(h);
         return 0;
     }
     int at = r->until, rc = 0;
@@ -168,11 +256,14 @@ static int decide(void *ud, size_t k, const bp_round *r, const bp_trial_summary 
         }
     }
     qsort(pc, np, sizeof *pc, by_value);
-    size_t keep = (size_t)ceil((double)np / hv->eta - 1e-9);
+    size_t keep = b->keep[h->stage] ? b->keep[h->stage]
+                                     : (size_t)ceil((double)np / h->eta - 1e-9);
     if (keep < 1)
         keep = 1;
     static const char *const names[] = { "loss", "val_loss" };
-    const char *col = names[hv->val ? 1 : 0];
+    const char *col = names[h->val ? 1 : 0];
+    char w[96];
+    where(h, w, sizeof w);
     h->n_play = 0;
     for (size_t i = 0; i < nc; i++) {
         size_t id = cd[i].id, q = 0;
@@ -184,14 +275,14 @@ static int decide(void *ud, size_t k, const bp_round *r, const bp_trial_summary 
         }
         h->prune[h->n_prune++] = id;
         if (h->R > 1)
-            snprintf(h->msg[id], sizeof h->msg[id], "pruned at epoch %d (rung %zu of %zu): point "
-                     "%zu's mean %s %.6g over its repeats ranked %zu of %zu points, the best %zu "
-                     "go on", at, k + 1, hv->n_rungs, pc[q].id, col, pc[q].v, q + 1, np, keep);
+            snprintf(h->msg[id], sizeof h->msg[id], "pruned at epoch %d %s: point %zu's mean %s "
+                     "%.6g over its repeats ranked %zu of %zu points, the best %zu go on", at, w,
+                     pc[q].id, col, pc[q].v, q + 1, np, keep);
         else
-            snprintf(h->msg[id], sizeof h->msg[id], "pruned at epoch %d (rung %zu of %zu): %s "
-                     "%.6g ranked %zu of %zu, the best %zu go on", at, k + 1, hv->n_rungs, col,
-                     pc[q].v, q + 1, np, keep);
+            snprintf(h->msg[id], sizeof h->msg[id], "pruned at epoch %d %s: %s %.6g ranked %zu "
+                     "of %zu, the best %zu go on", at, w, col, pc[q].v, q + 1, np, keep);
     }
+    h->stage++;
 out:
     free(cd);
     free(pc);

@@ -1,5 +1,6 @@
-/* halving.h - successive halving (sweep.halving, sweep.h) as rounds (rounds.h), the same in
- * one process, in shards and under MPI.
+/* halving.h - successive halving (sweep.halving, sweep.h) and Hyperband (sweep.hyperband:
+ * brackets of successive halving, hyperband.h, one after another) as rounds (rounds.h), the
+ * same in one process, in shards and under MPI.
  *
  * Round k < n_rungs trains the trials in play up to rung k; a trial that reaches it without
  * stopping is paused there: its file is written with status `interrupted` (weights, optimizer
@@ -7,7 +8,8 @@
  * (resume.h), so it gives the same bits as without halving. The decision at rung k ranks the
  * points (all repeats of one setting) whose repeats reached the rung without stopping by the
  * mean of the metric at that epoch over those repeats (NaN last, ties by the lower point); the
- * best ceil(n / eta) of the n points go on with all their repeats. The others' repeats are
+ * best ceil(n / eta) of the n points go on (Hyperband: the bracket's floor(n_i / eta)) with
+ * all their repeats. The others' repeats are
  * put in round k + 1 to be ended as `pruned` (the process that runs the trial writes its
  * file). Round n_rungs trains the survivors to train.epochs. A trial that stops on its own
  * (early stopping, target, divergence) ends with its own status and takes no place.

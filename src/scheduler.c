@@ -1499,7 +1499,7 @@ out:
     return rc;
 }
 
-/* Successive halving (sweep.halving, halving.h) as rounds; between rounds a trial's state is
+/* Successive halving (sweep.halving) and Hyperband (sweep.hyperband), halving.h, as rounds; between rounds a trial's state is
  * its trial file. */
 static int run_halving(sched *c, bp_err *e)
 {
@@ -1549,10 +1549,12 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     }
     if ((rc = commit_interval(&c.gc_s, e))) /* before the run folder is touched */
         goto out;
-    if (o->only >= 0 && (s->halving.n_rungs || s->race.active)) {
+    int halving = s->halving.n_rungs || s->hyperband.active;   /* halving.h's rounds */
+    const char *hv_name = s->hyperband.active ? "hyperband" : "halving";
+    if (o->only >= 0 && (halving || s->race.active)) {
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
                         "need every trial; run the whole sweep", o->only,
-                        s->race.active ? "race" : "halving");
+                        s->race.active ? "race" : hv_name);
         goto out;
     }
     if (o->only >= (long)n) {
@@ -1652,7 +1654,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
              * trial); its file is replaced when the continued trial finishes */
             c.rows[i] = sum;
             c.replace[i] = 1;
-            if (c.todo[i] && !s->halving.n_rungs &&   /* halving: from the file each round */
+            if (c.todo[i] && !halving &&   /* halving: from the file each round */
                 bp_resume_load(path, c.x[i], &c.resume[i], e) != 0) {
                 if (!o->quiet)
                     fprintf(stderr, "bprun: trial %04zu: cannot continue (%s); it runs again from "
@@ -1692,11 +1694,11 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         fprintf(stderr, "bprun: shard %d/%d: trials whose id mod %d is %d\n", o->shard_i,
                 o->shard_n, o->shard_n, o->shard_i - 1);
     choose(&c);
-    if (s->halving.n_rungs) {
-        /* rounds keep their trainers in memory between rungs: no child processes */
+    if (halving) {
+        /* trials pause and go on in this process's threads: no child processes */
         if (o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory) {
             rc = bp_err_set(e, BP_EUSAGE, "--isolate, --trial-timeout and --trial-memory cannot "
-                            "be used with sweep.halving");
+                            "be used with sweep.%s", hv_name);
             goto out;
         }
         if (o->in_threads && wants_isolation(&c))
@@ -1765,7 +1767,7 @@ joined:
     gc_stop(&c);
     if (o->in_threads)
         *o->in_threads = 0;
-    if (c.rank > 0 && !s->halving.n_rungs && !s->race.active)
+    if (c.rank > 0 && !halving && !s->race.active)
         bp_mpi_finished();   /* rounds: each round's hand-out ended with its own */
     if (c.tty && !o->quiet && !c.per_epoch_lines)
         fputs("\r\033[K", stderr);

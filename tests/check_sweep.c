@@ -3,6 +3,7 @@
 #include "autoconf.h"
 #include "sweep.h"
 #include "halving.h"
+#include "hyperband.h"
 #include "rounds.h"
 
 #include <check.h>
@@ -391,7 +392,7 @@ static const bad_case bad[] = {
       "c.yaml:9:3: sweep.gird: unknown key (did you mean 'grid'?)" },
     { "sweep:\n  foo: 1\n", NULL, BP_ECONFIG,
       "c.yaml:9:3: sweep.foo: unknown key (valid keys: grid, zip, variants, random, repeats, "
-      "halving, race)" },
+      "halving, race, hyperband)" },
     { "sweep:\n  halving: {rungs: [1, 1]}\n", NULL, BP_ECONFIG,
       "c.yaml:9:24: sweep.halving.rungs[1]: rungs must increase (got 1 after 1)" },
     { "sweep:\n  halving: {rungs: [2], metric: acc}\n", NULL, BP_ECONFIG,
@@ -729,6 +730,38 @@ START_TEST(test_rounds_halving)
 }
 END_TEST
 
+/* hyperband.h against the paper's Table 1 (R = 81, eta = 3) and the R = 27 example */
+START_TEST(test_hyperband_brackets)
+{
+    bp_hyperband_bracket b[BP_HYPERBAND_MAX_BRACKETS];
+    ck_assert_uint_eq(bp_hyperband_brackets(81, 3, b), 5);
+    static const size_t n[] = { 81, 34, 15, 8, 5 };
+    static const int r0[] = { 1, 3, 9, 27, 81 };
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(b[i].s, 4 - (int)i);
+        ck_assert_uint_eq(b[i].n, n[i]);
+        ck_assert_int_eq(b[i].rungs[0], r0[i]);
+        ck_assert_int_eq(b[i].rungs[b[i].n_stages - 1], 81);
+    }
+    /* bracket s = 4: 81 -> 27 -> 9 -> 3 -> 1 points at 1, 3, 9, 27, 81 epochs */
+    static const size_t keep4[] = { 27, 9, 3, 1 };
+    static const int rung4[] = { 1, 3, 9, 27, 81 };
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(b[0].keep[i], keep4[i]);
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_int_eq(b[0].rungs[i], rung4[i]);
+    ck_assert_uint_eq(b[1].keep[0], 11);   /* 34 -> 11 -> 3 -> 1 */
+    ck_assert_uint_eq(b[1].keep[1], 3);
+    ck_assert_uint_eq(b[1].keep[2], 1);
+    ck_assert_uint_eq(bp_hyperband_points(81, 3), 81 + 34 + 15 + 8 + 5);
+    ck_assert_uint_eq(bp_hyperband_points(27, 3), 49);
+    ck_assert_uint_eq(bp_hyperband_points(9, 3), 17);
+    ck_assert_uint_eq(bp_hyperband_brackets(2, 2, b), 2);   /* s_max = 1 */
+    ck_assert_uint_eq(b[0].n, 2);
+    ck_assert_int_eq(b[0].rungs[0], 1);
+}
+END_TEST
+
 START_TEST(test_hash)
 {
     const char *text = BASE "sweep:\n  grid: {train.optimizer.lr: [0.1, 0.2]}\n  repeats: 2\n";
@@ -814,6 +847,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_hash);
     tcase_add_test(tc, test_halving);
     tcase_add_test(tc, test_rounds_halving);
+    tcase_add_test(tc, test_hyperband_brackets);
     tcase_add_test(tc, test_performance);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
