@@ -34,6 +34,13 @@
  * row (the rows other processes ran included), 1 when the sweep stops (a signal, --fail-fast,
  * an error: no decision is taken, the rounds end), or a negative code with e set. Every
  * process MUST get the same answer under MPI (the ranks agree on stopping).
+ *
+ * Wiring a strategy: scheduler.c's round_exec is the executor for every mode (one process,
+ * shards, MPI); run_race and run_halving show the call, bp_rounds_drive(&ops, &(bp_rounds_exec)
+ * { c, round_exec, c->rows }, e). A round with until = 0 runs its trials to their end as any
+ * sweep does; a strategy whose trials stop at an epoch and go on later does it as halving.h
+ * does (the trial is paused in its file, bp_trial_pause, and continued from it), so that any
+ * process can take it up in the next round.
  */
 #ifndef BP_ROUNDS_H
 #define BP_ROUNDS_H
