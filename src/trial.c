@@ -592,16 +592,18 @@ static int cost_records(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
     return rc;
 }
 
-int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
+/* bp_trial_end, and bp_trial_pause (status: BP_TRIAL_INTERRUPTED) */
+static int end_as(bp_trial_job *j, bp_status_kind status, const char *message,
+                  bp_trial_summary *sum, bp_err *e)
 {
     const bp_experiment *x = j->x;
     const bp_trial_opts *o = &j->o;
     bp_model *m = j->m;
     bp_trainer *t = &j->t;
     int rc = 0;
-    if (pruned) {
-        t->status = BP_TRIAL_PRUNED;
-        snprintf(t->message, sizeof t->message, "%s", pruned);
+    if (message) {
+        t->status = status;
+        snprintf(t->message, sizeof t->message, "%s", message);
     }
     *sum = *j->sum;
     sum->verdict[0] = '\0';
@@ -658,6 +660,16 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
 out:
     bp_trial_job_free(j);
     return rc;
+}
+
+int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
+{
+    return end_as(j, BP_TRIAL_PRUNED, pruned, sum, e);
+}
+
+int bp_trial_pause(bp_trial_job *j, const char *message, bp_trial_summary *sum, bp_err *e)
+{
+    return end_as(j, BP_TRIAL_INTERRUPTED, message, sum, e);
 }
 
 int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,
