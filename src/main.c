@@ -193,7 +193,7 @@ static const char usage_report[] =
     "usage: bprun report RUN... [--format text|csv|markdown|json|html] [-o FILE] [--top N]\n"
     "                        [--metric M]\n"
     "                        [--by mean|median] [--alpha A] [--all-pairs]\n"
-    "                        [--table trials|points|comparisons|epochs]\n"
+    "                        [--table trials|points|comparisons|epochs|lineage]\n"
     "\n"
     "The report of a run folder, also of one still running: the trials ranked by the metric\n"
     "with their swept values, status, epochs and metrics; for a sweep with repeats, every\n"
@@ -201,7 +201,8 @@ static const char usage_report[] =
     "intervals, failed repeats counted, success rate and epochs to solve when a target was\n"
     "set, and the best point compared with each other point over the seeds they share\n"
     "(Wilcoxon signed-rank, Holm-adjusted: better, worse or not distinguishable); then the\n"
-    "best point's complete config, ready to rerun. Several RUN folders are compared as one\n"
+    "best point's complete config, ready to rerun (a sweep.pbt run: the winner's lineage and\n"
+    "its schedule as a plain config). Several RUN folders are compared as one\n"
     "sweep with a first axis `run`. docs/REPORT.md explains every number.\n"
     "\n"
     "  --format F             text (default), csv, markdown, json or html (one self-contained\n"
@@ -215,7 +216,8 @@ static const char usage_report[] =
     "  --by S                 rank points by their mean (default) or median\n"
     "  --alpha A              significance level of the verdicts (default 0.05)\n"
     "  --all-pairs            compare every pair of points, not only the best with the others\n"
-    "  --table T              csv only: trials (default), points, comparisons or epochs\n"
+    "  --table T              csv only: trials (default), points, comparisons, epochs or\n"
+    "                         lineage (sweep.pbt: the winner's generations)\n"
     "  -h, --help             show this help\n";
 
 static const char usage_plugins[] =
@@ -891,7 +893,8 @@ static int cmd_report(int argc, char **argv)
                 if (!strcmp(optarg, bp_report_table_names[t]))
                     k = t;
             if (k < 0)
-                return usage_error("report", "--table: expected trials, points, comparisons or epochs "
+                return usage_error("report", "--table: expected trials, points, comparisons, epochs or "
+                                   "lineage "
                                    "(got '%s')", optarg);
             o.table = (bp_report_table)k;
             table_given = 1;

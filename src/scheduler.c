@@ -23,6 +23,7 @@
 #endif
 
 #include "cluster.h"
+#include "pbt.h"
 #include "points.h"
 #include "race.h"
 #include "report_html.h"
@@ -61,6 +62,7 @@ typedef struct sched {
     bp_trial_job **job;
     unsigned char *alive;
     int until;
+    bp_pbt_run *pbt;              /* sweep.pbt: the members' records (rounds are generations) */
     int failed;                   /* an error outside the trials: stop */
     bp_err err;
     char *resolved0;
@@ -301,6 +303,35 @@ static void record_result(sched *c, size_t id, int rc, const bp_trial_summary *s
     }
 }
 
+/* sweep.pbt resumed: the generations' decisions need every member's state, which only a run
+ * from the start rebuilds; so when any member has not finished, every member runs again (the
+ * same bits: the run is deterministic) and replaces its file. */
+static void pbt_rerun_all(sched *c)
+{
+    size_t n = c->s->n_trials, any = 0;
+    for (size_t i = 0; i < n; i++)
+        any += c->todo[i];
+    if (!any)
+        return;
+    c->total_todo = 0;
+    c->total_epochs = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        bp_resume_free(c->resume[i]);
+        c->resume[i] = NULL;
+        c->replace[i] = !trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)i, "") &&
+                        access(path, F_OK) == 0;
+        if (!c->todo[i]) {
+            c->res->resumed--;
+            c->res->skipped--;
+        }
+        c->todo[i] = 1;
+        pending_row(&c->rows[i], &c->s->trials[i]);
+        c->total_todo++;
+        c->total_epochs += c->s->trials[i].cfg->train.epochs;
+    }
+}
+
 /* Successive halving: run the trials of the round (begun when new) up to epoch c->until; end
  * those that cannot go on. */
 static void *halving_worker(void *arg)
@@ -326,6 +357,9 @@ static void *halving_worker(void *arg)
         if (!rc)
             rc = bp_trial_advance(c->job[id], c->until, &alive, &e);
         bp_trial_summary sum;
+        if (!rc && !alive && c->pbt)
+            rc = bp_pbt_run_write(c->pbt, id, bp_trial_job_epochs_done(c->job[id]),
+                                  bp_trial_job_file(c->job[id]), &e);
         if (!rc && !alive) {
             rc = bp_trial_end(c->job[id], NULL, &sum, &e);
             c->job[id] = NULL;
@@ -506,6 +540,89 @@ out:
     free(cd);
     free(pc);
     free(cnt);
+    free(c->round);
+    free(c->job);
+    free(c->alive);
+    c->round = NULL;
+    c->job = NULL;
+    c->alive = NULL;
+    return rc;
+}
+
+/* sweep.pbt (pbt.h): the members train generation by generation in rounds (run_round); between
+ * two, the worst copy the best (bp_trial_job_copy) and change their hyperparameters. A member
+ * that stopped is out; the last generation's round ends every member. */
+static int run_pbt(sched *c, bp_err *e)
+{
+    const bp_pbt *p = &c->s->pbt;
+    size_t n = c->s->n_trials, np = p->n_params;
+    int rc = BP_OK, E = c->s->trials[0].cfg->train.epochs;
+    uint64_t seed = c->s->trials[0].seed;
+    const bp_optimizer *od = c->x[0]->opt->desc->u.optimizer;
+    const char *names[BP_MAX_HPARAMS];
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        names[i] = od->hparams[i].name;
+    double *metric = bp_xcalloc(n, sizeof *metric, e), *hp = bp_xcalloc(n * np + 1, sizeof *hp, e);
+    long *parent = bp_xcalloc(n, sizeof *parent, e);
+    c->round = bp_xcalloc(n, sizeof *c->round, e);
+    c->job = bp_xcalloc(n, sizeof *c->job, e);
+    c->alive = bp_xcalloc(n, 1, e);
+    if (!metric || !hp || !parent || !c->round || !c->job || !c->alive) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    if (!(c->pbt = bp_pbt_run_new(p, n, E, names, od->n_hparams, e))) {
+        rc = e->code;
+        goto out;
+    }
+    memset(c->alive, 1, n);
+    for (size_t i = 0; i < n; i++)
+        bp_pbt_run_note(c->pbt, i, 1, p->interval < E ? p->interval : E, c->x[i]->opt_hp, i);
+    for (unsigned g = 1;; g++) {
+        c->until = (int)g * p->interval < E ? (int)g * p->interval : E;
+        c->n_round = 0;
+        for (size_t i = 0; i < n; i++)
+            if (c->alive[i])
+                c->round[c->n_round++] = i;
+        run_round(c);
+        if (c->failed || (c->o->stop && *c->o->stop) || c->until == E)
+            break;
+        for (size_t i = 0; i < n; i++)
+            metric[i] = c->alive[i] ? bp_trial_job_last(c->job[i])[p->val ? BP_COL_VAL_LOSS
+                                                                           : BP_COL_LOSS] : NAN;
+        bp_pbt_exploit(p, seed, g, metric, c->alive, n, parent);
+        /* explore from the parents' values as they were before anyone copied */
+        for (size_t i = 0; i < n; i++)
+            if (parent[i] >= 0)
+                for (size_t k = 0; k < np; k++)
+                    hp[i * np + k] = bp_trial_job_hp(c->job[parent[i]])[c->pbt->opt_index[k]];
+        for (size_t i = 0; i < n; i++) {
+            if (parent[i] < 0)
+                continue;
+            double out[BP_MAX_HPARAMS];
+            if ((rc = bp_trial_job_copy(c->job[i], c->job[parent[i]], e)))
+                goto out;
+            bp_pbt_explore(p, seed, g, i, hp + i * np, out);
+            for (size_t k = 0; k < np; k++)
+                bp_trial_job_set_hp(c->job[i], c->pbt->opt_index[k], out[k]);
+        }
+        int last = (int)(g + 1) * p->interval < E ? (int)(g + 1) * p->interval : E;
+        for (size_t i = 0; i < n; i++)
+            if (c->alive[i])
+                bp_pbt_run_note(c->pbt, i, c->until + 1, last, bp_trial_job_hp(c->job[i]),
+                                parent[i] >= 0 ? (size_t)parent[i] : i);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        if (c->job && c->job[i]) { /* interrupted between generations: rerun on resume */
+            bp_trial_job_free(c->job[i]);
+            c->rows[i].status = "pending";
+        }
+    bp_pbt_run_free(c->pbt);
+    c->pbt = NULL;
+    free(metric);
+    free(hp);
+    free(parent);
     free(c->round);
     free(c->job);
     free(c->alive);
@@ -1670,10 +1787,10 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     }
     if ((rc = commit_interval(&c.gc_s, e))) /* before the run folder is touched */
         goto out;
-    if (o->only >= 0 && (s->halving.n_rungs || s->race.active)) {
+    if (o->only >= 0 && (s->halving.n_rungs || s->race.active || s->pbt.population)) {
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
                         "need every trial; run the whole sweep", o->only,
-                        s->race.active ? "race" : "halving");
+                        s->race.active ? "race" : s->pbt.population ? "pbt" : "halving");
         goto out;
     }
     if (o->only >= (long)n) {
@@ -1685,11 +1802,13 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                         o->shard_n);
         goto out;
     }
-    if (((sharded || c.size > 1) && s->halving.n_rungs) || (c.size > 1 && s->race.active)) {
+    if (((sharded || c.size > 1) && (s->halving.n_rungs || s->pbt.population)) ||
+        (c.size > 1 && s->race.active)) {
         rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.%s, whose rounds need every "
                         "trial's results; run it %s", sharded ? "--shard" : "mpirun",
-                        s->race.active ? "race" : "halving", s->race.active ? "in one process "
-                        "or in shards (--shard)" : "in one process");
+                        s->race.active ? "race" : s->pbt.population ? "pbt" : "halving",
+                        s->race.active ? "in one process or in shards (--shard)"
+                                       : "in one process");
         goto out;
     }
     if (sharded && (o->force || o->only >= 0 || c.size > 1)) {
@@ -1794,6 +1913,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
             res->skipped++;
         }
     }
+    if (!rc && s->pbt.population)
+        pbt_rerun_all(&c);
     if (!rc && pthread_mutex_init(&c.mu, NULL) != 0)
         rc = bp_err_set(e, BP_ERUN, "cannot create a mutex");
     else if (!rc)
@@ -1819,16 +1940,16 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         fprintf(stderr, "bprun: shard %d/%d: trials whose id mod %d is %d\n", o->shard_i,
                 o->shard_n, o->shard_n, o->shard_i - 1);
     choose(&c);
-    if (s->halving.n_rungs) {
+    if (s->halving.n_rungs || s->pbt.population) {
         /* rounds keep their trainers in memory between rungs: no child processes */
         if (o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory) {
             rc = bp_err_set(e, BP_EUSAGE, "--isolate, --trial-timeout and --trial-memory cannot "
-                            "be used with sweep.halving");
+                            "be used with sweep.%s", s->pbt.population ? "pbt" : "halving");
             goto out;
         }
         if (o->in_threads && wants_isolation(&c))
             *o->in_threads = 1;
-        rc = run_halving(&c, e);
+        rc = s->pbt.population ? run_pbt(&c, e) : run_halving(&c, e);
         if (o->in_threads)
             *o->in_threads = 0;
         if (rc)
