@@ -350,7 +350,8 @@ static void *halving_worker(void *arg)
         pthread_mutex_unlock(&c->mu);
 
         bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads, .quiet = 1,
-                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c };
+                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                             .replace = c->replace[id] };
         bp_err e;
         bp_err_clear(&e);
         int alive = 0, rc = c->job[id] ? 0 : bp_trial_begin(c->x[id], c->run, &to, &c->job[id], &e);
@@ -562,6 +563,8 @@ static int run_pbt(sched *c, bp_err *e)
     const char *names[BP_MAX_HPARAMS];
     for (uint32_t i = 0; i < od->n_hparams; i++)
         names[i] = od->hparams[i].name;
+    if (!c->total_todo)
+        return BP_OK; /* every member finished (pbt_rerun_all: all members or none) */
     double *metric = bp_xcalloc(n, sizeof *metric, e), *hp = bp_xcalloc(n * np + 1, sizeof *hp, e);
     long *parent = bp_xcalloc(n, sizeof *parent, e);
     c->round = bp_xcalloc(n, sizeof *c->round, e);
