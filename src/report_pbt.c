@@ -211,16 +211,23 @@ int bp_pbt_lineage_read(const char *dir, bp_pbt_lineage *out, bp_err *e)
             goto done;
         }
         fwrite(cfg, 1, (size_t)(cut - cfg), mf);
+        /* a phase where the values change (equal neighbours train with the same bits in one
+         * stretch or two) */
+        int any = 0;
         for (size_t g2 = 1; g2 < out->n_steps; g2++) {
             const bp_pbt_step *s = &out->steps[g2];
-            fprintf(mf, "%s{from: %d, optimizer: {", g2 == 1 ? "\n  phases: [" : ", ", s->first);
+            if (!memcmp(s->params, out->steps[g2 - 1].params, out->n_params * sizeof *s->params))
+                continue;
+            fprintf(mf, "%s{from: %d, optimizer: {", any++ ? ", " : "\n  phases: [", s->first);
             for (size_t q = 0; q < out->n_params; q++) {
                 const char *name = strrchr(out->keys[q], '.');
                 fprintf(mf, "%s%s: %.17g", q ? ", " : "", name ? name + 1 : out->keys[q],
                         s->params[q]);
             }
-            fputs(g2 + 1 == out->n_steps ? "}}]" : "}}", mf);
+            fputs("}}", mf);
         }
+        if (any)
+            fputc(']', mf);
         fputs(cut, mf);
         if (fclose(mf) != 0) {
             free(buf);

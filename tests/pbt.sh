@@ -65,6 +65,20 @@ assert len(set(s["member"] for s in d["lineage"])) > 1, "the winner's lineage sh
 open(sys.argv[2], "w").write(d["replay_config"])
 PY
 
+# bprun-plot draws the members with the exploits and the winner's lineage (the same as the report's)
+if "$PYTHON_H5" -c 'import matplotlib' >/dev/null 2>&1; then
+  MPLCONFIGDIR="$T/mpl" "$BP_SRCDIR/scripts/bprun-plot" "$T/j1" -o "$T/plots" --dump "$T/plots.json" >"$T/pout" 2>&1 ||
+    fail "bprun-plot: $(cat "$T/pout")"
+  [ -s "$T/plots/pbt.png" ] || fail "bprun-plot wrote no pbt.png"
+  "$PYTHON_H5" - "$T/plots.json" "$T/lineage.csv" <<'PY' || fail "bprun-plot's lineage differs from the report's"
+import sys, json, csv
+d = json.load(open(sys.argv[1]))["pbt_lineage"]
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert [(x["first_epoch"], x["last_epoch"], x["member"]) for x in d] == \
+    [(int(r["first_epoch"]), int(r["last_epoch"]), int(r["member"])) for r in rows], d
+PY
+fi
+
 # the replay: a plain config (train.phases) that gives the winner's weights and optimizer state,
 # and at every epoch the row of the member its lineage was at then, bit for bit
 run_bprun 0 run "$T/replay.yaml" -o "$T/replay" --quiet || finish
