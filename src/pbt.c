@@ -252,13 +252,14 @@ int bp_pbt_parse(const bp_node *n, const bp_mark *km, bp_pbt *out, bp_err *e)
 
 int bp_pbt_check(const bp_pbt *p, const bp_config *c, const bp_mark *km, bp_err *e)
 {
-    const char *why = c->train.n_phases ? "train.phases (a member's hyperparameters are PBT's)"
+    const char *why = c->train.n_phases ? "train.phases"
                     : c->train.early_stopping.patience ? "train.early_stopping"
                     : c->train.target_loss > 0 ? "train.target_loss"
                     : c->train.target_accuracy > 0 ? "train.target_accuracy"
                     : c->train.target_max_error > 0 ? "train.target_max_error" : NULL;
     if (why)
-        return perr(e, km, "sweep.pbt", "cannot be used with %s: the members train in step", why);
+        return perr(e, km, "sweep.pbt", "cannot be used with %s (%s)", why, c->train.n_phases
+                    ? "PBT sets a member's hyperparameters" : "the members train in step");
     if (p->interval >= c->train.epochs)
         return perr(e, km, "sweep.pbt.interval", "must be less than train.epochs (got %d, "
                     "train.epochs %d)", p->interval, c->train.epochs);

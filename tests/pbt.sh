@@ -132,6 +132,28 @@ echo "pbt: $kills kills, $parts left unfinished members" >&2
 run_bprun 0 run "$T/pbt.yaml" -o "$T/killed" -j 1 --threads 1 --quiet --set train.epochs=6000 --set sweep.pbt.interval=600 || finish
 same_files "$T/long" "$T/killed" "the uninterrupted run (after kill -9 and resume)"
 
+# train.phases: the values it names from its epoch on, the others train.optimizer's; errors
+run_bprun 0 run "$T/pbt.yaml" -o "$T/ph" --quiet --set sweep=null \
+  --set 'train.optimizer={name: sgd, lr: 0.01, momentum: 0.5}' \
+  --set 'train.phases=[{from: 5, optimizer: {lr: 0.004}}, {from: 9, optimizer: {momentum: 0.9}}]' || finish
+"$PYTHON_H5" - "$T/ph/trials/0000.h5" <<'PY' || fail "train.phases: the lr column"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+lr = list(f["epochs/lr"][()])
+assert lr == [0.01] * 4 + [0.004] * 4 + [0.01] * 22, lr
+assert "phases: [{from: 5, optimizer: {name: sgd, lr: 0.004, momentum: 0.5" in f.attrs["resolved_config"]
+PY
+expect_err 2 "bprun: --set:1:42: train.phases[1]: from must increase along the list (got 2 after 3)" \
+  validate "$T/pbt.yaml" --set sweep=null --set 'train.phases=[{from: 3, optimizer: {lr: 0.1}}, {from: 2, optimizer: {lr: 1}}]'
+expect_err 2 "bprun: --set:1:9: train.phases[0].from: must be <= train.epochs (got 31, train.epochs 30)" \
+  validate "$T/pbt.yaml" --set sweep=null --set 'train.phases=[{from: 31, optimizer: {lr: 0.1}}]'
+expect_err 2 "bprun: --set:1:30: train.phases[0].optimizer.name: a phase changes hyperparameters, not the optimizer (got adam, train.optimizer is sgd)" \
+  validate "$T/pbt.yaml" --set sweep=null --set 'train.phases=[{from: 3, optimizer: {name: adam}}]'
+expect_err 2 "bprun: --set:1:28: train.phases[0].optimizer.lr: needs the constant train.schedule (got cosine)" \
+  validate "$T/pbt.yaml" --set sweep=null --set train.schedule=cosine --set 'train.phases=[{from: 3, optimizer: {lr: 0.1}}]'
+expect_err 2 "bprun: $T/pbt.yaml:7:3: sweep.pbt: cannot be used with train.phases (PBT sets a member's hyperparameters)" \
+  validate "$T/pbt.yaml" --set 'train.phases=[{from: 3, optimizer: {lr: 0.1}}]'
+
 # refused: shards (the generations need every member), --trial, a hyperparameter sgd lacks
 expect_err 2 "bprun: --shard: the sweep uses sweep.pbt, whose rounds need every trial's results; run it in one process" \
   run "$T/pbt.yaml" -o "$T/sh" --shard 1/2
