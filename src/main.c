@@ -88,7 +88,7 @@ static const char usage_main[] =
     "Exit status: 0 success; 1 run-time failure (I/O, a trial that failed or diverged);\n"
     "2 usage, config, data or plugin error; 130/143 interrupted by SIGINT/SIGTERM.\n"
     "Documentation: man bprun; README.md and the docs/*.md the help texts name (CONFIG.md,\n"
-    "DATA.md, FORMAT.md, PLUGINS.md, DIAGNOSTICS.md, REPORT.md, PERFORMANCE.md, CLUSTER.md, ...),\n"
+    "DATA.md, FORMAT.md, PLUGINS.md, DIAGNOSTICS.md, REPORT.md, SEARCH.md, CLUSTER.md, ...),\n"
     "installed in " BP_DOCDIR ".\n";
 
 static const char usage_run[] =
@@ -101,7 +101,8 @@ static const char usage_run[] =
     "provenance), then print the ranked report. Running the same config into an existing\n"
     "run folder resumes it: finished trials are kept, the others run again; a folder made by\n"
     "a different config is refused, and so is one whose plugin or data files changed (their\n"
-    "SHA-256 differs from what the run recorded; see --allow-changed).\n"
+    "SHA-256 differs from what the run recorded; see --allow-changed). A sweep may search as\n"
+    "it runs: sweep.halving, sweep.race, sweep.pbt (population-based training: docs/SEARCH.md).\n"
     "\n"
     "On a cluster (docs/CLUSTER.md): `mpirun -np N bprun run CONFIG` (bprun built with\n"
     "./configure --with-mpi) spreads the trials over N ranks, each asking for the next trial\n"
