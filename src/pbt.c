@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epochs.h"
+#include "resume.h"
 #include "rng.h"
+#include "train.h"
 #include "trialfile.h"
 
 #define PBT_MAX_PARAMS 32
@@ -431,6 +434,10 @@ int bp_pbt_run_write(const bp_pbt_run *r, size_t m, int epochs_done, struct bp_t
     static const char *const names[] = { "member", "population", "interval", "metric_val_loss" };
     double v[] = { (double)m, (double)r->p->population, (double)r->p->interval, r->p->val };
     int rc = bp_trial_set_group_doubles(tf, "/pbt", names, v, 4, e);
+    if (!rc) /* an earlier checkpoint's */
+        rc = bp_trial_unlink(tf, "/pbt/parent", e);
+    if (!rc)
+        rc = bp_trial_unlink(tf, "/pbt/params", e);
     if (!rc)
         rc = bp_trial_set_group_array(tf, "/pbt", "parent", r->parent + m * (size_t)r->epochs, ne,
                                       e);
@@ -444,4 +451,118 @@ int bp_pbt_run_write(const bp_pbt_run *r, size_t m, int epochs_done, struct bp_t
     }
     free(col);
     return rc;
+}
+
+int bp_pbt_checkpoint(const bp_pbt_run *r, size_t m, int epoch, int recorded,
+                      struct bp_trial_job *j, bp_err *e)
+{
+    static const char *const names[] = { "checkpoint_epoch" };
+    double v = epoch;
+    /* the records first: the state's save flushes them with it (a resume checks that the
+     * state's epoch is checkpoint_epoch) */
+    int rc = bp_trial_flush(bp_trial_job_file(j), e);
+    if (!rc)
+        rc = bp_pbt_run_write(r, m, recorded, bp_trial_job_file(j), e);
+    if (!rc)
+        rc = bp_trial_set_group_doubles(bp_trial_job_file(j), "/pbt", names, &v, 1, e);
+    if (!rc)
+        rc = bp_trial_job_checkpoint(j, e);
+    return rc;
+}
+
+static double attr_of(hid_t f, const char *obj, const char *name)
+{
+    double v = NAN;
+    hid_t a = H5Aexists_by_name(f, obj, name, H5P_DEFAULT) > 0
+            ? H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    if (a >= 0) {
+        if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
+            v = NAN;
+        H5Aclose(a);
+    }
+    return v;
+}
+
+/* n values of the 1-D float64 dataset path of f into out; 0 or -1 */
+static int read_first(hid_t f, const char *path, double *out, size_t n, size_t stride)
+{
+    hid_t d = H5Lexists(f, "/pbt", H5P_DEFAULT) > 0 && H5Lexists(f, path, H5P_DEFAULT) > 0
+            ? H5Dopen2(f, path, H5P_DEFAULT) : -1;
+    if (d < 0)
+        return -1;
+    hid_t s = H5Dget_space(d);
+    hssize_t k = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    double *v = k >= (hssize_t)n ? malloc(((size_t)k ? (size_t)k : 1) * sizeof *v) : NULL;
+    int rc = v && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        out[i * stride] = v[i];
+    free(v);
+    if (s >= 0)
+        H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+int bp_pbt_resume_member(bp_pbt_run *r, size_t m, const char *part, int *checkpoint,
+                         struct bp_resume **out, bp_err *e)
+{
+    *out = NULL;
+    *checkpoint = -1;
+    hid_t f = bp_epochs_open(part);
+    if (f < 0)
+        return 1;
+    double c = attr_of(f, "/pbt", "checkpoint_epoch");
+    int C = isfinite(c) && c >= 1 && c < r->epochs ? (int)c : -1;
+    int last = C + r->p->interval < r->epochs ? C + r->p->interval : r->epochs;
+    size_t np = r->p->n_params, cell = m * (size_t)r->epochs;
+    int bad = C < 0 || read_first(f, "/pbt/parent", r->parent + cell, (size_t)last, 1) < 0;
+    for (size_t k = 0; !bad && k < np; k++) {
+        char path[600];
+        snprintf(path, sizeof path, "/pbt/params/%s", r->p->params[k].key);
+        bad = read_first(f, path, r->hp + cell * np + k, (size_t)last, np) < 0;
+    }
+    H5Fclose(f);
+    if (bad)
+        return 1;
+    bp_err quiet;
+    bp_saved_model *sm = bp_saved_model_read(part, &quiet);
+    int ok = sm && sm->opt_name;
+    for (size_t i = 0; ok && i < sm->n_sched; i++)
+        if (!strcmp(sm->sched_names[i], "last_epoch"))
+            ok = sm->sched_state[i] == C;
+    bp_epochs ep;
+    bp_epochs_read(part, &ep);
+    bp_trial_record *rec = ok ? calloc(1, sizeof *rec) : NULL;
+    if (rec && ep.rows >= (size_t)C &&
+        (rec->rows = malloc((size_t)C * BP_COL_COUNT * sizeof *rec->rows + 1)) &&
+        (rec->file = strdup(part)) && (rec->where = strdup(part)) &&
+        (rec->status = strdup("interrupted"))) {
+        rec->trial = (unsigned)m;
+        rec->epochs_done = C;
+        rec->n_rows = (size_t)C;
+        rec->n_columns = BP_COL_COUNT;
+        for (int col = 0; ok && col < BP_COL_COUNT; col++) {
+            size_t q = 0;
+            while (q < ep.n && strcmp(ep.names[q], bp_epoch_col_names[col]))
+                q++;
+            if (q == ep.n)
+                ok = 0;
+            for (int i = 0; ok && i < C; i++)
+                rec->rows[(size_t)i * BP_COL_COUNT + (size_t)col] = ep.v[q][i];
+        }
+    } else {
+        ok = 0;
+    }
+    bp_epochs_free(&ep);
+    bp_resume *rs = ok ? calloc(1, sizeof *rs) : NULL;
+    if (!rs) {
+        bp_trial_record_free(rec);
+        bp_saved_model_free(sm);
+        return ok ? bp_err_set(e, BP_ENOMEM, "out of memory") : 1;
+    }
+    rs->rec = rec;
+    rs->model = sm;
+    *out = rs;
+    *checkpoint = C;
+    return 0;
 }

@@ -104,4 +104,19 @@ struct bp_trial_file;
 int bp_pbt_run_write(const bp_pbt_run *r, size_t m, int epochs_done, struct bp_trial_file *tf,
                      bp_err *e);
 
+/* A generation boundary's checkpoint of member m's job (after its exploit and explore, before
+ * epoch + 1): its state (bp_trial_job_checkpoint), its records up to epoch `recorded` (the next
+ * generation's last) and the /pbt attribute checkpoint_epoch, in its trial file. */
+struct bp_trial_job;
+int bp_pbt_checkpoint(const bp_pbt_run *r, size_t m, int epoch, int recorded,
+                      struct bp_trial_job *j, bp_err *e);
+/* Member m's checkpoint in the trial file `part` a killed or stopped run left: its records into
+ * r (up to the generation after the checkpoint), *checkpoint its epoch C, *out the state to
+ * continue from (bp_trial_opts.resume: rows 1..C, the state saved at C). 0 when it reads
+ * whole; 1 when there is none or it does not read (the member runs from the start); a negative
+ * code for memory. */
+struct bp_resume;
+int bp_pbt_resume_member(bp_pbt_run *r, size_t m, const char *part, int *checkpoint,
+                         struct bp_resume **out, bp_err *e);
+
 #endif

@@ -63,6 +63,7 @@ typedef struct sched {
     unsigned char *alive;
     int until;
     bp_pbt_run *pbt;              /* sweep.pbt: the members' records (rounds are generations) */
+    int pbt_from;                 /* sweep.pbt resumed: the checkpoint's epoch (0: the start) */
     int failed;                   /* an error outside the trials: stop */
     bp_err err;
     char *resolved0;
@@ -303,16 +304,54 @@ static void record_result(sched *c, size_t id, int rc, const bp_trial_summary *s
     }
 }
 
-/* sweep.pbt resumed: the generations' decisions need every member's state, which only a run
- * from the start rebuilds; so when any member has not finished, every member runs again (the
- * same bits: the run is deterministic) and replaces its file. */
-static void pbt_rerun_all(sched *c)
+/* sweep.pbt: the members' records, and the state a resumed run starts from. When every member
+ * finished there is nothing to do. Else, when every unfinished member's .part holds the same
+ * generation boundary's checkpoint C (bp_pbt_checkpoint) and no finished member ended after C,
+ * the unfinished members continue from C (c->pbt_from) with their rows and records up to it;
+ * otherwise every member runs again from the start and replaces its file (the same bits: the run
+ * is deterministic). */
+static int pbt_prepare(sched *c, bp_err *e)
 {
     size_t n = c->s->n_trials, any = 0;
+    const bp_optimizer *od = c->x[0]->opt->desc->u.optimizer;
+    const char *names[BP_MAX_HPARAMS];
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        names[i] = od->hparams[i].name;
+    int E = c->s->trials[0].cfg->train.epochs;
+    if (!(c->pbt = bp_pbt_run_new(&c->s->pbt, n, E, names, od->n_hparams, e)))
+        return e->code;
+    c->pbt_from = 0;
     for (size_t i = 0; i < n; i++)
         any += c->todo[i];
     if (!any)
-        return;
+        return BP_OK;
+    int C = -1, ok = !c->s->trials[0].cfg->diagnostics.enabled;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        bp_resume_free(c->resume[i]);
+        c->resume[i] = NULL;
+        if (!ok || !c->todo[i])
+            continue;
+        int ci;
+        if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)i, ".part") ||
+            access(path, F_OK) != 0) {
+            ok = 0;
+            continue;
+        }
+        int rc = bp_pbt_resume_member(c->pbt, i, path, &ci, &c->resume[i], e);
+        if (rc < 0)
+            return rc;
+        if (rc > 0 || (C >= 0 && ci != C))
+            ok = 0;
+        C = ci;
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        if (!c->todo[i] && c->rows[i].epochs > C)
+            ok = 0; /* it ended after the checkpoint: its state there is gone */
+    if (ok && C > 0) {
+        c->pbt_from = C;
+        return BP_OK;
+    }
     c->total_todo = 0;
     c->total_epochs = 0;
     for (size_t i = 0; i < n; i++) {
@@ -330,6 +369,7 @@ static void pbt_rerun_all(sched *c)
         c->total_todo++;
         c->total_epochs += c->s->trials[i].cfg->train.epochs;
     }
+    return BP_OK;
 }
 
 /* Successive halving: run the trials of the round (begun when new) up to epoch c->until; end
@@ -358,6 +398,18 @@ static void *halving_worker(void *arg)
         if (!rc)
             rc = bp_trial_advance(c->job[id], c->until, &alive, &e);
         bp_trial_summary sum;
+        if (!rc && !alive && c->pbt && c->o->stop && *c->o->stop &&
+            bp_trial_job_epochs_done(c->job[id]) < c->until) {
+            /* stopped by a signal: its .part keeps the last generation boundary's checkpoint,
+             * which a resumed run continues from */
+            bp_trial_job_free(c->job[id]);
+            c->job[id] = NULL;
+            pthread_mutex_lock(&c->mu);
+            c->running--;
+            c->rows[id].status = "pending";
+            pthread_mutex_unlock(&c->mu);
+            continue;
+        }
         if (!rc && !alive && c->pbt)
             rc = bp_pbt_run_write(c->pbt, id, bp_trial_job_epochs_done(c->job[id]),
                                   bp_trial_job_file(c->job[id]), &e);
@@ -551,20 +603,18 @@ out:
 }
 
 /* sweep.pbt (pbt.h): the members train generation by generation in rounds (run_round); between
- * two, the worst copy the best (bp_trial_job_copy) and change their hyperparameters. A member
- * that stopped is out; the last generation's round ends every member. */
+ * two, the worst copy the best (bp_trial_job_copy) and change their hyperparameters, and every
+ * live member's state is checkpointed in its trial file. A member that stopped is out; the last
+ * generation's round ends every member. A resumed run (c->pbt_from, pbt_prepare) begins the
+ * unfinished members from their checkpoint, the others are out. */
 static int run_pbt(sched *c, bp_err *e)
 {
     const bp_pbt *p = &c->s->pbt;
     size_t n = c->s->n_trials, np = p->n_params;
     int rc = BP_OK, E = c->s->trials[0].cfg->train.epochs;
     uint64_t seed = c->s->trials[0].seed;
-    const bp_optimizer *od = c->x[0]->opt->desc->u.optimizer;
-    const char *names[BP_MAX_HPARAMS];
-    for (uint32_t i = 0; i < od->n_hparams; i++)
-        names[i] = od->hparams[i].name;
     if (!c->total_todo)
-        return BP_OK; /* every member finished (pbt_rerun_all: all members or none) */
+        return BP_OK; /* every member finished (pbt_prepare: all members or none) */
     double *metric = bp_xcalloc(n, sizeof *metric, e), *hp = bp_xcalloc(n * np + 1, sizeof *hp, e);
     long *parent = bp_xcalloc(n, sizeof *parent, e);
     c->round = bp_xcalloc(n, sizeof *c->round, e);
@@ -574,14 +624,34 @@ static int run_pbt(sched *c, bp_err *e)
         rc = BP_ENOMEM;
         goto out;
     }
-    if (!(c->pbt = bp_pbt_run_new(p, n, E, names, od->n_hparams, e))) {
-        rc = e->code;
-        goto out;
+    unsigned g0 = 1;
+    if (c->pbt_from > 0) {
+        g0 = (unsigned)(c->pbt_from / p->interval) + 1;
+        for (size_t i = 0; i < n; i++) {
+            c->alive[i] = c->todo[i];
+            if (!c->todo[i])
+                continue;
+            bp_trial_opts to = { .trial = (unsigned)i, .threads = c->kernel_threads, .quiet = 1,
+                                 .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                                 .resume = c->resume[i] };
+            if ((rc = bp_trial_begin(c->x[i], c->run, &to, &c->job[i], e)))
+                goto out;
+            const bp_saved_model *sm = c->resume[i]->model;
+            const bp_optimizer *od = c->x[i]->opt->desc->u.optimizer;
+            for (uint32_t h = 0; h < od->n_hparams; h++)
+                for (size_t k = 0; k < sm->opt_n_hp; k++)
+                    if (!strcmp(sm->opt_hp_names[k], od->hparams[h].name))
+                        bp_trial_job_set_hp(c->job[i], h, sm->opt_hp[k]);
+        }
+        if (!c->o->quiet)
+            fprintf(stderr, "bprun: sweep.pbt: continuing from the checkpoint at epoch %d "
+                    "(generation %u of %d)\n", c->pbt_from, g0, (E + p->interval - 1) / p->interval);
+    } else {
+        memset(c->alive, 1, n);
+        for (size_t i = 0; i < n; i++)
+            bp_pbt_run_note(c->pbt, i, 1, p->interval < E ? p->interval : E, c->x[i]->opt_hp, i);
     }
-    memset(c->alive, 1, n);
-    for (size_t i = 0; i < n; i++)
-        bp_pbt_run_note(c->pbt, i, 1, p->interval < E ? p->interval : E, c->x[i]->opt_hp, i);
-    for (unsigned g = 1;; g++) {
+    for (unsigned g = g0;; g++) {
         c->until = (int)g * p->interval < E ? (int)g * p->interval : E;
         c->n_round = 0;
         for (size_t i = 0; i < n; i++)
@@ -610,19 +680,21 @@ static int run_pbt(sched *c, bp_err *e)
                 bp_trial_job_set_hp(c->job[i], c->pbt->opt_index[k], out[k]);
         }
         int last = (int)(g + 1) * p->interval < E ? (int)(g + 1) * p->interval : E;
-        for (size_t i = 0; i < n; i++)
-            if (c->alive[i])
-                bp_pbt_run_note(c->pbt, i, c->until + 1, last, bp_trial_job_hp(c->job[i]),
-                                parent[i] >= 0 ? (size_t)parent[i] : i);
+        for (size_t i = 0; i < n; i++) {
+            if (!c->alive[i])
+                continue;
+            bp_pbt_run_note(c->pbt, i, c->until + 1, last, bp_trial_job_hp(c->job[i]),
+                            parent[i] >= 0 ? (size_t)parent[i] : i);
+            if ((rc = bp_pbt_checkpoint(c->pbt, i, c->until, last, c->job[i], e)))
+                goto out;
+        }
     }
 out:
     for (size_t i = 0; i < n; i++)
-        if (c->job && c->job[i]) { /* interrupted between generations: rerun on resume */
+        if (c->job && c->job[i]) { /* stopped between generations: continued on resume */
             bp_trial_job_free(c->job[i]);
             c->rows[i].status = "pending";
         }
-    bp_pbt_run_free(c->pbt);
-    c->pbt = NULL;
     free(metric);
     free(hp);
     free(parent);
@@ -1917,7 +1989,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         }
     }
     if (!rc && s->pbt.population)
-        pbt_rerun_all(&c);
+        rc = pbt_prepare(&c, e);
     if (!rc && pthread_mutex_init(&c.mu, NULL) != 0)
         rc = bp_err_set(e, BP_ERUN, "cannot create a mutex");
     else if (!rc)
@@ -2063,6 +2135,7 @@ out:
     for (size_t i = 0; c.resume && i < n; i++)
         bp_resume_free(c.resume[i]);
     free(c.resume);
+    bp_pbt_run_free(c.pbt);
     free(c.replace);
     free(param_rows);
     free(table);

@@ -666,6 +666,32 @@ static int cost_records(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
     return rc;
 }
 
+/* The model with the optimizer's hyperparameters and state and the schedule's state. */
+static int save_state(bp_trial_job *j, bp_err *e)
+{
+    const bp_experiment *x = j->x;
+    const bp_trainer *t = &j->t;
+    const bp_optimizer *od = x->opt->desc->u.optimizer;
+    const char *hp_names[BP_MAX_HPARAMS];
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        hp_names[i] = od->hparams[i].name;
+    double sched_state[BP_LR_NSTATE];
+    bp_lr_state(&t->sched, sched_state);
+    bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t->hp,
+                          .n_hp = od->n_hparams, .state = t->opt_state, .n_state = od->n_state,
+                          .step = t->step, .schedule = bp_lr_names[t->sched.p.kind],
+                          .sched_names = bp_lr_state_names, .sched_state = sched_state,
+                          .n_sched = BP_LR_NSTATE };
+    return bp_trial_save_model(j->tf, j->m, &rec, e);
+}
+
+int bp_trial_job_checkpoint(bp_trial_job *j, bp_err *e)
+{
+    /* on disk first (a file still in memory is laid out for its last rows only) */
+    int rc = bp_trial_flush(j->tf, e);
+    return rc ? rc : save_state(j, e);
+}
+
 int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
 {
     const bp_experiment *x = j->x;
@@ -688,18 +714,7 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
         bp_evaluate(m, w, x->test, o->threads, &sum->final_test_loss, &sum->final_test_accuracy);
         bp_work_free(w);
     }
-    const bp_optimizer *od = x->opt->desc->u.optimizer;
-    const char *hp_names[BP_MAX_HPARAMS];
-    for (uint32_t i = 0; i < od->n_hparams; i++)
-        hp_names[i] = od->hparams[i].name;
-    double sched_state[BP_LR_NSTATE];
-    bp_lr_state(&t->sched, sched_state);
-    bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t->hp,
-                          .n_hp = od->n_hparams, .state = t->opt_state, .n_state = od->n_state,
-                          .step = t->step, .schedule = bp_lr_names[t->sched.p.kind],
-                          .sched_names = bp_lr_state_names, .sched_state = sched_state,
-                          .n_sched = BP_LR_NSTATE };
-    if ((rc = bp_trial_save_model(j->tf, m, &rec, e)))
+    if ((rc = save_state(j, e)))
         goto out;
     if ((rc = bp_trial_save_extras(j->tf, x->mean, x->std, m->sizes[0], sum->final_test_loss,
                                    sum->final_test_accuracy, e)))

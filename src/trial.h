@@ -115,6 +115,10 @@ void bp_trial_job_set_hp(bp_trial_job *j, uint32_t i, double v);
 const double *bp_trial_job_hp(const bp_trial_job *j);
 int bp_trial_job_epochs_done(const bp_trial_job *j);
 struct bp_trial_file *bp_trial_job_file(bp_trial_job *j);
+/* Save the job's state as bp_trial_end saves it (model, optimizer and schedule state, in its
+ * trial file, replacing the last one; the file flushed when on disk): `bprun run`'s resume
+ * continues from it (sweep.pbt's generation boundaries). */
+int bp_trial_job_checkpoint(bp_trial_job *j, bp_err *e);
 
 /* A model from saved weights (bprun eval): activations loaded by name from the registry with the
  * saved hyperparameters. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # sweep.pbt (population-based training, docs/SEARCH.md): the same files at -j 1 and -j 2; the
 # winner's replay config gives its weights and its lineage's epoch rows bit for bit; a run
-# killed with SIGKILL and resumed gives the uninterrupted run's files; the lineage in every
+# killed with SIGKILL (or stopped with SIGINT) and resumed continues from its last generation's
+# checkpoint and gives the uninterrupted run's files; the lineage in every
 # report format; shards, --trial and unknown hyperparameters refused; and on a noisy linear
 # regression whose optimum is known (validation targets without noise: val_loss -> 0), PBT
 # beats the same population trained with fixed hyperparameters, by decaying the learning rate.
@@ -115,7 +116,8 @@ print("pbt: best val_loss %.6g (fixed population %.6g), winner's lr %.4g -> %.4g
 assert p < 0.95 * f and lr1 < lr0
 PY
 
-# SIGKILL during the run, then resume: the uninterrupted run's files
+# SIGKILL during the run, then resume: the run continues from the last generation boundary every
+# member's .part holds (its checkpoint) and gives the uninterrupted run's files
 run_bprun 0 run "$T/pbt.yaml" -o "$T/long" -j 2 --threads 1 --quiet --set train.epochs=6000 --set sweep.pbt.interval=600 || finish
 kills=0 parts=0
 for k in 3 6; do
@@ -129,8 +131,25 @@ for k in 3 6; do
 done
 echo "pbt: $kills kills, $parts left unfinished members" >&2
 [ "$parts" -gt 0 ] || fail "no kill came while the members trained"
-run_bprun 0 run "$T/pbt.yaml" -o "$T/killed" -j 1 --threads 1 --quiet --set train.epochs=6000 --set sweep.pbt.interval=600 || finish
+run_bprun 0 run "$T/pbt.yaml" -o "$T/killed" -j 1 --threads 1 --set train.epochs=6000 --set sweep.pbt.interval=600 || finish
+grep -q '^bprun: sweep.pbt: continuing from the checkpoint at epoch [0-9]*00 (generation [0-9]* of 10)$' "$T/err" ||
+  fail "the resumed run did not continue from a generation's checkpoint: $(cat "$T/err")"
 same_files "$T/long" "$T/killed" "the uninterrupted run (after kill -9 and resume)"
+
+# SIGINT: the members stop where they are, their .part files keep the last checkpoint (exit 130)
+"$BPRUN" run "$T/pbt.yaml" -o "$T/int" -j 2 --threads 1 --quiet --set train.epochs=6000 \
+  --set sweep.pbt.interval=600 >/dev/null 2>&1 &
+pid=$!
+sleep 0.6
+kill -INT "$pid"
+wait "$pid"
+st=$?
+[ "$st" -eq 130 ] || [ "$st" -eq 0 ] || fail "SIGINT: exit $st"
+if [ "$st" -eq 130 ]; then
+  run_bprun 0 run "$T/pbt.yaml" -o "$T/int" -j 2 --threads 1 --set train.epochs=6000 --set sweep.pbt.interval=600 || finish
+  grep -q 'continuing from the checkpoint' "$T/err" || fail "SIGINT: not continued from a checkpoint: $(cat "$T/err")"
+fi
+same_files "$T/long" "$T/int" "the uninterrupted run (after SIGINT and resume)"
 
 # train.phases: the values it names from its epoch on, the others train.optimizer's; errors
 run_bprun 0 run "$T/pbt.yaml" -o "$T/ph" --quiet --set sweep=null \
