@@ -66,6 +66,18 @@ assert len(set(s["member"] for s in d["lineage"])) > 1, "the winner's lineage sh
 open(sys.argv[2], "w").write(d["replay_config"])
 PY
 
+# the HTML report shows the lineage (with Chromium: the page's script draws the table)
+run_bprun 0 report "$T/j1" --format html -o "$T/pbt.html" || finish
+grep -q '"pbt": {"winner": ' "$T/pbt.html" || fail "html: no pbt in the page's report"
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$CHROME" ]; then
+  HOME=$T timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run \
+    --user-data-dir="$T/chrome" --dump-dom "file://$T/pbt.html" >"$T/dom" 2>/dev/null ||
+    fail "chromium could not load the page"
+  [ "$(grep -o '<table id="pbt-lineage">.*</table>' "$T/dom" | grep -o '<tr>' | wc -l)" -eq 11 ] ||
+    fail "html: the lineage table has not 10 generations"
+fi
+
 # bprun-plot draws the members with the exploits and the winner's lineage (the same as the report's)
 if "$PYTHON_H5" -c 'import matplotlib' >/dev/null 2>&1; then
   MPLCONFIGDIR="$T/mpl" "$BP_SRCDIR/scripts/bprun-plot" "$T/j1" -o "$T/plots" --dump "$T/plots.json" >"$T/pout" 2>&1 ||
