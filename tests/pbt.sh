@@ -112,6 +112,26 @@ for r in lin:
         assert m["pbt/params/train.optimizer.lr"][e] == m["epochs/lr"][e]
 PY
 
+# the same with adam (moment estimates and step copied; beta1 perturbed as well)
+run_bprun 0 run "$T/pbt.yaml" -o "$T/adam" -j 2 --quiet --set 'train.optimizer={name: adam, lr: 0.01}' \
+  --set 'sweep.pbt.params={train.optimizer.lr: {log_uniform: [0.0001, 0.3]}, train.optimizer.beta1: {uniform: [0.5, 0.95]}}' || finish
+run_bprun 0 report "$T/adam" --format json || finish
+"$PYTHON_H5" - "$T/out" "$T/adam-replay.yaml" <<'PY' || fail "adam: json lineage"
+import sys, json
+d = json.load(open(sys.argv[1]))["pbt"]
+assert len(set(s["member"] for s in d["lineage"])) > 1 and "beta1: " in d["replay_config"]
+open(sys.argv[2], "w").write(d["replay_config"])
+PY
+win=$("$PYTHON_H5" -c 'import sys, json; print(json.load(open(sys.argv[1]))["pbt"]["winner"])' "$T/out")
+run_bprun 0 run "$T/adam-replay.yaml" -o "$T/adam-replay" --quiet || finish
+"$PYTHON_H5" - "$T/adam-replay/trials/0000.h5" "$(printf '%s/adam/trials/%04d.h5' "$T" "$win")" <<'PY' || fail "adam: the replay differs from the winner"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for k in ("params", "optimizer/state"):
+    assert np.array_equal(a["model/" + k][()], b["model/" + k][()]), k
+assert a["model/optimizer"].attrs["step"] == b["model/optimizer"].attrs["step"]
+PY
+
 # PBT beats the same population with fixed hyperparameters (sweep.random draws the same initial
 # values), and the winner's lineage decays the learning rate
 run_bprun 0 run "$T/pbt.yaml" -o "$T/fixed" -j 2 --quiet \
