@@ -205,6 +205,17 @@ expect_err 2 "bprun: --set:1:28: train.phases[0].optimizer.lr: needs the constan
 expect_err 2 "bprun: $T/pbt.yaml:7:3: sweep.pbt: cannot be used with train.phases (PBT sets a member's hyperparameters)" \
   validate "$T/pbt.yaml" --set 'train.phases=[{from: 3, optimizer: {lr: 0.1}}]'
 
+# under valgrind (configure --enable-valgrind): a small PBT run, its report and its replay
+if [ -n "${BP_VALGRIND:-}" ]; then
+  vg="$BP_VALGRIND --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect"
+  $vg "$BPRUN" run "$T/pbt.yaml" -o "$T/vg" -j 2 --quiet --set train.epochs=6 --set sweep.pbt.interval=2 \
+    --set sweep.pbt.population=4 >/dev/null 2>"$T/vg.log" || fail "valgrind run: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+  $vg "$BPRUN" report "$T/vg" --format json >"$T/vg.json" 2>"$T/vg.log" || fail "valgrind report: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+  "$PYTHON_H5" -c 'import sys, json; open(sys.argv[2], "w").write(json.load(open(sys.argv[1]))["pbt"]["replay_config"])' \
+    "$T/vg.json" "$T/vg.yaml" || fail "valgrind: no replay config"
+  $vg "$BPRUN" run "$T/vg.yaml" -o "$T/vg-replay" --quiet >/dev/null 2>"$T/vg.log" || fail "valgrind replay: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
+fi
+
 # refused: shards (the generations need every member), --trial, a hyperparameter sgd lacks
 expect_err 2 "bprun: --shard: the sweep uses sweep.pbt, whose rounds need every trial's results; run it in one process" \
   run "$T/pbt.yaml" -o "$T/sh" --shard 1/2
