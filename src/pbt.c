@@ -11,6 +11,7 @@
 #include "resume.h"
 #include "rng.h"
 #include "train.h"
+#include "trial.h"
 #include "trialfile.h"
 
 #define PBT_MAX_PARAMS 32
@@ -565,4 +566,91 @@ int bp_pbt_resume_member(bp_pbt_run *r, size_t m, const char *part, int *checkpo
     *out = rs;
     *checkpoint = C;
     return 0;
+}
+
+int bp_pbt_resume_plan(bp_pbt_run *r, const char *run_dir, const unsigned char *todo,
+                       const int *ended_at, struct bp_resume **resume, int *from, bp_err *e)
+{
+    int C = -1, ok = 1;
+    *from = 0;
+    for (size_t i = 0; ok && i < r->n; i++) {
+        char path[4200];
+        int ci;
+        if (!todo[i])
+            continue;
+        snprintf(path, sizeof path, "%s/trials/%04zu.h5.part", run_dir, i);
+        int rc = bp_pbt_resume_member(r, i, path, &ci, &resume[i], e);
+        if (rc < 0)
+            return rc;
+        if (rc > 0 || (C >= 0 && ci != C))
+            ok = 0;
+        C = ci;
+    }
+    for (size_t i = 0; ok && i < r->n; i++)
+        if (!todo[i] && ended_at[i] > C)
+            ok = 0; /* it ended after the checkpoint: its state there is gone */
+    if (ok && C > 0)
+        *from = C;
+    return BP_OK;
+}
+
+int bp_pbt_drive(bp_pbt_driver *d, bp_err *e)
+{
+    const bp_pbt *p = d->run->p;
+    size_t n = d->run->n, np = p->n_params;
+    int rc = BP_OK, E = d->run->epochs;
+    double *metric = calloc(n ? n : 1, sizeof *metric), *hp = calloc(n * np + 1, sizeof *hp);
+    long *parent = calloc(n ? n : 1, sizeof *parent);
+    size_t *round = calloc(n ? n : 1, sizeof *round);
+    if (!metric || !hp || !parent || !round) {
+        rc = bp_err_set(e, BP_ENOMEM, "out of memory");
+        goto out;
+    }
+    unsigned g0 = d->from > 0 ? (unsigned)(d->from / p->interval) + 1 : 1;
+    if (d->from <= 0)
+        for (size_t i = 0; i < n; i++)
+            bp_pbt_run_note(d->run, i, 1, p->interval < E ? p->interval : E, d->opt_hp[i], i);
+    for (unsigned g = g0;; g++) {
+        int until = (int)g * p->interval < E ? (int)g * p->interval : E;
+        size_t n_round = 0;
+        for (size_t i = 0; i < n; i++)
+            if (d->alive[i])
+                round[n_round++] = i;
+        if (d->train(d->ud, round, n_round, until) || until == E)
+            break;
+        for (size_t i = 0; i < n; i++)
+            metric[i] = d->alive[i] ? bp_trial_job_last(d->job[i])[p->val ? BP_COL_VAL_LOSS
+                                                                           : BP_COL_LOSS] : NAN;
+        bp_pbt_exploit(p, d->seed, g, metric, d->alive, n, parent);
+        /* explore from the parents' values as they were before anyone copied */
+        for (size_t i = 0; i < n; i++)
+            if (parent[i] >= 0)
+                for (size_t k = 0; k < np; k++)
+                    hp[i * np + k] = bp_trial_job_hp(d->job[parent[i]])[d->run->opt_index[k]];
+        for (size_t i = 0; i < n; i++) {
+            if (parent[i] < 0)
+                continue;
+            double out[PBT_MAX_PARAMS];
+            if ((rc = bp_trial_job_copy(d->job[i], d->job[parent[i]], e)))
+                goto out;
+            bp_pbt_explore(p, d->seed, g, i, hp + i * np, out);
+            for (size_t k = 0; k < np; k++)
+                bp_trial_job_set_hp(d->job[i], d->run->opt_index[k], out[k]);
+        }
+        int last = (int)(g + 1) * p->interval < E ? (int)(g + 1) * p->interval : E;
+        for (size_t i = 0; i < n; i++) {
+            if (!d->alive[i])
+                continue;
+            bp_pbt_run_note(d->run, i, until + 1, last, bp_trial_job_hp(d->job[i]),
+                            parent[i] >= 0 ? (size_t)parent[i] : i);
+            if ((rc = bp_pbt_checkpoint(d->run, i, until, last, d->job[i], e)))
+                goto out;
+        }
+    }
+out:
+    free(metric);
+    free(hp);
+    free(parent);
+    free(round);
+    return rc;
 }

@@ -119,4 +119,31 @@ struct bp_resume;
 int bp_pbt_resume_member(bp_pbt_run *r, size_t m, const char *part, int *checkpoint,
                          struct bp_resume **out, bp_err *e);
 
+/* A resumed run's plan: todo[i] the members that did not finish, ended_at[i] the last epoch of
+ * those that did. When every unfinished member's trials/NNNN.h5.part below run_dir holds the
+ * same checkpoint C and no finished member ended after C, *from = C and resume[i] holds each
+ * unfinished member's state (bp_pbt_resume_member); else *from = 0 (the run starts over; the
+ * caller frees what resume holds). 0 or a negative code (memory). */
+int bp_pbt_resume_plan(bp_pbt_run *r, const char *run_dir, const unsigned char *todo,
+                       const int *ended_at, struct bp_resume **resume, int *from, bp_err *e);
+
+/* The generations (synchronous): train is called with the live members of each generation and
+ * the epoch it ends at; it begins a member whose job is NULL, trains every one to `until`, and
+ * ends those that cannot go on (job NULL, alive 0; the last generation ends all), returning
+ * non-zero to stop (a failure or a signal). Between generations: exploit, explore, the records
+ * and every live member's checkpoint. from: a resumed run's checkpoint epoch (its jobs begun
+ * from it), 0 from the start (opt_hp[i]: member i's configured hyperparameters, the records of
+ * generation 1). */
+typedef struct bp_pbt_driver {
+    bp_pbt_run *run;
+    uint64_t seed;
+    int from;
+    const double *const *opt_hp;
+    struct bp_trial_job **job;   /* run->n */
+    unsigned char *alive;        /* run->n */
+    int (*train)(void *ud, const size_t *ids, size_t n, int until);
+    void *ud;
+} bp_pbt_driver;
+int bp_pbt_drive(bp_pbt_driver *d, bp_err *e);
+
 #endif

@@ -304,12 +304,9 @@ static void record_result(sched *c, size_t id, int rc, const bp_trial_summary *s
     }
 }
 
-/* sweep.pbt: the members' records, and the state a resumed run starts from. When every member
- * finished there is nothing to do. Else, when every unfinished member's .part holds the same
- * generation boundary's checkpoint C (bp_pbt_checkpoint) and no finished member ended after C,
- * the unfinished members continue from C (c->pbt_from) with their rows and records up to it;
- * otherwise every member runs again from the start and replaces its file (the same bits: the run
- * is deterministic). */
+/* sweep.pbt: the members' records, and where a resumed run starts (pbt.h bp_pbt_resume_plan:
+ * from the members' last common checkpoint, c->pbt_from; else every member runs again from the
+ * start and replaces its file, the same bits). Nothing to do when every member finished. */
 static int pbt_prepare(sched *c, bp_err *e)
 {
     size_t n = c->s->n_trials, any = 0;
@@ -317,41 +314,25 @@ static int pbt_prepare(sched *c, bp_err *e)
     const char *names[BP_MAX_HPARAMS];
     for (uint32_t i = 0; i < od->n_hparams; i++)
         names[i] = od->hparams[i].name;
-    int E = c->s->trials[0].cfg->train.epochs;
-    if (!(c->pbt = bp_pbt_run_new(&c->s->pbt, n, E, names, od->n_hparams, e)))
+    if (!(c->pbt = bp_pbt_run_new(&c->s->pbt, n, c->s->trials[0].cfg->train.epochs, names,
+                                  od->n_hparams, e)))
         return e->code;
-    c->pbt_from = 0;
-    for (size_t i = 0; i < n; i++)
-        any += c->todo[i];
-    if (!any)
-        return BP_OK;
-    int C = -1, ok = !c->s->trials[0].cfg->diagnostics.enabled;
+    int *ended = bp_xcalloc(n, sizeof *ended, e), rc = 0;
+    if (!ended)
+        return BP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        bp_resume_free(c->resume[i]);
+        any += c->todo[i];
+        ended[i] = c->rows[i].epochs;
+        bp_resume_free(c->resume[i]); /* an interrupted member continues from its checkpoint */
         c->resume[i] = NULL;
-        if (!ok || !c->todo[i])
-            continue;
-        int ci;
-        if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)i, ".part") ||
-            access(path, F_OK) != 0) {
-            ok = 0;
-            continue;
-        }
-        int rc = bp_pbt_resume_member(c->pbt, i, path, &ci, &c->resume[i], e);
-        if (rc < 0)
-            return rc;
-        if (rc > 0 || (C >= 0 && ci != C))
-            ok = 0;
-        C = ci;
     }
-    for (size_t i = 0; ok && i < n; i++)
-        if (!c->todo[i] && c->rows[i].epochs > C)
-            ok = 0; /* it ended after the checkpoint: its state there is gone */
-    if (ok && C > 0) {
-        c->pbt_from = C;
-        return BP_OK;
-    }
+    c->pbt_from = 0;
+    if (any && !c->s->trials[0].cfg->diagnostics.enabled) /* its columns: not kept */
+        rc = bp_pbt_resume_plan(c->pbt, bp_run_path(c->run), c->todo, ended, c->resume,
+                                &c->pbt_from, e);
+    free(ended);
+    if (rc || !any || c->pbt_from > 0)
+        return rc;
     c->total_todo = 0;
     c->total_epochs = 0;
     for (size_t i = 0; i < n; i++) {
@@ -602,102 +583,67 @@ out:
     return rc;
 }
 
-/* sweep.pbt (pbt.h): the members train generation by generation in rounds (run_round); between
- * two, the worst copy the best (bp_trial_job_copy) and change their hyperparameters, and every
- * live member's state is checkpointed in its trial file. A member that stopped is out; the last
- * generation's round ends every member. A resumed run (c->pbt_from, pbt_prepare) begins the
- * unfinished members from their checkpoint, the others are out. */
+/* sweep.pbt: one generation's round (bp_pbt_driver.train) */
+static int pbt_round(void *ud, const size_t *ids, size_t n, int until)
+{
+    sched *c = ud;
+    memcpy(c->round, ids, n * sizeof *ids);
+    c->n_round = n;
+    c->until = until;
+    run_round(c);
+    return c->failed || (c->o->stop && *c->o->stop);
+}
+
+/* sweep.pbt (pbt.h bp_pbt_drive): the members train generation by generation in rounds of
+ * halving_worker; a resumed run (c->pbt_from) first begins the unfinished members from their
+ * checkpoint with its hyperparameters, the others are out. */
 static int run_pbt(sched *c, bp_err *e)
 {
-    const bp_pbt *p = &c->s->pbt;
-    size_t n = c->s->n_trials, np = p->n_params;
-    int rc = BP_OK, E = c->s->trials[0].cfg->train.epochs;
-    uint64_t seed = c->s->trials[0].seed;
+    size_t n = c->s->n_trials;
+    int rc = BP_OK;
     if (!c->total_todo)
         return BP_OK; /* every member finished (pbt_prepare: all members or none) */
-    double *metric = bp_xcalloc(n, sizeof *metric, e), *hp = bp_xcalloc(n * np + 1, sizeof *hp, e);
-    long *parent = bp_xcalloc(n, sizeof *parent, e);
+    const double **opt_hp = bp_xcalloc(n, sizeof *opt_hp, e);
     c->round = bp_xcalloc(n, sizeof *c->round, e);
     c->job = bp_xcalloc(n, sizeof *c->job, e);
     c->alive = bp_xcalloc(n, 1, e);
-    if (!metric || !hp || !parent || !c->round || !c->job || !c->alive) {
+    if (!opt_hp || !c->round || !c->job || !c->alive) {
         rc = BP_ENOMEM;
         goto out;
     }
-    unsigned g0 = 1;
-    if (c->pbt_from > 0) {
-        g0 = (unsigned)(c->pbt_from / p->interval) + 1;
-        for (size_t i = 0; i < n; i++) {
-            c->alive[i] = c->todo[i];
-            if (!c->todo[i])
-                continue;
-            bp_trial_opts to = { .trial = (unsigned)i, .threads = c->kernel_threads, .quiet = 1,
-                                 .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
-                                 .resume = c->resume[i] };
-            if ((rc = bp_trial_begin(c->x[i], c->run, &to, &c->job[i], e)))
-                goto out;
-            const bp_saved_model *sm = c->resume[i]->model;
-            const bp_optimizer *od = c->x[i]->opt->desc->u.optimizer;
-            for (uint32_t h = 0; h < od->n_hparams; h++)
-                for (size_t k = 0; k < sm->opt_n_hp; k++)
-                    if (!strcmp(sm->opt_hp_names[k], od->hparams[h].name))
-                        bp_trial_job_set_hp(c->job[i], h, sm->opt_hp[k]);
-        }
-        if (!c->o->quiet)
-            fprintf(stderr, "bprun: sweep.pbt: continuing from the checkpoint at epoch %d "
-                    "(generation %u of %d)\n", c->pbt_from, g0, (E + p->interval - 1) / p->interval);
-    } else {
-        memset(c->alive, 1, n);
-        for (size_t i = 0; i < n; i++)
-            bp_pbt_run_note(c->pbt, i, 1, p->interval < E ? p->interval : E, c->x[i]->opt_hp, i);
+    for (size_t i = 0; i < n; i++) {
+        opt_hp[i] = c->x[i]->opt_hp;
+        c->alive[i] = c->pbt_from > 0 ? c->todo[i] : 1;
+        if (c->pbt_from <= 0 || !c->todo[i])
+            continue;
+        bp_trial_opts to = { .trial = (unsigned)i, .threads = c->kernel_threads, .quiet = 1,
+                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                             .resume = c->resume[i] };
+        if ((rc = bp_trial_begin(c->x[i], c->run, &to, &c->job[i], e)))
+            goto out;
+        const bp_saved_model *sm = c->resume[i]->model;
+        const bp_optimizer *od = c->x[i]->opt->desc->u.optimizer;
+        for (uint32_t h = 0; h < od->n_hparams; h++)
+            for (size_t k = 0; k < sm->opt_n_hp; k++)
+                if (!strcmp(sm->opt_hp_names[k], od->hparams[h].name))
+                    bp_trial_job_set_hp(c->job[i], h, sm->opt_hp[k]);
     }
-    for (unsigned g = g0;; g++) {
-        c->until = (int)g * p->interval < E ? (int)g * p->interval : E;
-        c->n_round = 0;
-        for (size_t i = 0; i < n; i++)
-            if (c->alive[i])
-                c->round[c->n_round++] = i;
-        run_round(c);
-        if (c->failed || (c->o->stop && *c->o->stop) || c->until == E)
-            break;
-        for (size_t i = 0; i < n; i++)
-            metric[i] = c->alive[i] ? bp_trial_job_last(c->job[i])[p->val ? BP_COL_VAL_LOSS
-                                                                           : BP_COL_LOSS] : NAN;
-        bp_pbt_exploit(p, seed, g, metric, c->alive, n, parent);
-        /* explore from the parents' values as they were before anyone copied */
-        for (size_t i = 0; i < n; i++)
-            if (parent[i] >= 0)
-                for (size_t k = 0; k < np; k++)
-                    hp[i * np + k] = bp_trial_job_hp(c->job[parent[i]])[c->pbt->opt_index[k]];
-        for (size_t i = 0; i < n; i++) {
-            if (parent[i] < 0)
-                continue;
-            double out[BP_MAX_HPARAMS];
-            if ((rc = bp_trial_job_copy(c->job[i], c->job[parent[i]], e)))
-                goto out;
-            bp_pbt_explore(p, seed, g, i, hp + i * np, out);
-            for (size_t k = 0; k < np; k++)
-                bp_trial_job_set_hp(c->job[i], c->pbt->opt_index[k], out[k]);
-        }
-        int last = (int)(g + 1) * p->interval < E ? (int)(g + 1) * p->interval : E;
-        for (size_t i = 0; i < n; i++) {
-            if (!c->alive[i])
-                continue;
-            bp_pbt_run_note(c->pbt, i, c->until + 1, last, bp_trial_job_hp(c->job[i]),
-                            parent[i] >= 0 ? (size_t)parent[i] : i);
-            if ((rc = bp_pbt_checkpoint(c->pbt, i, c->until, last, c->job[i], e)))
-                goto out;
-        }
+    if (c->pbt_from > 0 && !c->o->quiet) {
+        int K = c->s->pbt.interval, E = c->s->trials[0].cfg->train.epochs;
+        fprintf(stderr, "bprun: sweep.pbt: continuing from the checkpoint at epoch %d "
+                "(generation %d of %d)\n", c->pbt_from, c->pbt_from / K + 1, (E + K - 1) / K);
     }
+    bp_pbt_driver d = { .run = c->pbt, .seed = c->s->trials[0].seed, .from = c->pbt_from,
+                        .opt_hp = opt_hp, .job = c->job, .alive = c->alive,
+                        .train = pbt_round, .ud = c };
+    rc = bp_pbt_drive(&d, e);
 out:
     for (size_t i = 0; i < n; i++)
         if (c->job && c->job[i]) { /* stopped between generations: continued on resume */
             bp_trial_job_free(c->job[i]);
             c->rows[i].status = "pending";
         }
-    free(metric);
-    free(hp);
-    free(parent);
+    free(opt_hp);
     free(c->round);
     free(c->job);
     free(c->alive);
