@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hyperband.h"
 #include "points.h"
 #include "rng.h"
 
@@ -54,6 +55,9 @@ typedef struct sctx {
     bp_halving hv;                /* parsed; rungs owned until moved into the sweep */
     bp_race race;                 /* parsed sweep.race */
     const bp_mark *race_km;
+    bp_hyperband hb;              /* parsed sweep.hyperband */
+    const bp_node *hb_node;
+    const bp_mark *hb_km;
     bp_pbt pbt;                   /* parsed sweep.pbt (pbt.c); moved into the sweep */
     const bp_mark *pbt_km;
 } sctx;
@@ -762,6 +766,81 @@ static int check_halving(sctx *s, const bp_sweep *sw)
     return 0;
 }
 
+static int parse_hyperband(sctx *s, const bp_node *h, const bp_mark *km)
+{
+    static const char *const keys[] = { "max_epochs", "eta", "metric" };
+    char g[300];
+    int rc = want_map(s, h, "sweep.hyperband", "a map {max_epochs: R, eta: N, metric: M}");
+    if (rc == 0)
+        rc = check_keys(s, h, "sweep.hyperband", keys, 3);
+    if (rc < 0)
+        return rc;
+    const bp_node *r = bp_node_get(h, "max_epochs"), *eta = bp_node_get(h, "eta"),
+                  *m = bp_node_get(h, "metric");
+    long long x;
+    if (!r || is_null(r))
+        return serr(s->e, BP_ECONFIG, km, "sweep.hyperband", "missing required key 'max_epochs'");
+    if ((rc = get_int(s->e, r, "sweep.hyperband.max_epochs", 1, 1000000000, &x)) < 0)
+        return rc;
+    s->hb.max_epochs = (int)x;
+    s->hb.eta = 3;
+    if (eta && !is_null(eta)) {
+        if ((rc = get_int(s->e, eta, "sweep.hyperband.eta", 2, 1000000, &x)) < 0)
+            return rc;
+        s->hb.eta = (int)x;
+    }
+    if (s->hb.max_epochs < s->hb.eta)
+        return serr(s->e, BP_ECONFIG, &r->mark, "sweep.hyperband.max_epochs", "must be >= eta "
+                    "(got %d, eta %d): with fewer epochs there is one bracket and nothing to "
+                    "prune", s->hb.max_epochs, s->hb.eta);
+    s->hb.val = 1;
+    if (m && !is_null(m)) {
+        if (m->kind != BP_NODE_SCALAR || (strcmp(m->value, "val_loss") && strcmp(m->value, "loss")))
+            return serr(s->e, BP_ECONFIG, &m->mark, "sweep.hyperband.metric", "expected val_loss "
+                        "or loss (got %s)", got(m, g, sizeof g));
+        s->hb.val = !strcmp(m->value, "val_loss");
+    }
+    s->hb.active = 1;
+    s->hb_node = h;
+    s->hb_km = km;
+    return 0;
+}
+
+/* The Hyperband spec against the expanded trials: train.epochs = max_epochs in every trial,
+ * exactly the points its brackets draw, validation data for val_loss. */
+static int check_hyperband(sctx *s, const bp_sweep *sw)
+{
+    const bp_node *m = bp_node_get(s->hb_node, "metric");
+    for (size_t i = 0; i < sw->n_trials; i++)
+        if (sw->trials[i].cfg->train.epochs != s->hb.max_epochs)
+            return serr(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d is the "
+                        "budget of a trial: train.epochs must equal it in every trial (trial %u "
+                        "has %d)", s->hb.max_epochs, sw->trials[i].id,
+                        sw->trials[i].cfg->train.epochs);
+    bp_hyperband_bracket b[BP_HYPERBAND_MAX_BRACKETS];
+    size_t nb = bp_hyperband_brackets(s->hb.max_epochs, s->hb.eta, b), need = 0;
+    char list[256] = "";
+    size_t ll = 0;
+    for (size_t i = 0; i < nb; i++) {
+        need += b[i].n;
+        if (ll < sizeof list)
+            ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%zu", i ? " + " : "", b[i].n);
+    }
+    if (sw->n_points != need)
+        return serr(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d and eta %d "
+                    "draw %zu points (%s for brackets s = %zu .. 0), the sweep has %zu; give the "
+                    "random block (or grid) exactly %zu", s->hb.max_epochs, s->hb.eta, need, list,
+                    nb - 1, sw->n_points, need);
+    for (size_t i = 0; s->hb.val && i < sw->n_trials; i++) {
+        const bp_config *c = sw->trials[i].cfg;
+        if (!c->data.validation.ref && c->data.val_fraction == 0)
+            return serr(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->hb_km,
+                        m && !is_null(m) ? "sweep.hyperband.metric" : "sweep.hyperband", "metric "
+                        "val_loss needs validation data (set data.validation, or use metric: loss)");
+    }
+    return 0;
+}
+
 static int parse_race(sctx *s, const bp_node *h, const bp_mark *km)
 {
     static const char *const keys[] = { "metric", "min_repeats", "max_repeats", "alpha", "step" };
@@ -852,10 +931,10 @@ static int check_race(sctx *s, const bp_sweep *sw)
 static int parse_sweep(sctx *s, const bp_node *sw)
 {
     static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats",
-                                        "halving", "race", "pbt" };
+                                        "halving", "race", "hyperband", "pbt" };
     int rc = want_map(s, sw, "sweep", "a map");
     if (rc == 0)
-        rc = check_keys(s, sw, "sweep", keys, 8);
+        rc = check_keys(s, sw, "sweep", keys, 9);
     /* sweep.pbt is the whole search: no other block beside it */
     size_t ip = 0;
     while (rc == 0 && ip < sw->n && strcmp(sw->keys[ip], "pbt"))
@@ -864,7 +943,7 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         if (i != ip && !is_null(sw->items[i]))
             return serr(s->e, BP_ECONFIG, &sw->key_marks[ip], "sweep.pbt", "cannot be used with "
                         "sweep.%s (the population is the whole search)", sw->keys[i]);
-    for (size_t k = 0; rc == 0 && k < 8; k++) {
+    for (size_t k = 0; rc == 0 && k < 9; k++) {
         size_t i = 0;
         while (i < sw->n && strcmp(sw->keys[i], keys[k]))
             i++;
@@ -878,7 +957,8 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         case 3: rc = parse_random(s, v, &sw->key_marks[i]); break;
         case 5: rc = parse_halving(s, v, &sw->key_marks[i]); break;
         case 6: rc = parse_race(s, v, &sw->key_marks[i]); break;
-        case 7: rc = parse_pbt(s, v, &sw->key_marks[i]); break;
+        case 7: rc = parse_hyperband(s, v, &sw->key_marks[i]); break;
+        case 8: rc = parse_pbt(s, v, &sw->key_marks[i]); break;
         default: {
             long long n;
             rc = get_int(s->e, v, "sweep.repeats", 1, 100000, &n);
@@ -1310,6 +1390,11 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         serr(e, BP_ECONFIG, s.race_km, "sweep.race", "cannot be used with sweep.halving");
         goto fail;
     }
+    if (s.hb.active && (s.halving || s.race.active)) {
+        serr(e, BP_ECONFIG, s.hb_km, "sweep.hyperband", "cannot be used with sweep.%s",
+             s.halving ? "halving" : "race");
+        goto fail;
+    }
     if (s.race.active) {
         s.repeats = s.race.max_repeats;
         s.repeats_mark = s.race_km;
@@ -1397,6 +1482,15 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         h = fnv(h, s.hv.rungs, s.hv.n_rungs * sizeof *s.hv.rungs);
         sw->halving = s.hv;
         s.hv.rungs = NULL;
+    }
+    if (s.hb.active) {
+        if (check_hyperband(&s, sw) < 0)
+            goto fail;
+        char spec[96];
+        int sl = snprintf(spec, sizeof spec, "hyperband R %d eta %d metric %d", s.hb.max_epochs,
+                          s.hb.eta, s.hb.val);
+        h = fnv(h, spec, (size_t)sl);
+        sw->hyperband = s.hb;
     }
     if (s.pbt.population) {
         if (bp_pbt_check(&s.pbt, sw->trials[0].cfg, s.pbt_km, e) < 0)

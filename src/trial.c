@@ -435,6 +435,16 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
         meta.columns = j->cols;
         meta.n_columns = BP_COL_COUNT + n_extra;
     }
+    /* without validation data the val_ columns cannot have values: not stored */
+    unsigned char *omit = x->val ? NULL : bp_xcalloc(meta.n_columns, 1, e);
+    if (!x->val && !omit) {
+        free(resolved);
+        bp_trial_job_free(j);
+        return BP_ENOMEM;
+    }
+    if (omit)
+        omit[BP_COL_VAL_LOSS] = omit[BP_COL_VAL_ACCURACY] = 1;
+    meta.omit = omit;
     meta.replace = o->replace;
     meta.group_commit = o->group_commit;
     if (o->resume) {
@@ -443,6 +453,7 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
     }
     j->tf = bp_trial_create(r, &meta, e);
     free(resolved);
+    free(omit);
     if (!j->tf) {
         bp_trial_job_free(j);
         return e->code;
@@ -692,16 +703,18 @@ int bp_trial_job_checkpoint(bp_trial_job *j, bp_err *e)
     return rc ? rc : save_state(j, e);
 }
 
-int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
+/* bp_trial_end, and bp_trial_pause (status: BP_TRIAL_INTERRUPTED) */
+static int end_as(bp_trial_job *j, bp_status_kind status, const char *message,
+                  bp_trial_summary *sum, bp_err *e)
 {
     const bp_experiment *x = j->x;
     const bp_trial_opts *o = &j->o;
     bp_model *m = j->m;
     bp_trainer *t = &j->t;
     int rc = 0;
-    if (pruned) {
-        t->status = BP_TRIAL_PRUNED;
-        snprintf(t->message, sizeof t->message, "%s", pruned);
+    if (message) {
+        t->status = status;
+        snprintf(t->message, sizeof t->message, "%s", message);
     }
     *sum = *j->sum;
     sum->verdict[0] = '\0';
@@ -747,6 +760,16 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
 out:
     bp_trial_job_free(j);
     return rc;
+}
+
+int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
+{
+    return end_as(j, BP_TRIAL_PRUNED, pruned, sum, e);
+}
+
+int bp_trial_pause(bp_trial_job *j, const char *message, bp_trial_summary *sum, bp_err *e)
+{
+    return end_as(j, BP_TRIAL_INTERRUPTED, message, sum, e);
 }
 
 int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,

@@ -103,6 +103,10 @@ int bp_trial_advance(bp_trial_job *j, int until, int *alive, bp_err *e);
 const double *bp_trial_job_last(const bp_trial_job *j);
 int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e);
 void bp_trial_job_free(bp_trial_job *j);
+/* Rounds (rounds.h): end the job as bp_trial_end does, with status `interrupted` and message
+ * (non-NULL), so that the trial is continued from its file (bp_resume_load) with the same
+ * bits as if it had trained on. */
+int bp_trial_pause(bp_trial_job *j, const char *message, bp_trial_summary *sum, bp_err *e);
 
 /* Population-based training (pbt.h) between two advances of synchronous jobs. copy makes dst's
  * trainer continue from src's state exactly: parameters, optimizer state and step, schedule

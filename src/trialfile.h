@@ -45,6 +45,10 @@ typedef struct bp_trial_meta {
     const char *resolved_config;  /* bp_config_dump of the trial's config */
     const char *const *columns;   /* per-epoch column names */
     size_t n_columns;
+    /* MAY be NULL: omit[c] != 0 = column c has no values in this trial (validation metrics
+     * without validation data) and is not stored: no dataset, not in the `columns`
+     * attribute; its values in the rows given to bp_trial_append are ignored. */
+    const unsigned char *omit;
     int threads;                  /* threads used by the trial's kernels */
     /* Added for `bprun run --continue` (MAY be NULL / 0): the trial file this trial continues
      * and how many epochs that one had done, stored as the root attributes continued_from and

@@ -101,6 +101,15 @@ START_TEST(test_errors)
     load_err("sweep:\n  repeats: 2\n  pbt: {population: 3, interval: 5, metric: loss, params: "
              "{train.optimizer.lr: {uniform: [0.1, 0.2]}}}\n",
              "c.yaml:7:3: sweep.pbt: cannot be used with sweep.repeats");
+    /* Hyperband and halving decide over the points; PBT is the whole search */
+    load_err("sweep:\n  hyperband: {max_epochs: 9, eta: 3, metric: loss}\n  pbt: {population: 3, "
+             "interval: 5, metric: loss, params: {train.optimizer.lr: {uniform: [0.1, 0.2]}}}\n",
+             "c.yaml:7:3: sweep.pbt: cannot be used with sweep.hyperband (the population is the "
+             "whole search)");
+    load_err("sweep:\n  pbt: {population: 3, interval: 5, metric: loss, params: "
+             "{train.optimizer.lr: {uniform: [0.1, 0.2]}}}\n  hyperband: {max_epochs: 9}\n",
+             "c.yaml:6:3: sweep.pbt: cannot be used with sweep.hyperband (the population is the "
+             "whole search)");
 }
 END_TEST
 

@@ -216,7 +216,10 @@ if [ -n "${BP_VALGRIND:-}" ]; then
   $vg "$BPRUN" run "$T/vg.yaml" -o "$T/vg-replay" --quiet >/dev/null 2>"$T/vg.log" || fail "valgrind replay: $(grep -E 'ERROR SUMMARY|lost' "$T/vg.log")"
 fi
 
-# refused: shards (the generations need every member), --trial, a hyperparameter sgd lacks
+# refused: beside Hyperband (the population is the whole search), shards (the generations
+# need every member), --trial, a hyperparameter sgd lacks
+expect_err 2 "bprun: $T/pbt.yaml:7:3: sweep.pbt: cannot be used with sweep.hyperband (the population is the whole search)" \
+  run "$T/pbt.yaml" -o "$T/hb" --set 'sweep.hyperband={max_epochs: 9, eta: 3}'
 expect_err 2 "bprun: --shard: the sweep uses sweep.pbt, whose rounds need every trial's results; run it in one process" \
   run "$T/pbt.yaml" -o "$T/sh" --shard 1/2
 expect_err 2 "bprun: --trial 1: the sweep uses sweep.pbt, whose decisions need every trial; run the whole sweep" \
