@@ -12,7 +12,7 @@ const char bp_usage_report[] =
     "usage: bprun report RUN... [--format text|csv|markdown|json|html] [-o FILE] [--top N]\n"
     "                        [--metric M]\n"
     "                        [--by mean|median] [--alpha A] [--all-pairs]\n"
-    "                        [--table trials|points|comparisons|epochs]\n"
+    "                        [--table trials|points|comparisons|epochs|lineage]\n"
     "\n"
     "The report of a run folder, also of one still running: the trials ranked by the metric\n"
     "with their swept values, status, epochs and metrics; for a sweep with repeats, every\n"
@@ -20,7 +20,8 @@ const char bp_usage_report[] =
     "intervals, failed repeats counted, success rate and epochs to solve when a target was\n"
     "set, and the best point compared with each other point over the seeds they share\n"
     "(Wilcoxon signed-rank, Holm-adjusted: better, worse or not distinguishable); then the\n"
-    "best point's complete config, ready to rerun. Several RUN folders are compared as one\n"
+    "best point's complete config, ready to rerun (a sweep.pbt run: the winner's lineage and\n"
+    "its schedule as a plain config). Several RUN folders are compared as one\n"
     "sweep with a first axis `run`. docs/REPORT.md explains every number.\n"
     "\n"
     "  --format F             text (default), csv, markdown, json or html (one self-contained\n"
@@ -34,7 +35,8 @@ const char bp_usage_report[] =
     "  --by S                 rank points by their mean (default) or median\n"
     "  --alpha A              significance level of the verdicts (default 0.05)\n"
     "  --all-pairs            compare every pair of points, not only the best with the others\n"
-    "  --table T              csv only: trials (default), points, comparisons or epochs\n"
+    "  --table T              csv only: trials (default), points, comparisons, epochs or\n"
+    "                         lineage (sweep.pbt: the winner's generations)\n"
     "  -h, --help             show this help\n";
 
 typedef struct report_cli {
@@ -88,8 +90,8 @@ static int take(void *ud, int ch, const char *arg, bp_err *e)
         return 0;
     default: /* 't' */
         if ((k = lookup(arg, bp_report_table_names, 0, BP_TABLE_COUNT)) < 0)
-            return bp_cli_usage(e, "--table: expected trials, points, comparisons or epochs "
-                                "(got '%s')", arg);
+            return bp_cli_usage(e, "--table: expected trials, points, comparisons, epochs or "
+                                "lineage (got '%s')", arg);
         r->o.table = (bp_report_table)k;
         r->table_given = 1;
         return 0;

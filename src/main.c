@@ -69,7 +69,8 @@ static void usage(FILE *f)
           "Exit status: 0 success; 1 run-time failure (I/O, a trial that failed or diverged);\n"
           "2 usage, config, data or plugin error; 130/143 interrupted by SIGINT/SIGTERM.\n"
           "Documentation: man bprun; README.md and the docs/*.md the help texts name (CONFIG.md,\n"
-          "DATA.md, FORMAT.md, PLUGINS.md, DIAGNOSTICS.md, REPORT.md, PERFORMANCE.md, CLUSTER.md, ...),\n"
+          "DATA.md, FORMAT.md, PLUGINS.md, DIAGNOSTICS.md, REPORT.md, SEARCH.md, PERFORMANCE.md,\n"
+          "CLUSTER.md, ...),\n"
           "installed in " BP_DOCDIR ".\n", f);
 }
 

@@ -23,6 +23,7 @@
 #endif
 
 #include "cluster.h"
+#include "pbt.h"
 #include "points.h"
 #include "race.h"
 #include "report_html.h"
@@ -62,6 +63,13 @@ typedef struct sched {
     int until, round_isolated;
     size_t round_no;
     bp_halving_rounds *hv;
+    /* sweep.pbt: the members' records, where a resumed run starts (0: the start), and the
+     * generation being trained: its members, their jobs (in memory between generations) */
+    bp_pbt_run *pbt;
+    int pbt_from;
+    size_t *gen, n_gen, next_gen;
+    bp_trial_job **job;
+    unsigned char *alive;
     int failed;                   /* an error outside the trials: stop */
     bp_err err;
     char *resolved0;
@@ -302,6 +310,196 @@ static void record_result(sched *c, size_t id, int rc, const bp_trial_summary *s
     } else {
         record(c, id, sum);
     }
+}
+
+/* sweep.pbt: the members' records, and where a resumed run starts (pbt.h bp_pbt_resume_plan:
+ * from the members' last common checkpoint, c->pbt_from; else every member runs again from the
+ * start and replaces its file, the same bits). Nothing to do when every member finished. */
+static int pbt_prepare(sched *c, bp_err *e)
+{
+    size_t n = c->s->n_trials, any = 0;
+    const bp_optimizer *od = c->x[0]->opt->desc->u.optimizer;
+    const char *names[BP_MAX_HPARAMS];
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        names[i] = od->hparams[i].name;
+    if (!(c->pbt = bp_pbt_run_new(&c->s->pbt, n, c->s->trials[0].cfg->train.epochs, names,
+                                  od->n_hparams, e)))
+        return e->code;
+    int *ended = bp_xcalloc(n, sizeof *ended, e), rc = 0;
+    if (!ended)
+        return BP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        any += c->todo[i];
+        ended[i] = c->rows[i].epochs;
+        bp_resume_free(c->resume[i]); /* an interrupted member continues from its checkpoint */
+        c->resume[i] = NULL;
+    }
+    c->pbt_from = 0;
+    if (any && !c->s->trials[0].cfg->diagnostics.enabled) /* its columns: not kept */
+        rc = bp_pbt_resume_plan(c->pbt, bp_run_path(c->run), c->todo, ended, c->resume,
+                                &c->pbt_from, e);
+    free(ended);
+    if (rc || !any || c->pbt_from > 0)
+        return rc;
+    c->total_todo = 0;
+    c->total_epochs = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        bp_resume_free(c->resume[i]);
+        c->resume[i] = NULL;
+        c->replace[i] = !trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)i, "") &&
+                        access(path, F_OK) == 0;
+        if (!c->todo[i]) {
+            c->res->resumed--;
+            c->res->skipped--;
+        }
+        c->todo[i] = 1;
+        pending_row(&c->rows[i], &c->s->trials[i]);
+        c->total_todo++;
+        c->total_epochs += c->s->trials[i].cfg->train.epochs;
+    }
+    return BP_OK;
+}
+
+/* sweep.pbt: train the members of the generation (begun when new) up to epoch c->until in
+ * memory; end those that reached train.epochs. */
+static void *pbt_worker(void *arg)
+{
+    sched *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        if (c->next_gen >= c->n_gen || c->failed || (c->o->stop && *c->o->stop)) {
+            pthread_mutex_unlock(&c->mu);
+            return NULL;
+        }
+        size_t id = c->gen[c->next_gen++];
+        c->running++;
+        c->rows[id].status = "running";
+        print_live(c, 1);
+        pthread_mutex_unlock(&c->mu);
+
+        bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads, .quiet = 1,
+                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                             .replace = c->replace[id] };
+        bp_err e;
+        bp_err_clear(&e);
+        int alive = 0, rc = c->job[id] ? 0 : bp_trial_begin(c->x[id], c->run, &to, &c->job[id], &e);
+        if (!rc)
+            rc = bp_trial_advance(c->job[id], c->until, &alive, &e);
+        bp_trial_summary sum;
+        if (!rc && !alive && c->o->stop && *c->o->stop &&
+            bp_trial_job_epochs_done(c->job[id]) < c->until) {
+            /* stopped by a signal: its .part keeps the last generation boundary's checkpoint,
+             * which a resumed run continues from */
+            bp_trial_job_free(c->job[id]);
+            c->job[id] = NULL;
+            pthread_mutex_lock(&c->mu);
+            c->running--;
+            c->rows[id].status = "pending";
+            pthread_mutex_unlock(&c->mu);
+            continue;
+        }
+        if (!rc && !alive)
+            rc = bp_pbt_run_write(c->pbt, id, bp_trial_job_epochs_done(c->job[id]),
+                                  bp_trial_job_file(c->job[id]), &e);
+        if (!rc && !alive) {
+            rc = bp_trial_end(c->job[id], NULL, &sum, &e);
+            c->job[id] = NULL;
+        }
+        pthread_mutex_lock(&c->mu);
+        c->running--;
+        c->alive[id] = (unsigned char)alive;
+        if (rc) {
+            record_error(c, id, &e);
+            c->rows[id].status = "pending";
+        } else if (!alive) {
+            record(c, id, &sum);
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (rc)
+            return NULL;
+    }
+}
+
+/* sweep.pbt: one generation (bp_pbt_driver.train): members ids train to epoch `until` on
+ * c->jobs threads. Returns 1 when the sweep stops. */
+static int pbt_round(void *ud, const size_t *ids, size_t n, int until)
+{
+    sched *c = ud;
+    pthread_t th[256];
+    int started = 0;
+    memcpy(c->gen, ids, n * sizeof *ids);
+    c->n_gen = n;
+    c->next_gen = 0;
+    c->until = until;
+    for (int j = 1; j < c->jobs && j < 256; j++) {
+        if (pthread_create(&th[j], NULL, pbt_worker, c) != 0)
+            break;
+        started = j;
+    }
+    pbt_worker(c);
+    for (int j = 1; j <= started; j++)
+        pthread_join(th[j], NULL);
+    return c->failed || (c->o->stop && *c->o->stop);
+}
+
+/* sweep.pbt (pbt.h bp_pbt_drive): the members train generation by generation in rounds of
+ * pbt_worker; a resumed run (c->pbt_from) first begins the unfinished members from their
+ * checkpoint with its hyperparameters, the others are out. */
+static int run_pbt(sched *c, bp_err *e)
+{
+    size_t n = c->s->n_trials;
+    int rc = BP_OK;
+    if (!c->total_todo)
+        return BP_OK; /* every member finished (pbt_prepare: all members or none) */
+    const double **opt_hp = bp_xcalloc(n, sizeof *opt_hp, e);
+    c->gen = bp_xcalloc(n, sizeof *c->gen, e);
+    c->job = bp_xcalloc(n, sizeof *c->job, e);
+    c->alive = bp_xcalloc(n, 1, e);
+    if (!opt_hp || !c->gen || !c->job || !c->alive) {
+        rc = BP_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        opt_hp[i] = c->x[i]->opt_hp;
+        c->alive[i] = c->pbt_from > 0 ? c->todo[i] : 1;
+        if (c->pbt_from <= 0 || !c->todo[i])
+            continue;
+        bp_trial_opts to = { .trial = (unsigned)i, .threads = c->kernel_threads, .quiet = 1,
+                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                             .resume = c->resume[i] };
+        if ((rc = bp_trial_begin(c->x[i], c->run, &to, &c->job[i], e)))
+            goto out;
+        const bp_saved_model *sm = c->resume[i]->model;
+        const bp_optimizer *od = c->x[i]->opt->desc->u.optimizer;
+        for (uint32_t h = 0; h < od->n_hparams; h++)
+            for (size_t k = 0; k < sm->opt_n_hp; k++)
+                if (!strcmp(sm->opt_hp_names[k], od->hparams[h].name))
+                    bp_trial_job_set_hp(c->job[i], h, sm->opt_hp[k]);
+    }
+    if (c->pbt_from > 0 && !c->o->quiet) {
+        int K = c->s->pbt.interval, E = c->s->trials[0].cfg->train.epochs;
+        fprintf(stderr, "bprun: sweep.pbt: continuing from the checkpoint at epoch %d "
+                "(generation %d of %d)\n", c->pbt_from, c->pbt_from / K + 1, (E + K - 1) / K);
+    }
+    bp_pbt_driver d = { .run = c->pbt, .seed = c->s->trials[0].seed, .from = c->pbt_from,
+                        .opt_hp = opt_hp, .job = c->job, .alive = c->alive,
+                        .train = pbt_round, .ud = c };
+    rc = bp_pbt_drive(&d, e);
+out:
+    for (size_t i = 0; i < n; i++)
+        if (c->job && c->job[i]) { /* stopped between generations: continued on resume */
+            bp_trial_job_free(c->job[i]);
+            c->rows[i].status = "pending";
+        }
+    free(opt_hp);
+    free(c->gen);
+    free(c->job);
+    free(c->alive);
+    c->gen = NULL;
+    c->job = NULL;
+    c->alive = NULL;
+    return rc;
 }
 
 /* The next trial for this worker: from this process's list, or (ranks > 0) from the batch
@@ -1551,10 +1749,10 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         goto out;
     int halving = s->halving.n_rungs || s->hyperband.active;   /* halving.h's rounds */
     const char *hv_name = s->hyperband.active ? "hyperband" : "halving";
-    if (o->only >= 0 && (halving || s->race.active)) {
+    if (o->only >= 0 && (halving || s->race.active || s->pbt.population)) {
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
                         "need every trial; run the whole sweep", o->only,
-                        s->race.active ? "race" : hv_name);
+                        s->race.active ? "race" : s->pbt.population ? "pbt" : hv_name);
         goto out;
     }
     if (o->only >= (long)n) {
@@ -1564,6 +1762,12 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     if (sharded && (o->shard_i < 1 || o->shard_i > o->shard_n)) {
         rc = bp_err_set(e, BP_EUSAGE, "--shard %d/%d: expected I/N with 1 <= I <= N", o->shard_i,
                         o->shard_n);
+        goto out;
+    }
+    if ((sharded || c.size > 1) && s->pbt.population) {
+        /* its generations keep the members in this process's memory */
+        rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.pbt, whose rounds need every "
+                        "trial's results; run it in one process", sharded ? "--shard" : "mpirun");
         goto out;
     }
     if (sharded && (o->force || o->only >= 0 || c.size > 1)) {
@@ -1669,6 +1873,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
             res->skipped++;
         }
     }
+    if (!rc && s->pbt.population)
+        rc = pbt_prepare(&c, e);
     if (!rc && pthread_mutex_init(&c.mu, NULL) != 0)
         rc = bp_err_set(e, BP_ERUN, "cannot create a mutex");
     else if (!rc)
@@ -1694,16 +1900,17 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         fprintf(stderr, "bprun: shard %d/%d: trials whose id mod %d is %d\n", o->shard_i,
                 o->shard_n, o->shard_n, o->shard_i - 1);
     choose(&c);
-    if (halving) {
-        /* trials pause and go on in this process's threads: no child processes */
+    if (halving || s->pbt.population) {
+        /* trials pause and go on in this process's threads (PBT: in memory): no child
+         * processes */
         if (o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory) {
             rc = bp_err_set(e, BP_EUSAGE, "--isolate, --trial-timeout and --trial-memory cannot "
-                            "be used with sweep.%s", hv_name);
+                            "be used with sweep.%s", s->pbt.population ? "pbt" : hv_name);
             goto out;
         }
         if (o->in_threads && wants_isolation(&c))
             *o->in_threads = 1;
-        rc = run_halving(&c, e);
+        rc = s->pbt.population ? run_pbt(&c, e) : run_halving(&c, e);
         if (o->in_threads)
             *o->in_threads = 0;
         if (rc)
@@ -1814,6 +2021,7 @@ out:
     for (size_t i = 0; c.resume && i < n; i++)
         bp_resume_free(c.resume[i]);
     free(c.resume);
+    bp_pbt_run_free(c.pbt);
     free(c.replace);
     free(param_rows);
     free(table);

@@ -58,6 +58,8 @@ typedef struct sctx {
     bp_hyperband hb;              /* parsed sweep.hyperband */
     const bp_node *hb_node;
     const bp_mark *hb_km;
+    bp_pbt pbt;                   /* parsed sweep.pbt (pbt.c); moved into the sweep */
+    const bp_mark *pbt_km;
 } sctx;
 
 /* ---- messages ---- */
@@ -648,6 +650,30 @@ static int parse_random(sctx *s, const bp_node *r, const bp_mark *km)
     return 0;
 }
 
+/* sweep.pbt (pbt.c): its params become random-search axes, one sample per member */
+static int parse_pbt(sctx *s, const bp_node *v, const bp_mark *km)
+{
+    int rc = bp_pbt_parse(v, km, &s->pbt, s->e);
+    for (size_t i = 0; rc == 0 && i < s->pbt.n_params; i++) {
+        const bp_pbt_param *q = &s->pbt.params[i];
+        axis *a = axis_add(s, s->n_ax, q->key, BLK_RANDOM, q->key_mark, "sweep.pbt.params",
+                           "sweep.pbt.params");
+        if (!a)
+            return s->e->code;
+        a->dist = q->dist == BP_PBT_UNIFORM ? D_UNIFORM : q->dist == BP_PBT_LOG_UNIFORM
+                                                            ? D_LOG_UNIFORM : D_INT;
+        a->lo = q->lo;
+        a->hi = q->hi;
+        a->ilo = (long long)q->lo;
+        a->ihi = (long long)q->hi;
+        a->spec_mark = q->spec->mark;
+    }
+    s->pbt_km = km;
+    if (rc == 0)
+        s->n_random = s->pbt.population;
+    return rc;
+}
+
 static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
 {
     static const char *const keys[] = { "rungs", "eta", "keep", "metric" };
@@ -905,11 +931,19 @@ static int check_race(sctx *s, const bp_sweep *sw)
 static int parse_sweep(sctx *s, const bp_node *sw)
 {
     static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats",
-                                        "halving", "race", "hyperband" };
+                                        "halving", "race", "hyperband", "pbt" };
     int rc = want_map(s, sw, "sweep", "a map");
     if (rc == 0)
-        rc = check_keys(s, sw, "sweep", keys, 8);
-    for (size_t k = 0; rc == 0 && k < 8; k++) {
+        rc = check_keys(s, sw, "sweep", keys, 9);
+    /* sweep.pbt is the whole search: no other block beside it */
+    size_t ip = 0;
+    while (rc == 0 && ip < sw->n && strcmp(sw->keys[ip], "pbt"))
+        ip++;
+    for (size_t i = 0; rc == 0 && ip < sw->n && !is_null(sw->items[ip]) && i < sw->n; i++)
+        if (i != ip && !is_null(sw->items[i]))
+            return serr(s->e, BP_ECONFIG, &sw->key_marks[ip], "sweep.pbt", "cannot be used with "
+                        "sweep.%s (the population is the whole search)", sw->keys[i]);
+    for (size_t k = 0; rc == 0 && k < 9; k++) {
         size_t i = 0;
         while (i < sw->n && strcmp(sw->keys[i], keys[k]))
             i++;
@@ -924,6 +958,7 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         case 5: rc = parse_halving(s, v, &sw->key_marks[i]); break;
         case 6: rc = parse_race(s, v, &sw->key_marks[i]); break;
         case 7: rc = parse_hyperband(s, v, &sw->key_marks[i]); break;
+        case 8: rc = parse_pbt(s, v, &sw->key_marks[i]); break;
         default: {
             long long n;
             rc = get_int(s->e, v, "sweep.repeats", 1, 100000, &n);
@@ -1307,6 +1342,7 @@ static int build_trial(sctx *s, bp_sweep *sw, const bp_node *base, size_t p, uns
 
 static void sctx_clear(sctx *s)
 {
+    bp_pbt_clear(&s->pbt);
     free(s->hv.rungs);
     for (size_t i = 0; i < s->n_ax; i++)
         axis_clear(&s->ax[i]);
@@ -1456,6 +1492,17 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         h = fnv(h, spec, (size_t)sl);
         sw->hyperband = s.hb;
     }
+    if (s.pbt.population) {
+        if (bp_pbt_check(&s.pbt, sw->trials[0].cfg, s.pbt_km, e) < 0)
+            goto fail;
+        char spec[4096];
+        int sl = bp_pbt_spec(&s.pbt, spec, sizeof spec);
+        h = fnv(h, spec, (size_t)sl);
+        sw->pbt = s.pbt;
+        memset(&s.pbt, 0, sizeof s.pbt);
+        for (size_t i = 0; i < sw->pbt.n_params; i++)
+            sw->pbt.params[i].key_mark = NULL, sw->pbt.params[i].spec = NULL; /* the tree goes */
+    }
     snprintf(sw->hash, sizeof sw->hash, "%016" PRIx64, h);
     free(radix);
     free(idx);
@@ -1510,6 +1557,7 @@ void bp_sweep_free(bp_sweep *s)
         free(s->axes[i]);
     free(s->axes);
     free(s->halving.rungs);
+    bp_pbt_clear(&s->pbt);
     for (size_t t = 0; s->trials && t < s->n_trials; t++) {
         for (size_t i = 0; s->trials[t].values && i < s->n_axes; i++)
             free(s->trials[t].values[i]);

@@ -64,6 +64,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "pbt.h"
 
 /* Most trials one sweep may expand to (checked before expanding; BP_ECONFIG). */
 #define BP_SWEEP_MAX_TRIALS 100000u
@@ -118,6 +119,8 @@ typedef struct bp_sweep {
     bp_halving halving;       /* appended: sweep.halving */
     bp_race race;             /* appended: sweep.race (repeats = race.max_repeats) */
     bp_hyperband hyperband;   /* appended: sweep.hyperband */
+    bp_pbt pbt;               /* appended: sweep.pbt (population 0: none; pbt.h). Its params
+                               * are random-search axes: member m is sample m */
 } bp_sweep;
 
 /* Read a config file, apply --set overrides and --sweep axes, expand, validate every trial.

@@ -604,6 +604,18 @@ int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *
     return rc;
 }
 
+int bp_trial_unlink(bp_trial_file *t, const char *path, bp_err *e)
+{
+    bp_h5_quiet();
+    int rc = write_pending(t, e);
+    if (rc)
+        return rc;
+    htri_t has = H5Lexists(t->file, path, H5P_DEFAULT);
+    if (has > 0 && H5Ldelete(t->file, path, H5P_DEFAULT) < 0)
+        return bp_h5_fail(e, t->part, path, "cannot remove");
+    return has < 0 ? bp_h5_fail(e, t->part, path, "cannot look up") : BP_OK;
+}
+
 int bp_trial_set_group_array(bp_trial_file *t, const char *group, const char *name,
                              const double *values, size_t n, bp_err *e)
 {

@@ -392,7 +392,7 @@ static const bad_case bad[] = {
       "c.yaml:9:3: sweep.gird: unknown key (did you mean 'grid'?)" },
     { "sweep:\n  foo: 1\n", NULL, BP_ECONFIG,
       "c.yaml:9:3: sweep.foo: unknown key (valid keys: grid, zip, variants, random, repeats, "
-      "halving, race, hyperband)" },
+      "halving, race, hyperband, pbt)" },
     { "sweep:\n  halving: {rungs: [1, 1]}\n", NULL, BP_ECONFIG,
       "c.yaml:9:24: sweep.halving.rungs[1]: rungs must increase (got 1 after 1)" },
     { "sweep:\n  halving: {rungs: [2], metric: acc}\n", NULL, BP_ECONFIG,
