@@ -1629,6 +1629,80 @@ def plot_lrfind(path, out):
     return _save(fig, out)
 
 
+def read_pbt(run_dir):
+    """sweep.pbt: every member's metric per epoch, its /pbt/parent, and the winner's lineage
+    (docs/SEARCH.md) read from the trial files; None when the run is not a PBT run."""
+    tdir = os.path.join(run_dir, "trials")
+    members = {}
+    for name in sorted(os.listdir(tdir)) if os.path.isdir(tdir) else []:
+        if not re.fullmatch(r"\d{4}\.h5", name):
+            continue
+        try:
+            with _h5open(os.path.join(tdir, name)) as f:
+                if "pbt" not in f:
+                    return None
+                g = f["pbt"]
+                col = "val_loss" if g.attrs.get("metric_val_loss", 0) == 1 else "loss"
+                members[int(name[:4])] = {
+                    "metric": np.asarray(f["epochs/" + col][()], dtype=float),
+                    "parent": np.asarray(g["parent"][()], dtype=float),
+                    "status": f.attrs.get("status", b""),
+                    "interval": int(g.attrs["interval"]), "col": col}
+        except (OSError, KeyError):
+            continue
+    if not members:
+        return None
+    for m in members.values():
+        st = m["status"]
+        m["status"] = st.decode() if isinstance(st, bytes) else str(st)
+        n = min(len(m["metric"]), len(m["parent"]))
+        m["metric"], m["parent"] = m["metric"][:n], m["parent"][:n]
+    done = [(m["metric"][-1], i) for i, m in members.items()
+            if m["status"] == "completed" and len(m["metric"]) and np.isfinite(m["metric"][-1])]
+    lineage = []
+    if done:
+        win = min(done)[1]
+        E, K = len(members[win]["metric"]), members[win]["interval"]
+        cur = win
+        for g in range((E + K - 1) // K, 0, -1):
+            first, last = (g - 1) * K + 1, min(g * K, E)
+            lineage.append((first, last, cur))
+            cur = int(members[cur]["parent"][first - 1])
+            if cur not in members:
+                break
+        lineage.reverse()
+    return {"members": members, "lineage": lineage}
+
+
+def plot_pbt(run, pbt, out):
+    """Every member's metric over the epochs (thin), its exploit events (a dot where it took
+    another member's state), and the winner's lineage drawn over them (thick)."""
+    members, lineage = pbt["members"], pbt["lineage"]
+    col = next(iter(members.values()))["col"]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    cmap = plt.get_cmap("tab20")
+    for i, m in sorted(members.items()):
+        ep = np.arange(1, len(m["metric"]) + 1)
+        ax.plot(ep, m["metric"], lw=0.8, alpha=0.6, color=cmap(i % 20), label="member %04d" % i
+                if len(members) <= 12 else None)
+        ex = [e for e in range(len(m["parent"])) if int(m["parent"][e]) != i]
+        if ex:
+            ax.plot([e + 1 for e in ex], [m["metric"][e] for e in ex], "o", ms=4,
+                    color=cmap(i % 20))
+    if lineage:
+        y = np.concatenate([members[mem]["metric"][first - 1:last] for first, last, mem in lineage])
+        ax.plot(np.arange(1, len(y) + 1), y, lw=2.5, color="black", label="winner's lineage")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(_loss_label(run, col))
+    ax.set_title(_title(run, "population-based training (dots: exploit)"))
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
 def main_lrfind(args):
     path = args.lr_find
     base = os.path.splitext(os.path.basename(path))[0]
@@ -1746,6 +1820,12 @@ def main(argv=None):
         jobs.append(("diagnostics", lambda o: plot_diagnostics(run, dcol, o)))
         if run.search:
             jobs.append(("search", lambda o: plot_search(run, o)))
+        pbt = read_pbt(args.run_dir)
+        if pbt:
+            jobs.append(("pbt", lambda o: plot_pbt(run, pbt, o)))
+            if dump is not None:
+                dump["pbt_lineage"] = [{"first_epoch": a, "last_epoch": b, "member": m}
+                                       for a, b, m in pbt["lineage"]]
         for name, fn in jobs:
             p = fn(os.path.join(out, "%s.%s" % (name, args.format)))
             if p:

@@ -375,6 +375,64 @@ void bp_mpi_finished(void)
 #endif
 }
 
+void bp_mpi_round_open(void)
+{
+#ifdef BP_HAVE_MPI
+    pthread_mutex_lock(&batch_mu);
+    batch_n = batch_at = batch_none = stop_heard = 0;
+    pthread_mutex_unlock(&batch_mu);
+#endif
+}
+
+int bp_mpi_round_share(bp_trial_summary *rows, const size_t *ids, size_t n, int stop)
+{
+#ifdef BP_HAVE_MPI
+    if (size_ <= 1)
+        return stop;
+    int in = stop ? 1 : 0, any = 0;
+    MPI_Request r;
+    pthread_mutex_lock(&mpi_mu);
+    MPI_Iallreduce(&in, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &r);
+    pthread_mutex_unlock(&mpi_mu);
+    wait_req(&r, NULL);
+    if (any || n == 0)
+        return any;
+    /* sent in slices of at most 2^30 bytes; every rank allocates the same */
+    size_t per = ((size_t)1 << 30) / sizeof(wire_row);
+    wire_row *w = calloc(n < per ? n : per, sizeof *w);
+    int ok = w != NULL, all_ok = 0;
+    pthread_mutex_lock(&mpi_mu);
+    MPI_Iallreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &r);
+    pthread_mutex_unlock(&mpi_mu);
+    wait_req(&r, NULL);
+    if (!all_ok) {
+        free(w);
+        return 1;
+    }
+    for (size_t at = 0; at < n; at += per) {
+        size_t k = n - at < per ? n - at : per;
+        if (rank_ == 0)
+            for (size_t i = 0; i < k; i++)
+                to_wire(&w[i], (long)ids[at + i], &rows[ids[at + i]]);
+        pthread_mutex_lock(&mpi_mu);
+        MPI_Ibcast(w, (int)(k * sizeof *w), MPI_BYTE, 0, MPI_COMM_WORLD, &r);
+        pthread_mutex_unlock(&mpi_mu);
+        wait_req(&r, NULL);
+        if (rank_ > 0)
+            for (size_t i = 0; i < k; i++)
+                if (w[i].id == (int64_t)ids[at + i])
+                    from_wire(&rows[ids[at + i]], &w[i]);
+    }
+    free(w);
+    return 0;
+#else
+    (void)rows;
+    (void)ids;
+    (void)n;
+    return stop;
+#endif
+}
+
 #ifdef BP_HAVE_MPI
 /* Rank 0: a TAG_DONE message of count bytes in buf, from src */
 static void serve_done_msg(const bp_mpi_server *s, int src, unsigned char *buf, int count)

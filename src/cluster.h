@@ -74,4 +74,16 @@ typedef struct bp_mpi_server {
 } bp_mpi_server;
 void bp_mpi_serve(const bp_mpi_server *s);
 
+/* Rounds (rounds.h) under MPI: each round is one hand-out as above, rank 0 serving only the
+ * ids of the round; a rank whose workers got -1 says bp_mpi_finished and then waits, asleep,
+ * in bp_mpi_round_share until every trial of the round has reported to rank 0.
+ * Ranks > 0: bp_mpi_round_open before the round's first bp_mpi_next (forgets the last round's
+ * batch and stop word). */
+void bp_mpi_round_open(void);
+/* Collective, after the round's hand-out ended on every rank (rank 0: bp_mpi_serve returned;
+ * the others: bp_mpi_finished): every rank passes stop (1: this rank stops the sweep) and gets
+ * 1 when any rank passed 1; when none did, rank 0's rows[ids[i]] (n of them) are copied to
+ * every rank, so every rank takes the round's decision on the same rows. Without MPI: stop. */
+int bp_mpi_round_share(bp_trial_summary *rows, const size_t *ids, size_t n, int stop);
+
 #endif

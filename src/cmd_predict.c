@@ -3,15 +3,14 @@
 #include "cmd_predict.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <hdf5.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "backprop.h"
+#include "cli.h"
 #include "data.h"
 #include "modelapi.h"
 #include "report.h"
@@ -224,7 +223,7 @@ static int predict(const char *model_arg, const char *data_ref, const char *outp
         rc = bp_err_set(e, BP_ENOMEM, "out of memory");
         goto out;
     }
-    bp_model_rows(m, w, d->n, d->X, out, threads > 0 ? threads : omp_get_max_threads());
+    bp_model_rows(m, w, d->n, d->X, out, bp_cli_default_threads(threads));
     for (size_t i = 0; i < d->n; i++)
         cls[i] = (int32_t)bp_model_row_class(m, out + i * k);
     if (output)
@@ -243,64 +242,18 @@ out:
 
 int bp_cmd_predict(int argc, char **argv, FILE *out, bp_err *e)
 {
-    static const struct option opts[] = {
-        { "output", required_argument, NULL, 'o' }, { "force", no_argument, NULL, 'f' },
-        { "threads", required_argument, NULL, 't' }, { "plugin-path", required_argument, NULL, 'P' },
-        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
-    };
-    const char *output = NULL;
-    int force = 0, threads = 0, ch, rc = 0;
-    char **dirs = NULL;
-    size_t n_dirs = 0;
-    opterr = 0;
-    optind = 1;
-    while (!rc && (ch = getopt_long(argc, argv, ":o:ft:P:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'o':
-            output = optarg;
-            break;
-        case 'f':
-            force = 1;
-            break;
-        case 't': {
-            char *end;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || v < 1 || v > 4096)
-                rc = bp_err_set(e, BP_EUSAGE, "--threads: expected an integer from 1 to 4096 "
-                                "(got '%s')", optarg);
-            threads = (int)v;
-            break;
-        }
-        case 'P': {
-            char **p = realloc(dirs, (n_dirs + 1) * sizeof *p);
-            if (!p) {
-                rc = bp_err_set(e, BP_ENOMEM, "out of memory");
-                break;
-            }
-            dirs = p;
-            dirs[n_dirs++] = optarg;
-            break;
-        }
-        case 'h':
-            fputs(bp_usage_predict, out);
-            free(dirs);
-            return 1;
-        case ':':
-            rc = bp_err_set(e, BP_EUSAGE, "option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            rc = bp_err_set(e, BP_EUSAGE, "unknown option '%s'", argv[optind - 1]);
-            break;
-        }
-    }
-    if (!rc && argc - optind != 2)
+    bp_cli c = { 0 };
+    bp_cli_spec spec = { .cmd = "predict", .usage = bp_usage_predict, .shared = "oftP",
+                         .shorts = ":o:ft:P:h" };
+    int i = bp_cli_parse(argc, argv, &spec, &c, out, e), rc = i < 0 ? i : 0;
+    if (i > 0 && argc - i != 2)
         rc = bp_err_set(e, BP_EUSAGE, "expected RUN or TRIAL_FILE, and DATA");
-    if (!rc && output && !ends_with(output, ".h5") && !ends_with(output, ".csv"))
+    if (i > 0 && !rc && c.output && !ends_with(c.output, ".h5") && !ends_with(c.output, ".csv"))
         rc = bp_err_set(e, BP_EUSAGE, "--output: expected a file ending in .h5 or .csv (got '%s')",
-                        output);
-    if (!rc)
-        rc = predict(argv[optind], argv[optind + 1], output, force, threads, dirs, n_dirs, out, e);
-    free(dirs);
-    return rc;
+                        c.output);
+    if (i > 0 && !rc)
+        rc = predict(argv[i], argv[i + 1], c.output, c.force, c.threads, c.plugin_dirs,
+                     c.n_plugin_dirs, out, e);
+    bp_cli_free(&c);
+    return rc == BP_EUSAGE ? BP_CLI_USAGE : rc;   /* every usage error with the --help hint */
 }

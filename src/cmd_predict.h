@@ -10,9 +10,8 @@
 extern const char bp_usage_predict[];
 
 /* argv[0] is "predict". Writes the usage (--help) or, without -o, the CSV table to out.
- * Returns 0 on success, 1 after printing the help, or a negative BP_E* code with e set
- * (BP_EUSAGE: a bad command line, to be printed with a pointer to --help). MUST NOT print
- * errors. */
+ * Returns as a bp_cmd_fn (cli.h): 0 (also after the help), BP_CLI_USAGE for any usage error,
+ * or another negative BP_E* code with e set. MUST NOT print errors. */
 int bp_cmd_predict(int argc, char **argv, FILE *out, bp_err *e);
 
 #endif

@@ -22,6 +22,7 @@ typedef struct vctx {
     const bp_node *output;   /* model.output as given (validated after model.loss) */
     const bp_node *schedule; /* train.schedule as given (cross-checked after train) */
     const bp_node *early;    /* train.early_stopping as given (cross-checked after train) */
+    const bp_node *phases;   /* train.phases as given (merged and checked after train) */
 } vctx;
 
 const char *const bp_es_metric_names[BP_ES_COUNT] = { "val_loss", "loss", "val_accuracy",
@@ -1161,6 +1162,136 @@ static int train_diverge_factor(vctx *v, const bp_node *n, const char *key, cons
     return 0;
 }
 
+
+/* train.phases: [{from: E, optimizer: {hp: value, ...}}, ...]; merged with train.optimizer and
+ * checked against train.epochs by phases_finish. */
+static int train_phases(vctx *v, const bp_node *n, const char *key, const bp_mark *km)
+{
+    static const vkey none[] = { { "from", 1, "an integer", NULL },
+                                 { "optimizer", 1, "a map of hyperparameters", NULL } };
+    char g[300], k2[KEY_MAX / 2], k3[KEY_MAX];
+    (void)km;
+    if (n->kind != BP_NODE_SEQ || n->n == 0)
+        return verr(v, &n->mark, key, "expected a non-empty list of {from: EPOCH, optimizer: "
+                    "{...}} (got %s)", got(n, g, sizeof g));
+    bp_config *c = v->c;
+    if (!(c->train.phases = bp_xcalloc(n->n, sizeof *c->train.phases, v->e)))
+        return BP_ENOMEM;
+    for (size_t i = 0; i < n->n; i++) {
+        const bp_node *ph = n->items[i];
+        bp_phase *p = &c->train.phases[i];
+        c->train.n_phases = i + 1; /* freed with the config from here on */
+        snprintf(k2, sizeof k2, "%s[%zu]", key, i);
+        if (ph->kind != BP_NODE_MAP)
+            return verr(v, &ph->mark, k2, "expected a map {from: EPOCH, optimizer: {...}} (got "
+                        "%s)", got(ph, g, sizeof g));
+        for (size_t j = 0; j < ph->n; j++)
+            if (strcmp(ph->keys[j], "from") && strcmp(ph->keys[j], "optimizer")) {
+                const char *names[] = { none[0].name, none[1].name };
+                const char *best = bp_suggest(ph->keys[j], names, 2);
+                sub_key(k2, ph->keys[j], k3, sizeof k3);
+                if (best)
+                    return verr(v, &ph->key_marks[j], k3, "unknown key (did you mean '%s'?)", best);
+                return verr(v, &ph->key_marks[j], k3, "unknown key (valid keys: from, optimizer)");
+            }
+        for (int r = 0; r < 2; r++) {
+            size_t j = find_key(ph, none[r].name);
+            if (j == (size_t)-1)
+                return verr(v, &ph->mark, k2, "missing required key '%s'", none[r].name);
+            sub_key(k2, none[r].name, k3, sizeof k3);
+            const bp_node *val = ph->items[j];
+            if (is_null(val))
+                return verr(v, &val->mark, k3, "missing value (expected %s)", none[r].what);
+            int rc;
+            if (r == 0) {
+                long long x;
+                if ((rc = get_int(v, val, k3, "an integer", 2, 1000000000, &x)) < 0)
+                    return rc;
+                p->from = (int)x;
+                if ((rc = mark_copy(&p->mark, &val->mark, v->e)) < 0)
+                    return rc;
+                continue;
+            }
+            if (val->kind != BP_NODE_MAP)
+                return verr(v, &val->mark, k3, "expected a map of the optimizer's hyperparameters "
+                            "(got %s)", got(val, g, sizeof g));
+            if ((rc = get_plugin(v, val, k3, "", &p->optimizer)) < 0)
+                return rc;
+        }
+        if (i && p->from <= c->train.phases[i - 1].from)
+            return verr(v, &p->mark, k2, "from must increase along the list (got %d after %d)",
+                        p->from, c->train.phases[i - 1].from);
+    }
+    v->phases = n;
+    return 0;
+}
+
+/* Each phase's optimizer becomes train.optimizer with the phase's values in place. */
+static int phases_finish(vctx *v)
+{
+    bp_config *c = v->c;
+    char key[KEY_MAX];
+    for (size_t i = 0; i < c->train.n_phases; i++) {
+        bp_phase *p = &c->train.phases[i];
+        snprintf(key, sizeof key, "train.phases[%zu].from", i);
+        if (p->from > c->train.epochs)
+            return verr(v, &p->mark, key, "must be <= train.epochs (got %d, train.epochs %d)",
+                        p->from, c->train.epochs);
+        if (p->optimizer.name[0] && strcmp(p->optimizer.name, c->train.optimizer.name)) {
+            snprintf(key, sizeof key, "train.phases[%zu].optimizer.name", i);
+            return verr(v, &p->optimizer.mark, key, "a phase changes hyperparameters, not the "
+                        "optimizer (got %s, train.optimizer is %s)", p->optimizer.name,
+                        c->train.optimizer.name);
+        }
+        for (size_t h = 0; h < p->optimizer.n_hp; h++)
+            if (!strcmp(p->optimizer.hp[h].name, "lr") && c->train.schedule.kind != BP_LR_CONSTANT) {
+                snprintf(key, sizeof key, "train.phases[%zu].optimizer.lr", i);
+                return verr(v, &p->optimizer.hp[h].mark, key, "needs the constant train.schedule "
+                            "(got %s)", bp_lr_names[c->train.schedule.kind]);
+            }
+        bp_pluginref m;
+        int rc = pluginref_copy(&m, &c->train.optimizer, v->e);
+        if (rc < 0)
+            return rc;
+        snprintf(key, sizeof key, "train.phases[%zu].optimizer", i);
+        free(m.key_path);
+        m.key_path = NULL;
+        bp_hpval *more = realloc(m.hp, (m.n_hp + p->optimizer.n_hp + 1) * sizeof *m.hp);
+        if (!more || !(m.key_path = bp_xstrdup(key, v->e))) {
+            if (more)
+                m.hp = more;
+            pluginref_clear(&m);
+            return bp_err_set(v->e, BP_ENOMEM, "out of memory");
+        }
+        m.hp = more;
+        for (size_t h = 0; h < p->optimizer.n_hp; h++) {
+            bp_hpval *src = &p->optimizer.hp[h], *dst = NULL;
+            for (size_t q = 0; q < m.n_hp && !dst; q++)
+                if (!strcmp(m.hp[q].name, src->name))
+                    dst = &m.hp[q];
+            if (!dst) {
+                dst = &m.hp[m.n_hp++];
+                memset(dst, 0, sizeof *dst);
+                if (!(dst->name = bp_xstrdup(src->name, v->e))) {
+                    m.n_hp--;
+                    pluginref_clear(&m);
+                    return BP_ENOMEM;
+                }
+            }
+            dst->value = src->value;
+            free(dst->mark.src);
+            dst->mark.src = NULL;
+            if ((rc = mark_copy(&dst->mark, &src->mark, v->e)) < 0) {
+                pluginref_clear(&m);
+                return rc;
+            }
+        }
+        pluginref_clear(&p->optimizer);
+        p->optimizer = m;
+    }
+    return 0;
+}
+
 static const vkey train_keys[] = {
     { "epochs", 1, "an integer", train_epochs },
     { "batch_size", 0, "an integer or 'full'", train_batch_size },
@@ -1174,6 +1305,7 @@ static const vkey train_keys[] = {
     { "target_max_error", 0, "a number", train_target_max_error },
     { "diverge_factor", 0, "a number", train_diverge_factor },
     { "reduction", 0, "mean or sum", train_reduction },
+    { "phases", 0, "a list", train_phases },
 };
 
 /* The schedule's defaults that depend on other keys, and its cross-checks. */
@@ -1221,6 +1353,8 @@ static int sec_train(vctx *v, const bp_node *n, const char *key, const bp_mark *
         rc = pluginref_default(&v->c->train.optimizer, "sgd", "train.optimizer", v->e);
     if (rc == 0)
         rc = train_finish(v);
+    if (rc == 0)
+        rc = phases_finish(v);
     return rc;
 }
 
@@ -1642,6 +1776,11 @@ void bp_config_free(bp_config *c)
     free(c->model.init.from);
     free(c->model.init.mark.src);
     pluginref_clear(&c->train.optimizer);
+    for (size_t i = 0; i < c->train.n_phases; i++) {
+        free(c->train.phases[i].mark.src);
+        pluginref_clear(&c->train.phases[i].optimizer);
+    }
+    free(c->train.phases);
     free(c->train.schedule_mark.src);
     free(c->output);
     free(c);
@@ -1952,6 +2091,11 @@ void bp_config_dump(FILE *f, const bp_config *c)
     }
     if (c->train.reduction != BP_REDUCTION_MEAN)
         fprintf(f, "\n  reduction: %s", bp_reduction_names[c->train.reduction]);
+    for (size_t i = 0; i < c->train.n_phases; i++) {
+        fprintf(f, "%s{from: %d, optimizer: ", i ? ", " : "\n  phases: [", c->train.phases[i].from);
+        dump_plugin(f, &c->train.phases[i].optimizer);
+        fputs(i + 1 == c->train.n_phases ? "}]" : "}", f);
+    }
     fputs("\noutput: ", f);
     bp_yaml_write_string(f, c->output ? c->output : "runs", 0);
     fputc('\n', f);

@@ -123,6 +123,14 @@ typedef struct bp_pluginref {
     bp_hpval *hp;
 } bp_pluginref;
 
+/* One entry of train.phases: from epoch `from` on, the optimizer's hyperparameters are those of
+ * `optimizer` (train.optimizer's name and values, with the phase's own values replacing them). */
+typedef struct bp_phase {
+    int from;          /* 2 <= from <= train.epochs, increasing along the list */
+    bp_mark mark;      /* mark of from's value */
+    bp_pluginref optimizer;
+} bp_phase;
+
 /* A dataset reference: "file.h5#/group" (file resolved against the config's folder when given
  * in the file, against the working directory when given with --set) or "builtin:NAME[:ARGS]". */
 typedef struct bp_dataref {
@@ -208,6 +216,10 @@ typedef struct bp_config {
         double target_max_error;     /* > 0: stop at the first epoch after which every output
                                       * of every training row is within it of its target;
                                       * 0: off */
+        /* Added with population-based training (docs/CONFIG.md, train.phases): the
+         * hyperparameters change at these epochs (a PBT member's schedule replayed). */
+        size_t n_phases;
+        bp_phase *phases;            /* n_phases, owned */
     } train;
 
     char *output;              /* parent folder of run folders; default "runs"; at most

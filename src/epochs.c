@@ -84,14 +84,20 @@ void bp_epochs_free(bp_epochs *c)
 void bp_epochs_read(const char *path, bp_epochs *c)
 {
     memset(c, 0, sizeof *c);
-    hid_t f = bp_epochs_open(path), g = H5I_INVALID_HID;
+    hid_t f = bp_epochs_open(path);
     if (f < 0)
         return;
+    bp_epochs_read_open(f, c);
+    H5Fclose(f);
+}
+
+void bp_epochs_read_open(hid_t f, bp_epochs *c)
+{
+    memset(c, 0, sizeof *c);
+    hid_t g = H5I_INVALID_HID;
     c->status = bp_epochs_str_attr(f, "status");
-    if (H5Lexists(f, "epochs", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "epochs", H5P_DEFAULT)) < 0) {
-        H5Fclose(f);
+    if (H5Lexists(f, "epochs", H5P_DEFAULT) <= 0 || (g = H5Gopen2(f, "epochs", H5P_DEFAULT)) < 0)
         return;
-    }
     char **order = NULL;
     size_t no = 0;
     hsize_t nl = 0;
@@ -184,6 +190,5 @@ void bp_epochs_read(const char *path, bp_epochs *c)
     free(all);
     free(order);
     H5Gclose(g);
-    H5Fclose(f);
 }
 

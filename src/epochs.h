@@ -31,6 +31,8 @@ typedef struct bp_epochs {
 } bp_epochs;
 
 void bp_epochs_read(const char *path, bp_epochs *c);
+/* The same from a file opened with bp_epochs_open (f stays open: the caller closes it). */
+void bp_epochs_read_open(hid_t f, bp_epochs *c);
 void bp_epochs_free(bp_epochs *c);
 
 #endif

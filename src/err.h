@@ -2,7 +2,8 @@
  *
  * Every fallible function returns 0 on success or a negative BP_E* code, and fills a
  * caller-owned bp_err with a one-line message naming the place (file:line:col: key.path: ...)
- * or the object (file#group/dataset, plugin path). Only main prints and exits.
+ * or the object (file#group/dataset, plugin path). Only main prints and exits (through
+ * bp_cli_fail, cli.h; `bprun run` prints its own before MPI's closing barrier).
  * Codes decide the exit status: usage, config, data and plugin errors exit 2; run-time
  * failures (I/O, memory, a failed trial) exit 1.
  */

@@ -12,12 +12,13 @@
 #include "epochs.h"
 #include "input.h"
 #include "minima.h"
+#include "report_pbt.h"
 #include "report_search.h"
 
 const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT] = { "text", "csv", "markdown",
                                                                      "json", "html" };
 const char *const bp_report_table_names[BP_TABLE_COUNT] = { "trials", "points", "comparisons",
-                                                                    "epochs", "search" };
+                                                                     "epochs", "lineage", "search" };
 
 typedef struct row {
     uint32_t trial;
@@ -1155,6 +1156,19 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         run_free(&r);
         return rc;
     }
+    /* sweep.pbt: the winner's lineage (report_pbt.h), of one run folder */
+    bp_pbt_lineage lin;
+    int is_pbt = nd == 1 ? bp_pbt_lineage_read(dir, &lin, e) : 0;
+    if (is_pbt < 0) {
+        free(ranked);
+        free(pin);
+        free(mins);
+        bp_points_free(&pt);
+        run_free(&r);
+        return is_pbt;
+    }
+    if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_LINEAGE && !is_pbt)
+        fprintf(f, "generation,first_epoch,last_epoch,member\n");
     rank_metric = pt.metric;
     memcpy(ranked, r.rows, r.n * sizeof *ranked);
     qsort(ranked, r.n, sizeof *ranked, by_rank);
@@ -1240,6 +1254,11 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         } else {
             fputs("null", f);
         }
+        fputs(",\n \"pbt\": ", f);
+        if (is_pbt)
+            bp_pbt_lineage_print(f, &lin, 3);
+        else
+            fputs("null", f);
         fputs(",\n \"search\": ", f);
         if (print_search(f, &r, BP_SEARCH_JSON))
             fputs("null", f);
@@ -1252,6 +1271,9 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         points_csv(f, &r, &pt, any_target);
     } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_COMPARISONS) {
         cmp_csv(f, &pt);
+    } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_LINEAGE) {
+        if (is_pbt)
+            bp_pbt_lineage_print(f, &lin, 2);
     } else if (o->format == BP_REPORT_CSV && o->table == BP_TABLE_EPOCHS) {
         epochs_csv(f, &r, nd);
     } else if (o->format == BP_REPORT_CSV) {
@@ -1372,14 +1394,18 @@ int bp_report_runs(const char *const *dirs, size_t nd, const bp_report_opts *o, 
         print_verdicts(f, &r, md);
         if (n_min > 0)
             print_minima(f, &r, md, mins);
-        /* last, so that it can be copied to the end */
-        if (ok && (r.n_axes || r.n > 1) && pt.n_points && pt.points[0].n_value) {
+        if (is_pbt)
+            bp_pbt_lineage_print(f, &lin, md);
+        /* last, so that it can be copied to the end (PBT: the winner's replay config above) */
+        if (!is_pbt && ok && (r.n_axes || r.n > 1) && pt.n_points && pt.points[0].n_value) {
             /* the best point's first repeat; without repeats, the best trial */
             const row *best = &r.rows[pt.points[0].trials[0]];
             const row *b0 = repeats ? best : &ranked[0];
             print_best(f, b0->dir, b0, &r, o->format, repeats ? pt.points[0].n : 1);
         }
     }
+    if (is_pbt)
+        bp_pbt_lineage_free(&lin);
     free(mins);
     free(ranked);
     free(pin);

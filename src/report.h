@@ -36,7 +36,8 @@ extern const char *const bp_report_format_names[BP_REPORT_FORMAT_COUNT];
  * (epochs) every trial file's per-epoch rows, one line per trial and epoch (docs/PYTHON.md). */
 typedef enum bp_report_table {
     BP_TABLE_TRIALS, BP_TABLE_POINTS, BP_TABLE_COMPARISONS, BP_TABLE_EPOCHS,
-    BP_TABLE_SEARCH,          /* added with sweep.search: its best-so-far curve */
+    BP_TABLE_LINEAGE,          /* sweep.pbt: the winner's lineage (report_pbt.h) */
+    BP_TABLE_SEARCH,           /* sweep.search: its best-so-far curve (report_search.h) */
     BP_TABLE_COUNT
 } bp_report_table;
 extern const char *const bp_report_table_names[BP_TABLE_COUNT];

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "epochs.h"
+#include "numtext.h"
 #include "runfolder.h"
 #include "stats.h"
 
@@ -51,10 +52,40 @@ static void js_str(FILE *f, const char *s)
 /* A JSON number with 7 significant digits; NaN and infinities as null. */
 static void js_num(FILE *f, double v)
 {
+    char t[32];
     if (isfinite(v))
-        fprintf(f, "%.7g", v);
+        fwrite(t, 1, bp_numtext_g(t, v, 7), f);
     else
         fputs("null", f);
+}
+
+/* The rows r with keep[r] of a column (v NULL: r + 1) as JSON numbers with 7 significant
+ * digits, comma-separated; NaN and infinities as null. Through a buffer: a page of 10,000
+ * trials holds a million of them. */
+static void js_nums(FILE *f, const double *v, const unsigned char *keep, size_t rows)
+{
+    char buf[8192];
+    size_t n = 0;
+    int sep = 0;
+    for (size_t r = 0; r < rows; r++) {
+        if (!keep[r])
+            continue;
+        if (n > sizeof buf - 40) {
+            fwrite(buf, 1, n, f);
+            n = 0;
+        }
+        if (sep)
+            buf[n++] = ',';
+        sep = 1;
+        double x = v ? v[r] : (double)(r + 1);
+        if (isfinite(x))
+            n += bp_numtext_g(buf + n, x, 7);
+        else {
+            memcpy(buf + n, "null", 4);
+            n += 4;
+        }
+    }
+    fwrite(buf, 1, n, f);
 }
 
 static void html_text(FILE *f, const char *s)
@@ -261,9 +292,10 @@ static void curves_json(FILE *f, const char *const *dirs, const tfile *tf, size_
     int first = 1;
     for (size_t i = 0; i < nt; i++) {
         tfile_path(path, sizeof path, dirs, &tf[i]);
-        bp_epochs c;
-        bp_epochs_read(path, &c);
+        bp_epochs c = { 0 };
         hid_t h = bp_epochs_open(path);
+        if (h >= 0)
+            bp_epochs_read_open(h, &c);
         char *verdict = h >= 0 ? bp_epochs_str_attr(h, "verdict") : NULL;
         fprintf(f, "%s{\"run\": %zu, \"id\": %u, \"running\": %s, \"status\": ", first ? "" : ",\n",
                 tf[i].run, tf[i].id, tf[i].part ? "true" : "false");
@@ -291,13 +323,8 @@ static void curves_json(FILE *f, const char *const *dirs, const tfile *tf, size_
                     keep[r] |= isfinite(c.v[k][r]) != 0;
         }
         fputs(", \"ep\": [", f);
-        int sep = 0;
-        for (size_t r = 0; keep && r < c.rows; r++)
-            if (keep[r]) {
-                fputs(sep ? "," : "", f);
-                js_num(f, ke < c.n ? c.v[ke][r] : (double)(r + 1));
-                sep = 1;
-            }
+        if (keep)
+            js_nums(f, ke < c.n ? c.v[ke] : NULL, keep, c.rows);
         fputs("], \"c\": {", f);
         int cs = 0;
         for (size_t k = 0; keep && k < c.n; k++) {
@@ -309,13 +336,7 @@ static void curves_json(FILE *f, const char *const *dirs, const tfile *tf, size_
             fputs(cs ? ", " : "", f);
             js_str(f, c.names[k]);
             fputs(": [", f);
-            sep = 0;
-            for (size_t r = 0; r < c.rows; r++)
-                if (keep[r]) {
-                    fputs(sep ? "," : "", f);
-                    js_num(f, c.v[k][r]);
-                    sep = 1;
-                }
+            js_nums(f, c.v[k], keep, c.rows);
             fputc(']', f);
             cs = 1;
         }

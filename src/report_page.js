@@ -764,6 +764,27 @@
     navLink('race', 'race');
     section('race', 'Race (sweep.race)').appendChild(el('pre', { text: R.race.join('\n') }));
   }
+  /* ---- population-based training: the winner's lineage (docs/SEARCH.md) ---- */
+  if (R.pbt) {
+    var P = R.pbt;
+    navLink('pbt', 'PBT lineage');
+    var ps = section('pbt', 'Population-based training (sweep.pbt)', P.population + ' members, ' + P.interval +
+      ' epochs a generation; the winner is member ' + P.winner + '. Its lineage: at each generation, the member ' +
+      'whose state the winner\'s state was then, its hyperparameters and its ' + P.metric + ' at the generation\'s end.');
+    var head = el('tr', {}, ['generation', 'epochs', 'member'].concat(P.params, [P.metric]).map(function (h) {
+      return el('th', { text: h });
+    }));
+    var body = el('tbody', {}, P.lineage.map(function (g) {
+      return el('tr', {}, [String(g.generation), g.first_epoch + '-' + g.last_epoch, String(g.member)].concat(
+        P.params.map(function (k) { return fmt(g.params[k]); }), [fmt(g[P.metric])]).map(function (v) {
+        return el('td', { text: v });
+      }));
+    }));
+    ps.appendChild(el('table', { id: 'pbt-lineage' }, [el('thead', {}, [head]), body]));
+    if (P.replay_config)
+      ps.appendChild(el('details', {}, [el('summary', { text: 'the winner\'s schedule as a plain config (train.phases)' }),
+        el('pre', { text: P.replay_config })]));
+  }
   navLink('text', 'text report');
   section('text', 'Text report', 'bprun report ' + X.runs.join(' ') + ', as text.')
     .appendChild(el('details', {}, [el('summary', { text: 'show' }), el('pre', { text: X.text })]));

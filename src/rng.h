@@ -16,7 +16,8 @@ typedef enum bp_rng_purpose {
     BP_RNG_SPLIT = 3,     /* validation split */
     BP_RNG_SWEEP = 4,     /* random-search samples */
     BP_RNG_DIAG = 5,      /* Hutchinson / Lanczos start vectors */
-    BP_RNG_TRIAL_SEED = 6 /* per-repeat derived seeds */
+    BP_RNG_TRIAL_SEED = 6, /* per-repeat derived seeds */
+    BP_RNG_PBT = 7        /* population-based training: exploit and explore (pbt.h) */
 } bp_rng_purpose;
 
 typedef struct bp_rng {

@@ -23,12 +23,15 @@
 #endif
 
 #include "cluster.h"
+#include "pbt.h"
 #include "points.h"
 #include "race.h"
 #include "search.h"
 #include "report_html.h"
 #include "guard.h"
+#include "halving.h"
 #include "resume.h"
+#include "rounds.h"
 #include "runindex.h"
 #include "runlog.h"
 #include "trialfile.h"
@@ -44,7 +47,6 @@ typedef struct sched {
     char ***param_rows;           /* each trial's swept values (the index's /params) */
     bp_experiment **old_x;        /* sweep.search: experiments replaced by a decided point, */
     size_t n_old_x;               /* freed at the end (a later trial may share their data) */
-    int isolated;
     bp_registry *reg;
     const bp_sched_opts *o;
     bp_sched_result *res;
@@ -62,11 +64,17 @@ typedef struct sched {
     double t0, last_print, best;
     long best_id;
     pthread_mutex_t mu;
-    /* successive halving: the trials of the current round, their jobs, their outcome */
-    size_t *round, n_round, next_round;
+    /* rounds (rounds.h): how far the round trains, isolated trials, halving's actions */
+    int until, round_isolated;
+    size_t round_no;
+    bp_halving_rounds *hv;
+    /* sweep.pbt: the members' records, where a resumed run starts (0: the start), and the
+     * generation being trained: its members, their jobs (in memory between generations) */
+    bp_pbt_run *pbt;
+    int pbt_from;
+    size_t *gen, n_gen, next_gen;
     bp_trial_job **job;
     unsigned char *alive;
-    int until;
     int failed;                   /* an error outside the trials: stop */
     bp_err err;
     char *resolved0;
@@ -256,6 +264,8 @@ static void fail_fast(sched *c, const bp_trial_summary *sum)
 static void record(sched *c, size_t id, const bp_trial_summary *sum)
 {
     c->rows[id] = *sum;
+    if (c->hv && !strcmp(sum->status, "interrupted") && c->until > 0 && sum->epochs >= c->until)
+        return;   /* paused at a rung (halving.h): it goes on, or is pruned, next round */
     c->done++;
     if (!strcmp(sum->status, "completed")) {
         c->res->completed++;
@@ -307,31 +317,96 @@ static void record_result(sched *c, size_t id, int rc, const bp_trial_summary *s
     }
 }
 
-/* Successive halving: run the trials of the round (begun when new) up to epoch c->until; end
- * those that cannot go on. */
-static void *halving_worker(void *arg)
+/* sweep.pbt: the members' records, and where a resumed run starts (pbt.h bp_pbt_resume_plan:
+ * from the members' last common checkpoint, c->pbt_from; else every member runs again from the
+ * start and replaces its file, the same bits). Nothing to do when every member finished. */
+static int pbt_prepare(sched *c, bp_err *e)
+{
+    size_t n = c->s->n_trials, any = 0;
+    const bp_optimizer *od = c->x[0]->opt->desc->u.optimizer;
+    const char *names[BP_MAX_HPARAMS];
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        names[i] = od->hparams[i].name;
+    if (!(c->pbt = bp_pbt_run_new(&c->s->pbt, n, c->s->trials[0].cfg->train.epochs, names,
+                                  od->n_hparams, e)))
+        return e->code;
+    int *ended = bp_xcalloc(n, sizeof *ended, e), rc = 0;
+    if (!ended)
+        return BP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        any += c->todo[i];
+        ended[i] = c->rows[i].epochs;
+        bp_resume_free(c->resume[i]); /* an interrupted member continues from its checkpoint */
+        c->resume[i] = NULL;
+    }
+    c->pbt_from = 0;
+    if (any && !c->s->trials[0].cfg->diagnostics.enabled) /* its columns: not kept */
+        rc = bp_pbt_resume_plan(c->pbt, bp_run_path(c->run), c->todo, ended, c->resume,
+                                &c->pbt_from, e);
+    free(ended);
+    if (rc || !any || c->pbt_from > 0)
+        return rc;
+    c->total_todo = 0;
+    c->total_epochs = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        bp_resume_free(c->resume[i]);
+        c->resume[i] = NULL;
+        c->replace[i] = !trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)i, "") &&
+                        access(path, F_OK) == 0;
+        if (!c->todo[i]) {
+            c->res->resumed--;
+            c->res->skipped--;
+        }
+        c->todo[i] = 1;
+        pending_row(&c->rows[i], &c->s->trials[i]);
+        c->total_todo++;
+        c->total_epochs += c->s->trials[i].cfg->train.epochs;
+    }
+    return BP_OK;
+}
+
+/* sweep.pbt: train the members of the generation (begun when new) up to epoch c->until in
+ * memory; end those that reached train.epochs. */
+static void *pbt_worker(void *arg)
 {
     sched *c = arg;
     for (;;) {
         pthread_mutex_lock(&c->mu);
-        if (c->next_round >= c->n_round || c->failed || (c->o->stop && *c->o->stop)) {
+        if (c->next_gen >= c->n_gen || c->failed || (c->o->stop && *c->o->stop)) {
             pthread_mutex_unlock(&c->mu);
             return NULL;
         }
-        size_t id = c->round[c->next_round++];
+        size_t id = c->gen[c->next_gen++];
         c->running++;
         c->rows[id].status = "running";
         print_live(c, 1);
         pthread_mutex_unlock(&c->mu);
 
         bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads, .quiet = 1,
-                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c };
+                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                             .replace = c->replace[id] };
         bp_err e;
         bp_err_clear(&e);
         int alive = 0, rc = c->job[id] ? 0 : bp_trial_begin(c->x[id], c->run, &to, &c->job[id], &e);
         if (!rc)
             rc = bp_trial_advance(c->job[id], c->until, &alive, &e);
         bp_trial_summary sum;
+        if (!rc && !alive && c->o->stop && *c->o->stop &&
+            bp_trial_job_epochs_done(c->job[id]) < c->until) {
+            /* stopped by a signal: its .part keeps the last generation boundary's checkpoint,
+             * which a resumed run continues from */
+            bp_trial_job_free(c->job[id]);
+            c->job[id] = NULL;
+            pthread_mutex_lock(&c->mu);
+            c->running--;
+            c->rows[id].status = "pending";
+            pthread_mutex_unlock(&c->mu);
+            continue;
+        }
+        if (!rc && !alive)
+            rc = bp_pbt_run_write(c->pbt, id, bp_trial_job_epochs_done(c->job[id]),
+                                  bp_trial_job_file(c->job[id]), &e);
         if (!rc && !alive) {
             rc = bp_trial_end(c->job[id], NULL, &sum, &e);
             c->job[id] = NULL;
@@ -351,171 +426,82 @@ static void *halving_worker(void *arg)
     }
 }
 
-typedef struct cand {
-    size_t id;
-    double v;
-} cand;
-
-static int by_value(const void *pa, const void *pb)
+/* sweep.pbt: one generation (bp_pbt_driver.train): members ids train to epoch `until` on
+ * c->jobs threads. Returns 1 when the sweep stops. */
+static int pbt_round(void *ud, const size_t *ids, size_t n, int until)
 {
-    const cand *a = pa, *b = pb;
-    int na = isnan(a->v), nb = isnan(b->v);
-    if (na != nb)
-        return na - nb;
-    if (!na && a->v != b->v)
-        return a->v < b->v ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-/* Run the jobs of one round on c->jobs threads. */
-static void run_round(sched *c)
-{
+    sched *c = ud;
     pthread_t th[256];
     int started = 0;
-    c->next_round = 0;
+    memcpy(c->gen, ids, n * sizeof *ids);
+    c->n_gen = n;
+    c->next_gen = 0;
+    c->until = until;
     for (int j = 1; j < c->jobs && j < 256; j++) {
-        if (pthread_create(&th[j], NULL, halving_worker, c) != 0)
+        if (pthread_create(&th[j], NULL, pbt_worker, c) != 0)
             break;
         started = j;
     }
-    halving_worker(c);
+    pbt_worker(c);
     for (int j = 1; j <= started; j++)
         pthread_join(th[j], NULL);
+    return c->failed || (c->o->stop && *c->o->stop);
 }
 
-/* Successive halving (sweep.halving): round k trains the trials still in play to rung k; the
- * points whose repeats reached it without stopping are ranked by the mean of the metric at
- * that epoch over those repeats (NaN last, ties by point) and the best ceil(n / eta) of the n
- * points go on with all their repeats, the others' repeats end as `pruned` (one repeat per
- * point: the trials themselves). Finished trials of a resumed run take part through their
- * saved rows, so the decisions are the same. */
-static int run_halving(sched *c, bp_err *e)
+/* sweep.pbt (pbt.h bp_pbt_drive): the members train generation by generation in rounds of
+ * pbt_worker; a resumed run (c->pbt_from) first begins the unfinished members from their
+ * checkpoint with its hyperparameters, the others are out. */
+static int run_pbt(sched *c, bp_err *e)
 {
-    const bp_halving *hv = &c->s->halving;
     size_t n = c->s->n_trials;
-    int rc = BP_OK, E = c->s->trials[0].cfg->train.epochs, col = hv->val ? 1 : 0;
-    static const char *const cols[] = { "loss", "val_loss" };
-    bp_trial_record **rec = bp_xcalloc(n, sizeof *rec, e);
-    size_t *play = bp_xcalloc(n, sizeof *play, e), n_play = 0;
-    cand *cd = bp_xcalloc(n, sizeof *cd, e), *pc = bp_xcalloc(n, sizeof *pc, e);
-    size_t *cnt = bp_xcalloc(n, sizeof *cnt, e), R = c->s->repeats ? c->s->repeats : 1;
-    c->round = bp_xcalloc(n, sizeof *c->round, e);
+    int rc = BP_OK;
+    if (!c->total_todo)
+        return BP_OK; /* every member finished (pbt_prepare: all members or none) */
+    const double **opt_hp = bp_xcalloc(n, sizeof *opt_hp, e);
+    c->gen = bp_xcalloc(n, sizeof *c->gen, e);
     c->job = bp_xcalloc(n, sizeof *c->job, e);
     c->alive = bp_xcalloc(n, 1, e);
-    if (!rec || !play || !cd || !pc || !cnt || !c->round || !c->job || !c->alive) {
+    if (!opt_hp || !c->gen || !c->job || !c->alive) {
         rc = BP_ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        play[n_play++] = i;
-        if (c->todo[i])
+        opt_hp[i] = c->x[i]->opt_hp;
+        c->alive[i] = c->pbt_from > 0 ? c->todo[i] : 1;
+        if (c->pbt_from <= 0 || !c->todo[i])
             continue;
-        char path[4096];
-        if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)i, "")) {
-            rc = bp_err_set(e, BP_EUSAGE, "%s: path too long", c->o->run_dir);
+        bp_trial_opts to = { .trial = (unsigned)i, .threads = c->kernel_threads, .quiet = 1,
+                             .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                             .resume = c->resume[i] };
+        if ((rc = bp_trial_begin(c->x[i], c->run, &to, &c->job[i], e)))
             goto out;
-        }
-        if (!(rec[i] = bp_trial_record_read(path, cols, 2, e))) {
-            rc = e->code;
-            goto out;
-        }
+        const bp_saved_model *sm = c->resume[i]->model;
+        const bp_optimizer *od = c->x[i]->opt->desc->u.optimizer;
+        for (uint32_t h = 0; h < od->n_hparams; h++)
+            for (size_t k = 0; k < sm->opt_n_hp; k++)
+                if (!strcmp(sm->opt_hp_names[k], od->hparams[h].name))
+                    bp_trial_job_set_hp(c->job[i], h, sm->opt_hp[k]);
     }
-    for (size_t k = 0; k <= hv->n_rungs; k++) {
-        c->until = k < hv->n_rungs ? hv->rungs[k] : E;
-        c->n_round = 0;
-        for (size_t i = 0; i < n_play; i++)
-            if (!rec[play[i]])
-                c->round[c->n_round++] = play[i];
-        run_round(c);
-        if (c->failed || (c->o->stop && *c->o->stop) || k == hv->n_rungs)
-            break;
-        /* the decision at rung k */
-        size_t nc = 0, r = (size_t)c->until;
-        for (size_t i = 0; i < n_play; i++) {
-            size_t id = play[i];
-            const bp_trial_record *t = rec[id];
-            int ok = t ? (t->epochs_done > c->until ||
-                          (t->epochs_done == c->until && !strcmp(t->status, "pruned")))
-                       : c->alive[id];
-            if (!ok)
-                continue;
-            cd[nc].id = id;
-            cd[nc++].v = t ? (t->n_rows >= r ? t->rows[(r - 1) * 2 + (size_t)col] : NAN)
-                           : bp_trial_job_last(c->job[id])[hv->val ? BP_COL_VAL_LOSS : BP_COL_LOSS];
-        }
-        /* points, not trials: a point's value is the mean over its repeats in play (those
-         * with a finite value; NaN when none), and all its repeats go on or stop together */
-        size_t np = 0;
-        memset(cnt, 0, n * sizeof *cnt);
-        for (size_t i = 0; i < nc; i++) {
-            size_t pid = cd[i].id / R, q = 0;
-            while (q < np && pc[q].id != pid)
-                q++;
-            if (q == np)
-                pc[np++] = (cand){ pid, NAN };
-            if (isfinite(cd[i].v)) {
-                cnt[q]++;
-                pc[q].v = cnt[q] == 1 ? cd[i].v : pc[q].v + (cd[i].v - pc[q].v) / (double)cnt[q];
-            }
-        }
-        qsort(pc, np, sizeof *pc, by_value);
-        size_t keep = (size_t)ceil((double)np / hv->eta - 1e-9);
-        if (keep < 1)
-            keep = 1;
-        n_play = 0;
-        for (size_t i = 0; i < nc; i++) {
-            size_t id = cd[i].id, q = 0;
-            while (pc[q].id != id / R)
-                q++;
-            if (q < keep) {
-                play[n_play++] = id;
-                continue;
-            }
-            if (!c->job[id])
-                continue; /* pruned in the run being resumed */
-            char msg[BP_ERR_MSG_MAX];
-            if (R > 1)
-                snprintf(msg, sizeof msg, "pruned at epoch %d (rung %zu of %zu): point %zu's mean "
-                         "%s %.6g over its repeats ranked %zu of %zu points, the best %zu go on",
-                         c->until, k + 1, hv->n_rungs, pc[q].id, cols[col], pc[q].v, q + 1, np,
-                         keep);
-            else
-                snprintf(msg, sizeof msg, "pruned at epoch %d (rung %zu of %zu): %s %.6g ranked "
-                         "%zu of %zu, the best %zu go on", c->until, k + 1, hv->n_rungs,
-                         cols[col], pc[q].v, q + 1, np, keep);
-            bp_trial_summary sum;
-            bp_err te;
-            bp_err_clear(&te);
-            int trc = bp_trial_end(c->job[id], msg, &sum, &te);
-            c->job[id] = NULL;
-            pthread_mutex_lock(&c->mu);
-            if (trc)
-                record_error(c, id, &te);
-            else
-                record(c, id, &sum);
-            pthread_mutex_unlock(&c->mu);
-        }
-        if (c->failed)
-            break;
+    if (c->pbt_from > 0 && !c->o->quiet) {
+        int K = c->s->pbt.interval, E = c->s->trials[0].cfg->train.epochs;
+        fprintf(stderr, "bprun: sweep.pbt: continuing from the checkpoint at epoch %d "
+                "(generation %d of %d)\n", c->pbt_from, c->pbt_from / K + 1, (E + K - 1) / K);
     }
+    bp_pbt_driver d = { .run = c->pbt, .seed = c->s->trials[0].seed, .from = c->pbt_from,
+                        .opt_hp = opt_hp, .job = c->job, .alive = c->alive,
+                        .train = pbt_round, .ud = c };
+    rc = bp_pbt_drive(&d, e);
 out:
-    for (size_t i = 0; i < n; i++) {
-        if (rec)
-            bp_trial_record_free(rec[i]);
-        if (c->job && c->job[i]) { /* interrupted between rounds: rerun on resume */
+    for (size_t i = 0; i < n; i++)
+        if (c->job && c->job[i]) { /* stopped between generations: continued on resume */
             bp_trial_job_free(c->job[i]);
             c->rows[i].status = "pending";
         }
-    }
-    free(rec);
-    free(play);
-    free(cd);
-    free(pc);
-    free(cnt);
-    free(c->round);
+    free(opt_hp);
+    free(c->gen);
     free(c->job);
     free(c->alive);
-    c->round = NULL;
+    c->gen = NULL;
     c->job = NULL;
     c->alive = NULL;
     return rc;
@@ -728,6 +714,44 @@ static void end_trial(sched *c, size_t id, int rc, const bp_trial_summary *sum, 
     }
 }
 
+/* Successive halving (halving.h): trial id's part of the round. It continues from its file
+ * when it has one (paused at the last rung, or interrupted), then trains to the round's
+ * epoch and is paused there when it can go on, or ends (its own end, or pruned). */
+static int halving_step(sched *c, size_t id, bp_trial_summary *sum, bp_err *e)
+{
+    const char *msg;
+    bp_halving_act act = bp_halving_action(c->hv, id, &msg);
+    char path[4096];
+    bp_resume *rs = NULL;
+    if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, ""))
+        return bp_err_set(e, BP_EUSAGE, "%s: path too long", c->o->run_dir);
+    int have = access(path, F_OK) == 0;
+    if (have && bp_resume_load(path, c->x[id], &rs, e) != 0) {
+        if (act == BP_HALVING_PRUNE)
+            return e->code;
+        if (!c->o->quiet)
+            fprintf(stderr, "bprun: trial %04zu: cannot continue (%s); it runs again from the "
+                    "start\n", id, e->msg);
+        bp_err_clear(e);
+        rs = NULL;
+    }
+    bp_trial_opts to = { .trial = (unsigned)id, .threads = c->kernel_threads, .quiet = 1,
+                         .stop = c->o->stop, .progress = on_progress, .progress_ud = c,
+                         .resume = rs, .replace = have };
+    bp_trial_job *j;
+    int alive = 0, rc = bp_trial_begin(c->x[id], c->run, &to, &j, e);
+    if (!rc && act == BP_HALVING_PRUNE) {
+        rc = bp_trial_end(j, msg, sum, e);
+    } else if (!rc) {
+        if ((rc = bp_trial_advance(j, c->until, &alive, e)))
+            bp_trial_job_free(j);
+        else
+            rc = alive ? bp_trial_pause(j, msg, sum, e) : bp_trial_end(j, NULL, sum, e);
+    }
+    bp_resume_free(rs);
+    return rc;
+}
+
 static void *worker(void *arg)
 {
     sched *c = arg;
@@ -743,7 +767,8 @@ static void *worker(void *arg)
         bp_trial_summary sum;
         bp_err e;
         bp_err_clear(&e);
-        int rc = bp_experiment_run_trial(c->x[id], c->run, &to, &sum, &e);
+        int rc = c->hv ? halving_step(c, (size_t)id, &sum, &e)
+                       : bp_experiment_run_trial(c->x[id], c->run, &to, &sum, &e);
         end_trial(c, (size_t)id, rc, &sum, &e);
     }
 }
@@ -1434,12 +1459,6 @@ static void run_pool(sched *c, int isolated)
         pthread_join(th[j], NULL);
 }
 
-static int finished(const char *status)
-{
-    return !strcmp(status, "completed") || !strcmp(status, "diverged") ||
-           !strcmp(status, "failed") || !strcmp(status, "pruned");
-}
-
 /* A finished trial's value of the race's metric; the worst one when it failed, diverged, has
  * none, or (epochs_to_target) never reached the target. */
 static double race_value(const bp_trial_summary *t, int metric, int higher)
@@ -1478,182 +1497,187 @@ static int mine(const sched *c, size_t id)
     return c->o->shard_n <= 0 || id % (size_t)c->o->shard_n == (size_t)c->o->shard_i - 1;
 }
 
-/* A race in shards: a round is a barrier. Wait until every trial of the round (the points
- * still racing, repeats b0 .. b1 - 1) has its finished file, whichever shard ran it, and read
- * its row; every shard then takes the same decision. Stops waiting on SIGINT/SIGTERM. */
-static void wait_round(sched *c, const unsigned char *alive, size_t b0, size_t b1, size_t round)
+/* ---- rounds (rounds.h): this process's share of a round, then the barrier ---- */
+
+static int stopping(sched *c)
 {
-    size_t P = c->s->n_points, R = c->s->repeats;
-    int told = 0;
-    for (;;) {
-        size_t missing = 0;
-        for (size_t p = 0; p < P; p++)
-            for (size_t r = b0; alive[p] && r < b1; r++) {
-                size_t id = p * R + r;
-                if (finished(c->rows[id].status))
-                    continue;
-                char path[4096];
-                struct stat st;
-                bp_trial_summary sum;
-                bp_err te;
-                if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, "") ||
-                    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-                    bp_trial_read_summary(path, &sum, &te) != 0) {
-                    missing++;
-                    continue;
-                }
-                pthread_mutex_lock(&c->mu);
-                c->rows[id] = sum;
-                c->done++;
-                pthread_mutex_unlock(&c->mu);
-            }
-        if (!missing || (c->o->stop && *c->o->stop))
-            return;
-        if (!told && !c->o->quiet)
-            fprintf(stderr, "bprun: shard %d/%d: round %zu: waiting for %zu trial%s of the other "
-                    "shards\n", c->o->shard_i, c->o->shard_n, round, missing, missing == 1 ? ""
-                    : "s");
-        told = 1;
-        struct timespec nap = { 0, 50000000 };
-        nanosleep(&nap, NULL);
-    }
+    pthread_mutex_lock(&c->mu);
+    int st = c->failed || (c->o->stop && *c->o->stop);
+    pthread_mutex_unlock(&c->mu);
+    return st;
 }
 
-/* sweep.search in shards: wait until every trial of [first, end) has its finished file. */
-static void wait_trials(sched *c, size_t first, size_t end, size_t round)
+/* bp_rounds_exec.exec: run the trials of round r that are this process's and have not reached
+ * it (one process: all; a shard: its share; MPI: what rank 0 hands out, rank 0 handing out
+ * only this round's ids), then wait until every trial of the round has its row. */
+static int round_exec(void *ud, const bp_round *r, bp_err *e)
 {
-    int told = 0;
-    for (;;) {
-        size_t missing = 0;
-        for (size_t id = first; id < end; id++) {
-            if (finished(c->rows[id].status))
-                continue;
-            char path[4096];
-            struct stat st;
-            bp_trial_summary sum;
-            bp_err te;
-            if (trial_path(path, sizeof path, bp_run_path(c->run), (unsigned)id, "") ||
-                lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-                bp_trial_read_summary(path, &sum, &te) != 0 || !finished(sum.status)) {
-                missing++;
-                continue;
-            }
-            pthread_mutex_lock(&c->mu);
-            c->rows[id] = sum;
-            c->done++;
-            pthread_mutex_unlock(&c->mu);
+    (void)e;
+    sched *c = ud;
+    size_t k = c->round_no++;
+    pthread_mutex_lock(&c->mu);
+    memset(c->todo, 0, c->s->n_trials);
+    c->total_todo = c->taken = 0;
+    c->until = r->until;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t id = r->ids[i];
+        if (!bp_round_reached(&c->rows[id], r->until) && mine(c, id)) {
+            c->todo[id] = 1;
+            c->total_todo++;
         }
-        if (!missing || (c->o->stop && *c->o->stop))
-            return;
-        if (!told && !c->o->quiet)
-            fprintf(stderr, "bprun: shard %d/%d: batch %zu: waiting for %zu trial%s of the other "
-                    "shards\n", c->o->shard_i, c->o->shard_n, round, missing, missing == 1 ? ""
-                    : "s");
-        told = 1;
-        struct timespec nap = { 0, 50000000 };
-        nanosleep(&nap, NULL);
     }
+    pthread_mutex_unlock(&c->mu);
+    if (c->size > 1) {
+        if (c->rank == 0) {
+            c->next = 0;
+            if (run_rank0(c, c->round_isolated ? local_isolated : local_worker,
+                          c->round_isolated ? 1 : c->jobs, &c->err))
+                c->failed = 1;
+        } else {
+            bp_mpi_round_open();
+            run_pool(c, c->round_isolated);
+            bp_mpi_finished();
+        }
+        return bp_mpi_round_share(c->rows, r->ids, r->n, stopping(c));
+    }
+    run_pool(c, c->round_isolated);
+    if (!stopping(c) && c->o->shard_n > 0) {
+        char who[64];
+        snprintf(who, sizeof who, "shard %d/%d", c->o->shard_i, c->o->shard_n);
+        if (bp_rounds_wait_files(bp_run_path(c->run), r, k, c->rows, &c->mu, c->o->stop,
+                                 c->o->quiet, who))
+            return 1;
+    }
+    return stopping(c);
 }
 
-/* Racing (sweep.race, F-Race): round 1 runs repeats 0 .. min_repeats - 1 of every point; each
- * round after it adds `step` repeats to the points still racing, until one is left or they
- * ran max_repeats. After each round, the points' values over the repeats all of them ran are
- * handed to bp_race_decide, which drops the ones that are worse. Every decision depends on the
- * trials' results only: any -j, isolation, or a resumed run (finished trials are not rerun)
- * takes the same decisions. Trials the race did not need end as `skipped`; the decisions go
- * into the index as the text attribute `race`. */
+/* Racing (sweep.race, F-Race) as rounds: round 1 runs repeats 0 .. min_repeats - 1 of every
+ * point; each round after it adds `step` repeats to the points still racing, until one is left
+ * or they ran max_repeats. After each round, the points' values over the repeats all of them
+ * ran are handed to bp_race_decide, which drops the ones that are worse. Every decision
+ * depends on the trials' results only: any -j, isolation, shards, MPI ranks or a resumed run
+ * (finished trials are not rerun) take the same decisions. Trials the race did not need end
+ * as `skipped`; the decisions go into the index as the text attribute `race`. */
+typedef struct race_ctx {
+    sched *c;
+    unsigned char *alive, *drop;
+    size_t *live, *ids;
+    double *x, *pp, *ph;
+    FILE *lf;
+    size_t b, target, k, over;
+} race_ctx;
+
+static int race_plan(void *ud, size_t round, bp_round *r, bp_err *e)
+{
+    (void)round;
+    (void)e;
+    race_ctx *rc = ud;
+    const sched *c = rc->c;
+    size_t P = c->s->n_points, R = c->s->repeats;
+    if (rc->over)
+        return 0;
+    r->ids = rc->ids;
+    r->n = 0;
+    r->until = 0;
+    for (size_t p = 0; p < P; p++)
+        for (size_t i = rc->b; rc->alive[p] && i < rc->target; i++)
+            r->ids[r->n++] = p * R + i;
+    return 1;
+}
+
+static int race_decide(void *ud, size_t round, const bp_round *r, const bp_trial_summary *rows,
+                       bp_err *e)
+{
+    (void)r;
+    race_ctx *rc = ud;
+    const sched *c = rc->c;
+    const bp_race *ra = &c->s->race;
+    size_t P = c->s->n_points, R = c->s->repeats, k = 0, b = rc->b = rc->target;
+    int higher = bp_rank_metric_higher((bp_rank_metric)ra->metric);
+    FILE *lf = rc->lf;
+    for (size_t p = 0; p < P; p++)
+        if (rc->alive[p])
+            rc->live[k++] = p;
+    for (size_t i = 0; i < b; i++)
+        for (size_t j = 0; j < k; j++)
+            rc->x[i * k + j] = race_value(&rows[rc->live[j] * R + i], ra->metric, higher);
+    bp_race_decision d;
+    if (bp_race_decide(rc->x, b, k, higher, ra->alpha, rc->drop, rc->pp, rc->ph, &d))
+        return bp_err_set(e, BP_ENOMEM, "out of memory");
+    fprintf(lf, "round %zu: %zu points x %zu repeats: %s %.4g, p = %.3g", round + 1, k, b,
+            d.test == 1 ? "Friedman chi2" : "Wilcoxon signed-rank W", d.stat, d.p);
+    if (!(d.p < ra->alpha)) {
+        fprintf(lf, " >= %g: no point dropped\n", ra->alpha);
+    } else {
+        fprintf(lf, " < %g; best: ", ra->alpha);
+        race_point(lf, c, rc->live[d.best]);
+        fprintf(lf, d.n_drop ? "\n" : "; no point significantly worse\n");
+    }
+    for (size_t j = 0; j < k; j++)
+        if (rc->drop[j]) {
+            rc->alive[rc->live[j]] = 0;
+            fputs("  dropped ", lf);
+            race_point(lf, c, rc->live[j]);
+            if (d.test == 1)
+                fprintf(lf, ": worse than the best (Conover p = %.3g, Holm %.3g)\n", rc->pp[j],
+                        rc->ph[j]);
+            else
+                fprintf(lf, ": worse than the other (p = %.3g)\n", rc->pp[j]);
+        }
+    rc->k = k - d.n_drop;
+    if (rc->k == 1 || b >= ra->max_repeats)
+        rc->over = 1;
+    else
+        rc->target = b + ra->step > ra->max_repeats ? ra->max_repeats : b + ra->step;
+    return 0;
+}
+
 static int run_race(sched *c, int isolated, bp_err *e)
 {
     const bp_race *ra = &c->s->race;
-    size_t n = c->s->n_trials, P = c->s->n_points, R = c->s->repeats;
+    size_t n = c->s->n_trials, P = c->s->n_points, R = c->s->repeats, trials_run = 0;
     int higher = bp_rank_metric_higher((bp_rank_metric)ra->metric), rc = 0;
-    unsigned char *alive = malloc(P), *drop = malloc(P);
-    size_t *live = malloc(P * sizeof *live);
-    double *x = malloc(P * R * sizeof *x), *pp = malloc(P * sizeof *pp), *ph = malloc(P * sizeof *ph);
     char *log = NULL;
-    size_t log_len = 0, b = 0, target = ra->min_repeats, k = P, round = 0, trials_run = 0;
-    FILE *lf = open_memstream(&log, &log_len);
-    if (!alive || !drop || !live || !x || !pp || !ph || !lf) {
+    size_t log_len = 0;
+    race_ctx rx = { .c = c, .alive = malloc(P), .drop = malloc(P),
+                    .live = malloc(P * sizeof *rx.live), .ids = malloc(n * sizeof *rx.ids),
+                    .x = malloc(P * R * sizeof *rx.x), .pp = malloc(P * sizeof *rx.pp),
+                    .ph = malloc(P * sizeof *rx.ph), .lf = open_memstream(&log, &log_len),
+                    .target = ra->min_repeats, .k = P };
+    if (!rx.alive || !rx.drop || !rx.live || !rx.ids || !rx.x || !rx.pp || !rx.ph || !rx.lf) {
         rc = bp_err_set(e, BP_ENOMEM, "out of memory");
         goto out;
     }
-    memset(alive, 1, P);
-    fprintf(lf, "race of %zu points on the final %s (%s is better): rounds of %u repeats and then "
-            "%u more, at most %u; alpha %g\n", P, bp_rank_metric_names[ra->metric],
+    memset(rx.alive, 1, P);
+    fprintf(rx.lf, "race of %zu points on the final %s (%s is better): rounds of %u repeats and "
+            "then %u more, at most %u; alpha %g\n", P, bp_rank_metric_names[ra->metric],
             higher ? "higher" : "lower", ra->min_repeats, ra->step, ra->max_repeats, ra->alpha);
-    for (;;) {
-        round++;
-        memset(c->todo, 0, n);
-        c->total_todo = 0;
-        for (size_t p = 0; p < P; p++)
-            for (size_t r = b; alive[p] && r < target; r++)
-                if (!finished(c->rows[p * R + r].status) && mine(c, p * R + r)) {
-                    c->todo[p * R + r] = 1;
-                    c->total_todo++;
-                }
-        run_pool(c, isolated);
-        if (!c->failed && !(c->o->stop && *c->o->stop) && c->o->shard_n > 0)
-            wait_round(c, alive, b, target, round);
-        if (c->failed || (c->o->stop && *c->o->stop))
-            break;
-        b = target;
-        k = 0;
-        for (size_t p = 0; p < P; p++)
-            if (alive[p])
-                live[k++] = p;
-        for (size_t i = 0; i < b; i++)
-            for (size_t j = 0; j < k; j++)
-                x[i * k + j] = race_value(&c->rows[live[j] * R + i], ra->metric, higher);
-        bp_race_decision d;
-        if (bp_race_decide(x, b, k, higher, ra->alpha, drop, pp, ph, &d)) {
-            rc = bp_err_set(e, BP_ENOMEM, "out of memory");
-            break;
-        }
-        fprintf(lf, "round %zu: %zu points x %zu repeats: %s %.4g, p = %.3g", round, k, b,
-                d.test == 1 ? "Friedman chi2" : "Wilcoxon signed-rank W", d.stat, d.p);
-        if (!(d.p < ra->alpha)) {
-            fprintf(lf, " >= %g: no point dropped\n", ra->alpha);
-        } else {
-            fprintf(lf, " < %g; best: ", ra->alpha);
-            race_point(lf, c, live[d.best]);
-            fprintf(lf, d.n_drop ? "\n" : "; no point significantly worse\n");
-        }
-        for (size_t j = 0; j < k; j++)
-            if (drop[j]) {
-                alive[live[j]] = 0;
-                fputs("  dropped ", lf);
-                race_point(lf, c, live[j]);
-                if (d.test == 1)
-                    fprintf(lf, ": worse than the best (Conover p = %.3g, Holm %.3g)\n", pp[j],
-                            ph[j]);
-                else
-                    fprintf(lf, ": worse than the other (p = %.3g)\n", pp[j]);
-            }
-        k -= d.n_drop;
-        if (k == 1 || b >= ra->max_repeats)
-            break;
-        target = b + ra->step > ra->max_repeats ? ra->max_repeats : b + ra->step;
-    }
+    c->round_isolated = isolated;
+    bp_rounds_ops ops = { .ud = &rx, .plan = race_plan, .decide = race_decide };
+    bp_rounds_exec ex = { .ud = c, .exec = round_exec, .rows = c->rows };
+    if ((rc = bp_rounds_drive(&ops, &ex, e)))
+        goto out;
     if (!c->failed && !(c->o->stop && *c->o->stop)) {
+        FILE *lf = rx.lf;
         for (size_t i = 0; i < n; i++) {
             if (!strcmp(c->rows[i].status, "pending"))
                 c->rows[i].status = "skipped";   /* not needed: never run */
             else
                 trials_run++;
         }
-        if (k == 1) {
+        if (rx.k == 1) {
             size_t w = 0;
-            while (!alive[w])
+            while (!rx.alive[w])
                 w++;
             fputs("winner: ", lf);
             race_point(lf, c, w);
-            fprintf(lf, " after %zu repeats; %zu of %zu trials run (%.0f%%)\n", b, trials_run, n,
-                    100.0 * (double)trials_run / (double)n);
+            fprintf(lf, " after %zu repeats; %zu of %zu trials run (%.0f%%)\n", rx.b, trials_run,
+                    n, 100.0 * (double)trials_run / (double)n);
         } else {
             fprintf(lf, "no single winner after %zu repeats (max_repeats): %zu points left, not "
-                    "distinguishable at alpha %g:", b, k, ra->alpha);
+                    "distinguishable at alpha %g:", rx.b, rx.k, ra->alpha);
             for (size_t p = 0; p < P; p++)
-                if (alive[p]) {
+                if (rx.alive[p]) {
                     fputc(' ', lf);
                     race_point(lf, c, p);
                 }
@@ -1662,18 +1686,34 @@ static int run_race(sched *c, int isolated, bp_err *e)
         }
     }
 out:
-    if (lf)
-        fclose(lf);
+    if (rx.lf)
+        fclose(rx.lf);
     free(c->race_log);
     c->race_log = log;
     if (c->race_log && c->run)
         bp_run_set_race(c->run, c->race_log);
-    free(alive);
-    free(drop);
-    free(live);
-    free(x);
-    free(pp);
-    free(ph);
+    free(rx.alive);
+    free(rx.drop);
+    free(rx.live);
+    free(rx.ids);
+    free(rx.x);
+    free(rx.pp);
+    free(rx.ph);
+    return rc;
+}
+
+/* Successive halving (sweep.halving) and Hyperband (sweep.hyperband), halving.h, as rounds; between rounds a trial's state is
+ * its trial file. */
+static int run_halving(sched *c, bp_err *e)
+{
+    if (!(c->hv = bp_halving_rounds_new(c->s, bp_run_path(c->run), e)))
+        return e->code ? e->code : BP_ENOMEM;
+    c->round_isolated = 0;
+    bp_rounds_ops ops = bp_halving_rounds_ops(c->hv);
+    bp_rounds_exec ex = { .ud = c, .exec = round_exec, .rows = c->rows };
+    int rc = bp_rounds_drive(&ops, &ex, e);
+    bp_halving_rounds_free(c->hv);
+    c->hv = NULL;
     return rc;
 }
 
@@ -1719,22 +1759,24 @@ static int search_set_point(void *ud, size_t id, bp_err *e)
     return 0;
 }
 
-/* sweep.search: run a batch's unfinished trials (this shard's share), then, in shards, wait
- * for the other shards' trials of the batch: every shard decides the next batch alike. */
+/* sweep.search: a batch is a round (round_exec): this process's share of its unfinished
+ * trials, then, in shards, the wait for the other shards' files: every shard decides alike. */
 static int search_run(void *ud, size_t first, size_t end, size_t batch)
 {
     sched *c = ud;
-    memset(c->todo, 0, c->s->n_trials);
-    c->total_todo = 0;
+    size_t *ids = malloc((end > first ? end - first : 1) * sizeof *ids);
+    if (!ids) {
+        bp_err_set(&c->err, BP_ENOMEM, "out of memory");
+        c->failed = 1;
+        return 1;
+    }
     for (size_t id = first; id < end; id++)
-        if (!finished(c->rows[id].status) && mine(c, id)) {
-            c->todo[id] = 1;
-            c->total_todo++;
-        }
-    run_pool(c, c->isolated);
-    if (!c->failed && !(c->o->stop && *c->o->stop) && c->o->shard_n > 0)
-        wait_trials(c, first, end, batch + 1);
-    return c->failed || (c->o->stop && *c->o->stop);
+        ids[id - first] = id;
+    bp_round r = { ids, end - first, 0 };
+    c->round_no = batch;
+    int st = round_exec(c, &r, &c->err);
+    free(ids);
+    return st != 0;
 }
 
 static const bp_trial_summary *search_row(void *ud, size_t id)
@@ -1778,10 +1820,13 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
     if ((rc = commit_interval(&c.gc_s, e))) /* before the run folder is touched */
         goto out;
     int tpe = s->search && s->search->method == BP_SEARCH_TPE;
-    if (o->only >= 0 && (s->halving.n_rungs || s->race.active || tpe)) {
+    int halving = s->halving.n_rungs || s->hyperband.active;   /* halving.h's rounds */
+    const char *hv_name = s->hyperband.active ? "hyperband" : "halving";
+    if (o->only >= 0 && (halving || s->race.active || s->pbt.population || tpe)) {
         rc = bp_err_set(e, BP_EUSAGE, "--trial %ld: the sweep uses sweep.%s, whose decisions "
                         "need every trial; run the whole sweep", o->only,
-                        s->race.active ? "race" : tpe ? "search (tpe)" : "halving");
+                        s->race.active ? "race" : s->pbt.population ? "pbt"
+                        : tpe ? "search (tpe)" : hv_name);
         goto out;
     }
     if (c.size > 1 && tpe) {
@@ -1799,11 +1844,10 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                         o->shard_n);
         goto out;
     }
-    if (((sharded || c.size > 1) && s->halving.n_rungs) || (c.size > 1 && s->race.active)) {
-        rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.%s, whose rounds need every "
-                        "trial's results; run it %s", sharded ? "--shard" : "mpirun",
-                        s->race.active ? "race" : "halving", s->race.active ? "in one process "
-                        "or in shards (--shard)" : "in one process");
+    if ((sharded || c.size > 1) && s->pbt.population) {
+        /* its generations keep the members in this process's memory */
+        rc = bp_err_set(e, BP_EUSAGE, "%s: the sweep uses sweep.pbt, whose rounds need every "
+                        "trial's results; run it in one process", sharded ? "--shard" : "mpirun");
         goto out;
     }
     if (sharded && (o->force || o->only >= 0 || c.size > 1)) {
@@ -1901,7 +1945,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
             c.rows[i] = sum;
             c.replace[i] = 1;
             int later = s->search && !s->search->decided[i]; /* loaded once its point is */
-            if (c.todo[i] && !later && bp_resume_load(path, c.x[i], &c.resume[i], e) != 0) {
+            if (c.todo[i] && !halving && !later && /* halving: from the file each round */
+                bp_resume_load(path, c.x[i], &c.resume[i], e) != 0) {
                 if (!o->quiet)
                     fprintf(stderr, "bprun: trial %04zu: cannot continue (%s); it runs again from "
                             "the start\n", i, e->msg);
@@ -1915,6 +1960,8 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
             res->skipped++;
         }
     }
+    if (!rc && s->pbt.population)
+        rc = pbt_prepare(&c, e);
     if (!rc && pthread_mutex_init(&c.mu, NULL) != 0)
         rc = bp_err_set(e, BP_ERUN, "cannot create a mutex");
     else if (!rc)
@@ -1940,16 +1987,17 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
         fprintf(stderr, "bprun: shard %d/%d: trials whose id mod %d is %d\n", o->shard_i,
                 o->shard_n, o->shard_n, o->shard_i - 1);
     choose(&c);
-    if (s->halving.n_rungs) {
-        /* rounds keep their trainers in memory between rungs: no child processes */
+    if (halving || s->pbt.population) {
+        /* trials pause and go on in this process's threads (PBT: in memory): no child
+         * processes */
         if (o->isolate > 0 || o->trial_timeout > 0 || o->trial_memory) {
             rc = bp_err_set(e, BP_EUSAGE, "--isolate, --trial-timeout and --trial-memory cannot "
-                            "be used with sweep.halving");
+                            "be used with sweep.%s", s->pbt.population ? "pbt" : hv_name);
             goto out;
         }
         if (o->in_threads && wants_isolation(&c))
             *o->in_threads = 1;
-        rc = run_halving(&c, e);
+        rc = s->pbt.population ? run_pbt(&c, e) : run_halving(&c, e);
         if (o->in_threads)
             *o->in_threads = 0;
         if (rc)
@@ -1981,7 +2029,7 @@ int bp_sched_run(bp_sweep *s, bp_registry *reg, const bp_sched_opts *o_in, bp_sc
                     s->search->startup > s->search->batch ? s->search->startup : s->search->batch);
         if (!res->isolated && o->in_threads && wants_isolation(&c))
             *o->in_threads = 1;
-        c.isolated = res->isolated;
+        c.round_isolated = res->isolated;
         c.reg = reg;
         bp_search_ops ops = { .ud = &c, .set_point = search_set_point, .run = search_run,
                               .row = search_row };
@@ -2030,8 +2078,8 @@ joined:
     gc_stop(&c);
     if (o->in_threads)
         *o->in_threads = 0;
-    if (c.rank > 0)
-        bp_mpi_finished();
+    if (c.rank > 0 && !halving && !s->race.active)
+        bp_mpi_finished();   /* rounds: each round's hand-out ended with its own */
     if (c.tty && !o->quiet && !c.per_epoch_lines)
         fputs("\r\033[K", stderr);
     if (c.failed) {
@@ -2082,6 +2130,7 @@ out:
     for (size_t i = 0; c.resume && i < n; i++)
         bp_resume_free(c.resume[i]);
     free(c.resume);
+    bp_pbt_run_free(c.pbt);
     free(c.replace);
     free(param_rows);
     free(table);

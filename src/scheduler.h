@@ -26,16 +26,13 @@
  * into an existing run folder resumes it (finished trials kept; unfinished ones rerun from the
  * start); a changed config is refused.
  *
- * Successive halving (sweep.halving, sweep.h): the trials run in synchronous rounds, round k
- * training every trial still in play up to rung k (the trainer and trial file stay open
- * between rounds, so a trial gives the same bits as without halving). The trials that reached
- * the rung without stopping are ranked by the metric at that epoch (NaN last, ties by id); the
- * best ceil(n / eta) go on, the others end with status `pruned`, their parameters and
- * optimizer state those of the rung. A trial that stops on its own (early stopping, target,
- * divergence) ends with its own status and takes no place. The decisions depend only on the
- * metrics, never on -j or timing; a resumed run takes its finished trials' rows from their
- * files and reaches the same decisions (trials interrupted between rounds are redone).
- * --trial is refused (BP_EUSAGE) with halving.
+ * Rounds (rounds.h): races (sweep.race) and successive halving (sweep.halving, halving.h)
+ * run in rounds, each a barrier: this process runs its share of the round (all of it, its
+ * shard's, or under MPI what rank 0 hands out of that round only), waits until every trial of
+ * the round has its row, and takes the same decision as every other process. Halving pauses
+ * a trial at each rung in its trial file and continues it from there (the same bits as
+ * without halving); the losers end as `pruned`. --trial is refused (BP_EUSAGE) with races and
+ * halving; --isolate, --trial-timeout and --trial-memory with halving.
  *
  * A search (sweep.search, search.h): the trials run in batches, each a barrier; before a batch
  * TPE decides its trials from the earlier batches' results (bp_search_drive), their configs
@@ -51,7 +48,7 @@
  * reads each finished trial's summary from its file, so the index and every trial file equal
  * a single-process run's (timings and provenance aside). Errors before the trials run are
  * agreed on: every rank returns the same code and message. Ranks other than 0 print nothing
- * but errors. sweep.halving is refused (BP_EUSAGE) under MPI and with shards.
+ * but errors.
  */
 #ifndef BP_SCHEDULER_H
 #define BP_SCHEDULER_H
@@ -108,7 +105,7 @@ typedef struct bp_sched_opts {
      * one sweep MAY run at once on one folder: a shard holds the folder's lock only while it
      * opens the folder (writing the first index when it is new) and while it rebuilds the
      * index from the trial files at its end (bp_run_merge); it never takes another shard's
-     * trials. Refused with --force, --trial and sweep.halving. 0: no sharding. */
+     * trials. Refused with --force and --trial. 0: no sharding. */
     int shard_i, shard_n;
 } bp_sched_opts;
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hyperband.h"
 #include "points.h"
 #include "rng.h"
 #include "search.h"
@@ -57,6 +58,11 @@ typedef struct sctx {
     const bp_mark *race_km;
     bp_search *search;            /* parsed sweep.search (owned until moved into the sweep) */
     const bp_mark *search_km;
+    bp_hyperband hb;              /* parsed sweep.hyperband */
+    const bp_node *hb_node;
+    const bp_mark *hb_km;
+    bp_pbt pbt;                   /* parsed sweep.pbt (pbt.c); moved into the sweep */
+    const bp_mark *pbt_km;
 } sctx;
 
 /* What a sweep.search keeps to rebuild a trial once its point is decided (search.h). */
@@ -657,6 +663,30 @@ static int parse_random(sctx *s, const bp_node *r, const bp_mark *km)
     return 0;
 }
 
+/* sweep.pbt (pbt.c): its params become random-search axes, one sample per member */
+static int parse_pbt(sctx *s, const bp_node *v, const bp_mark *km)
+{
+    int rc = bp_pbt_parse(v, km, &s->pbt, s->e);
+    for (size_t i = 0; rc == 0 && i < s->pbt.n_params; i++) {
+        const bp_pbt_param *q = &s->pbt.params[i];
+        axis *a = axis_add(s, s->n_ax, q->key, BLK_RANDOM, q->key_mark, "sweep.pbt.params",
+                           "sweep.pbt.params");
+        if (!a)
+            return s->e->code;
+        a->dist = q->dist == BP_PBT_UNIFORM ? D_UNIFORM : q->dist == BP_PBT_LOG_UNIFORM
+                                                            ? D_LOG_UNIFORM : D_INT;
+        a->lo = q->lo;
+        a->hi = q->hi;
+        a->ilo = (long long)q->lo;
+        a->ihi = (long long)q->hi;
+        a->spec_mark = q->spec->mark;
+    }
+    s->pbt_km = km;
+    if (rc == 0)
+        s->n_random = s->pbt.population;
+    return rc;
+}
+
 static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
 {
     static const char *const keys[] = { "rungs", "eta", "keep", "metric" };
@@ -744,6 +774,81 @@ static int check_halving(sctx *s, const bp_sweep *sw)
         if (!c->data.validation.ref && c->data.val_fraction == 0)
             return serr(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->halving_km,
                         m && !is_null(m) ? "sweep.halving.metric" : "sweep.halving", "metric "
+                        "val_loss needs validation data (set data.validation, or use metric: loss)");
+    }
+    return 0;
+}
+
+static int parse_hyperband(sctx *s, const bp_node *h, const bp_mark *km)
+{
+    static const char *const keys[] = { "max_epochs", "eta", "metric" };
+    char g[300];
+    int rc = want_map(s, h, "sweep.hyperband", "a map {max_epochs: R, eta: N, metric: M}");
+    if (rc == 0)
+        rc = check_keys(s, h, "sweep.hyperband", keys, 3);
+    if (rc < 0)
+        return rc;
+    const bp_node *r = bp_node_get(h, "max_epochs"), *eta = bp_node_get(h, "eta"),
+                  *m = bp_node_get(h, "metric");
+    long long x;
+    if (!r || is_null(r))
+        return serr(s->e, BP_ECONFIG, km, "sweep.hyperband", "missing required key 'max_epochs'");
+    if ((rc = get_int(s->e, r, "sweep.hyperband.max_epochs", 1, 1000000000, &x)) < 0)
+        return rc;
+    s->hb.max_epochs = (int)x;
+    s->hb.eta = 3;
+    if (eta && !is_null(eta)) {
+        if ((rc = get_int(s->e, eta, "sweep.hyperband.eta", 2, 1000000, &x)) < 0)
+            return rc;
+        s->hb.eta = (int)x;
+    }
+    if (s->hb.max_epochs < s->hb.eta)
+        return serr(s->e, BP_ECONFIG, &r->mark, "sweep.hyperband.max_epochs", "must be >= eta "
+                    "(got %d, eta %d): with fewer epochs there is one bracket and nothing to "
+                    "prune", s->hb.max_epochs, s->hb.eta);
+    s->hb.val = 1;
+    if (m && !is_null(m)) {
+        if (m->kind != BP_NODE_SCALAR || (strcmp(m->value, "val_loss") && strcmp(m->value, "loss")))
+            return serr(s->e, BP_ECONFIG, &m->mark, "sweep.hyperband.metric", "expected val_loss "
+                        "or loss (got %s)", got(m, g, sizeof g));
+        s->hb.val = !strcmp(m->value, "val_loss");
+    }
+    s->hb.active = 1;
+    s->hb_node = h;
+    s->hb_km = km;
+    return 0;
+}
+
+/* The Hyperband spec against the expanded trials: train.epochs = max_epochs in every trial,
+ * exactly the points its brackets draw, validation data for val_loss. */
+static int check_hyperband(sctx *s, const bp_sweep *sw)
+{
+    const bp_node *m = bp_node_get(s->hb_node, "metric");
+    for (size_t i = 0; i < sw->n_trials; i++)
+        if (sw->trials[i].cfg->train.epochs != s->hb.max_epochs)
+            return serr(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d is the "
+                        "budget of a trial: train.epochs must equal it in every trial (trial %u "
+                        "has %d)", s->hb.max_epochs, sw->trials[i].id,
+                        sw->trials[i].cfg->train.epochs);
+    bp_hyperband_bracket b[BP_HYPERBAND_MAX_BRACKETS];
+    size_t nb = bp_hyperband_brackets(s->hb.max_epochs, s->hb.eta, b), need = 0;
+    char list[256] = "";
+    size_t ll = 0;
+    for (size_t i = 0; i < nb; i++) {
+        need += b[i].n;
+        if (ll < sizeof list)
+            ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%zu", i ? " + " : "", b[i].n);
+    }
+    if (sw->n_points != need)
+        return serr(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d and eta %d "
+                    "draw %zu points (%s for brackets s = %zu .. 0), the sweep has %zu; give the "
+                    "random block (or grid) exactly %zu", s->hb.max_epochs, s->hb.eta, need, list,
+                    nb - 1, sw->n_points, need);
+    for (size_t i = 0; s->hb.val && i < sw->n_trials; i++) {
+        const bp_config *c = sw->trials[i].cfg;
+        if (!c->data.validation.ref && c->data.val_fraction == 0)
+            return serr(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->hb_km,
+                        m && !is_null(m) ? "sweep.hyperband.metric" : "sweep.hyperband", "metric "
                         "val_loss needs validation data (set data.validation, or use metric: loss)");
     }
     return 0;
@@ -839,11 +944,19 @@ static int check_race(sctx *s, const bp_sweep *sw)
 static int parse_sweep(sctx *s, const bp_node *sw)
 {
     static const char *const keys[] = { "grid", "zip", "variants", "random", "repeats",
-                                        "halving", "race", "search" };
+                                        "halving", "race", "hyperband", "pbt", "search" };
     int rc = want_map(s, sw, "sweep", "a map");
     if (rc == 0)
-        rc = check_keys(s, sw, "sweep", keys, 8);
-    for (size_t k = 0; rc == 0 && k < 8; k++) {
+        rc = check_keys(s, sw, "sweep", keys, 10);
+    /* sweep.pbt is the whole search: no other block beside it */
+    size_t ip = 0;
+    while (rc == 0 && ip < sw->n && strcmp(sw->keys[ip], "pbt"))
+        ip++;
+    for (size_t i = 0; rc == 0 && ip < sw->n && !is_null(sw->items[ip]) && i < sw->n; i++)
+        if (i != ip && !is_null(sw->items[i]))
+            return serr(s->e, BP_ECONFIG, &sw->key_marks[ip], "sweep.pbt", "cannot be used with "
+                        "sweep.%s (the population is the whole search)", sw->keys[i]);
+    for (size_t k = 0; rc == 0 && k < 10; k++) {
         size_t i = 0;
         while (i < sw->n && strcmp(sw->keys[i], keys[k]))
             i++;
@@ -857,7 +970,9 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         case 3: rc = parse_random(s, v, &sw->key_marks[i]); break;
         case 5: rc = parse_halving(s, v, &sw->key_marks[i]); break;
         case 6: rc = parse_race(s, v, &sw->key_marks[i]); break;
-        case 7:
+        case 7: rc = parse_hyperband(s, v, &sw->key_marks[i]); break;
+        case 8: rc = parse_pbt(s, v, &sw->key_marks[i]); break;
+        case 9:
             s->search_km = &sw->key_marks[i];
             rc = (s->search = bp_search_parse(v, s->search_km, s->e)) ? 0 : s->e->code;
             break;
@@ -1245,6 +1360,7 @@ static int build_trial(sctx *s, bp_sweep *sw, const bp_node *base, size_t p, uns
 static void sctx_clear(sctx *s)
 {
     bp_search_free(s->search);
+    bp_pbt_clear(&s->pbt);
     free(s->hv.rungs);
     for (size_t i = 0; i < s->n_ax; i++)
         axis_clear(&s->ax[i]);
@@ -1258,7 +1374,8 @@ static int search_setup(sctx *s)
 {
     const char *other = s->n_ax ? s->ax[0].origin : s->variants ? "sweep.variants"
                       : s->zip_len ? "sweep.zip" : s->repeats_mark ? "sweep.repeats"
-                      : s->race.active ? "sweep.race" : s->halving ? "sweep.halving" : NULL;
+                      : s->race.active ? "sweep.race" : s->halving ? "sweep.halving"
+                      : s->hb.active ? "sweep.hyperband" : s->pbt.population ? "sweep.pbt" : NULL;
     if (other)
         return serr(s->e, BP_ECONFIG, s->search_km, "sweep.search", "cannot be combined with "
                     "other sweep blocks or --sweep (got %s)", other);
@@ -1401,6 +1518,11 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         serr(e, BP_ECONFIG, s.race_km, "sweep.race", "cannot be used with sweep.halving");
         goto fail;
     }
+    if (s.hb.active && (s.halving || s.race.active)) {
+        serr(e, BP_ECONFIG, s.hb_km, "sweep.hyperband", "cannot be used with sweep.%s",
+             s.halving ? "halving" : "race");
+        goto fail;
+    }
     if (s.race.active) {
         s.repeats = s.race.max_repeats;
         s.repeats_mark = s.race_km;
@@ -1490,6 +1612,26 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         h = fnv(h, s.hv.rungs, s.hv.n_rungs * sizeof *s.hv.rungs);
         sw->halving = s.hv;
         s.hv.rungs = NULL;
+    }
+    if (s.hb.active) {
+        if (check_hyperband(&s, sw) < 0)
+            goto fail;
+        char spec[96];
+        int sl = snprintf(spec, sizeof spec, "hyperband R %d eta %d metric %d", s.hb.max_epochs,
+                          s.hb.eta, s.hb.val);
+        h = fnv(h, spec, (size_t)sl);
+        sw->hyperband = s.hb;
+    }
+    if (s.pbt.population) {
+        if (bp_pbt_check(&s.pbt, sw->trials[0].cfg, s.pbt_km, e) < 0)
+            goto fail;
+        char spec[4096];
+        int sl = bp_pbt_spec(&s.pbt, spec, sizeof spec);
+        h = fnv(h, spec, (size_t)sl);
+        sw->pbt = s.pbt;
+        memset(&s.pbt, 0, sizeof s.pbt);
+        for (size_t i = 0; i < sw->pbt.n_params; i++)
+            sw->pbt.params[i].key_mark = NULL, sw->pbt.params[i].spec = NULL; /* the tree goes */
     }
     for (size_t k = 0; s.search && k < sw->n_trials; k++) {
         /* a trial TPE decides later was validated with a prior draw: its values say so */
@@ -1596,6 +1738,7 @@ void bp_sweep_free(bp_sweep *s)
     free(s->halving.rungs);
     keep_free(s->keep);
     bp_search_free(s->search);
+    bp_pbt_clear(&s->pbt);
     for (size_t t = 0; s->trials && t < s->n_trials; t++) {
         for (size_t i = 0; s->trials[t].values && i < s->n_axes; i++)
             free(s->trials[t].values[i]);

@@ -13,6 +13,7 @@
  *     repeats:  20
  *     halving:  {rungs: [3, 9, 27], eta: 3, metric: val_loss}
  *     race:     {metric: val_loss, min_repeats: 5, max_repeats: 50, alpha: 0.05, step: 1}
+ *     hyperband: {max_epochs: 27, eta: 3, metric: val_loss}
  * Points are the cartesian product of the blocks present (grid axes x zip rows x variants x
  * random samples, always in this block order; grid axes in the order written), enumerated with
  * the FIRST axis varying slowest (like nested loops); each point runs `repeats` times (default
@@ -53,6 +54,11 @@
  * val_accuracy, test_loss, test_accuracy or epochs_to_target; default val_loss, which needs
  * validation data in every trial). It needs at least 2 points, excludes sweep.repeats and
  * sweep.halving, and changes the sweep hash.
+ *
+ * `hyperband` (docs/SEARCH.md, hyperband.h): max_epochs (integer >= eta, required; equal to
+ * train.epochs in every trial), eta (integer >= 2, default 3), metric (val_loss or loss, default
+ * val_loss: validation data needed). The sweep must have exactly the points its brackets draw
+ * (bp_hyperband_points). It excludes sweep.halving and sweep.race, and changes the sweep hash.
  */
 #ifndef BP_SWEEP_H
 #define BP_SWEEP_H
@@ -62,6 +68,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "pbt.h"
 
 /* Most trials one sweep may expand to (checked before expanding; BP_ECONFIG). */
 #define BP_SWEEP_MAX_TRIALS 100000u
@@ -95,6 +102,15 @@ typedef struct bp_race {
     double alpha;
 } bp_race;
 
+/* sweep.hyperband, resolved (active 0: none): brackets of successive halving over
+ * train.epochs (hyperband.h). */
+typedef struct bp_hyperband {
+    int active;
+    int max_epochs;           /* R: train.epochs of every trial */
+    int eta;                  /* integer >= 2 */
+    int val;                  /* 1: rank by val_loss, 0: by loss */
+} bp_hyperband;
+
 typedef struct bp_sweep {
     size_t n_axes;
     char **axes;              /* swept key paths, in table order */
@@ -106,6 +122,9 @@ typedef struct bp_sweep {
                                * (a changed config, override or sweep changes it) */
     bp_halving halving;       /* appended: sweep.halving */
     bp_race race;             /* appended: sweep.race (repeats = race.max_repeats) */
+    bp_hyperband hyperband;   /* appended: sweep.hyperband */
+    bp_pbt pbt;               /* appended: sweep.pbt (population 0: none; pbt.h). Its params
+                               * are random-search axes: member m is sample m */
     /* appended: sweep.search (search.h; NULL: none). Its trials are its points (repeats 1);
      * a trial TPE decides later shows "(tpe)" in values and has a stand-in config (a prior
      * draw, validated) until bp_sweep_set_point gives it its point. */

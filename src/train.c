@@ -180,6 +180,20 @@ static int opt_step(const bp_optimizer *opt, const bp_step_args *a, const bp_mod
     return first_bad < 0 ? 0 : -1;
 }
 
+void bp_trainer_set_hp(bp_trainer *t, uint32_t i, double v)
+{
+    const bp_optimizer *opt = t->optimizer->desc->u.optimizer;
+    if (i >= opt->n_hparams)
+        return;
+    if ((int)i == lr_index(opt)) {
+        if (t->sched.p.kind != BP_LR_CONSTANT)
+            return;
+        t->sched.base_lr = v;
+        t->sched.lr = v;
+    }
+    t->hp[i] = v;
+}
+
 int bp_train(bp_trainer *t, bp_err *e)
 {
     bp_model *m = t->model;

@@ -166,6 +166,15 @@ typedef struct bp_trainer {
     double max_error;            /* state: the last epoch's bp_max_output_error (NaN: none) */
 } bp_trainer;
 
+/* Change the optimizer's hyperparameter i (its index in the plugin's table) to v between two
+ * bp_train calls, from the next epoch on (train.phases, sweep.pbt). "lr" under the constant
+ * schedule becomes the schedule's base and current lr as well (bp_train sets the optimizer's lr
+ * from the schedule before every epoch); under another schedule lr belongs to the schedule and
+ * is left alone (config.c refuses a phase's lr there). The optimizer state is kept as it is: a
+ * plugin that reads a hyperparameter only in init_state (rprop's lr, adagrad's
+ * initial_accumulator_value) is not affected by a later change. */
+void bp_trainer_set_hp(bp_trainer *t, uint32_t i, double v);
+
 /* Rebuild the early-stopping and target state from rows already trained (n rows of
  * BP_COL_COUNT values, epochs 1..n), as when they had been trained by t: for continuing a trial.
  * best_params is not restored. */

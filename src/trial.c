@@ -1,6 +1,7 @@
 #include "autoconf.h"
 #include "trial.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,14 @@ int bp_experiment_prepare_shared(bp_config *cfg, bp_registry *reg, const bp_expe
     /* plugins first: they are cheap to check and a typo there should not wait for the data */
     if ((rc = bind(reg, &cfg->train.optimizer, BP_OPTIMIZER, &x->opt, x->opt_hp, e)))
         goto fail;
+    if (cfg->train.n_phases &&
+        !(x->phase_hp = bp_xcalloc(cfg->train.n_phases, sizeof *x->phase_hp, e))) {
+        rc = BP_ENOMEM;
+        goto fail;
+    }
+    for (size_t k = 0; k < cfg->train.n_phases; k++)
+        if ((rc = bp_plugin_bind(x->opt, &cfg->train.phases[k].optimizer, x->phase_hp[k], e)))
+            goto fail;
     for (size_t l = 0; l + 1 < nl; l++)
         if ((rc = bind(reg, &cfg->model.hidden[l], BP_ACTIVATION, &x->hidden[l], x->act_hp[l], e)))
             goto fail;
@@ -204,6 +213,7 @@ void bp_experiment_free(bp_experiment *x)
     free(x->data_key);
     free(x->hidden);
     free(x->act_hp);
+    free(x->phase_hp);
     free(x);
 }
 
@@ -425,6 +435,16 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
         meta.columns = j->cols;
         meta.n_columns = BP_COL_COUNT + n_extra;
     }
+    /* without validation data the val_ columns cannot have values: not stored */
+    unsigned char *omit = x->val ? NULL : bp_xcalloc(meta.n_columns, 1, e);
+    if (!x->val && !omit) {
+        free(resolved);
+        bp_trial_job_free(j);
+        return BP_ENOMEM;
+    }
+    if (omit)
+        omit[BP_COL_VAL_LOSS] = omit[BP_COL_VAL_ACCURACY] = 1;
+    meta.omit = omit;
     meta.replace = o->replace;
     meta.group_commit = o->group_commit;
     if (o->resume) {
@@ -433,6 +453,7 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
     }
     j->tf = bp_trial_create(r, &meta, e);
     free(resolved);
+    free(omit);
     if (!j->tf) {
         bp_trial_job_free(j);
         return e->code;
@@ -487,18 +508,93 @@ int bp_trial_begin(const bp_experiment *x, bp_run *r, const bp_trial_opts *o, bp
     return BP_OK;
 }
 
+/* train.phases: the hyperparameters of epoch ep set on the trainer; returns the last epoch
+ * before the next phase starts (INT_MAX when none follows). */
+static int phase_enter(bp_trial_job *j, int ep)
+{
+    const bp_config *c = j->x->cfg;
+    const double *hp = j->x->opt_hp;
+    int next = INT_MAX;
+    for (size_t k = 0; k < c->train.n_phases; k++) {
+        if (c->train.phases[k].from > ep) {
+            next = c->train.phases[k].from - 1;
+            break;
+        }
+        hp = j->x->phase_hp[k];
+    }
+    const bp_optimizer *od = j->x->opt->desc->u.optimizer;
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        bp_trainer_set_hp(&j->t, i, hp[i]);
+    return next;
+}
+
 int bp_trial_advance(bp_trial_job *j, int until, int *alive, bp_err *e)
 {
     *alive = 0;
     if (until > j->x->cfg->train.epochs)
         until = j->x->cfg->train.epochs;
-    j->t.epochs = until;
-    int rc = bp_train(&j->t, e);
+    int rc = 0;
+    if (!j->x->cfg->train.n_phases) {
+        j->t.epochs = until;
+        rc = bp_train(&j->t, e);
+    }
+    /* phases: one bp_train call per stretch of equal hyperparameters, the way sweep.pbt's
+     * generations train (the same bits: bp_train continues exactly) */
+    while (j->x->cfg->train.n_phases && j->t.epochs_done < until) {
+        int last = phase_enter(j, j->t.epochs_done + 1);
+        j->t.epochs = last < until ? last : until;
+        if ((rc = bp_train(&j->t, e)) || j->t.status != BP_TRIAL_COMPLETED ||
+            j->t.epochs_done < j->t.epochs)
+            break;
+    }
     if (!rc)
         *alive = j->t.status == BP_TRIAL_COMPLETED && !j->t.stopped_early &&
                  !j->t.epochs_to_target && j->t.epochs_done == until &&
                  until < j->x->cfg->train.epochs;
     return rc;
+}
+
+int bp_trial_job_copy(bp_trial_job *dst, const bp_trial_job *src, bp_err *e)
+{
+    const bp_trainer *a = &src->t;
+    bp_trainer *b = &dst->t;
+    size_t np = src->m->n_params, ns = (size_t)src->x->opt->desc->u.optimizer->n_state * np;
+    if (np != dst->m->n_params || a->epochs_done != b->epochs_done)
+        return bp_err_set(e, BP_ERUN, "trial %u cannot take the state of trial %u (%zu/%zu "
+                          "parameters, epoch %d/%d)", dst->o.trial, src->o.trial, dst->m->n_params,
+                          np, b->epochs_done, a->epochs_done);
+    memcpy(dst->m->params, src->m->params, np * sizeof *src->m->params);
+    if (ns) {
+        if (!b->opt_state && !(b->opt_state = bp_xcalloc(ns, sizeof *b->opt_state, e)))
+            return BP_ENOMEM;
+        memcpy(b->opt_state, a->opt_state, ns * sizeof *a->opt_state);
+    }
+    b->step = a->step;
+    b->sched = a->sched;
+    b->sched_restored = a->sched_restored;
+    b->first_loss = a->first_loss;
+    memcpy(b->hp, a->hp, sizeof b->hp);
+    return BP_OK;
+}
+
+void bp_trial_job_set_hp(bp_trial_job *j, uint32_t i, double v)
+{
+    bp_trainer_set_hp(&j->t, i, v);
+}
+
+const double *bp_trial_job_hp(const bp_trial_job *j)
+{
+    return j->t.hp;
+}
+
+int bp_trial_job_epochs_done(const bp_trial_job *j)
+{
+    return j->t.epochs_done;
+}
+
+struct bp_trial_file *bp_trial_job_file(bp_trial_job *j)
+{
+    return j->tf;
 }
 
 const double *bp_trial_job_last(const bp_trial_job *j)
@@ -581,16 +677,44 @@ static int cost_records(bp_trial_job *j, bp_trial_summary *sum, bp_err *e)
     return rc;
 }
 
-int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
+/* The model with the optimizer's hyperparameters and state and the schedule's state. */
+static int save_state(bp_trial_job *j, bp_err *e)
+{
+    const bp_experiment *x = j->x;
+    const bp_trainer *t = &j->t;
+    const bp_optimizer *od = x->opt->desc->u.optimizer;
+    const char *hp_names[BP_MAX_HPARAMS];
+    for (uint32_t i = 0; i < od->n_hparams; i++)
+        hp_names[i] = od->hparams[i].name;
+    double sched_state[BP_LR_NSTATE];
+    bp_lr_state(&t->sched, sched_state);
+    bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t->hp,
+                          .n_hp = od->n_hparams, .state = t->opt_state, .n_state = od->n_state,
+                          .step = t->step, .schedule = bp_lr_names[t->sched.p.kind],
+                          .sched_names = bp_lr_state_names, .sched_state = sched_state,
+                          .n_sched = BP_LR_NSTATE };
+    return bp_trial_save_model(j->tf, j->m, &rec, e);
+}
+
+int bp_trial_job_checkpoint(bp_trial_job *j, bp_err *e)
+{
+    /* on disk first (a file still in memory is laid out for its last rows only) */
+    int rc = bp_trial_flush(j->tf, e);
+    return rc ? rc : save_state(j, e);
+}
+
+/* bp_trial_end, and bp_trial_pause (status: BP_TRIAL_INTERRUPTED) */
+static int end_as(bp_trial_job *j, bp_status_kind status, const char *message,
+                  bp_trial_summary *sum, bp_err *e)
 {
     const bp_experiment *x = j->x;
     const bp_trial_opts *o = &j->o;
     bp_model *m = j->m;
     bp_trainer *t = &j->t;
     int rc = 0;
-    if (pruned) {
-        t->status = BP_TRIAL_PRUNED;
-        snprintf(t->message, sizeof t->message, "%s", pruned);
+    if (message) {
+        t->status = status;
+        snprintf(t->message, sizeof t->message, "%s", message);
     }
     *sum = *j->sum;
     sum->verdict[0] = '\0';
@@ -603,18 +727,7 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
         bp_evaluate(m, w, x->test, o->threads, &sum->final_test_loss, &sum->final_test_accuracy);
         bp_work_free(w);
     }
-    const bp_optimizer *od = x->opt->desc->u.optimizer;
-    const char *hp_names[BP_MAX_HPARAMS];
-    for (uint32_t i = 0; i < od->n_hparams; i++)
-        hp_names[i] = od->hparams[i].name;
-    double sched_state[BP_LR_NSTATE];
-    bp_lr_state(&t->sched, sched_state);
-    bp_opt_record rec = { .name = x->opt->desc->name, .hp_names = hp_names, .hp = t->hp,
-                          .n_hp = od->n_hparams, .state = t->opt_state, .n_state = od->n_state,
-                          .step = t->step, .schedule = bp_lr_names[t->sched.p.kind],
-                          .sched_names = bp_lr_state_names, .sched_state = sched_state,
-                          .n_sched = BP_LR_NSTATE };
-    if ((rc = bp_trial_save_model(j->tf, m, &rec, e)))
+    if ((rc = save_state(j, e)))
         goto out;
     if ((rc = bp_trial_save_extras(j->tf, x->mean, x->std, m->sizes[0], sum->final_test_loss,
                                    sum->final_test_accuracy, e)))
@@ -647,6 +760,16 @@ int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_
 out:
     bp_trial_job_free(j);
     return rc;
+}
+
+int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e)
+{
+    return end_as(j, BP_TRIAL_PRUNED, pruned, sum, e);
+}
+
+int bp_trial_pause(bp_trial_job *j, const char *message, bp_trial_summary *sum, bp_err *e)
+{
+    return end_as(j, BP_TRIAL_INTERRUPTED, message, sum, e);
 }
 
 int bp_experiment_run_trial(const bp_experiment *x, bp_run *r, const bp_trial_opts *o,

@@ -34,6 +34,8 @@ typedef struct bp_experiment {
     double (*act_hp)[BP_MAX_HPARAMS]; /* bound hyperparameters per layer (hidden..., output) */
     int owns_data;             /* 0 when the datasets are borrowed from another experiment */
     char *data_key;            /* what the datasets depend on (refs, split, seed, standardize) */
+    double (*phase_hp)[BP_MAX_HPARAMS]; /* train.phases: the optimizer's bound hyperparameters
+                                         * of each phase (NULL when none) */
 } bp_experiment;
 
 /* Load the data, check shapes against model.layers, bind every plugin (checking
@@ -101,6 +103,26 @@ int bp_trial_advance(bp_trial_job *j, int until, int *alive, bp_err *e);
 const double *bp_trial_job_last(const bp_trial_job *j);
 int bp_trial_end(bp_trial_job *j, const char *pruned, bp_trial_summary *sum, bp_err *e);
 void bp_trial_job_free(bp_trial_job *j);
+/* Rounds (rounds.h): end the job as bp_trial_end does, with status `interrupted` and message
+ * (non-NULL), so that the trial is continued from its file (bp_resume_load) with the same
+ * bits as if it had trained on. */
+int bp_trial_pause(bp_trial_job *j, const char *message, bp_trial_summary *sum, bp_err *e);
+
+/* Population-based training (pbt.h) between two advances of synchronous jobs. copy makes dst's
+ * trainer continue from src's state exactly: parameters, optimizer state and step, schedule
+ * state, hyperparameters, the divergence rule's first loss (both MUST have the same
+ * experiment shape and epochs_done; their trial files keep their own rows). set_hp is
+ * bp_trainer_set_hp on the job's trainer; hp reads the hyperparameters in force (the optimizer
+ * plugin's table order); file is the job's trial file, for groups written before end. */
+int bp_trial_job_copy(bp_trial_job *dst, const bp_trial_job *src, bp_err *e);
+void bp_trial_job_set_hp(bp_trial_job *j, uint32_t i, double v);
+const double *bp_trial_job_hp(const bp_trial_job *j);
+int bp_trial_job_epochs_done(const bp_trial_job *j);
+struct bp_trial_file *bp_trial_job_file(bp_trial_job *j);
+/* Save the job's state as bp_trial_end saves it (model, optimizer and schedule state, in its
+ * trial file, replacing the last one; the file flushed when on disk): `bprun run`'s resume
+ * continues from it (sweep.pbt's generation boundaries). */
+int bp_trial_job_checkpoint(bp_trial_job *j, bp_err *e);
 
 /* A model from saved weights (bprun eval): activations loaded by name from the registry with the
  * saved hyperparameters. */

@@ -54,6 +54,7 @@ struct bp_trial_file {
     int mem;               /* the file is an in-memory image (HDF5 core driver) */
     int defer;             /* bp_trial_finish leaves the .part for bp_trials_commit */
     char *config_text, *resolved, *continued_from, **columns;
+    unsigned char *omit;   /* n_columns: 1 = not stored (bp_trial_meta.omit) */
     unsigned trial;
     uint64_t seed;
     int threads, continued_at, epochs_hint;
@@ -92,6 +93,7 @@ static void free_trial(bp_trial_file *t)
     for (size_t c = 0; t->columns && c < t->n_columns; c++)
         free(t->columns[c]);
     free(t->columns);
+    free(t->omit);
     free(t);
 }
 
@@ -153,8 +155,18 @@ static int mk_file(bp_trial_file *t, int mem, bp_err *e)
         rc = bp_h5_fail(e, t->part, "/epochs", "cannot create group");
         goto out;
     }
-    if ((rc = bp_h5_attr_strs(e, t->part, t->epochs, "/epochs", "columns",
-                        (const char *const *)t->columns, t->n_columns)))
+    size_t n_stored = 0;
+    const char **stored = malloc((t->n_columns ? t->n_columns : 1) * sizeof *stored);
+    if (!stored) {
+        rc = bp_err_set(e, BP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t c = 0; c < t->n_columns; c++)
+        if (!t->omit[c])
+            stored[n_stored++] = t->columns[c];
+    rc = bp_h5_attr_strs(e, t->part, t->epochs, "/epochs", "columns", stored, n_stored);
+    free(stored);
+    if (rc)
         goto out;
     hsize_t zero = 0, unlim = H5S_UNLIMITED, chunk = EPOCH_CHUNK, one = 1, n = t->n_pend;
     while (chunk < EPOCH_CHUNK_MAX && t->epochs_hint > 0 && chunk * 8 < (hsize_t)t->epochs_hint)
@@ -172,6 +184,8 @@ static int mk_file(bp_trial_file *t, int mem, bp_err *e)
         goto out;
     }
     for (size_t c = 0; c < t->n_columns; c++) {
+        if (t->omit[c])
+            continue;
         t->dsets[c] = H5Dcreate2(t->epochs, t->columns[c], H5T_IEEE_F64LE, space, H5P_DEFAULT,
                                  dcpl, H5P_DEFAULT);
         if (t->dsets[c] < 0) {
@@ -213,6 +227,8 @@ static int write_rows(bp_trial_file *t, int ending, bp_err *e)
         return bp_h5_fail(e, t->part, "/epochs", "cannot append a row");
     int rc = 0;
     for (size_t c = 0; c < t->n_columns && !rc; c++) {
+        if (t->omit[c])
+            continue;
         for (size_t i = 0; i < t->n_pend; i++)
             t->colbuf[i] = t->pend[i * t->n_columns + c];
         hid_t fs = H5I_INVALID_HID;
@@ -317,13 +333,15 @@ bp_trial_file *bp_trial_create(bp_run *r, const bp_trial_meta *m, bp_err *e)
     }
     t->dsets = bp_xcalloc(m->n_columns ? m->n_columns : 1, sizeof *t->dsets, e);
     t->columns = bp_xcalloc(m->n_columns ? m->n_columns : 1, sizeof *t->columns, e);
-    if (!t->dsets || !t->columns)
+    t->omit = bp_xcalloc(m->n_columns ? m->n_columns : 1, 1, e);
+    if (!t->dsets || !t->columns || !t->omit)
         goto fail;
     t->n_columns = m->n_columns;
     int bad = 0;
     for (size_t c = 0; c < m->n_columns; c++) {
         t->dsets[c] = H5I_INVALID_HID;
         t->columns[c] = dup_or_null(m->columns[c], &bad);
+        t->omit[c] = m->omit && m->omit[c];
     }
     t->config_text = dup_or_null(m->config_text ? m->config_text : "", &bad);
     t->resolved = dup_or_null(m->resolved_config ? m->resolved_config : "", &bad);
@@ -584,6 +602,18 @@ int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *
         rc = bp_h5_attr_dbl(e, t->part, g, group, names[i], values[i]);
     H5Gclose(g);
     return rc;
+}
+
+int bp_trial_unlink(bp_trial_file *t, const char *path, bp_err *e)
+{
+    bp_h5_quiet();
+    int rc = write_pending(t, e);
+    if (rc)
+        return rc;
+    htri_t has = H5Lexists(t->file, path, H5P_DEFAULT);
+    if (has > 0 && H5Ldelete(t->file, path, H5P_DEFAULT) < 0)
+        return bp_h5_fail(e, t->part, path, "cannot remove");
+    return has < 0 ? bp_h5_fail(e, t->part, path, "cannot look up") : BP_OK;
 }
 
 int bp_trial_set_group_array(bp_trial_file *t, const char *group, const char *name,

@@ -45,6 +45,10 @@ typedef struct bp_trial_meta {
     const char *resolved_config;  /* bp_config_dump of the trial's config */
     const char *const *columns;   /* per-epoch column names */
     size_t n_columns;
+    /* MAY be NULL: omit[c] != 0 = column c has no values in this trial (validation metrics
+     * without validation data) and is not stored: no dataset, not in the `columns`
+     * attribute; its values in the rows given to bp_trial_append are ignored. */
+    const unsigned char *omit;
     int threads;                  /* threads used by the trial's kernels */
     /* Added for `bprun run --continue` (MAY be NULL / 0): the trial file this trial continues
      * and how many epochs that one had done, stored as the root attributes continued_from and
@@ -145,6 +149,9 @@ int bp_trial_set_group_doubles(bp_trial_file *t, const char *group, const char *
  * and write a 1-D float64 dataset NAME of n values in it (refused if it exists). */
 int bp_trial_set_group_array(bp_trial_file *t, const char *group, const char *name,
                              const double *values, size_t n, bp_err *e);
+/* Added with population-based training: remove the object at path (a group or dataset, with
+ * what it holds) when it exists, so that it can be written again (a checkpoint replaced). */
+int bp_trial_unlink(bp_trial_file *t, const char *path, bp_err *e);
 /* Record the outcome, flush, fsync, close, rename .part into place, fsync the folder. Frees t
  * (also on error). */
 int bp_trial_finish(bp_trial_file *t, const char *status, const char *message, int epochs_done,

@@ -614,9 +614,16 @@ bp_trial_record *bp_trial_record_read(const char *path, const char *const *colum
         bp_err_set(e, BP_EIO, "%s: group missing", ew);
         goto fail;
     }
-    for (size_t c = 0; c < n_columns; c++)
+    for (size_t c = 0; c < n_columns; c++) {
+        /* a trial without validation data stores no val_ columns: NaN, as they were */
+        if (c && !strncmp(columns[c], "val_", 4) && H5Lexists(ep, columns[c], H5P_DEFAULT) <= 0) {
+            for (size_t i = 0; i < r->n_rows; i++)
+                r->rows[i * r->n_columns + c] = NAN;
+            continue;
+        }
         if (read_column(e, ew, ep, columns[c], columns[0], r, c))
             goto fail;
+    }
     free(ew);
     ew = NULL;
     if (!n_columns && !(r->rows = bp_xcalloc(1, sizeof *r->rows, e)))

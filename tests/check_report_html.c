@@ -6,11 +6,14 @@
 
 #include <check.h>
 #include <ftw.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "numtext.h"
 #include "report_html.h"
 #include "runfolder.h"
 
@@ -138,6 +141,68 @@ START_TEST(output_to_file_leaves_nothing_on_failure)
 }
 END_TEST
 
+
+/* bp_numtext_g against printf's %.*g: the same text, or a last digit one unit off (within an
+ * ulp of a rounding tie), over fixed values
+ * and 200,000 random bit patterns */
+static int numtext_agrees(double v, int prec, int *exact)
+{
+    char a[32], b[64];
+    size_t n = bp_numtext_g(a, v, prec);
+    snprintf(b, sizeof b, "%.*g", prec, v);
+    if (n != strlen(a))
+        return 0;
+    if (!strcmp(a, b)) {
+        (*exact)++;
+        return 1;
+    }
+    double x = strtod(a, NULL), y = strtod(b, NULL);
+    double unit = pow(10.0, floor(log10(fabs(y))) - prec + 1);
+    return fabs(x - y) <= 1.001 * unit;
+}
+
+START_TEST(numtext_is_printf_g)
+{
+    static const double fixed[] = { 0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 1e-5, 1e-4, 0.00012345678,
+                                    9.9999996, 99999995.0, 123456.75, 1234567.0, 12345678.0,
+                                    1e7, 1e15, 1e16, 1e22, 1e23, 1e100, 1e-100, 1e-300,
+                                    1.7976931348623157e308, 2.2250738585072014e-308, 5e-324,
+                                    4.9406564584124654e-320, 0.693147180559945, 2.5, 0.125 };
+    int exact = 0, total = 0;
+    for (int prec = 1; prec <= 12; prec++)
+        for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+            ck_assert_msg(numtext_agrees(fixed[i], prec, &exact), "%.17g at %d", fixed[i], prec);
+            ck_assert_msg(numtext_agrees(-fixed[i], prec, &exact), "%.17g at %d", -fixed[i], prec);
+            total += 2;
+        }
+    ck_assert_int_eq(exact, total);    /* no ties among these: every one exactly as printf */
+    char t[32];
+    ck_assert_str_eq((bp_numtext_g(t, NAN, 7), t), "nan");
+    ck_assert_str_eq((bp_numtext_g(t, -INFINITY, 7), t), "-inf");
+    ck_assert_str_eq((bp_numtext_g(t, 0.30000001192092896, 7), t), "0.3");
+    ck_assert_str_eq((bp_numtext_g(t, 1234567.0, 3), t), "1.23e+06");
+    ck_assert_str_eq((bp_numtext_g(t, 1e-300, 7), t), "1e-300");
+    uint64_t s = 0x9e3779b97f4a7c15u;
+    exact = 0;
+    total = 0;
+    for (int i = 0; i < 200000; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        double v;
+        memcpy(&v, &s, sizeof v);
+        if (!isfinite(v))
+            continue;
+        int prec = 1 + (int)(s >> 60) % 12, was = exact;
+        ck_assert_msg(numtext_agrees(v, prec, &exact), "%.17g at %d", v, prec);
+        /* up to 9 digits (the page uses 7) a tie within an ulp is too rare to meet here */
+        ck_assert_msg(prec > 9 || exact > was, "%.17g at %d", v, prec);
+        total++;
+    }
+    ck_assert_int_ge(exact, total - total / 1000);
+}
+END_TEST
+
 static Suite *report_html_suite(void)
 {
     Suite *s = suite_create("report_html");
@@ -145,6 +210,7 @@ static Suite *report_html_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, report_html_is_ours_by_first_line);
     tcase_add_test(tc, output_to_file_leaves_nothing_on_failure);
+    tcase_add_test(tc, numtext_is_printf_g);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -186,13 +186,18 @@ START_TEST(test_record)
     ck_assert_msg(r != NULL, "%s", e.msg);
     ck_assert(r->rows[0] == 0.1 && r->rows[1] == 1 && r->rows[9] == 5);
     bp_trial_record_free(r);
-    const char *bad[] = { "epoch", "val_loss" };
+    /* val_ columns are not stored without validation data: read as NaN */
+    const char *val[] = { "epoch", "val_loss" };
+    ck_assert_ptr_nonnull((r = bp_trial_record_read(run3, val, 2, &e)));
+    ck_assert(r->n_rows == 5 && r->rows[0] == 1 && isnan(r->rows[1]) && isnan(r->rows[9]));
+    bp_trial_record_free(r);
+    const char *bad[] = { "epoch", "grad_norm" };
     ck_assert_ptr_null(bp_trial_record_read(run3, bad, 2, &e));
     ck_assert_int_eq(e.code, BP_EIO);
-    ck_assert_str_eq(e.msg, path("run/trials/0003.h5#/epochs/val_loss: dataset missing or "
+    ck_assert_str_eq(e.msg, path("run/trials/0003.h5#/epochs/grad_norm: dataset missing or "
                                  "unreadable%s", ""));
     ck_assert_ptr_null(bp_trial_record_read(path("run/index.h5#3%s", ""), bad, 2, &e));
-    ck_assert_str_eq(e.msg, path("run/index.h5#/trials/0003/epochs/val_loss: dataset missing or "
+    ck_assert_str_eq(e.msg, path("run/index.h5#/trials/0003/epochs/grad_norm: dataset missing or "
                                  "unreadable%s", ""));
     /* no trial 0 in that run */
     ck_assert_ptr_null(bp_trial_record_read(run, cols, 3, &e));

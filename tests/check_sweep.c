@@ -2,6 +2,9 @@
  * trial table. Runs inside a fresh temporary folder (chdir), so messages name "c.yaml". */
 #include "autoconf.h"
 #include "sweep.h"
+#include "halving.h"
+#include "hyperband.h"
+#include "rounds.h"
 
 #include <check.h>
 #include <math.h>
@@ -389,7 +392,7 @@ static const bad_case bad[] = {
       "c.yaml:9:3: sweep.gird: unknown key (did you mean 'grid'?)" },
     { "sweep:\n  foo: 1\n", NULL, BP_ECONFIG,
       "c.yaml:9:3: sweep.foo: unknown key (valid keys: grid, zip, variants, random, repeats, "
-      "halving, race, search)" },
+      "halving, race, hyperband, pbt, search)" },
     { "sweep:\n  search: {params: {train.epochs: {int: [1, 2]}}}\n", NULL, BP_ECONFIG,
       "c.yaml:9:3: sweep.search: missing required key 'trials'" },
     { "sweep:\n  search: {trials: 4, method: bayes, params: {train.epochs: {int: [1, 2]}}}\n",
@@ -411,6 +414,12 @@ static const bad_case bad[] = {
     { "sweep:\n  search: {trials: 4, params: {train.optimizer: {choice: [{name: sgd, lr: "
       "{choice: []}}]}}}\n", NULL, BP_ECONFIG, "c.yaml:9:84: sweep.search.params."
       "train.optimizer.choice[0].lr.choice: expected a sequence of at least one option (got [])" },
+    { "sweep:\n  hyperband: {max_epochs: 9}\n  search: {trials: 4, params: {train.epochs: "
+      "{int: [1, 2]}}}\n", NULL, BP_ECONFIG, "c.yaml:10:3: sweep.search: cannot be combined with "
+      "other sweep blocks or --sweep (got sweep.hyperband)" },
+    { "sweep:\n  pbt: {population: 4}\n  search: {trials: 4, params: {train.epochs: "
+      "{int: [1, 2]}}}\n", NULL, BP_ECONFIG, "c.yaml:9:3: sweep.pbt: cannot be used with "
+      "sweep.search (the population is the whole search)" },
     { "sweep:\n  halving: {rungs: [1, 1]}\n", NULL, BP_ECONFIG,
       "c.yaml:9:24: sweep.halving.rungs[1]: rungs must increase (got 1 after 1)" },
     { "sweep:\n  halving: {rungs: [2], metric: acc}\n", NULL, BP_ECONFIG,
@@ -647,6 +656,139 @@ START_TEST(test_halving)
 }
 END_TEST
 
+/* rounds.h: a fake executor that "runs" a round by setting each trial's row from a table;
+ * the halving strategy's rounds and decisions over it (no files: every row ends at the rung) */
+typedef struct fake_exec {
+    bp_trial_summary rows[8];
+    const double *loss;   /* loss of trial i at epoch e: loss[i * 4 + e - 1] */
+    int seen[8][4];       /* round k ran trial i */
+    size_t rounds;
+    int stop_at;          /* exec says stop in this round (-1: never) */
+    bp_halving_rounds *h;
+} fake_exec;
+
+static int fake_run(void *ud, const bp_round *r, bp_err *e)
+{
+    (void)e;
+    fake_exec *f = ud;
+    if ((int)f->rounds == f->stop_at)
+        return 1;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t id = r->ids[i];
+        bp_trial_summary *t = &f->rows[id];
+        const char *msg;
+        f->seen[id][f->rounds] = 1;
+        if (bp_round_reached(t, r->until))
+            continue;
+        if (bp_halving_action(f->h, id, &msg) == BP_HALVING_PRUNE) {
+            t->status = "pruned";   /* ended where it stands */
+            continue;
+        }
+        t->epochs = r->until;
+        t->status = r->until < 4 ? "interrupted" : "completed";
+        t->final_loss = f->loss[id * 4 + (size_t)t->epochs - 1];
+    }
+    f->rounds++;
+    return 0;
+}
+
+START_TEST(test_rounds_halving)
+{
+    const char *sets[] = { "train.epochs=4" };
+    bp_sweep *s = load_ok(BASE "sweep:\n  grid: {train.optimizer.lr: [0.1, 0.2, 0.3, 0.4]}\n"
+                          "  repeats: 2\n  halving: {rungs: [1, 2], eta: 2, metric: loss}\n",
+                          sets, 1, NULL, 0);
+    ck_assert_uint_eq(s->n_trials, 8);
+    /* point 1 best at rungs 1 and 2, point 2 next; points 0 and 3 worst at rung 1 */
+    static const double loss[] = { 9, 9, 9, 9,  9, 9, 9, 9,  5, 4, 3, 2,  5, 4, 3, 2,
+                                   6, 5, 4, 3,  6, 5, 4, 3,  8, 8, 8, 8,  8, 8, 8, 8 };
+    fake_exec f = { .loss = loss, .stop_at = -1 };
+    for (size_t i = 0; i < 8; i++)
+        f.rows[i].status = "pending";
+    bp_err e;
+    bp_err_clear(&e);
+    bp_halving_rounds *h = bp_halving_rounds_new(s, "/nonexistent", &e);
+    ck_assert_ptr_nonnull(h);
+    f.h = h;
+    bp_rounds_ops ops = bp_halving_rounds_ops(h);
+    bp_rounds_exec x = { .ud = &f, .exec = fake_run, .rows = f.rows };
+    ck_assert_int_eq(bp_rounds_drive(&ops, &x, &e), 0);
+    ck_assert_uint_eq(f.rounds, 3);
+    const char *want[] = { "pruned", "pruned", "completed", "completed", "pruned", "pruned",
+                           "pruned", "pruned" };
+    int epochs[] = { 1, 1, 4, 4, 2, 2, 1, 1 };
+    for (size_t i = 0; i < 8; i++) {
+        ck_assert_str_eq(f.rows[i].status, want[i]);
+        ck_assert_int_eq(f.rows[i].epochs, epochs[i]);
+    }
+    /* round 2 (k = 1) trains points 1 and 2 and ends points 0 and 3 as pruned */
+    for (size_t i = 0; i < 8; i++)
+        ck_assert_int_eq(f.seen[i][1], 1);
+    ck_assert_int_eq(f.seen[0][2], 0);
+    ck_assert_int_eq(f.seen[4][2], 1);   /* point 2 is pruned in round 3 */
+    const char *msg;
+    ck_assert_int_eq(bp_halving_action(h, 4, &msg), BP_HALVING_PRUNE);
+    ck_assert_str_eq(msg, "pruned at epoch 2 (rung 2 of 2): point 2's mean loss 5 over its "
+                     "repeats ranked 2 of 2 points, the best 1 go on");
+    ck_assert_int_eq(bp_halving_action(h, 2, &msg), BP_HALVING_TRAIN);
+    ck_assert_int_eq(bp_halving_action(h, 0, &msg), BP_HALVING_NONE);
+    bp_halving_rounds_free(h);
+    /* a stop in the second round: no decision after it, the rounds end without error */
+    fake_exec g = { .loss = loss, .stop_at = 1 };
+    for (size_t i = 0; i < 8; i++)
+        g.rows[i].status = "pending";
+    h = bp_halving_rounds_new(s, "/nonexistent", &e);
+    g.h = h;
+    ops = bp_halving_rounds_ops(h);
+    x = (bp_rounds_exec){ .ud = &g, .exec = fake_run, .rows = g.rows };
+    ck_assert_int_eq(bp_rounds_drive(&ops, &x, &e), 0);
+    ck_assert_uint_eq(g.rounds, 1);
+    ck_assert_str_eq(g.rows[0].status, "interrupted");
+    bp_halving_rounds_free(h);
+    bp_sweep_free(s);
+    /* reached: ended, or paused at or after the round's epoch */
+    bp_trial_summary r = { .status = "interrupted", .epochs = 3 };
+    ck_assert(bp_round_reached(&r, 3) && bp_round_reached(&r, 2) && !bp_round_reached(&r, 4));
+    ck_assert(!bp_round_reached(&r, 0));
+    r.status = "skipped";
+    ck_assert(bp_round_reached(&r, 0));
+    r.status = "pending";
+    ck_assert(!bp_round_reached(&r, 1));
+}
+END_TEST
+
+/* hyperband.h against the paper's Table 1 (R = 81, eta = 3) and the R = 27 example */
+START_TEST(test_hyperband_brackets)
+{
+    bp_hyperband_bracket b[BP_HYPERBAND_MAX_BRACKETS];
+    ck_assert_uint_eq(bp_hyperband_brackets(81, 3, b), 5);
+    static const size_t n[] = { 81, 34, 15, 8, 5 };
+    static const int r0[] = { 1, 3, 9, 27, 81 };
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(b[i].s, 4 - (int)i);
+        ck_assert_uint_eq(b[i].n, n[i]);
+        ck_assert_int_eq(b[i].rungs[0], r0[i]);
+        ck_assert_int_eq(b[i].rungs[b[i].n_stages - 1], 81);
+    }
+    /* bracket s = 4: 81 -> 27 -> 9 -> 3 -> 1 points at 1, 3, 9, 27, 81 epochs */
+    static const size_t keep4[] = { 27, 9, 3, 1 };
+    static const int rung4[] = { 1, 3, 9, 27, 81 };
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(b[0].keep[i], keep4[i]);
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_int_eq(b[0].rungs[i], rung4[i]);
+    ck_assert_uint_eq(b[1].keep[0], 11);   /* 34 -> 11 -> 3 -> 1 */
+    ck_assert_uint_eq(b[1].keep[1], 3);
+    ck_assert_uint_eq(b[1].keep[2], 1);
+    ck_assert_uint_eq(bp_hyperband_points(81, 3), 81 + 34 + 15 + 8 + 5);
+    ck_assert_uint_eq(bp_hyperband_points(27, 3), 49);
+    ck_assert_uint_eq(bp_hyperband_points(9, 3), 17);
+    ck_assert_uint_eq(bp_hyperband_brackets(2, 2, b), 2);   /* s_max = 1 */
+    ck_assert_uint_eq(b[0].n, 2);
+    ck_assert_int_eq(b[0].rungs[0], 1);
+}
+END_TEST
+
 START_TEST(test_hash)
 {
     const char *text = BASE "sweep:\n  grid: {train.optimizer.lr: [0.1, 0.2]}\n  repeats: 2\n";
@@ -731,6 +873,8 @@ static Suite *sweep_suite(void)
     tc = tcase_create("hash");
     tcase_add_test(tc, test_hash);
     tcase_add_test(tc, test_halving);
+    tcase_add_test(tc, test_rounds_halving);
+    tcase_add_test(tc, test_hyperband_brackets);
     tcase_add_test(tc, test_performance);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

@@ -4,8 +4,10 @@
 # h5check.py same: all but timings and provenance); every trial is run exactly once; a run
 # whose trial files were partly lost resumes under mpirun and reruns only those; a run whose
 # rank was killed resumes to the same results; isolated trials work under MPI; errors
-# before the trials run are printed once (by rank 0); sweep.halving is refused, and so is a
-# TPE search (sweep.search), while a random search runs as any sweep.
+# before the trials run are printed once (by rank 0); rounds are barriers: sweep.race runs
+# the same trials and takes the same decisions as at -j 1 and -j 2, and sweep.halving gives
+# every trial the same per-epoch values, statuses and state as in one process; a TPE search
+# (sweep.search) is refused, while a random search runs as any sweep.
 . "$BP_SRCDIR/tests/lib.sh"
 [ -n "${BP_MPIRUN:-}" ] || skip "bprun was built without MPI (./configure --with-mpi)"
 need_python
@@ -142,10 +144,6 @@ mpi 2 run s.yaml -o bad -t 1 -q --set data.train=nothere.h5 >bad.out 2>bad.err
 rc=$?
 [ $rc = 2 ] || fail "config error under mpirun: exit $rc, expected 2"
 [ "$(grep -c '^bprun: ' bad.err)" = 1 ] || fail "config error printed $(grep -c '^bprun: ' bad.err) times: $(cat bad.err)"
-mpi 2 run s.yaml -o bad -t 1 -q --set 'sweep.halving={rungs: [20, 40, 60], eta: 2, metric: loss}' >bad.out 2>bad.err
-grep -qxF "bprun: mpirun: the sweep uses sweep.halving, whose rounds need every trial's results; run it in one process" bad.err \
-  || fail "halving under mpirun: $(cat bad.err)"
-[ "$(grep -c '^bprun: ' bad.err)" = 1 ] || fail "halving error printed $(grep -c '^bprun: ' bad.err) times"
 [ -e bad ] && fail "a refused MPI run created its folder"
 tpe="$BP_SRCDIR/tests/search/xor-tpe.yaml"
 mpi 2 run "$tpe" -o tpe -t 1 -q >tpe.out 2>tpe.err
@@ -156,4 +154,46 @@ grep -qxF "bprun: mpirun: the sweep uses sweep.search (tpe), whose batches need 
 run_bprun 0 run "$tpe" --set sweep.search.method=random -o rs1 -t 1 -q || finish
 mpi 2 run "$tpe" --set sweep.search.method=random -o rs2 -t 1 -q >rs.out 2>rs.err || fail "random search under mpirun: $(cat rs.err)"
 same_files rs1 rs2 "a random search in one process"
+
+# rounds as barriers (src/rounds.h): rank 0 hands out only the current round's trials and
+# every rank takes the round's decision on the same rows
+write_config race.yaml <<'YAML'
+experiment: race
+data: {train: "builtin:xor"}
+model: {layers: [2, 3, 1], activation: tanh}
+train: {epochs: 100, batch_size: 1, optimizer: {name: sgd, lr: 0.1}}
+sweep:
+  grid: {train.optimizer.lr: [0.001, 0.01, 0.1, 0.3, 1.0]}
+  race: {metric: loss, min_repeats: 5, max_repeats: 30}
+YAML
+statuses() { "$PYTHON_H5" -c 'import h5py,sys; print(" ".join(r["status"].decode() for r in h5py.File(sys.argv[1])["summary"][()]))' "$1/index.h5"; }
+race_attr() { "$PYTHON_H5" -c 'import h5py,sys; print(h5py.File(sys.argv[1]).attrs["race"])' "$1/index.h5"; }
+run_bprun 0 run race.yaml -o rj1 -t 1 -j 1 --quiet || finish
+run_bprun 0 run race.yaml -o rj2 -t 1 -j 2 --quiet || finish
+for np in 2 3; do
+  mpi "$np" run race.yaml -o "rnp$np" -t 1 -q >"rnp$np.out" 2>"rnp$np.err" || fail "race under mpirun -np $np: $(cat "rnp$np.err")"
+  for ref in rj1 rj2; do
+    [ "$(statuses "rnp$np")" = "$(statuses $ref)" ] || fail "race -np $np ran other trials than $ref: $(statuses "rnp$np")"
+    [ "$(race_attr "rnp$np")" = "$(race_attr $ref)" ] || fail "race -np $np decided otherwise than $ref: $(race_attr "rnp$np")"
+  done
+  $py same rj1/index.h5 "rnp$np/index.h5" >&2 || fail "race -np $np: the index differs from -j 1's"
+  for f in rj1/trials/*.h5; do
+    $py same "$f" "rnp$np/${f#rj1/}" >&2 || fail "race -np $np: ${f#rj1/} differs"
+  done
+done
+[ "$(ls rnp2/trials | wc -l)" -lt 150 ] || fail "the race under MPI ran every trial"
+grep -q '^winner: point 4 (train.optimizer.lr=1.0)' rnp2.out || fail "race -np 2: no winner in the report: $(cat rnp2.out)"
+
+# successive halving under MPI: trials pause at each rung in their files and go on from them;
+# every trial file equals the one-process run's (per-epoch values, state, status, message)
+H='sweep.halving={rungs: [20, 40], eta: 2, metric: val_loss}'
+run_bprun 0 run s.yaml -o hj1 -t 1 -j 1 --quiet --set "$H" || finish
+mpi 2 run s.yaml -o hnp2 -t 1 -q --set "$H" >hnp2.out 2>hnp2.err || fail "halving under mpirun: $(cat hnp2.err)"
+$py same hj1/index.h5 hnp2/index.h5 >&2 || fail "halving -np 2: the index differs from -j 1's"
+for f in hj1/trials/*.h5; do
+  $py same "$f" "hnp2/${f#hj1/}" >&2 || fail "halving -np 2: ${f#hj1/} differs"
+done
+st=$(statuses hnp2)
+[ "$(echo "$st" | tr ' ' '\n' | grep -c '^pruned$')" = 12 ] && [ "$(echo "$st" | tr ' ' '\n' | grep -c '^completed$')" = 4 ] ||
+  fail "halving -np 2: statuses $st, expected 12 pruned and 4 completed"
 finish

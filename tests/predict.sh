@@ -163,6 +163,10 @@ run_bprun 2 predict "$T/badact.h5" "$T/iris.h5#/iris"
 grep -q "^bprun: $T/badact.h5: activation 'nosuchact' not found; searched: .*, and the built-in activations\$" "$T/err" ||
   fail "unknown activation: $(cat "$T/err")"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "more than one line: $(cat "$T/err")"
+cp "$T/err" "$T/predict.err"
+# bprun eval loads the net through the same loader (modelapi.c): the same message
+run_bprun 2 eval "$T/badact.h5" "$T/iris.h5#/iris"
+cmp -s "$T/err" "$T/predict.err" || fail "eval's unknown activation: $(cat "$T/err"); predict's: $(cat "$T/predict.err")"
 "$T/user/predict" "$T/badact.h5" 1 2 3 4 >/dev/null 2>"$T/ex.err" && fail "example on badact.h5 succeeded"
 grep -q "^predict: $T/badact.h5: activation 'nosuchact' not found" "$T/ex.err" ||
   fail "C API error for an unknown activation: $(cat "$T/ex.err")"

@@ -3,7 +3,9 @@
 # mod N is I-1; shards 1/3, 2/3, 3/3 run at once on one folder while `bprun merge` runs over
 # and over; afterwards every trial file and the index equal a single-process run's (tests/
 # h5check.py same: all but timings and provenance). merge records missing trials as pending
-# and says how many; a killed shard resumes; every misuse is a one-line error.
+# and says how many; a killed shard resumes; every misuse is a one-line error. Successive
+# halving in shards 1/2 and 2/2 (rounds as barriers, trials paused at rungs in their files)
+# gives the trial files and index of one process, also when a shard is killed and resubmitted.
 # Without MPI built, a bprun started by mpirun with several processes refuses to run.
 . "$BP_SRCDIR/tests/lib.sh"
 need_python
@@ -116,6 +118,39 @@ for f in longref/index.h5 longref/trials/*.h5; do
   $py same "$f" "kill/${f#longref/}" >&2 || fail "kill: ${f#longref/} differs after resuming the shard"
 done
 
+# successive halving in shards: each shard trains its share to the rung, waits for the
+# other's files, takes the same decision; survivors go on from their paused files
+H='sweep.halving={rungs: [10, 20], eta: 2, metric: loss}'
+run_bprun 0 run s.yaml -o href -t 1 -j 1 --quiet --set "$H" || finish
+"$BPRUN" run s.yaml -o hsh --shard 1/2 -t 1 --quiet --set "$H" >hs1.out 2>hs1.err &
+hp=$!
+run_bprun 0 run s.yaml -o hsh --shard 2/2 -t 1 --quiet --set "$H" || fail "halving shard 2/2: $(cat "$T/err")"
+wait "$hp" || fail "halving shard 1/2: $(cat hs1.err)"
+for f in href/index.h5 href/trials/*.h5; do
+  $py same "$f" "hsh/${f#href/}" >&2 || fail "halving in shards: ${f#href/} differs"
+done
+"$PYTHON_H5" -c 'import h5py,sys; st=[r["status"].decode() for r in h5py.File(sys.argv[1])["summary"][()]]; sys.exit(not (st.count("pruned") == 6 and st.count("completed") == 2))' hsh/index.h5 ||
+  fail "halving in shards: not 6 pruned and 2 completed"
+# a halving shard killed mid-round, then both resubmitted: the same files
+# shellcheck disable=SC2086
+"$BPRUN" run s.yaml -o hkill --shard 1/2 -t 1 --quiet --set "$H" $long >/dev/null 2>&1 &
+hp=$!
+# shellcheck disable=SC2086
+"$BPRUN" run s.yaml -o hkill --shard 2/2 -t 1 --quiet --set "$H" $long >/dev/null 2>&1 &
+hp2=$!
+i=0
+while [ "$(ls hkill/trials 2>/dev/null | grep -c '\.h5$')" -lt 2 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 "$hp" 2>/dev/null
+wait "$hp" 2>/dev/null
+# shellcheck disable=SC2086
+run_bprun 0 run s.yaml -o hkill --shard 1/2 -t 1 --quiet --set "$H" $long || fail "halving shard 1/2 after the kill: $(cat "$T/err")"
+wait "$hp2" || fail "halving shard 2/2 beside the killed one"
+# shellcheck disable=SC2086
+run_bprun 0 run s.yaml -o hkref -t 1 --quiet --set "$H" $long || finish
+for f in hkref/index.h5 hkref/trials/*.h5; do
+  $py same "$f" "hkill/${f#hkref/}" >&2 || fail "halving kill: ${f#hkref/} differs after resubmitting the shard"
+done
+
 # misuse: one line each, exit 2
 for bad in 0/3 4/3 a/3 1/0 1/ /3 1/3x 3 -1/3 1/-3; do
   expect_err 2 "bprun run: --shard: expected I/N, integers with 1 <= I <= N (got '$bad')" \
@@ -124,8 +159,6 @@ done
 expect_err 2 "bprun: --shard cannot be used with --force (remove the run folder before the first shard starts)" \
   run s.yaml -o sh --shard 1/3 --force
 expect_err 2 "bprun: --shard cannot be used with --trial" run s.yaml -o bad --shard 1/3 --trial 2
-expect_err 2 "bprun: --shard: the sweep uses sweep.halving, whose rounds need every trial's results; run it in one process" \
-  run s.yaml -o bad --shard 1/2 --set 'sweep.halving={rungs: [10, 20, 40], eta: 2, metric: loss}'
 [ -e bad ] && fail "a refused shard created its folder"
 # a shard of a different config is refused like any resume
 run_bprun 2 run s.yaml -o sh --shard 1/3 --set train.epochs=41 --quiet

@@ -57,6 +57,7 @@ assert s["curve"][-1]["best"] == best[-1] and s["curve"][-1]["best_trial"] == in
 PY
 run_bprun 0 run "$BP_SRCDIR/tests/search/xor-tpe.yaml" --set sweep=null -o plain --quiet || finish
 expect_err 2 "bprun: plain: --table search: not the run of a sweep.search" report plain --format csv --table search
+expect_err 2 "bprun report: --table: expected trials, points, comparisons, epochs, lineage or search (got 'serch')" report plain --format csv --table serch
 
 # shards: each runs its share of a batch, waits for the others', decides the next alike
 "$BPRUN" run "$cfg" -o sh --shard 1/2 -j 1 >s1.out 2>s1.err &

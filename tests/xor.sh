@@ -15,6 +15,10 @@ acc=$(awk '$2 == "0000" {print $6}' "$T/out")
 loss=$(awk '$2 == "0000" {print $5}' "$T/out")
 [ "$acc" = "1.0000" ] || fail "accuracy $acc"
 awk -v l="$loss" 'BEGIN {exit !(l < 0.01)}' || fail "final loss $loss not < 0.01"
+# no validation data: no val_ columns in the file (they could hold nothing but NaN)
+h5dump -a /epochs/columns "$T/xor/trials/0000.h5" | grep -q '(0): "epoch", "loss", "accuracy", "lr", "seconds"$' \
+  || fail "stored columns: $(h5dump -a /epochs/columns "$T/xor/trials/0000.h5")"
+h5ls "$T/xor/trials/0000.h5/epochs" | grep -q '^val_' && fail "val_ columns stored without validation data"
 # eval of the saved weights on the same data: the loss of the final weights
 run_bprun 0 eval "$T/xor" builtin:xor || finish
 grep -q '^accuracy  1.000000$' "$T/out" || fail "eval accuracy: $(cat "$T/out")"
