@@ -85,6 +85,27 @@ static const char *got(const bp_node *n, char *buf, size_t size)
     return buf;
 }
 
+const char *bp_node_got(const bp_node *n, char *buf, size_t size)
+{
+    if (n->kind == BP_NODE_MAP)
+        return n->n ? "a map" : "{}";
+    if (n->kind == BP_NODE_SEQ)
+        return n->n ? "a sequence" : "[]";
+    return got(n, buf, size);
+}
+
+int bp_config_err(bp_err *e, int code, const bp_mark *m, const char *key, const char *fmt, ...)
+{
+    char where[600], msg[BP_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (m && m->src)
+        return bp_err_set(e, code, "%s: %s: %s", bp_mark_str(m, where, sizeof where), key, msg);
+    return bp_err_set(e, code, "%s: %s", key, msg);
+}
+
 static const char *join(const char *const *names, size_t n, char *buf, size_t size)
 {
     size_t o = 0;

@@ -290,4 +290,12 @@ const char *bp_text_line(const char *s, char *buf, size_t size);
 /* Format a mark as "file:line:col" into buf. */
 const char *bp_mark_str(const bp_mark *m, char *buf, size_t size);
 
+/* For the sweep's readers (sweep.c, space.c, pbt.c): what a node is, for "(got ...)":
+ * 'text', quoted string 'text', a map or {} (empty), a sequence or [] (empty); into buf. */
+const char *bp_node_got(const bp_node *n, char *buf, size_t size);
+/* A config error: "FILE:LINE:COL: key: message" where m has a source, else "key: message";
+ * sets e (code, usually BP_ECONFIG) and returns code. */
+__attribute__((format(printf, 5, 6)))
+int bp_config_err(bp_err *e, int code, const bp_mark *m, const char *key, const char *fmt, ...);
+
 #endif

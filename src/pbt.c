@@ -16,31 +16,7 @@
 
 #define PBT_MAX_PARAMS 32
 
-__attribute__((format(printf, 4, 5)))
-static int perr(bp_err *e, const bp_mark *m, const char *key, const char *fmt, ...)
-{
-    char where[600], msg[BP_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (m && m->src)
-        return bp_err_set(e, BP_ECONFIG, "%s: %s: %s", bp_mark_str(m, where, sizeof where), key,
-                          msg);
-    return bp_err_set(e, BP_ECONFIG, "%s: %s", key, msg);
-}
 
-static const char *got(const bp_node *n, char *buf, size_t size)
-{
-    char t[256];
-    if (n->kind == BP_NODE_MAP)
-        return n->n ? "a map" : "{}";
-    if (n->kind == BP_NODE_SEQ)
-        return n->n ? "a sequence" : "[]";
-    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "",
-             bp_text_show(n->value, t, sizeof t));
-    return buf;
-}
 
 static int is_null(const bp_node *n)
 {
@@ -53,7 +29,7 @@ static int num(const bp_node *n, const char *key, double *out, bp_err *e)
     char g[300];
     if (n->kind != BP_NODE_SCALAR || n->quoted || !bp_text_is_decimal(n->value) ||
         !isfinite(strtod(n->value, NULL)))
-        return perr(e, &n->mark, key, "expected a finite number (got %s)", got(n, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "expected a finite number (got %s)", bp_node_got(n, g, sizeof g));
     *out = strtod(n->value, NULL);
     return 0;
 }
@@ -63,10 +39,10 @@ static int integer(const bp_node *n, const char *key, long lo, long hi, long *ou
     char g[300];
     double d;
     if (n->kind != BP_NODE_SCALAR || n->quoted || !bp_text_is_int(n->value))
-        return perr(e, &n->mark, key, "expected an integer (got %s)", got(n, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "expected an integer (got %s)", bp_node_got(n, g, sizeof g));
     d = strtod(n->value, NULL);
     if (d < (double)lo || d > (double)hi)
-        return perr(e, &n->mark, key, "must be in [%ld, %ld] (got %s)", lo, hi, n->value);
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "must be in [%ld, %ld] (got %s)", lo, hi, n->value);
     *out = (long)d;
     return 0;
 }
@@ -85,13 +61,13 @@ static int keys_ok(const bp_node *m, const char *path, const char *const *names,
         snprintf(key, sizeof key, "%s.%s", path, bp_text_show(m->keys[i], t, sizeof t));
         const char *best = bp_suggest(m->keys[i], names, k);
         if (best)
-            return perr(e, &m->key_marks[i], key, "unknown key (did you mean '%s'?)", best);
+            return bp_config_err(e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (did you mean '%s'?)", best);
         list[0] = '\0';
         for (size_t q = 0; q < k; q++) {
             size_t o = strlen(list);
             snprintf(list + o, sizeof list - o, "%s%s", q ? ", " : "", names[q]);
         }
-        return perr(e, &m->key_marks[i], key, "unknown key (valid keys: %s)", list);
+        return bp_config_err(e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (valid keys: %s)", list);
     }
     return 0;
 }
@@ -101,8 +77,8 @@ static int want_map(const bp_node *n, const bp_mark *km, const char *key, const 
 {
     char g[300];
     if (!n || n->kind != BP_NODE_MAP)
-        return perr(e, n ? &n->mark : km, key, "expected %s (got %s)", what,
-                    n ? got(n, g, sizeof g) : "nothing");
+        return bp_config_err(e, BP_ECONFIG, n ? &n->mark : km, key, "expected %s (got %s)", what,
+                    n ? bp_node_got(n, g, sizeof g) : "nothing");
     return 0;
 }
 
@@ -114,7 +90,7 @@ static int parse_param(bp_pbt_param *pp, const char *key, const bp_mark *km, con
     snprintf(disp, sizeof disp, "sweep.pbt.params.%s", bp_text_show(key, t, sizeof t));
     if (strncmp(key, "train.optimizer.", 16) || !key[16] || strchr(key + 16, '.') ||
         !strcmp(key + 16, "name"))
-        return perr(e, km, disp, "expected a hyperparameter of the optimizer, "
+        return bp_config_err(e, BP_ECONFIG, km, disp, "expected a hyperparameter of the optimizer, "
                     "train.optimizer.NAME (the values a member can change between epochs)");
     if (!(pp->key = strdup(key)))
         return bp_err_set(e, BP_ENOMEM, "out of memory");
@@ -127,18 +103,18 @@ static int parse_param(bp_pbt_param *pp, const char *key, const bp_mark *km, con
     if (rc < 0)
         return rc;
     if (spec->n != 1)
-        return perr(e, &spec->mark, disp, "expected one distribution (got %zu)", spec->n);
+        return bp_config_err(e, BP_ECONFIG, &spec->mark, disp, "expected one distribution (got %zu)", spec->n);
     int d = 0;
     while (strcmp(spec->keys[0], dists[d]))
         d++;
     snprintf(sub, sizeof sub, "%s.%s", disp, dists[d]);
     if (d == 3)
-        return perr(e, &spec->key_marks[0], sub, "a PBT parameter must be a number that can be "
+        return bp_config_err(e, BP_ECONFIG, &spec->key_marks[0], sub, "a PBT parameter must be a number that can be "
                     "perturbed: use uniform, log_uniform or int");
     pp->dist = d;
     const bp_node *a = spec->items[0];
     if (a->kind != BP_NODE_SEQ || a->n != 2)
-        return perr(e, &a->mark, sub, "expected [low, high] (got %s)", got(a, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &a->mark, sub, "expected [low, high] (got %s)", bp_node_got(a, g, sizeof g));
     char k2[720];
     for (int i = 0; i < 2; i++) {
         snprintf(k2, sizeof k2, "%s[%d]", sub, i);
@@ -152,10 +128,10 @@ static int parse_param(bp_pbt_param *pp, const char *key, const bp_mark *km, con
         }
     }
     if (d == BP_PBT_INT ? pp->lo > pp->hi : !(pp->lo < pp->hi))
-        return perr(e, &a->mark, sub, "low must be %s high (got [%s, %s])",
+        return bp_config_err(e, BP_ECONFIG, &a->mark, sub, "low must be %s high (got [%s, %s])",
                     d == BP_PBT_INT ? "<=" : "<", a->items[0]->value, a->items[1]->value);
     if (d == BP_PBT_LOG_UNIFORM && !(pp->lo > 0))
-        return perr(e, &a->mark, sub, "expected 0 < low < high (got [%s, %s])",
+        return bp_config_err(e, BP_ECONFIG, &a->mark, sub, "expected 0 < low < high (got [%s, %s])",
                     a->items[0]->value, a->items[1]->value);
     return 0;
 }
@@ -177,7 +153,7 @@ int bp_pbt_parse(const bp_node *n, const bp_mark *km, bp_pbt *out, bp_err *e)
         return rc;
     for (int i = 0; i < 6; i++)
         if ((i < 2 || i == 5) && is_null(bp_node_get(n, keys[i])))
-            return perr(e, km, "sweep.pbt", "missing required key '%s'", keys[i]);
+            return bp_config_err(e, BP_ECONFIG, km, "sweep.pbt", "missing required key '%s'", keys[i]);
     long v;
     if ((rc = integer(bp_node_get(n, "population"), "sweep.pbt.population", 2, 10000, &v, e)) < 0)
         return rc;
@@ -188,8 +164,8 @@ int bp_pbt_parse(const bp_node *n, const bp_mark *km, bp_pbt *out, bp_err *e)
     const bp_node *m = bp_node_get(n, "metric");
     if (!is_null(m)) {
         if (m->kind != BP_NODE_SCALAR || (strcmp(m->value, "val_loss") && strcmp(m->value, "loss")))
-            return perr(e, &m->mark, "sweep.pbt.metric", "expected val_loss or loss (got %s)",
-                        got(m, g, sizeof g));
+            return bp_config_err(e, BP_ECONFIG, &m->mark, "sweep.pbt.metric", "expected val_loss or loss (got %s)",
+                        bp_node_got(m, g, sizeof g));
         out->val = !strcmp(m->value, "val_loss");
     }
     const bp_node *x = bp_node_get(n, "exploit");
@@ -203,7 +179,7 @@ int bp_pbt_parse(const bp_node *n, const bp_mark *km, bp_pbt *out, bp_err *e)
             if ((rc = num(t, "sweep.pbt.exploit.truncation", &out->truncation, e)) < 0)
                 return rc;
             if (!(out->truncation > 0 && out->truncation <= 0.5))
-                return perr(e, &t->mark, "sweep.pbt.exploit.truncation", "must be in (0, 0.5] "
+                return bp_config_err(e, BP_ECONFIG, &t->mark, "sweep.pbt.exploit.truncation", "must be in (0, 0.5] "
                             "(got %s)", t->value);
         }
     }
@@ -217,15 +193,15 @@ int bp_pbt_parse(const bp_node *n, const bp_mark *km, bp_pbt *out, bp_err *e)
         const bp_node *p = bp_node_get(x, "perturb"), *r = bp_node_get(x, "resample");
         if (!is_null(p)) {
             if (p->kind != BP_NODE_SEQ || p->n != 2)
-                return perr(e, &p->mark, "sweep.pbt.explore.perturb", "expected two factors "
-                            "[F1, F2] (got %s)", got(p, g, sizeof g));
+                return bp_config_err(e, BP_ECONFIG, &p->mark, "sweep.pbt.explore.perturb", "expected two factors "
+                            "[F1, F2] (got %s)", bp_node_got(p, g, sizeof g));
             for (int i = 0; i < 2; i++) {
                 char k[64];
                 snprintf(k, sizeof k, "sweep.pbt.explore.perturb[%d]", i);
                 if ((rc = num(p->items[i], k, &out->perturb[i], e)) < 0)
                     return rc;
                 if (!(out->perturb[i] > 0))
-                    return perr(e, &p->items[i]->mark, k, "must be > 0 (got %s)",
+                    return bp_config_err(e, BP_ECONFIG, &p->items[i]->mark, k, "must be > 0 (got %s)",
                                 p->items[i]->value);
             }
         }
@@ -233,7 +209,7 @@ int bp_pbt_parse(const bp_node *n, const bp_mark *km, bp_pbt *out, bp_err *e)
             if ((rc = num(r, "sweep.pbt.explore.resample", &out->resample, e)) < 0)
                 return rc;
             if (!(out->resample >= 0 && out->resample <= 1))
-                return perr(e, &r->mark, "sweep.pbt.explore.resample", "must be in [0, 1] (got "
+                return bp_config_err(e, BP_ECONFIG, &r->mark, "sweep.pbt.explore.resample", "must be in [0, 1] (got "
                             "%s)", r->value);
         }
     }
@@ -242,7 +218,7 @@ int bp_pbt_parse(const bp_node *n, const bp_mark *km, bp_pbt *out, bp_err *e)
                        "distributions", e)) < 0)
         return rc;
     if (ps->n == 0 || ps->n > PBT_MAX_PARAMS)
-        return perr(e, &ps->mark, "sweep.pbt.params", "expected 1 to %d parameters (got %zu)",
+        return bp_config_err(e, BP_ECONFIG, &ps->mark, "sweep.pbt.params", "expected 1 to %d parameters (got %zu)",
                     PBT_MAX_PARAMS, ps->n);
     if (!(out->params = calloc(ps->n, sizeof *out->params)))
         return bp_err_set(e, BP_ENOMEM, "out of memory");
@@ -262,19 +238,19 @@ int bp_pbt_check(const bp_pbt *p, const bp_config *c, const bp_mark *km, bp_err 
                     : c->train.target_accuracy > 0 ? "train.target_accuracy"
                     : c->train.target_max_error > 0 ? "train.target_max_error" : NULL;
     if (why)
-        return perr(e, km, "sweep.pbt", "cannot be used with %s (%s)", why, c->train.n_phases
+        return bp_config_err(e, BP_ECONFIG, km, "sweep.pbt", "cannot be used with %s (%s)", why, c->train.n_phases
                     ? "PBT sets a member's hyperparameters" : "the members train in step");
     if (p->interval >= c->train.epochs)
-        return perr(e, km, "sweep.pbt.interval", "must be less than train.epochs (got %d, "
+        return bp_config_err(e, BP_ECONFIG, km, "sweep.pbt.interval", "must be less than train.epochs (got %d, "
                     "train.epochs %d)", p->interval, c->train.epochs);
     if (p->val && !c->data.validation.ref && c->data.val_fraction == 0)
-        return perr(e, km, "sweep.pbt.metric", "val_loss (the default) needs validation data: "
+        return bp_config_err(e, BP_ECONFIG, km, "sweep.pbt.metric", "val_loss (the default) needs validation data: "
                     "set data.validation or data.val_fraction, or use metric: loss");
     for (size_t i = 0; i < p->n_params; i++)
         if (!strcmp(p->params[i].name, "lr") && c->train.schedule.kind != BP_LR_CONSTANT) {
             char key[600];
             snprintf(key, sizeof key, "sweep.pbt.params.%s", p->params[i].key);
-            return perr(e, p->params[i].key_mark, key, "needs the constant train.schedule (got "
+            return bp_config_err(e, BP_ECONFIG, p->params[i].key_mark, key, "needs the constant train.schedule (got "
                         "%s)", bp_lr_names[c->train.schedule.kind]);
         }
     return 0;

@@ -12,30 +12,7 @@ const char *const bp_dist_names[BP_DIST_COUNT] = { "uniform", "log_uniform", "in
 
 #define NAME_MAX_LEN 600
 
-__attribute__((format(printf, 4, 5)))
-static int perr(bp_err *e, const bp_mark *m, const char *key, const char *fmt, ...)
-{
-    char where[600], msg[BP_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (m && m->src)
-        return bp_err_set(e, BP_ECONFIG, "%s: %s: %s", bp_mark_str(m, where, sizeof where), key, msg);
-    return bp_err_set(e, BP_ECONFIG, "%s: %s", key, msg);
-}
 
-static const char *got(const bp_node *n, char *buf, size_t size)
-{
-    char t[256];
-    if (n->kind == BP_NODE_MAP)
-        return n->n ? "a map" : "{}";
-    if (n->kind == BP_NODE_SEQ)
-        return n->n ? "a sequence" : "[]";
-    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "",
-             bp_text_show(n->value, t, sizeof t));
-    return buf;
-}
 
 static int dist_of(const char *key)
 {
@@ -61,12 +38,12 @@ static int num(bp_err *e, const bp_node *n, const char *key, int whole, double *
 {
     char g[300];
     if (n->kind != BP_NODE_SCALAR || n->quoted || !bp_text_is_decimal(n->value))
-        return perr(e, &n->mark, key, "expected %s (got %s)", whole ? "an integer" : "a number",
-                    got(n, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "expected %s (got %s)", whole ? "an integer" : "a number",
+                    bp_node_got(n, g, sizeof g));
     *out = strtod(n->value, NULL);
     if (!isfinite(*out) || (whole && (*out != floor(*out) || fabs(*out) > 9007199254740992.0)))
-        return perr(e, &n->mark, key, "expected %s (got %s)", whole ? "an integer within "
-                    "+-2^53" : "a finite number", got(n, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "expected %s (got %s)", whole ? "an integer within "
+                    "+-2^53" : "a finite number", bp_node_got(n, g, sizeof g));
     return 0;
 }
 
@@ -87,8 +64,8 @@ static int parse_one(bp_space *s, const char *name, const char *disp, const bp_n
 {
     char sub[NAME_MAX_LEN + 300], g[300], t[256];
     if (spec->kind != BP_NODE_MAP || !spec->n)
-        return perr(e, &spec->mark, disp, "expected a map {uniform|log_uniform|int|choice: ...} "
-                    "(got %s)", got(spec, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &spec->mark, disp, "expected a map {uniform|log_uniform|int|choice: ...} "
+                    "(got %s)", bp_node_got(spec, g, sizeof g));
     int d = -1;
     size_t at = 0;
     for (size_t i = 0; i < spec->n; i++) {
@@ -97,12 +74,12 @@ static int parse_one(bp_space *s, const char *name, const char *disp, const bp_n
         if (k < 0) {
             const char *best = bp_suggest(spec->keys[i], bp_dist_names, BP_DIST_COUNT);
             if (best)
-                return perr(e, &spec->key_marks[i], sub, "unknown key (did you mean '%s'?)", best);
-            return perr(e, &spec->key_marks[i], sub, "unknown key (valid keys: uniform, "
+                return bp_config_err(e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (did you mean '%s'?)", best);
+            return bp_config_err(e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (valid keys: uniform, "
                         "log_uniform, int, choice)");
         }
         if (d >= 0)
-            return perr(e, &spec->key_marks[i], sub, "only one distribution per parameter (also "
+            return bp_config_err(e, BP_ECONFIG, &spec->key_marks[i], sub, "only one distribution per parameter (also "
                         "got '%s')", bp_dist_names[d]);
         d = k;
         at = i;
@@ -124,9 +101,9 @@ static int parse_one(bp_space *s, const char *name, const char *disp, const bp_n
         return BP_ENOMEM;
     if (d != BP_DIST_CHOICE) {
         if (arg->kind != BP_NODE_SEQ || arg->n != 2)
-            return perr(e, &arg->mark, sub, "expected [low, high] (got %s)",
+            return bp_config_err(e, BP_ECONFIG, &arg->mark, sub, "expected [low, high] (got %s)",
                         arg->kind == BP_NODE_SEQ ? "a sequence of another length"
-                                                 : got(arg, g, sizeof g));
+                                                 : bp_node_got(arg, g, sizeof g));
         double lo, hi;
         char k0[NAME_MAX_LEN + 310], k1[NAME_MAX_LEN + 310];
         snprintf(k0, sizeof k0, "%s[0]", sub);
@@ -138,18 +115,18 @@ static int parse_one(bp_space *s, const char *name, const char *disp, const bp_n
             return rc;
         const char *a = arg->items[0]->value, *b = arg->items[1]->value;
         if (d == BP_DIST_INT && lo > hi)
-            return perr(e, &arg->mark, sub, "low must be <= high (got [%s, %s])", a, b);
+            return bp_config_err(e, BP_ECONFIG, &arg->mark, sub, "low must be <= high (got [%s, %s])", a, b);
         if (d == BP_DIST_UNIFORM && !(lo < hi))
-            return perr(e, &arg->mark, sub, "low must be < high (got [%s, %s])", a, b);
+            return bp_config_err(e, BP_ECONFIG, &arg->mark, sub, "low must be < high (got [%s, %s])", a, b);
         if (d == BP_DIST_LOG_UNIFORM && !(lo > 0 && lo < hi))
-            return perr(e, &arg->mark, sub, "expected 0 < low < high (got [%s, %s])", a, b);
+            return bp_config_err(e, BP_ECONFIG, &arg->mark, sub, "expected 0 < low < high (got [%s, %s])", a, b);
         s->p[me].lo = lo;
         s->p[me].hi = hi;
         return 0;
     }
     if (arg->kind != BP_NODE_SEQ || !arg->n)
-        return perr(e, &arg->mark, sub, "expected a sequence of at least one option (got %s)",
-                    got(arg, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &arg->mark, sub, "expected a sequence of at least one option (got %s)",
+                    bp_node_got(arg, g, sizeof g));
     s->p[me].choice = arg;
     /* conditional parameters: distributions among the keys of an option's map */
     for (size_t j = 0; j < arg->n; j++) {
@@ -175,10 +152,10 @@ bp_space *bp_space_parse(const bp_node *params, const char *disp, bp_err *e)
 {
     char g[300], t[256], sub[NAME_MAX_LEN + 300];
     if (params->kind != BP_NODE_MAP)
-        return perr(e, &params->mark, disp, "expected a map of key paths to distributions (got "
-                    "%s)", got(params, g, sizeof g)), NULL;
+        return bp_config_err(e, BP_ECONFIG, &params->mark, disp, "expected a map of key paths to distributions (got "
+                    "%s)", bp_node_got(params, g, sizeof g)), NULL;
     if (!params->n)
-        return perr(e, &params->mark, disp, "expected at least one parameter (got {})"), NULL;
+        return bp_config_err(e, BP_ECONFIG, &params->mark, disp, "expected at least one parameter (got {})"), NULL;
     bp_space *s = bp_xcalloc(1, sizeof *s, e);
     if (!s || !(s->tree = bp_node_clone(params, e))) {
         bp_space_free(s);

@@ -77,31 +77,7 @@ struct bp_sweep_keep {
 
 /* ---- messages ---- */
 
-static const char *got(const bp_node *n, char *buf, size_t size)
-{
-    char t[256];
-    if (n->kind == BP_NODE_MAP)
-        return n->n ? "a map" : "{}";
-    if (n->kind == BP_NODE_SEQ)
-        return n->n ? "a sequence" : "[]";
-    snprintf(buf, size, "%s'%s'", n->quoted ? "quoted string " : "", bp_text_show(n->value, t, sizeof t));
-    return buf;
-}
 
-__attribute__((format(printf, 5, 6)))
-static int serr(bp_err *e, int code, const bp_mark *m, const char *key, const char *fmt, ...)
-{
-    char where[600], msg[BP_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (m && m->src) {
-        bp_mark_str(m, where, sizeof where);
-        return bp_err_set(e, code, "%s: %s: %s", where, key, msg);
-    }
-    return bp_err_set(e, code, "%s: %s", key, msg);
-}
 
 /* ---- scalars ---- */
 
@@ -141,15 +117,15 @@ static int get_int(bp_err *e, const bp_node *n, const char *key, long long lo, l
     char g[300], t[256];
     int rc = parse_ll(n, out);
     if (rc == -1)
-        return serr(e, BP_ECONFIG, &n->mark, key, "expected an integer (got %s)", got(n, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "expected an integer (got %s)", bp_node_got(n, g, sizeof g));
     if (rc == -2 || *out < lo || *out > hi) {
         if (n->value[0] == '-')
-            return serr(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
+            return bp_config_err(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
                         bp_text_show(n->value, t, sizeof t));
         if (rc == -2 || *out > hi)
-            return serr(e, BP_ECONFIG, &n->mark, key, "must be <= %lld (got %s)", hi,
+            return bp_config_err(e, BP_ECONFIG, &n->mark, key, "must be <= %lld (got %s)", hi,
                         bp_text_show(n->value, t, sizeof t));
-        return serr(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "must be >= %lld (got %s)", lo,
                     bp_text_show(n->value, t, sizeof t));
     }
     return 0;
@@ -159,11 +135,11 @@ static int get_num(bp_err *e, const bp_node *n, const char *key, double *out)
 {
     char g[300];
     if (n->kind != BP_NODE_SCALAR || n->quoted || !bp_text_is_decimal(n->value))
-        return serr(e, BP_ECONFIG, &n->mark, key, "expected a number (got %s)", got(n, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "expected a number (got %s)", bp_node_got(n, g, sizeof g));
     *out = strtod(n->value, NULL);
     if (!isfinite(*out))
-        return serr(e, BP_ECONFIG, &n->mark, key, "must be a finite number (got %s)",
-                    got(n, g, sizeof g));
+        return bp_config_err(e, BP_ECONFIG, &n->mark, key, "must be a finite number (got %s)",
+                    bp_node_got(n, g, sizeof g));
     return 0;
 }
 
@@ -355,12 +331,12 @@ static axis *axis_add(sctx *s, size_t pos, const char *key, int block, const bp_
     char w[600];
     const char *why = unsweepable(key);
     if (why) {
-        serr(s->e, m ? BP_ECONFIG : BP_EUSAGE, m, disp, "%s", why);
+        bp_config_err(s->e, m ? BP_ECONFIG : BP_EUSAGE, m, disp, "%s", why);
         return NULL;
     }
     axis *old = find_axis(s, key);
     if (old) {
-        serr(s->e, m ? BP_ECONFIG : BP_EUSAGE, m, disp, "already swept in sweep.%s (%s)",
+        bp_config_err(s->e, m ? BP_ECONFIG : BP_EUSAGE, m, disp, "already swept in sweep.%s (%s)",
              blk_names[old->block], where_str(old, w, sizeof w));
         return NULL;
     }
@@ -441,10 +417,10 @@ static int want_values(sctx *s, const bp_node *n, const char *disp)
 {
     char g[300];
     if (n->kind != BP_NODE_SEQ)
-        return serr(s->e, BP_ECONFIG, &n->mark, disp, "expected a sequence of values (got %s)",
-                    got(n, g, sizeof g));
+        return bp_config_err(s->e, BP_ECONFIG, &n->mark, disp, "expected a sequence of values (got %s)",
+                    bp_node_got(n, g, sizeof g));
     if (!n->n)
-        return serr(s->e, BP_ECONFIG, &n->mark, disp, "expected at least one value (got [])");
+        return bp_config_err(s->e, BP_ECONFIG, &n->mark, disp, "expected at least one value (got [])");
     return 0;
 }
 
@@ -452,8 +428,8 @@ static int want_map(sctx *s, const bp_node *n, const char *disp, const char *wha
 {
     char g[300];
     if (n->kind != BP_NODE_MAP)
-        return serr(s->e, BP_ECONFIG, &n->mark, disp, "expected %s (got %s)", what,
-                    got(n, g, sizeof g));
+        return bp_config_err(s->e, BP_ECONFIG, &n->mark, disp, "expected %s (got %s)", what,
+                    bp_node_got(n, g, sizeof g));
     return 0;
 }
 
@@ -487,7 +463,7 @@ static int parse_zip(sctx *s, const bp_node *z)
             s->zip_len = v->n;
             snprintf(first, sizeof first, "%s", disp);
         } else if (v->n != s->zip_len) {
-            return serr(s->e, BP_ECONFIG, &v->mark, disp, "expected %zu value%s, as many as %s "
+            return bp_config_err(s->e, BP_ECONFIG, &v->mark, disp, "expected %zu value%s, as many as %s "
                         "(got %zu)", s->zip_len, bp_s(s->zip_len), first, v->n);
         }
         axis *a = axis_add(s, s->n_ax, z->keys[i], BLK_ZIP, &z->key_marks[i], "sweep.zip", disp);
@@ -502,18 +478,18 @@ static int parse_variants(sctx *s, const bp_node *v)
 {
     char disp[KEY_MAX], g[300], t[256], origin[64];
     if (v->kind != BP_NODE_SEQ)
-        return serr(s->e, BP_ECONFIG, &v->mark, "sweep.variants", "expected a sequence of maps "
-                    "(got %s)", got(v, g, sizeof g));
+        return bp_config_err(s->e, BP_ECONFIG, &v->mark, "sweep.variants", "expected a sequence of maps "
+                    "(got %s)", bp_node_got(v, g, sizeof g));
     if (!v->n)
-        return serr(s->e, BP_ECONFIG, &v->mark, "sweep.variants", "expected at least one variant "
+        return bp_config_err(s->e, BP_ECONFIG, &v->mark, "sweep.variants", "expected at least one variant "
                     "(got [])");
     size_t first = s->n_ax;
     for (size_t i = 0; i < v->n; i++) {
         const bp_node *m = v->items[i];
         snprintf(origin, sizeof origin, "sweep.variants[%zu]", i);
         if (m->kind != BP_NODE_MAP)
-            return serr(s->e, BP_ECONFIG, &m->mark, origin, "expected a map of key paths to "
-                        "values (got %s)", got(m, g, sizeof g));
+            return bp_config_err(s->e, BP_ECONFIG, &m->mark, origin, "expected a map of key paths to "
+                        "values (got %s)", bp_node_got(m, g, sizeof g));
         for (size_t k = 0; k < m->n; k++) {
             axis *a = find_axis(s, m->keys[k]);
             if (a && a->block == BLK_VARIANTS && (size_t)(a - s->ax) >= first)
@@ -532,10 +508,10 @@ static int parse_range(sctx *s, axis *a, const bp_node *arg, const char *disp)
     char g[300], key[KEY_MAX + 400];
     if (arg->kind != BP_NODE_SEQ || arg->n != 2) {
         if (arg->kind == BP_NODE_SEQ)
-            return serr(s->e, BP_ECONFIG, &arg->mark, disp, "expected [low, high] (got a "
+            return bp_config_err(s->e, BP_ECONFIG, &arg->mark, disp, "expected [low, high] (got a "
                         "sequence of %zu)", arg->n);
-        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "expected [low, high] (got %s)",
-                    got(arg, g, sizeof g));
+        return bp_config_err(s->e, BP_ECONFIG, &arg->mark, disp, "expected [low, high] (got %s)",
+                    bp_node_got(arg, g, sizeof g));
     }
     int rc = 0;
     for (int i = 0; i < 2 && rc == 0; i++) {
@@ -554,11 +530,11 @@ static int parse_range(sctx *s, axis *a, const bp_node *arg, const char *disp)
         return rc;
     const char *lo = arg->items[0]->value, *hi = arg->items[1]->value;
     if (a->dist == D_INT && a->ilo > a->ihi)
-        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "low must be <= high (got [%s, %s])", lo, hi);
+        return bp_config_err(s->e, BP_ECONFIG, &arg->mark, disp, "low must be <= high (got [%s, %s])", lo, hi);
     if (a->dist == D_UNIFORM && !(a->lo < a->hi))
-        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "low must be < high (got [%s, %s])", lo, hi);
+        return bp_config_err(s->e, BP_ECONFIG, &arg->mark, disp, "low must be < high (got [%s, %s])", lo, hi);
     if (a->dist == D_LOG_UNIFORM && !(a->lo > 0 && a->lo < a->hi))
-        return serr(s->e, BP_ECONFIG, &arg->mark, disp, "expected 0 < low < high (got [%s, %s])",
+        return bp_config_err(s->e, BP_ECONFIG, &arg->mark, disp, "expected 0 < low < high (got [%s, %s])",
                     lo, hi);
     return 0;
 }
@@ -580,19 +556,19 @@ static int parse_param(sctx *s, const char *key, const bp_mark *km, const bp_nod
         if (d == D_COUNT) {
             const char *best = bp_suggest(spec->keys[i], dist_names, D_COUNT);
             if (best)
-                return serr(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (did you "
+                return bp_config_err(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (did you "
                             "mean '%s'?)", best);
-            return serr(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (valid keys: "
+            return bp_config_err(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "unknown key (valid keys: "
                         "uniform, log_uniform, int, choice)");
         }
         if (dist >= 0)
-            return serr(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "only one distribution per "
+            return bp_config_err(s->e, BP_ECONFIG, &spec->key_marks[i], sub, "only one distribution per "
                         "parameter (also got '%s')", dist_names[dist]);
         dist = d;
         at = i;
     }
     if (dist < 0)
-        return serr(s->e, BP_ECONFIG, &spec->mark, disp, "expected one of uniform, log_uniform, "
+        return bp_config_err(s->e, BP_ECONFIG, &spec->mark, disp, "expected one of uniform, log_uniform, "
                     "int, choice (got {})");
     axis *a = axis_add(s, s->n_ax, key, BLK_RANDOM, km, "sweep.random.params", disp);
     if (!a)
@@ -622,14 +598,14 @@ static int check_keys(sctx *s, const bp_node *m, const char *path, const char *c
         snprintf(key, sizeof key, "%s.%s", path, bp_text_show(m->keys[i], t, sizeof t));
         const char *best = bp_suggest(m->keys[i], names, n);
         if (best)
-            return serr(s->e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (did you mean "
+            return bp_config_err(s->e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (did you mean "
                         "'%s'?)", best);
         char list[256] = "";
         for (size_t j = 0; j < n; j++) {
             size_t o = strlen(list);
             snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "", names[j]);
         }
-        return serr(s->e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (valid keys: %s)", list);
+        return bp_config_err(s->e, BP_ECONFIG, &m->key_marks[i], key, "unknown key (valid keys: %s)", list);
     }
     return 0;
 }
@@ -646,15 +622,15 @@ static int parse_random(sctx *s, const bp_node *r, const bp_mark *km)
     const bp_node *trials = bp_node_get(r, "trials"), *params = bp_node_get(r, "params");
     for (int i = 0; i < 2; i++)
         if (!(i ? params : trials) || is_null(i ? params : trials))
-            return serr(s->e, BP_ECONFIG, km, "sweep.random", "missing required key '%s'", keys[i]);
+            return bp_config_err(s->e, BP_ECONFIG, km, "sweep.random", "missing required key '%s'", keys[i]);
     long long n;
     if ((rc = get_int(s->e, trials, "sweep.random.trials", 1, BP_SWEEP_MAX_TRIALS, &n)) < 0)
         return rc;
     if (params->kind != BP_NODE_MAP)
-        return serr(s->e, BP_ECONFIG, &params->mark, "sweep.random.params", "expected a map of key "
-                    "paths to distributions (got %s)", got(params, g, sizeof g));
+        return bp_config_err(s->e, BP_ECONFIG, &params->mark, "sweep.random.params", "expected a map of key "
+                    "paths to distributions (got %s)", bp_node_got(params, g, sizeof g));
     if (!params->n)
-        return serr(s->e, BP_ECONFIG, &params->mark, "sweep.random.params", "expected at least "
+        return bp_config_err(s->e, BP_ECONFIG, &params->mark, "sweep.random.params", "expected at least "
                     "one parameter (got {})");
     for (size_t i = 0; i < params->n; i++)
         if ((rc = parse_param(s, params->keys[i], &params->key_marks[i], params->items[i])) < 0)
@@ -699,7 +675,7 @@ static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
     const bp_node *r = bp_node_get(h, "rungs"), *eta = bp_node_get(h, "eta"),
                   *keep = bp_node_get(h, "keep"), *m = bp_node_get(h, "metric");
     if (!r || is_null(r))
-        return serr(s->e, BP_ECONFIG, km, "sweep.halving", "missing required key 'rungs'");
+        return bp_config_err(s->e, BP_ECONFIG, km, "sweep.halving", "missing required key 'rungs'");
     if ((rc = want_values(s, r, "sweep.halving.rungs")) < 0)
         return rc;
     if (!(s->hv.rungs = bp_xcalloc(r->n, sizeof *s->hv.rungs, s->e)))
@@ -710,20 +686,20 @@ static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
         if ((rc = get_int(s->e, r->items[i], disp, 1, 1000000000, &x)) < 0)
             return rc;
         if (i && x <= s->hv.rungs[i - 1])
-            return serr(s->e, BP_ECONFIG, &r->items[i]->mark, disp, "rungs must increase (got %lld "
+            return bp_config_err(s->e, BP_ECONFIG, &r->items[i]->mark, disp, "rungs must increase (got %lld "
                         "after %d)", x, s->hv.rungs[i - 1]);
         s->hv.rungs[i] = (int)x;
     }
     s->hv.n_rungs = r->n;
     s->hv.eta = 3;
     if (eta && !is_null(eta) && keep && !is_null(keep))
-        return serr(s->e, BP_ECONFIG, &keep->mark, "sweep.halving.keep", "give eta or keep, not "
+        return bp_config_err(s->e, BP_ECONFIG, &keep->mark, "sweep.halving.keep", "give eta or keep, not "
                     "both");
     if (eta && !is_null(eta)) {
         if ((rc = get_num(s->e, eta, "sweep.halving.eta", &s->hv.eta)) < 0)
             return rc;
         if (!(s->hv.eta > 1))
-            return serr(s->e, BP_ECONFIG, &eta->mark, "sweep.halving.eta", "must be > 1 (got %s)",
+            return bp_config_err(s->e, BP_ECONFIG, &eta->mark, "sweep.halving.eta", "must be > 1 (got %s)",
                         bp_text_show(eta->value, t, sizeof t));
     }
     if (keep && !is_null(keep)) {
@@ -731,15 +707,15 @@ static int parse_halving(sctx *s, const bp_node *h, const bp_mark *km)
         if ((rc = get_num(s->e, keep, "sweep.halving.keep", &k)) < 0)
             return rc;
         if (!(k > 0 && k < 1))
-            return serr(s->e, BP_ECONFIG, &keep->mark, "sweep.halving.keep", "must be in (0, 1) "
+            return bp_config_err(s->e, BP_ECONFIG, &keep->mark, "sweep.halving.keep", "must be in (0, 1) "
                         "(got %s)", bp_text_show(keep->value, t, sizeof t));
         s->hv.eta = 1 / k;
     }
     s->hv.val = 1;
     if (m && !is_null(m)) {
         if (m->kind != BP_NODE_SCALAR || (strcmp(m->value, "val_loss") && strcmp(m->value, "loss")))
-            return serr(s->e, BP_ECONFIG, &m->mark, "sweep.halving.metric", "expected val_loss or "
-                        "loss (got %s)", got(m, g, sizeof g));
+            return bp_config_err(s->e, BP_ECONFIG, &m->mark, "sweep.halving.metric", "expected val_loss or "
+                        "loss (got %s)", bp_node_got(m, g, sizeof g));
         s->hv.val = !strcmp(m->value, "val_loss");
     }
     s->halving = h;
@@ -754,25 +730,25 @@ static int check_halving(sctx *s, const bp_sweep *sw)
     int E = sw->trials[0].cfg->train.epochs;
     for (size_t i = 1; i < sw->n_trials; i++)
         if (sw->trials[i].cfg->train.epochs != E)
-            return serr(s->e, BP_ECONFIG, s->halving_km, "sweep.halving", "needs the same "
+            return bp_config_err(s->e, BP_ECONFIG, s->halving_km, "sweep.halving", "needs the same "
                         "train.epochs in every trial (trial %u has %d, trial %u has %d)",
                         sw->trials[0].id, E, sw->trials[i].id, sw->trials[i].cfg->train.epochs);
     for (size_t i = 0; i < s->hv.n_rungs; i++)
         if (s->hv.rungs[i] > E) {
             char disp[64];
             snprintf(disp, sizeof disp, "sweep.halving.rungs[%zu]", i);
-            return serr(s->e, BP_ECONFIG, &r->items[i]->mark, disp, "must be <= train.epochs (got "
+            return bp_config_err(s->e, BP_ECONFIG, &r->items[i]->mark, disp, "must be <= train.epochs (got "
                         "%d, train.epochs %d)", s->hv.rungs[i], E);
         }
     if (s->hv.rungs[s->hv.n_rungs - 1] == E)
         s->hv.n_rungs--;
     if (!s->hv.n_rungs)
-        return serr(s->e, BP_ECONFIG, &r->mark, "sweep.halving.rungs", "expected a rung below "
+        return bp_config_err(s->e, BP_ECONFIG, &r->mark, "sweep.halving.rungs", "expected a rung below "
                     "train.epochs (%d), where trials are compared", E);
     for (size_t i = 0; s->hv.val && i < sw->n_trials; i++) {
         const bp_config *c = sw->trials[i].cfg;
         if (!c->data.validation.ref && c->data.val_fraction == 0)
-            return serr(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->halving_km,
+            return bp_config_err(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->halving_km,
                         m && !is_null(m) ? "sweep.halving.metric" : "sweep.halving", "metric "
                         "val_loss needs validation data (set data.validation, or use metric: loss)");
     }
@@ -792,7 +768,7 @@ static int parse_hyperband(sctx *s, const bp_node *h, const bp_mark *km)
                   *m = bp_node_get(h, "metric");
     long long x;
     if (!r || is_null(r))
-        return serr(s->e, BP_ECONFIG, km, "sweep.hyperband", "missing required key 'max_epochs'");
+        return bp_config_err(s->e, BP_ECONFIG, km, "sweep.hyperband", "missing required key 'max_epochs'");
     if ((rc = get_int(s->e, r, "sweep.hyperband.max_epochs", 1, 1000000000, &x)) < 0)
         return rc;
     s->hb.max_epochs = (int)x;
@@ -803,14 +779,14 @@ static int parse_hyperband(sctx *s, const bp_node *h, const bp_mark *km)
         s->hb.eta = (int)x;
     }
     if (s->hb.max_epochs < s->hb.eta)
-        return serr(s->e, BP_ECONFIG, &r->mark, "sweep.hyperband.max_epochs", "must be >= eta "
+        return bp_config_err(s->e, BP_ECONFIG, &r->mark, "sweep.hyperband.max_epochs", "must be >= eta "
                     "(got %d, eta %d): with fewer epochs there is one bracket and nothing to "
                     "prune", s->hb.max_epochs, s->hb.eta);
     s->hb.val = 1;
     if (m && !is_null(m)) {
         if (m->kind != BP_NODE_SCALAR || (strcmp(m->value, "val_loss") && strcmp(m->value, "loss")))
-            return serr(s->e, BP_ECONFIG, &m->mark, "sweep.hyperband.metric", "expected val_loss "
-                        "or loss (got %s)", got(m, g, sizeof g));
+            return bp_config_err(s->e, BP_ECONFIG, &m->mark, "sweep.hyperband.metric", "expected val_loss "
+                        "or loss (got %s)", bp_node_got(m, g, sizeof g));
         s->hb.val = !strcmp(m->value, "val_loss");
     }
     s->hb.active = 1;
@@ -826,7 +802,7 @@ static int check_hyperband(sctx *s, const bp_sweep *sw)
     const bp_node *m = bp_node_get(s->hb_node, "metric");
     for (size_t i = 0; i < sw->n_trials; i++)
         if (sw->trials[i].cfg->train.epochs != s->hb.max_epochs)
-            return serr(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d is the "
+            return bp_config_err(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d is the "
                         "budget of a trial: train.epochs must equal it in every trial (trial %u "
                         "has %d)", s->hb.max_epochs, sw->trials[i].id,
                         sw->trials[i].cfg->train.epochs);
@@ -840,14 +816,14 @@ static int check_hyperband(sctx *s, const bp_sweep *sw)
             ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%zu", i ? " + " : "", b[i].n);
     }
     if (sw->n_points != need)
-        return serr(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d and eta %d "
+        return bp_config_err(s->e, BP_ECONFIG, s->hb_km, "sweep.hyperband", "max_epochs %d and eta %d "
                     "draw %zu points (%s for brackets s = %zu .. 0), the sweep has %zu; give the "
                     "random block (or grid) exactly %zu", s->hb.max_epochs, s->hb.eta, need, list,
                     nb - 1, sw->n_points, need);
     for (size_t i = 0; s->hb.val && i < sw->n_trials; i++) {
         const bp_config *c = sw->trials[i].cfg;
         if (!c->data.validation.ref && c->data.val_fraction == 0)
-            return serr(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->hb_km,
+            return bp_config_err(s->e, BP_ECONFIG, m && !is_null(m) ? &m->mark : s->hb_km,
                         m && !is_null(m) ? "sweep.hyperband.metric" : "sweep.hyperband", "metric "
                         "val_loss needs validation data (set data.validation, or use metric: loss)");
     }
@@ -878,9 +854,9 @@ static int parse_race(sctx *s, const bp_node *h, const bp_mark *km)
         while (k < 8 && (m->kind != BP_NODE_SCALAR || strcmp(m->value, metrics[k])))
             k++;
         if (k == 8)
-            return serr(s->e, BP_ECONFIG, &m->mark, "sweep.race.metric", "expected loss, "
+            return bp_config_err(s->e, BP_ECONFIG, &m->mark, "sweep.race.metric", "expected loss, "
                         "val_loss, best_val_loss, accuracy, val_accuracy, test_loss, "
-                        "test_accuracy or epochs_to_target (got %s)", got(m, g, sizeof g));
+                        "test_accuracy or epochs_to_target (got %s)", bp_node_got(m, g, sizeof g));
         s->race.metric = (int)k + 1;   /* bp_rank_metric: 0 is auto */
     }
     if (lo && !is_null(lo)) {
@@ -894,7 +870,7 @@ static int parse_race(sctx *s, const bp_node *h, const bp_mark *km)
         s->race.max_repeats = (unsigned)x;
     }
     if (s->race.max_repeats < s->race.min_repeats)
-        return serr(s->e, BP_ECONFIG, hi && !is_null(hi) ? &hi->mark : km,
+        return bp_config_err(s->e, BP_ECONFIG, hi && !is_null(hi) ? &hi->mark : km,
                     "sweep.race.max_repeats", "must be >= min_repeats (got %u, min_repeats %u)",
                     s->race.max_repeats, s->race.min_repeats);
     if (st && !is_null(st)) {
@@ -906,7 +882,7 @@ static int parse_race(sctx *s, const bp_node *h, const bp_mark *km)
         if ((rc = get_num(s->e, a, "sweep.race.alpha", &s->race.alpha)) < 0)
             return rc;
         if (!(s->race.alpha > 0 && s->race.alpha < 1))
-            return serr(s->e, BP_ECONFIG, &a->mark, "sweep.race.alpha", "must be in (0, 1) "
+            return bp_config_err(s->e, BP_ECONFIG, &a->mark, "sweep.race.alpha", "must be in (0, 1) "
                         "(got %s)", bp_text_show(a->value, t, sizeof t));
     }
     s->race_km = km;
@@ -917,7 +893,7 @@ static int parse_race(sctx *s, const bp_node *h, const bp_mark *km)
 static int check_race(sctx *s, const bp_sweep *sw)
 {
     if (sw->n_points < 2)
-        return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "needs at least 2 points to "
+        return bp_config_err(s->e, BP_ECONFIG, s->race_km, "sweep.race", "needs at least 2 points to "
                     "race (the sweep has %zu)", sw->n_points);
     int m = s->race.metric;
     const char *name = bp_rank_metric_names[m];
@@ -925,16 +901,16 @@ static int check_race(sctx *s, const bp_sweep *sw)
         const bp_config *c = sw->trials[i].cfg;
         if ((m == BP_RANK_VAL_LOSS || m == BP_RANK_BEST_VAL_LOSS || m == BP_RANK_VAL_ACCURACY) &&
             !c->data.validation.ref && c->data.val_fraction == 0)
-            return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric %s needs validation "
+            return bp_config_err(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric %s needs validation "
                         "data in every trial (set data.validation, or race on another metric)",
                         name);
         if ((m == BP_RANK_TEST_LOSS || m == BP_RANK_TEST_ACCURACY) && !c->data.test.ref)
-            return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric %s needs test data "
+            return bp_config_err(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric %s needs test data "
                         "in every trial (set data.test)", name);
         if (m == BP_RANK_EPOCHS_TO_TARGET &&
             !(c->train.target_loss > 0 || c->train.target_accuracy > 0 ||
               c->train.target_max_error > 0))
-            return serr(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric epochs_to_target "
+            return bp_config_err(s->e, BP_ECONFIG, s->race_km, "sweep.race", "metric epochs_to_target "
                         "needs a train.target_loss, target_accuracy or target_max_error in every "
                         "trial");
     }
@@ -954,7 +930,7 @@ static int parse_sweep(sctx *s, const bp_node *sw)
         ip++;
     for (size_t i = 0; rc == 0 && ip < sw->n && !is_null(sw->items[ip]) && i < sw->n; i++)
         if (i != ip && !is_null(sw->items[i]))
-            return serr(s->e, BP_ECONFIG, &sw->key_marks[ip], "sweep.pbt", "cannot be used with "
+            return bp_config_err(s->e, BP_ECONFIG, &sw->key_marks[ip], "sweep.pbt", "cannot be used with "
                         "sweep.%s (the population is the whole search)", sw->keys[i]);
     for (size_t k = 0; rc == 0 && k < 10; k++) {
         size_t i = 0;
@@ -1377,7 +1353,7 @@ static int search_setup(sctx *s)
                       : s->race.active ? "sweep.race" : s->halving ? "sweep.halving"
                       : s->hb.active ? "sweep.hyperband" : s->pbt.population ? "sweep.pbt" : NULL;
     if (other)
-        return serr(s->e, BP_ECONFIG, s->search_km, "sweep.search", "cannot be combined with "
+        return bp_config_err(s->e, BP_ECONFIG, s->search_km, "sweep.search", "cannot be combined with "
                     "other sweep blocks or --sweep (got %s)", other);
     const bp_space *sp = s->search->space;
     char disp[KEY_MAX], t[256];
@@ -1387,7 +1363,7 @@ static int search_setup(sctx *s)
         snprintf(disp, sizeof disp, "sweep.search.params.%s", bp_text_show(sp->p[i].name, t, sizeof t));
         char seg[64];
         if (!strcmp(first_segment(sp->p[i].name, seg, sizeof seg), "seed"))
-            return serr(s->e, BP_ECONFIG, &sp->p[i].key_mark, disp, "the seed cannot be searched "
+            return bp_config_err(s->e, BP_ECONFIG, &sp->p[i].key_mark, disp, "the seed cannot be searched "
                         "(every trial of a search uses the experiment seed; search again with "
                         "--set seed=N)");
         if (!axis_add(s, s->n_ax, sp->p[i].name, BLK_RANDOM, &sp->p[i].key_mark,
@@ -1510,16 +1486,16 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
     if (sweep_node && !is_null(sweep_node) && parse_sweep(&s, sweep_node) < 0)
         goto fail;
     if (s.race.active && s.repeats_mark) {
-        serr(e, BP_ECONFIG, s.repeats_mark, "sweep.repeats", "sweep.race sets the repeats "
+        bp_config_err(e, BP_ECONFIG, s.repeats_mark, "sweep.repeats", "sweep.race sets the repeats "
              "(max_repeats): remove sweep.repeats");
         goto fail;
     }
     if (s.race.active && s.halving) {
-        serr(e, BP_ECONFIG, s.race_km, "sweep.race", "cannot be used with sweep.halving");
+        bp_config_err(e, BP_ECONFIG, s.race_km, "sweep.race", "cannot be used with sweep.halving");
         goto fail;
     }
     if (s.hb.active && (s.halving || s.race.active)) {
-        serr(e, BP_ECONFIG, s.hb_km, "sweep.hyperband", "cannot be used with sweep.%s",
+        bp_config_err(e, BP_ECONFIG, s.hb_km, "sweep.hyperband", "cannot be used with sweep.%s",
              s.halving ? "halving" : "race");
         goto fail;
     }
@@ -1551,13 +1527,13 @@ static bp_sweep *load(const char *path, char *text, size_t len, char *const *set
         points = points > BP_SWEEP_MAX_TRIALS ? points : points * radix[d];
     uint64_t n_trials = points * s.repeats;
     if (points > BP_SWEEP_MAX_TRIALS || n_trials > BP_SWEEP_MAX_TRIALS) {
-        serr(e, sweep_node ? BP_ECONFIG : BP_EUSAGE, sweep_node ? &s.sweep_mark : NULL,
+        bp_config_err(e, sweep_node ? BP_ECONFIG : BP_EUSAGE, sweep_node ? &s.sweep_mark : NULL,
              sweep_node ? "sweep" : "--sweep", "expands to more than %u trials", BP_SWEEP_MAX_TRIALS);
         goto fail;
     }
     uint64_t per_trial = 2 * (uint64_t)len + 256 * count_nodes(root) + 8192;
     if (n_trials * per_trial > MEM_LIMIT) {
-        serr(e, BP_ECONFIG, sweep_node ? &s.sweep_mark : NULL, sweep_node ? "sweep" : "--sweep",
+        bp_config_err(e, BP_ECONFIG, sweep_node ? &s.sweep_mark : NULL, sweep_node ? "sweep" : "--sweep",
              "%" PRIu64 " trials of this config would take about %" PRIu64 " MiB of memory (the "
              "limit is %" PRIu64 " MiB)", n_trials, n_trials * per_trial >> 20, MEM_LIMIT >> 20);
         goto fail;

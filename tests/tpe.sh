@@ -82,8 +82,10 @@ sweep:
     metric: loss
     params: {train.optimizer.lr: {log_uniform: [1e-3, 3]}, train.optimizer.momentum: {uniform: [0, 0.9]}}
 YAML
-run_bprun 0 run slow.yaml -o ref -j 2 --quiet || finish
-"$BPRUN" run slow.yaml -o killed -j 2 --quiet >/dev/null 2>&1 &
+# (trials of 300000 epochs, tens of milliseconds each: the kill lands while batches remain)
+kl="--set train.epochs=300000"
+run_bprun 0 run slow.yaml -o ref -j 2 --quiet $kl || finish
+"$BPRUN" run slow.yaml -o killed -j 2 --quiet $kl >/dev/null 2>&1 &
 pk=$!
 i=0
 while [ "$(ls killed/trials 2>/dev/null | grep -c '^000[3-9].h5$')" -lt 1 ] && [ $i -lt 400 ]; do
@@ -94,7 +96,7 @@ kill -9 $pk 2>/dev/null
 wait $pk 2>/dev/null
 n=$(ls killed/trials | grep -c '\.h5$')
 [ "$n" -lt 12 ] || fail "the kill came after the end ($n trial files): the test checked nothing"
-run_bprun 0 run slow.yaml -o killed -j 2 --quiet || fail "resume: $(cat err)"
+run_bprun 0 run slow.yaml -o killed -j 2 --quiet $kl || fail "resume: $(cat err)"
 [ "$(params killed)" = "$(params ref)" ] || fail "the resumed search decided other points"
 [ "$(digests killed)" = "$(digests ref)" ] || fail "the resumed search's trials differ"
 
