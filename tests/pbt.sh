@@ -177,20 +177,28 @@ done
 echo "pbt: $kills kills, resumed from a checkpoint: $continued" >&2
 [ "$continued" = 1 ] || fail "no kill came between the first checkpoint and the end (delays 0.1-6.4 s), or the resumed run did not continue from one: $(cat "$T/err")"
 
-# SIGINT: the members stop where they are, their .part files keep the last checkpoint (exit 130)
-"$BPRUN" run "$T/pbt.yaml" -o "$T/int" -j 2 --threads 1 --quiet --set train.epochs=6000 \
-  --set sweep.pbt.interval=600 >/dev/null 2>&1 &
-pid=$!
-sleep 0.6
-kill -INT "$pid"
-wait "$pid"
-st=$?
-[ "$st" -eq 130 ] || [ "$st" -eq 0 ] || fail "SIGINT: exit $st"
-if [ "$st" -eq 130 ]; then
+# SIGINT: the members stop where they are, their .part files keep the last checkpoint (exit
+# 130); as above, the delay doubles until the signal comes after the first checkpoint
+continued=0
+for d in 0.2 0.4 0.8 1.6 3.2 6.4; do
+  rm -rf "$T/int"
+  "$BPRUN" run "$T/pbt.yaml" -o "$T/int" -j 2 --threads 1 --quiet --set train.epochs=6000 \
+    --set sweep.pbt.interval=600 >/dev/null 2>&1 &
+  pid=$!
+  sleep "$d"
+  kill -INT "$pid"
+  wait "$pid"
+  st=$?
+  [ "$st" -eq 0 ] && break                                           # finished first: too late
+  [ "$st" -eq 130 ] || fail "SIGINT at $d s: exit $st"
   run_bprun 0 run "$T/pbt.yaml" -o "$T/int" -j 2 --threads 1 --set train.epochs=6000 --set sweep.pbt.interval=600 || finish
-  grep -q 'continuing from the checkpoint' "$T/err" || fail "SIGINT: not continued from a checkpoint: $(cat "$T/err")"
-fi
-same_files "$T/long" "$T/int" "the uninterrupted run (after SIGINT and resume)"
+  same_files "$T/long" "$T/int" "the uninterrupted run (after SIGINT at $d s and resume)"
+  if grep -q 'continuing from the checkpoint' "$T/err"; then
+    continued=1
+    break
+  fi
+done
+[ "$continued" = 1 ] || fail "SIGINT: no signal came between the first checkpoint and the end (delays 0.2-6.4 s), or the run did not continue from one: $(cat "$T/err")"
 
 # train.phases: the values it names from its epoch on, the others train.optimizer's; errors
 run_bprun 0 run "$T/pbt.yaml" -o "$T/ph" --quiet --set sweep=null \
